@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#include "app.hpp"
+
+#include "exit_codes.hpp"
+
+#include <pagable/version.hpp>
+
+#include <cmath>
+#include <iostream>
+
+namespace pagable::cli {
+
+std::unique_ptr<CLI::App> build_app(Context& ctx)
+{
+  auto app = std::make_unique<CLI::App>(
+      "pagable: a content-addressed archive for typed JSON graphs.\n"
+      "Splits JSON documents into nodes, stores each distinct node once (zstd-compressed) in\n"
+      "one SQLite file, and loads documents back whole or part by part.\n\n"
+      "Exit status: 0 ok, 1 bad input, 2 usage, 3 verify found problems, 4 archive busy,\n"
+      "5 archive unusable, 6 I/O error, 130 interrupted. See pagable(1).",
+      "pagable");
+  app->set_version_flag("-V,--version", std::string("pagable ") + k_version +
+                                            " (archive format " +
+                                            std::to_string(k_format_version) + ")");
+  app->require_subcommand(1);
+  app->fallthrough();
+  app->add_flag("--json", ctx.output.json,
+                "Print one machine-readable JSON report on stdout (schemas/ describes each)");
+  app->add_flag("-q,--quiet", ctx.output.quiet, "Print nothing but errors");
+  app->add_flag("--progress", ctx.output.progress,
+                "Show progress on stderr even when it is not a terminal");
+  app->add_option("--lock-wait", ctx.lock_wait_seconds,
+                  "Seconds to wait for the archive's write lock before giving up (exit 4)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  add_ls_command(*app, ctx);
+  add_stat_command(*app, ctx);
+  return app;
+}
+
+CLI::Option* add_archive_option(CLI::App& cmd, std::string& archive)
+{
+  return cmd.add_option("archive", archive, "The archive file (default: $PAGABLE_ARCHIVE)")
+      ->envname("PAGABLE_ARCHIVE")
+      ->required();
+}
+
+Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, store::OpenMode mode,
+                                                       const Context& ctx)
+{
+  store::SqliteOptions options;
+  options.mode = mode;
+  options.lock_wait = std::chrono::milliseconds(
+      static_cast<std::int64_t>(std::llround(ctx.lock_wait_seconds * 1000.0)));
+  return store::open_sqlite_store(path, options);
+}
+
+int run_cli(int argc, const char* const* argv)
+{
+  Context ctx;
+  auto app = build_app(ctx);
+  try {
+    app->parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app->exit(e); // --help, --version
+  } catch (const CLI::ParseError& e) {
+    app->exit(e);
+    return k_exit_usage; // CLI11's own codes (100+) all mean "usage error" here
+  }
+  const Output out(ctx.output);
+  if (!ctx.run) {
+    return out.error(make_error(Errc::internal, "no command to run"));
+  }
+  try {
+    return ctx.run(out);
+  } catch (const std::exception& e) {
+    return out.error(make_error(Errc::internal, std::string("unexpected exception: ") + e.what()));
+  }
+}
+
+} // namespace pagable::cli

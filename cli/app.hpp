@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#pragma once
+// The CLI11 application every command plugs into. Each cmd_*.cpp adds one subcommand with
+// add_<name>_command(app, ctx): its options, help text, and a run function that calls the
+// library and renders the report through Output.
+
+#include "output.hpp"
+
+#include <pagable/store.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace pagable::cli {
+
+struct Context {
+  OutputOptions output;
+  double lock_wait_seconds = 10.0;
+  std::function<int(const Output&)> run; // set by the chosen subcommand's callback
+};
+
+// Builds the whole application. Used by main() and by the test that checks every option
+// appears in man/pagable.1.
+std::unique_ptr<CLI::App> build_app(Context& ctx);
+
+// Parses argv, runs the chosen command and returns the process exit code.
+int run_cli(int argc, const char* const* argv);
+
+// Opens the archive named on the command line with the CLI's global settings.
+Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, store::OpenMode mode,
+                                                       const Context& ctx);
+
+// Adds the archive positional (falls back to $PAGABLE_ARCHIVE).
+CLI::Option* add_archive_option(CLI::App& cmd, std::string& archive);
+
+void add_ls_command(CLI::App& app, Context& ctx);
+void add_stat_command(CLI::App& app, Context& ctx);
+
+} // namespace pagable::cli

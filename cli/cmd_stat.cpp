@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// pagable stat ARCHIVE: sizes and counts.
+#include "app.hpp"
+
+namespace pagable::cli {
+namespace {
+
+struct StatArgs {
+  std::string archive;
+};
+
+int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
+{
+  auto store = open_archive(args.archive, store::OpenMode::read_only, ctx);
+  if (!store) {
+    return out.error(store.error());
+  }
+  auto stats = (*store)->stats();
+  if (!stats) {
+    return out.error(stats.error());
+  }
+  const auto& s = *stats;
+  const double ratio =
+      s.bytes_stored == 0 ? 0.0 : static_cast<double>(s.bytes_logical) / s.bytes_stored;
+  out.line("roots:          " + std::to_string(s.roots));
+  out.line("blobs:          " + std::to_string(s.blobs));
+  out.line("bytes logical:  " + std::to_string(s.bytes_logical) + " (distinct blob data)");
+  out.line("bytes stored:   " + std::to_string(s.bytes_stored) + " (compressed packs)");
+  out.line("file bytes:     " + std::to_string(s.file_bytes));
+  out.report({{"archive", args.archive},
+              {"roots", s.roots},
+              {"blobs", s.blobs},
+              {"bytes_logical", s.bytes_logical},
+              {"bytes_stored", s.bytes_stored},
+              {"file_bytes", s.file_bytes},
+              {"compression_ratio", ratio}});
+  return 0;
+}
+
+} // namespace
+
+void add_stat_command(CLI::App& app, Context& ctx)
+{
+  auto args = std::make_shared<StatArgs>();
+  auto* cmd = app.add_subcommand("stat", "Show the archive's sizes and counts");
+  add_archive_option(*cmd, args->archive);
+  cmd->callback([args, &ctx] {
+    ctx.run = [args, &ctx](const Output& out) { return run_stat(*args, ctx, out); };
+  });
+}
+
+} // namespace pagable::cli

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#include "output.hpp"
+
+#include "exit_codes.hpp"
+
+#include <unistd.h>
+
+#include <iostream>
+
+namespace pagable::cli {
+
+Output::Output(OutputOptions options)
+    : m_options(options),
+      m_progress(!options.quiet && (options.progress || ::isatty(STDERR_FILENO) == 1))
+{
+}
+
+void Output::line(const std::string& text) const
+{
+  if (!m_options.json && !m_options.quiet) {
+    std::cout << text << '\n';
+  }
+}
+
+void Output::report(const nlohmann::json& report) const
+{
+  if (m_options.json) {
+    std::cout << report.dump(2) << '\n';
+  }
+}
+
+int Output::error(const Error& error) const
+{
+  std::cout.flush();
+  std::cerr << "pagable: error: " << error.message() << '\n';
+  const int code = exit_code_for(error.code());
+  if (m_options.json) {
+    report({{"error",
+             {{"code", std::string(errc_name(error.code()))},
+              {"message", error.message()},
+              {"exit_code", code}}}});
+  }
+  return code;
+}
+
+void Output::warn(const std::string& text) const
+{
+  if (!m_options.quiet) {
+    std::cerr << "pagable: warning: " << text << '\n';
+  }
+}
+
+void Output::progress(const std::string& text) const
+{
+  if (m_progress) {
+    std::cerr << '\r' << text << "\x1b[K" << std::flush;
+  }
+}
+
+void Output::end_progress() const
+{
+  if (m_progress) {
+    std::cerr << "\r\x1b[K" << std::flush;
+  }
+}
+
+} // namespace pagable::cli

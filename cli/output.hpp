@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#pragma once
+// How the CLI talks: human text or one JSON report on stdout (--json), errors on stderr,
+// progress on stderr only when it is a terminal (or --progress), nothing but errors with
+// --quiet. The library returns reports; only this layer prints.
+
+#include <pagable/result.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <string>
+
+namespace pagable::cli {
+
+struct OutputOptions {
+  bool json = false;
+  bool quiet = false;
+  bool progress = false; // force progress even when stderr is not a terminal
+};
+
+class Output {
+public:
+  explicit Output(OutputOptions options);
+
+  bool json() const noexcept { return m_options.json; }
+  // A line of human output (suppressed by --quiet and --json).
+  void line(const std::string& text) const;
+  // The one machine-readable report of a command (--json only).
+  void report(const nlohmann::json& report) const;
+  // An error: "pagable: error: ..." on stderr, plus {"error": ...} on stdout with --json.
+  // Returns the exit code for it.
+  int error(const Error& error) const;
+  // A warning on stderr (suppressed by --quiet).
+  void warn(const std::string& text) const;
+  // Returns true iff progress should be shown.
+  bool show_progress() const noexcept { return m_progress; }
+  void progress(const std::string& text) const;
+  void end_progress() const;
+
+private:
+  OutputOptions m_options;
+  bool m_progress = false;
+};
+
+} // namespace pagable::cli

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#pragma once
+// The content-addressed blob store and its root catalogue. Two backends: in-memory (tests,
+// scratch work) and SQLite (the archive file). The store keeps opaque bytes plus child keys;
+// it knows nothing of JSON or schemas.
+// Thread-safety: every method of BlobStore may be called from many threads at once.
+
+#include <pagable/blob.hpp>
+#include <pagable/key.hpp>
+#include <pagable/result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace pagable::store {
+
+// Hints that may accompany a write. Never change what is stored or its key.
+struct PutHints {
+  // Keys of already-stored blobs the new one resembles (the same JSON path in an older
+  // version). The SQLite store may compress against them; an absent base is ignored.
+  std::vector<Key> delta_bases;
+};
+
+// A named entry pointing at a top-level blob (DESIGN §4).
+struct RootRecord {
+  std::string name;                         // unique in the archive
+  Key key;                                  // the document's top-level blob
+  std::optional<Key> schema_key;            // the blob holding its JSON Schema, if any
+  std::int64_t created_unix_ms = 0;         // set by commit_root when 0
+  std::map<std::string, std::string> labels; // --label k=v
+  std::string stats_json = "{}";            // document stats, a JSON object as text
+};
+
+// Counters since the store was opened. Monotonic; read with counters().
+struct StoreCounters {
+  std::uint64_t puts = 0;           // put() calls
+  std::uint64_t blobs_written = 0;  // blobs that were new to the store
+  std::uint64_t blobs_deduped = 0;  // blobs already present (idempotent store)
+  std::uint64_t bytes_written = 0;  // bytes the store really gained for new blobs (payload
+                                    // after compression plus index entries)
+  std::uint64_t gets = 0;           // get() calls that read stored data
+  std::uint64_t packs_decoded = 0;  // compressed groups decompressed (SQLite only)
+};
+
+struct StoreStats {
+  std::uint64_t blobs = 0;
+  std::uint64_t roots = 0;
+  std::uint64_t bytes_logical = 0; // sum of blob data sizes, uncompressed
+  std::uint64_t bytes_stored = 0;  // compressed payload bytes on disk (packs)
+  std::uint64_t file_bytes = 0;    // the archive file's size (0 for memory)
+};
+
+class BlobStore {
+public:
+  virtual ~BlobStore() = default;
+
+  // --- read side ---
+  // The blob stored under `key`, or std::nullopt when absent (absence is not an error).
+  // Data is checked against its key on every read: a mismatch is Errc::corrupt naming the
+  // key. Sees every write that flush() has returned for. Blocking.
+  virtual Result<std::optional<Blob>> get(const Key& key) const = 0;
+  // The non-blocking form: the same answer, computed on a store-owned reader thread.
+  virtual std::future<Result<std::optional<Blob>>> get_async(const Key& key) const;
+  // Returns true iff `key` is stored (after flush). Does not read the blob's data.
+  virtual Result<bool> contains(const Key& key) const = 0;
+  // The child keys of `key` without reading or decompressing its data; nullopt if absent.
+  virtual Result<std::optional<std::vector<Key>>> children_of(const Key& key) const = 0;
+
+  // --- write side ---
+  // Stores `blob` idempotently and returns its key ("already present" is success). May
+  // buffer: the blob is durable and visible to readers once flush() returns. Blocks when the
+  // write queue is full (back-pressure). After a write error every later put and flush
+  // returns that error.
+  virtual Result<Key> put(Blob blob, const PutHints& hints = {}) = 0;
+  // Makes every earlier put durable and visible; returns the first write error, if any.
+  virtual Result<void> flush() = 0;
+
+  // --- enumeration and removal ---
+  // Calls fn once per stored key, in unspecified order; stops at fn's first error.
+  virtual Result<void> for_each_key(const std::function<Result<void>(const Key&)>& fn) const = 0;
+  // Removes the given blobs (absent ones are skipped); returns how many were removed. Does
+  // not check that no root reaches them: that is gc's job.
+  virtual Result<std::size_t> remove(std::span<const Key> keys) = 0;
+
+  // --- roots ---
+  // Makes `root` visible, replacing a root of the same name, in one transaction that first
+  // confirms every blob the root reaches exists (Errc::not_found naming the missing key
+  // otherwise, and nothing changes). Flushes pending puts first.
+  virtual Result<void> commit_root(RootRecord root) = 0;
+  virtual Result<std::optional<RootRecord>> get_root(const std::string& name) const = 0;
+  // All roots, oldest first (then by name).
+  virtual Result<std::vector<RootRecord>> list_roots() const = 0;
+  // Returns true iff a root of that name existed and was removed. Its blobs stay until gc.
+  virtual Result<bool> remove_root(const std::string& name) = 0;
+
+  // --- settings (DESIGN §3: boundary settings are fixed for the archive's life) ---
+  virtual Result<std::map<std::string, std::string>> settings() const = 0;
+  // Records each of `values` whose name is not set yet (set ones keep their value) and
+  // returns the settings in force afterwards.
+  virtual Result<std::map<std::string, std::string>>
+  init_settings(const std::map<std::string, std::string>& values) = 0;
+
+  // --- information ---
+  virtual Result<StoreStats> stats() const = 0;
+  virtual StoreCounters counters() const = 0;
+};
+
+enum class OpenMode : std::uint8_t {
+  read_only,     // never writes; works on read-only files and directories
+  read_write,    // the archive must exist
+  create,        // create the archive if missing
+};
+
+struct SqliteOptions {
+  OpenMode mode = OpenMode::read_only;
+  // How long to wait for SQLite's write lock before Errc::locked. 0 = fail at once.
+  std::chrono::milliseconds lock_wait{10'000};
+  // zstd level for packs: higher is smaller and slower to write; reading speed is the same.
+  int compression_level = 3;
+  // Uncompressed bytes grouped into one pack: larger compresses better, smaller makes a
+  // random read decompress less.
+  std::size_t pack_target_bytes = 64 * 1024;
+  // Bytes of blobs queued for the writer before put() blocks (back-pressure).
+  std::size_t write_queue_bytes = 32 * 1024 * 1024;
+  // Bytes of decompressed packs kept for readers (shared by all reader threads).
+  std::size_t pack_cache_bytes = 16 * 1024 * 1024;
+  // Read connections in the pool; 0 = one per hardware thread (at least 2).
+  unsigned readers = 0;
+  // A pack (or blob) claiming more than this many uncompressed bytes is refused as corrupt.
+  std::size_t max_pack_bytes = 256 * 1024 * 1024;
+};
+
+// Opens (or creates, per options.mode) the archive at `path`. Errors: Errc::unusable_archive
+// when the file is missing (unless create), not SQLite, not a pagable archive, or of a newer
+// format; Errc::io when the OS refuses; Errc::locked when the write lock stays busy.
+Result<std::unique_ptr<BlobStore>> open_sqlite_store(const std::string& path,
+                                                     const SqliteOptions& options = {});
+
+// A store in memory, for tests and scratch work. Never fails to open.
+std::unique_ptr<BlobStore> make_memory_store();
+
+} // namespace pagable::store

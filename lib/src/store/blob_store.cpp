@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#include <pagable/store.hpp>
+
+#include "store/reachability.hpp"
+#include "util/thread_pool.hpp"
+
+#include <unordered_set>
+
+namespace pagable::store {
+
+std::future<Result<std::optional<Blob>>> BlobStore::get_async(const Key& key) const
+{
+  // Backends with a reader pool override this; the default runs on a shared pool so that a
+  // caller never blocks on I/O.
+  static util::ThreadPool pool(std::max(2u, util::hardware_threads()));
+  auto promise = std::make_shared<std::promise<Result<std::optional<Blob>>>>();
+  auto future = promise->get_future();
+  pool.submit([this, key, promise] { promise->set_value(get(key)); });
+  return future;
+}
+
+Result<void> confirm_reachable(const Key& root,
+                               const std::function<Result<std::optional<std::vector<Key>>>(
+                                   const Key&)>& children_of)
+{
+  // Iterative: user graphs may be arbitrarily deep.
+  std::unordered_set<Key> seen{root};
+  std::vector<Key> stack{root};
+  while (!stack.empty()) {
+    const Key key = stack.back();
+    stack.pop_back();
+    PAGABLE_TRY_ASSIGN(const auto children, children_of(key));
+    if (!children) {
+      return make_error(Errc::not_found, "blob " + key.to_hex() + " reached by root " +
+                                             root.short_hex() + " is not in the store");
+    }
+    for (const Key& child : *children) {
+      if (seen.insert(child).second) {
+        stack.push_back(child);
+      }
+    }
+  }
+  return {};
+}
+
+} // namespace pagable::store

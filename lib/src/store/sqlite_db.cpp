@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#include "store/sqlite_db.hpp"
+
+#include <utility>
+
+namespace pagable::store::sql {
+
+Error error_from(sqlite3* db, int rc, std::string_view what)
+{
+  std::string msg(what);
+  msg += ": ";
+  msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  switch (rc & 0xFF) {
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    return make_error(Errc::locked, msg);
+  case SQLITE_NOTADB:
+    return make_error(Errc::unusable_archive, msg);
+  case SQLITE_CORRUPT:
+    return make_error(Errc::corrupt, msg);
+  case SQLITE_FULL:
+  case SQLITE_IOERR:
+  case SQLITE_PERM:
+  case SQLITE_READONLY:
+  case SQLITE_CANTOPEN:
+  case SQLITE_AUTH:
+    return make_error(Errc::io, msg);
+  case SQLITE_INTERRUPT:
+    return make_error(Errc::cancelled, msg);
+  default:
+    return make_error(Errc::internal, msg);
+  }
+}
+
+Stmt::Stmt(Stmt&& other) noexcept
+    : m_db(std::exchange(other.m_db, nullptr)), m_stmt(std::exchange(other.m_stmt, nullptr))
+{
+}
+
+Stmt& Stmt::operator=(Stmt&& other) noexcept
+{
+  if (this != &other) {
+    sqlite3_finalize(m_stmt);
+    m_db = std::exchange(other.m_db, nullptr);
+    m_stmt = std::exchange(other.m_stmt, nullptr);
+  }
+  return *this;
+}
+
+Stmt::~Stmt()
+{
+  sqlite3_finalize(m_stmt);
+}
+
+Stmt& Stmt::bind(int index, std::int64_t value)
+{
+  sqlite3_bind_int64(m_stmt, index, value);
+  return *this;
+}
+
+Stmt& Stmt::bind(int index, std::span<const std::uint8_t> blob)
+{
+  static const std::uint8_t empty = 0;
+  sqlite3_bind_blob64(m_stmt, index, blob.empty() ? &empty : blob.data(), blob.size(),
+                      SQLITE_TRANSIENT);
+  return *this;
+}
+
+Stmt& Stmt::bind(int index, std::string_view text)
+{
+  sqlite3_bind_text64(m_stmt, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  return *this;
+}
+
+Stmt& Stmt::bind_null(int index)
+{
+  sqlite3_bind_null(m_stmt, index);
+  return *this;
+}
+
+Result<bool> Stmt::step(std::string_view what)
+{
+  const int rc = sqlite3_step(m_stmt);
+  if (rc == SQLITE_ROW) {
+    return true;
+  }
+  if (rc == SQLITE_DONE) {
+    return false;
+  }
+  Error e = error_from(m_db, rc, what);
+  sqlite3_reset(m_stmt);
+  return e;
+}
+
+Result<void> Stmt::run(std::string_view what)
+{
+  for (;;) {
+    PAGABLE_TRY_ASSIGN(const bool row, step(what));
+    if (!row) {
+      break;
+    }
+  }
+  reset();
+  return {};
+}
+
+void Stmt::reset()
+{
+  sqlite3_reset(m_stmt);
+  sqlite3_clear_bindings(m_stmt);
+}
+
+std::int64_t Stmt::column_int(int col) const
+{
+  return sqlite3_column_int64(m_stmt, col);
+}
+
+bool Stmt::column_is_null(int col) const
+{
+  return sqlite3_column_type(m_stmt, col) == SQLITE_NULL;
+}
+
+std::span<const std::uint8_t> Stmt::column_blob(int col) const
+{
+  const void* p = sqlite3_column_blob(m_stmt, col);
+  const int n = sqlite3_column_bytes(m_stmt, col);
+  if (p == nullptr || n <= 0) {
+    return {};
+  }
+  return {static_cast<const std::uint8_t*>(p), static_cast<std::size_t>(n)};
+}
+
+std::string Stmt::column_text(int col) const
+{
+  const unsigned char* p = sqlite3_column_text(m_stmt, col);
+  const int n = sqlite3_column_bytes(m_stmt, col);
+  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), n);
+}
+
+Db& Db::operator=(Db&& other) noexcept
+{
+  if (this != &other) {
+    sqlite3_close_v2(m_db);
+    m_db = std::exchange(other.m_db, nullptr);
+  }
+  return *this;
+}
+
+Db::~Db()
+{
+  sqlite3_close_v2(m_db);
+}
+
+Result<Db> Db::open(const std::string& uri, int flags, std::chrono::milliseconds busy_wait)
+{
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(uri.c_str(), &db, flags | SQLITE_OPEN_URI, nullptr);
+  if (rc != SQLITE_OK) {
+    Error e = error_from(db, rc, "opening " + uri);
+    sqlite3_close_v2(db);
+    return e;
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, static_cast<int>(busy_wait.count()));
+  return Db(db);
+}
+
+Result<Stmt> Db::prepare(std::string_view sql)
+{
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(m_db, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    return error_from(m_db, rc, "preparing SQL");
+  }
+  return Stmt(m_db, stmt);
+}
+
+Result<void> Db::exec(std::string_view sql)
+{
+  char* err = nullptr;
+  const int rc = sqlite3_exec(m_db, std::string(sql).c_str(), nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (rc != SQLITE_OK) {
+    return error_from(m_db, rc, "running SQL");
+  }
+  return {};
+}
+
+} // namespace pagable::store::sql

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#pragma once
+// The archive's tables, format version and identity. Normative description: docs/FORMAT.md;
+// any change here changes that file, k_format_version and the golden archives together.
+
+#include <pagable/version.hpp>
+
+#include <cstdint>
+
+namespace pagable::store {
+
+// PRAGMA application_id of every pagable archive: "pgbl".
+inline constexpr std::int64_t k_application_id = 0x7067626C;
+static_assert(k_format_version == 0, "k_create_schema_sql writes user_version = 0");
+
+inline constexpr const char* k_create_schema_sql = R"sql(
+PRAGMA application_id = 1885823596;
+PRAGMA user_version = 0;
+CREATE TABLE meta(
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE settings(
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE packs(
+  id        INTEGER PRIMARY KEY,
+  codec     INTEGER NOT NULL,
+  dict_id   INTEGER,
+  base_pack INTEGER,
+  raw_size  INTEGER NOT NULL,
+  data      BLOB NOT NULL
+);
+CREATE TABLE dicts(
+  id   INTEGER PRIMARY KEY,
+  data BLOB NOT NULL
+);
+CREATE TABLE blobs(
+  id       INTEGER PRIMARY KEY,
+  key      BLOB NOT NULL UNIQUE,
+  pack     INTEGER NOT NULL,
+  offset   INTEGER NOT NULL,
+  size     INTEGER NOT NULL,
+  children BLOB
+);
+CREATE TABLE roots(
+  name       TEXT PRIMARY KEY,
+  key        BLOB NOT NULL,
+  schema_key BLOB,
+  created_ms INTEGER NOT NULL,
+  labels     TEXT NOT NULL,
+  stats      TEXT NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+static_assert(k_application_id == 1885823596, "k_create_schema_sql repeats the application id");
+
+} // namespace pagable::store

@@ -1,0 +1,1082 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// The SQLite archive: one file, WAL mode, one writer thread that groups new blobs into zstd
+// packs and commits them in batches, and a pool of read connections. All SQL of pagable
+// lives here and in sqlite_schema.hpp. Layout: docs/FORMAT.md.
+#include <pagable/store.hpp>
+
+#include "store/pack_codec.hpp"
+#include "store/reachability.hpp"
+#include "store/sqlite_db.hpp"
+#include "store/sqlite_schema.hpp"
+#include "util/thread_pool.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <variant>
+
+namespace pagable::store {
+namespace {
+
+using sql::Db;
+using sql::Stmt;
+
+std::int64_t now_unix_ms()
+{
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Bytes encode_children(const std::vector<Key>& children)
+{
+  Bytes out;
+  out.reserve(children.size() * Key::k_size);
+  for (const Key& k : children) {
+    out.insert(out.end(), k.digest().begin(), k.digest().end());
+  }
+  return out;
+}
+
+Result<std::vector<Key>> decode_children(std::span<const std::uint8_t> raw, const Key& owner)
+{
+  if (raw.size() % Key::k_size != 0) {
+    return make_error(Errc::corrupt, "blob " + owner.to_hex() + ": child key list of " +
+                                         std::to_string(raw.size()) +
+                                         " bytes is not a multiple of 32");
+  }
+  std::vector<Key> out;
+  out.reserve(raw.size() / Key::k_size);
+  for (std::size_t i = 0; i < raw.size(); i += Key::k_size) {
+    PAGABLE_TRY_ASSIGN(Key k, Key::from_bytes(raw.subspan(i, Key::k_size)));
+    out.push_back(k);
+  }
+  return out;
+}
+
+std::string labels_to_json(const std::map<std::string, std::string>& labels)
+{
+  return nlohmann::json(labels).dump();
+}
+
+Result<std::map<std::string, std::string>> labels_from_json(const std::string& text,
+                                                            const std::string& root)
+{
+  try {
+    return nlohmann::json::parse(text).get<std::map<std::string, std::string>>();
+  } catch (const std::exception& e) {
+    return make_error(Errc::corrupt, "root \"" + root + "\": labels are not a JSON object: " +
+                                         e.what());
+  }
+}
+
+bool file_exists(const std::string& path)
+{
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::uint64_t file_size(const std::string& path)
+{
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+// "file:" URI for a path, percent-encoding what URIs reserve.
+std::string file_uri(const std::string& path, const std::string& query)
+{
+  std::string uri = "file:";
+  for (const char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c == ' ') {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+      uri += buf;
+    } else {
+      uri += c;
+    }
+  }
+  return query.empty() ? uri : uri + "?" + query;
+}
+
+// Reads meta and refuses what this version cannot use.
+Result<void> check_archive(Db& db, const std::string& path)
+{
+  PAGABLE_TRY_ASSIGN(Stmt app, db.prepare("PRAGMA application_id"));
+  auto has = app.step("reading the archive header");
+  if (!has) {
+    Error e = std::move(has).error();
+    if (e.code() == Errc::unusable_archive) {
+      return make_error(Errc::unusable_archive,
+                        path + " is not a pagable archive (not an SQLite database)");
+    }
+    return std::move(e).with_context(path);
+  }
+  if (!*has || app.column_int(0) != k_application_id) {
+    return make_error(Errc::unusable_archive,
+                      path + " is not a pagable archive (an SQLite database of another kind)");
+  }
+  PAGABLE_TRY_ASSIGN(Stmt meta, db.prepare("SELECT value FROM meta WHERE name = 'format_version'"));
+  PAGABLE_TRY_ASSIGN(const bool row, meta.step("reading the archive's format version"));
+  if (!row) {
+    return make_error(Errc::unusable_archive, path + ": archive metadata has no format version");
+  }
+  const std::string v = meta.column_text(0);
+  long long version = -1;
+  try {
+    version = std::stoll(v);
+  } catch (const std::exception&) {
+    return make_error(Errc::unusable_archive, path + ": unreadable format version \"" + v + "\"");
+  }
+  if (version > k_format_version) {
+    return make_error(Errc::unusable_archive,
+                      path + " has archive format " + std::to_string(version) +
+                          ", newer than this pagable reads (" + std::to_string(k_format_version) +
+                          "); use a newer pagable");
+  }
+  if (version < k_format_version) {
+    return make_error(Errc::unusable_archive,
+                      path + " has archive format " + std::to_string(version) +
+                          ", which this pagable no longer reads (format 0 is unstable and has "
+                          "no migration)");
+  }
+  return {};
+}
+
+// A fixed pool of read-only connections with their prepared statements.
+struct Reader {
+  Db db;
+  Stmt get_blob;     // key -> pack, offset, size, children
+  Stmt get_pack;     // id -> codec, raw_size, data
+  Stmt get_children; // key -> children
+};
+
+class SqliteStore final : public BlobStore {
+public:
+  SqliteStore(std::string path, SqliteOptions options)
+      : m_path(std::move(path)), m_options(options)
+  {
+  }
+
+  ~SqliteStore() override { close(); }
+
+  Result<void> open();
+
+  // --- BlobStore ---
+  Result<std::optional<Blob>> get(const Key& key) const override;
+  std::future<Result<std::optional<Blob>>> get_async(const Key& key) const override;
+  Result<bool> contains(const Key& key) const override;
+  Result<std::optional<std::vector<Key>>> children_of(const Key& key) const override;
+  Result<Key> put(Blob blob, const PutHints& hints) override;
+  Result<void> flush() override;
+  Result<void> for_each_key(const std::function<Result<void>(const Key&)>& fn) const override;
+  Result<std::size_t> remove(std::span<const Key> keys) override;
+  Result<void> commit_root(RootRecord root) override;
+  Result<std::optional<RootRecord>> get_root(const std::string& name) const override;
+  Result<std::vector<RootRecord>> list_roots() const override;
+  Result<bool> remove_root(const std::string& name) override;
+  Result<std::map<std::string, std::string>> settings() const override;
+  Result<std::map<std::string, std::string>>
+  init_settings(const std::map<std::string, std::string>& values) override;
+  Result<StoreStats> stats() const override;
+  StoreCounters counters() const override;
+
+private:
+  // --- read pool ---
+  class ReaderLease {
+  public:
+    ReaderLease(const SqliteStore& s, Reader* r) : m_store(s), m_reader(r) {}
+    ~ReaderLease() { m_store.release_reader(m_reader); }
+    Reader& operator*() const { return *m_reader; }
+    Reader* operator->() const { return m_reader; }
+
+  private:
+    const SqliteStore& m_store;
+    Reader* m_reader;
+  };
+  Result<std::unique_ptr<Reader>> make_reader() const;
+  ReaderLease acquire_reader() const;
+  void release_reader(Reader* r) const;
+  Result<std::shared_ptr<const Bytes>> load_pack(Reader& r, std::int64_t pack_id) const;
+
+  // --- writer thread ---
+  using Task = std::function<Result<void>(Db&)>;
+  struct QueuedBlob {
+    Key key;
+    Blob blob;
+  };
+  struct QueuedTask {
+    Task task;
+    std::shared_ptr<std::promise<Result<void>>> done;
+  };
+  using Item = std::variant<QueuedBlob, QueuedTask>;
+  Result<void> run_on_writer(Task task);
+  void writer_loop();
+  Result<void> write_blob(QueuedBlob& item);
+  Result<void> begin_write();
+  Result<void> finish_pack();
+  Result<void> commit_write();
+  void fail_writer(Error e);
+  Result<void> writer_error() const;
+  void close();
+
+  const std::string m_path;
+  const SqliteOptions m_options;
+  std::string m_read_uri;
+  int m_read_flags = SQLITE_OPEN_READONLY;
+
+  // Read pool.
+  mutable std::mutex m_pool_mutex;
+  mutable std::condition_variable m_pool_cv;
+  mutable std::vector<std::unique_ptr<Reader>> m_readers; // all, guarded by m_pool_mutex
+  mutable std::vector<Reader*> m_free_readers;            // guarded by m_pool_mutex
+  unsigned m_max_readers = 2;
+  std::unique_ptr<util::ThreadPool> m_async_pool;
+
+  // Pack cache: decompressed packs by id, least recently used evicted first.
+  mutable std::mutex m_cache_mutex;
+  mutable std::list<std::int64_t> m_cache_lru;
+  mutable std::unordered_map<std::int64_t,
+                             std::pair<std::shared_ptr<const Bytes>, std::list<std::int64_t>::iterator>>
+      m_cache;
+  mutable std::size_t m_cache_bytes = 0;
+
+  // Writer state. The queue is shared; everything below "writer thread only" is touched by
+  // the writer thread alone.
+  mutable std::mutex m_queue_mutex;
+  std::condition_variable m_queue_cv;  // the writer waits for items
+  std::condition_variable m_space_cv;  // producers wait for space; flushers for progress
+  std::deque<Item> m_queue;            // guarded by m_queue_mutex
+  std::size_t m_queue_bytes = 0;       // guarded by m_queue_mutex
+  std::uint64_t m_enqueued = 0;        // items ever queued, guarded by m_queue_mutex
+  std::uint64_t m_committed = 0;       // items whose effects are committed, guarded
+  std::uint64_t m_flush_wanted = 0;    // commit at least up to this item, guarded
+  bool m_stopping = false;             // guarded by m_queue_mutex
+  std::optional<Error> m_error;        // sticky first write error, guarded by m_queue_mutex
+  std::thread m_writer;
+
+  // Writer thread only.
+  Db m_wdb;
+  Stmt m_w_insert_blob, m_w_insert_pack, m_w_children;
+  bool m_in_txn = false;
+  std::chrono::steady_clock::time_point m_txn_started;
+  std::int64_t m_pack_id = 0; // id of the pack being filled
+  Bytes m_pack_buf;
+  std::size_t m_pack_blobs = 0;
+  std::uint64_t m_processed = 0; // items taken off the queue and applied (maybe uncommitted)
+
+  // Counters (any thread).
+  mutable std::atomic<std::uint64_t> m_puts{0}, m_written{0}, m_deduped{0}, m_bytes_written{0},
+      m_gets{0}, m_packs_decoded{0};
+};
+
+Result<void> SqliteStore::open()
+{
+  const bool exists = file_exists(m_path);
+  if (!exists && m_options.mode != OpenMode::create) {
+    return make_error(Errc::unusable_archive, "no archive at " + m_path);
+  }
+  m_max_readers = m_options.readers != 0 ? m_options.readers
+                                         : std::max(2u, util::hardware_threads());
+
+  // Readers open the file read-write when they may (they only ever SELECT): the last
+  // connection to close then folds the WAL back and removes -wal and -shm, leaving one
+  // self-contained file. A file or directory we may not write is opened immutable instead,
+  // so SQLite creates nothing beside it (DESIGN §4: read commands work on read-only files).
+  std::string dir = m_path;
+  const auto slash = dir.find_last_of('/');
+  dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : dir.substr(0, slash));
+  const bool writable = m_options.mode == OpenMode::create ||
+                        (::access(m_path.c_str(), W_OK) == 0 && ::access(dir.c_str(), W_OK) == 0);
+  m_read_uri = file_uri(m_path, writable ? "" : "mode=ro&immutable=1");
+  m_read_flags = writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+  if (m_options.mode != OpenMode::read_only) {
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                      (m_options.mode == OpenMode::create ? SQLITE_OPEN_CREATE : 0);
+    auto db = Db::open(file_uri(m_path, ""), flags, m_options.lock_wait);
+    if (!db) {
+      return std::move(db).error();
+    }
+    m_wdb = std::move(db).value();
+    // Look before touching anything: the first read is where a non-SQLite file shows itself,
+    // and another program's database must not be switched to WAL.
+    auto foreign = [&]() -> Result<bool> {
+      PAGABLE_TRY_ASSIGN(Stmt q, m_wdb.prepare("SELECT count(*), (SELECT application_id FROM "
+                                               "pragma_application_id) FROM sqlite_schema"));
+      PAGABLE_TRY(q.step("reading the archive header"));
+      return q.column_int(0) > 0 && q.column_int(1) != k_application_id;
+    }();
+    if (!foreign) {
+      if (foreign.error().code() == Errc::unusable_archive) {
+        return make_error(Errc::unusable_archive,
+                          m_path + " is not a pagable archive (not an SQLite database)");
+      }
+      return std::move(foreign).error().with_context(m_path);
+    }
+    if (*foreign) {
+      return make_error(Errc::unusable_archive,
+                        m_path + " is not a pagable archive (an SQLite database of another kind)");
+    }
+    PAGABLE_TRY(m_wdb.exec("PRAGMA journal_mode = WAL"));
+    PAGABLE_TRY(m_wdb.exec("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;"));
+    PAGABLE_TRY(m_wdb.exec("BEGIN IMMEDIATE"));
+    auto created = [&]() -> Result<void> {
+      PAGABLE_TRY_ASSIGN(Stmt probe, m_wdb.prepare("SELECT count(*) FROM sqlite_schema"));
+      PAGABLE_TRY(probe.step("reading the archive's tables"));
+      if (probe.column_int(0) == 0) {
+        if (m_options.mode != OpenMode::create) {
+          return make_error(Errc::unusable_archive, m_path + " is an empty database, not a "
+                                                             "pagable archive");
+        }
+        PAGABLE_TRY(m_wdb.exec(k_create_schema_sql));
+        PAGABLE_TRY_ASSIGN(Stmt meta,
+                           m_wdb.prepare("INSERT INTO meta(name, value) VALUES (?1, ?2)"));
+        const std::pair<std::string, std::string> rows[] = {
+            {"format_version", std::to_string(k_format_version)},
+            {"key_algorithm", "sha256"},
+            {"created_by", std::string("pagable ") + k_version},
+            {"created_unix_ms", std::to_string(now_unix_ms())},
+        };
+        for (const auto& [n, v] : rows) {
+          PAGABLE_TRY(meta.bind(1, n).bind(2, v).run("writing archive metadata"));
+        }
+      }
+      return {};
+    }();
+    if (!created) {
+      (void)m_wdb.exec("ROLLBACK");
+      return std::move(created).error();
+    }
+    PAGABLE_TRY(m_wdb.exec("COMMIT"));
+    PAGABLE_TRY(check_archive(m_wdb, m_path));
+    PAGABLE_TRY_ASSIGN(m_w_insert_blob,
+                       m_wdb.prepare("INSERT OR IGNORE INTO blobs(key, pack, offset, size, children)"
+                                     " VALUES (?1, ?2, ?3, ?4, ?5)"));
+    PAGABLE_TRY_ASSIGN(m_w_insert_pack,
+                       m_wdb.prepare("INSERT INTO packs(id, codec, dict_id, base_pack, raw_size, "
+                                     "data) VALUES (?1, ?2, NULL, NULL, ?3, ?4)"));
+    PAGABLE_TRY_ASSIGN(m_w_children, m_wdb.prepare("SELECT children FROM blobs WHERE key = ?1"));
+    m_writer = std::thread([this] { writer_loop(); });
+  }
+
+  // One reader up front proves the file readable and checks its header.
+  PAGABLE_TRY_ASSIGN(auto first, make_reader());
+  PAGABLE_TRY(check_archive(first->db, m_path));
+  {
+    std::lock_guard lock(m_pool_mutex);
+    m_free_readers.push_back(first.get());
+    m_readers.push_back(std::move(first));
+  }
+  m_async_pool = std::make_unique<util::ThreadPool>(m_max_readers);
+  return {};
+}
+
+Result<std::unique_ptr<Reader>> SqliteStore::make_reader() const
+{
+  auto r = std::make_unique<Reader>();
+  PAGABLE_TRY_ASSIGN(r->db, Db::open(m_read_uri, m_read_flags | SQLITE_OPEN_NOMUTEX,
+                                     m_options.lock_wait));
+  // Readers never write; this makes an accidental write an error instead of a change.
+  PAGABLE_TRY(r->db.exec("PRAGMA query_only = ON"));
+  auto prep = [&]() -> Result<void> {
+    PAGABLE_TRY_ASSIGN(r->get_blob,
+                       r->db.prepare("SELECT pack, offset, size, children FROM blobs WHERE key = ?1"));
+    PAGABLE_TRY_ASSIGN(r->get_pack,
+                       r->db.prepare("SELECT codec, raw_size, data FROM packs WHERE id = ?1"));
+    PAGABLE_TRY_ASSIGN(r->get_children, r->db.prepare("SELECT children FROM blobs WHERE key = ?1"));
+    return {};
+  }();
+  if (!prep) {
+    if (prep.error().code() == Errc::unusable_archive) {
+      return make_error(Errc::unusable_archive,
+                        m_path + " is not a pagable archive (not an SQLite database)");
+    }
+    // Preparing fails on a database without our tables: also not an archive of ours.
+    if (prep.error().code() == Errc::internal) {
+      return make_error(Errc::unusable_archive,
+                        m_path + " is not a pagable archive (" + prep.error().message() + ")");
+    }
+    return std::move(prep).error().with_context(m_path);
+  }
+  return r;
+}
+
+SqliteStore::ReaderLease SqliteStore::acquire_reader() const
+{
+  std::unique_lock lock(m_pool_mutex);
+  for (;;) {
+    if (!m_free_readers.empty()) {
+      Reader* r = m_free_readers.back();
+      m_free_readers.pop_back();
+      return ReaderLease(*this, r);
+    }
+    if (m_readers.size() < m_max_readers) {
+      lock.unlock();
+      auto r = make_reader();
+      lock.lock();
+      if (r) {
+        m_readers.push_back(std::move(r).value());
+        return ReaderLease(*this, m_readers.back().get());
+      }
+      // Opening another connection failed: fall back to waiting for a pooled one.
+    }
+    m_pool_cv.wait(lock, [&] { return !m_free_readers.empty(); });
+  }
+}
+
+void SqliteStore::release_reader(Reader* r) const
+{
+  {
+    std::lock_guard lock(m_pool_mutex);
+    m_free_readers.push_back(r);
+  }
+  m_pool_cv.notify_one();
+}
+
+Result<std::shared_ptr<const Bytes>> SqliteStore::load_pack(Reader& r, std::int64_t pack_id) const
+{
+  {
+    std::lock_guard lock(m_cache_mutex);
+    const auto it = m_cache.find(pack_id);
+    if (it != m_cache.end()) {
+      m_cache_lru.splice(m_cache_lru.begin(), m_cache_lru, it->second.second);
+      return it->second.first;
+    }
+  }
+  r.get_pack.reset();
+  r.get_pack.bind(1, pack_id);
+  PAGABLE_TRY_ASSIGN(const bool row, r.get_pack.step("reading a pack"));
+  if (!row) {
+    r.get_pack.reset();
+    return make_error(Errc::corrupt, "pack " + std::to_string(pack_id) + " is missing");
+  }
+  const auto codec = static_cast<PackCodec>(r.get_pack.column_int(0));
+  const std::int64_t raw_size = r.get_pack.column_int(1);
+  auto decoded = decode_pack(codec, r.get_pack.column_blob(2),
+                             raw_size < 0 ? ~std::uint64_t{0} : static_cast<std::uint64_t>(raw_size),
+                             m_options.max_pack_bytes);
+  r.get_pack.reset();
+  if (!decoded) {
+    return std::move(decoded).error().with_context("pack " + std::to_string(pack_id));
+  }
+  m_packs_decoded.fetch_add(1, std::memory_order_relaxed);
+  auto pack = std::make_shared<const Bytes>(std::move(decoded).value());
+  std::lock_guard lock(m_cache_mutex);
+  if (m_cache.count(pack_id) == 0 && pack->size() <= m_options.pack_cache_bytes) {
+    m_cache_lru.push_front(pack_id);
+    m_cache.emplace(pack_id, std::make_pair(pack, m_cache_lru.begin()));
+    m_cache_bytes += pack->size();
+    while (m_cache_bytes > m_options.pack_cache_bytes && !m_cache_lru.empty()) {
+      const auto victim = m_cache.find(m_cache_lru.back());
+      m_cache_bytes -= victim->second.first->size();
+      m_cache.erase(victim);
+      m_cache_lru.pop_back();
+    }
+  }
+  return pack;
+}
+
+Result<std::optional<Blob>> SqliteStore::get(const Key& key) const
+{
+  m_gets.fetch_add(1, std::memory_order_relaxed);
+  auto reader = acquire_reader();
+  Stmt& q = reader->get_blob;
+  q.reset();
+  q.bind(1, key.bytes());
+  PAGABLE_TRY_ASSIGN(const bool row, q.step("looking up a blob"));
+  if (!row) {
+    q.reset();
+    return std::optional<Blob>();
+  }
+  const std::int64_t pack_id = q.column_int(0);
+  const std::int64_t offset = q.column_int(1);
+  const std::int64_t size = q.column_int(2);
+  auto children = decode_children(q.column_blob(3), key);
+  q.reset();
+  if (!children) {
+    return std::move(children).error();
+  }
+  auto pack = load_pack(*reader, pack_id);
+  if (!pack) {
+    return std::move(pack).error().with_context("blob " + key.to_hex());
+  }
+  const Bytes& p = **pack;
+  if (offset < 0 || size < 0 || static_cast<std::uint64_t>(offset) > p.size() ||
+      static_cast<std::uint64_t>(size) > p.size() - static_cast<std::uint64_t>(offset)) {
+    return make_error(Errc::corrupt, "blob " + key.to_hex() + ": its place in pack " +
+                                         std::to_string(pack_id) + " is out of bounds");
+  }
+  Blob blob;
+  blob.data.assign(p.begin() + offset, p.begin() + offset + size);
+  blob.children = std::move(children).value();
+  if (blob.key() != key) {
+    return make_error(Errc::corrupt,
+                      "blob " + key.to_hex() + ": stored data does not match its key");
+  }
+  return std::optional<Blob>(std::move(blob));
+}
+
+std::future<Result<std::optional<Blob>>> SqliteStore::get_async(const Key& key) const
+{
+  auto promise = std::make_shared<std::promise<Result<std::optional<Blob>>>>();
+  auto future = promise->get_future();
+  m_async_pool->submit([this, key, promise] { promise->set_value(get(key)); });
+  return future;
+}
+
+Result<bool> SqliteStore::contains(const Key& key) const
+{
+  PAGABLE_TRY_ASSIGN(const auto children, children_of(key));
+  return children.has_value();
+}
+
+Result<std::optional<std::vector<Key>>> SqliteStore::children_of(const Key& key) const
+{
+  auto reader = acquire_reader();
+  Stmt& q = reader->get_children;
+  q.reset();
+  q.bind(1, key.bytes());
+  PAGABLE_TRY_ASSIGN(const bool row, q.step("looking up a blob"));
+  if (!row) {
+    q.reset();
+    return std::optional<std::vector<Key>>();
+  }
+  auto children = decode_children(q.column_blob(0), key);
+  q.reset();
+  if (!children) {
+    return std::move(children).error();
+  }
+  return std::optional<std::vector<Key>>(std::move(children).value());
+}
+
+Result<Key> SqliteStore::put(Blob blob, const PutHints&)
+{
+  // Delta bases are accepted and not used yet: packs are compressed on their own. The format
+  // reserves packs.base_pack and codec zstd_prefix for them (docs/FORMAT.md).
+  if (!m_writer.joinable()) {
+    return make_error(Errc::invalid_argument, m_path + " is open read-only");
+  }
+  if (blob.data.size() > m_options.max_pack_bytes) {
+    return make_error(Errc::invalid_argument,
+                      "a blob of " + std::to_string(blob.data.size()) +
+                          " bytes exceeds the largest pack (" +
+                          std::to_string(m_options.max_pack_bytes) + " bytes)");
+  }
+  const Key key = blob.key(); // hashed on the caller's thread: parallel workers hash in parallel
+  m_puts.fetch_add(1, std::memory_order_relaxed);
+  const std::size_t cost = blob.data.size() + blob.children.size() * Key::k_size + 64;
+  std::unique_lock lock(m_queue_mutex);
+  m_space_cv.wait(lock, [&] {
+    return m_error.has_value() || m_queue_bytes == 0 ||
+           m_queue_bytes + cost <= m_options.write_queue_bytes;
+  });
+  if (m_error) {
+    return *m_error;
+  }
+  m_queue.emplace_back(QueuedBlob{key, std::move(blob)});
+  m_queue_bytes += cost;
+  ++m_enqueued;
+  lock.unlock();
+  m_queue_cv.notify_one();
+  return key;
+}
+
+Result<void> SqliteStore::writer_error() const
+{
+  std::lock_guard lock(m_queue_mutex);
+  if (m_error) {
+    return *m_error;
+  }
+  return {};
+}
+
+Result<void> SqliteStore::flush()
+{
+  if (!m_writer.joinable()) {
+    return {};
+  }
+  std::unique_lock lock(m_queue_mutex);
+  const std::uint64_t target = m_enqueued;
+  m_flush_wanted = std::max(m_flush_wanted, target);
+  m_queue_cv.notify_one();
+  m_space_cv.wait(lock, [&] { return m_error.has_value() || m_committed >= target; });
+  if (m_error) {
+    return *m_error;
+  }
+  return {};
+}
+
+Result<void> SqliteStore::run_on_writer(Task task)
+{
+  if (!m_writer.joinable()) {
+    return make_error(Errc::invalid_argument, m_path + " is open read-only");
+  }
+  auto done = std::make_shared<std::promise<Result<void>>>();
+  auto future = done->get_future();
+  {
+    std::lock_guard lock(m_queue_mutex);
+    if (m_error) {
+      return *m_error;
+    }
+    m_queue.emplace_back(QueuedTask{std::move(task), done});
+    ++m_enqueued;
+  }
+  m_queue_cv.notify_one();
+  return future.get();
+}
+
+void SqliteStore::fail_writer(Error e)
+{
+  if (m_in_txn) {
+    (void)m_wdb.exec("ROLLBACK");
+    m_in_txn = false;
+  }
+  m_pack_buf.clear();
+  m_pack_blobs = 0;
+  {
+    std::lock_guard lock(m_queue_mutex);
+    if (!m_error) {
+      m_error = std::move(e);
+    }
+  }
+  m_space_cv.notify_all();
+}
+
+Result<void> SqliteStore::begin_write()
+{
+  if (m_in_txn) {
+    return {};
+  }
+  auto begun = m_wdb.exec("BEGIN IMMEDIATE");
+  if (!begun) {
+    if (begun.error().code() == Errc::locked) {
+      return make_error(Errc::locked, m_path + " is busy: another process held its write lock "
+                                               "for longer than the lock wait");
+    }
+    return std::move(begun).error();
+  }
+  m_in_txn = true;
+  m_txn_started = std::chrono::steady_clock::now();
+  PAGABLE_TRY_ASSIGN(Stmt next, m_wdb.prepare("SELECT coalesce(max(id), 0) + 1 FROM packs"));
+  PAGABLE_TRY(next.step("choosing a pack id"));
+  m_pack_id = next.column_int(0);
+  return {};
+}
+
+Result<void> SqliteStore::write_blob(QueuedBlob& item)
+{
+  PAGABLE_TRY(begin_write());
+  const Bytes children = encode_children(item.blob.children);
+  Stmt& ins = m_w_insert_blob;
+  ins.bind(1, item.key.bytes())
+      .bind(2, m_pack_id)
+      .bind(3, static_cast<std::int64_t>(m_pack_buf.size()))
+      .bind(4, static_cast<std::int64_t>(item.blob.data.size()));
+  if (children.empty()) {
+    ins.bind_null(5);
+  } else {
+    ins.bind(5, children);
+  }
+  PAGABLE_TRY(ins.run("indexing a blob"));
+  if (m_wdb.changes() == 0) {
+    m_deduped.fetch_add(1, std::memory_order_relaxed);
+    return {};
+  }
+  m_written.fetch_add(1, std::memory_order_relaxed);
+  // What the index row costs: key, child keys and the row's integers.
+  m_bytes_written.fetch_add(Key::k_size + children.size() + 16, std::memory_order_relaxed);
+  m_pack_buf.insert(m_pack_buf.end(), item.blob.data.begin(), item.blob.data.end());
+  ++m_pack_blobs;
+  if (m_pack_buf.size() >= m_options.pack_target_bytes) {
+    PAGABLE_TRY(finish_pack());
+  }
+  return {};
+}
+
+Result<void> SqliteStore::finish_pack()
+{
+  if (m_pack_blobs == 0) {
+    return {};
+  }
+  const EncodedPack pack = encode_pack(m_pack_buf, m_options.compression_level);
+  PAGABLE_TRY(m_w_insert_pack.bind(1, m_pack_id)
+                  .bind(2, static_cast<std::int64_t>(pack.codec))
+                  .bind(3, static_cast<std::int64_t>(m_pack_buf.size()))
+                  .bind(4, pack.data)
+                  .run("writing a pack"));
+  m_bytes_written.fetch_add(pack.data.size() + 24, std::memory_order_relaxed);
+  ++m_pack_id;
+  m_pack_buf.clear();
+  m_pack_blobs = 0;
+  return {};
+}
+
+Result<void> SqliteStore::commit_write()
+{
+  if (!m_in_txn) {
+    return {};
+  }
+  PAGABLE_TRY(finish_pack());
+  PAGABLE_TRY(m_wdb.exec("COMMIT"));
+  m_in_txn = false;
+  return {};
+}
+
+void SqliteStore::writer_loop()
+{
+  using namespace std::chrono_literals;
+  for (;;) {
+    std::deque<Item> batch;
+    bool stopping = false;
+    bool commit_now = false;
+    {
+      std::unique_lock lock(m_queue_mutex);
+      // With a transaction open and nothing queued, wait briefly: more blobs usually follow,
+      // and small commits make small packs. A producer that stays quiet gets its work
+      // committed anyway, so the write lock is never held across an idle second.
+      const auto ready = [&] {
+        return m_stopping || !m_queue.empty() || m_flush_wanted > m_committed;
+      };
+      if (m_in_txn) {
+        if (!m_queue_cv.wait_for(lock, 1s, ready)) {
+          commit_now = true;
+        }
+      } else {
+        m_queue_cv.wait(lock, ready);
+      }
+      batch.swap(m_queue);
+      m_queue_bytes = 0;
+      stopping = m_stopping;
+      commit_now = commit_now || stopping || m_flush_wanted > m_committed;
+    }
+    m_space_cv.notify_all();
+
+    const auto sticky = [&] {
+      std::lock_guard lock(m_queue_mutex);
+      return *m_error;
+    };
+    bool failed = !writer_error().has_value();
+    for (Item& item : batch) {
+      ++m_processed;
+      if (failed) {
+        if (auto* t = std::get_if<QueuedTask>(&item)) {
+          t->done->set_value(sticky());
+        }
+        continue;
+      }
+      if (auto* b = std::get_if<QueuedBlob>(&item)) {
+        if (auto r = write_blob(*b); !r) {
+          fail_writer(std::move(r).error());
+          failed = true;
+        }
+        continue;
+      }
+      // A task runs in its own transaction, after everything queued before it is committed.
+      auto& t = std::get<QueuedTask>(item);
+      if (auto r = commit_write(); !r) {
+        fail_writer(std::move(r).error());
+        failed = true;
+        t.done->set_value(sticky());
+        continue;
+      }
+      {
+        std::lock_guard lock(m_queue_mutex);
+        m_committed = m_processed - 1;
+      }
+      auto result = t.task(m_wdb);
+      if (!result && m_in_txn) {
+        (void)m_wdb.exec("ROLLBACK");
+        m_in_txn = false;
+      }
+      t.done->set_value(std::move(result));
+    }
+    if (!failed) {
+      // Commit at least twice a second so that the write lock is never held for long.
+      const bool long_txn = m_in_txn && std::chrono::steady_clock::now() - m_txn_started > 500ms;
+      if (commit_now || long_txn) {
+        if (auto r = commit_write(); !r) {
+          fail_writer(std::move(r).error());
+        }
+      }
+    }
+    {
+      std::lock_guard lock(m_queue_mutex);
+      if (!m_in_txn || m_error) {
+        m_committed = m_processed;
+      }
+    }
+    m_space_cv.notify_all();
+    if (stopping) {
+      return;
+    }
+  }
+}
+
+Result<void> SqliteStore::for_each_key(const std::function<Result<void>(const Key&)>& fn) const
+{
+  // In rowid batches, releasing the connection between them so that fn may read too.
+  std::int64_t after = 0;
+  for (;;) {
+    std::vector<std::pair<std::int64_t, Key>> rows;
+    {
+      auto reader = acquire_reader();
+      PAGABLE_TRY_ASSIGN(Stmt q, reader->db.prepare(
+                                     "SELECT id, key FROM blobs WHERE id > ?1 ORDER BY id LIMIT 4096"));
+      q.bind(1, after);
+      for (;;) {
+        PAGABLE_TRY_ASSIGN(const bool row, q.step("listing blobs"));
+        if (!row) {
+          break;
+        }
+        PAGABLE_TRY_ASSIGN(Key k, Key::from_bytes(q.column_blob(1)));
+        rows.emplace_back(q.column_int(0), k);
+      }
+    }
+    if (rows.empty()) {
+      return {};
+    }
+    after = rows.back().first;
+    for (const auto& [_, k] : rows) {
+      PAGABLE_TRY(fn(k));
+    }
+  }
+}
+
+Result<std::size_t> SqliteStore::remove(std::span<const Key> keys)
+{
+  PAGABLE_TRY(flush());
+  std::size_t removed = 0;
+  const std::vector<Key> list(keys.begin(), keys.end());
+  PAGABLE_TRY(run_on_writer([&](Db& db) -> Result<void> {
+    PAGABLE_TRY(begin_write());
+    PAGABLE_TRY_ASSIGN(Stmt del, db.prepare("DELETE FROM blobs WHERE key = ?1"));
+    for (const Key& k : list) {
+      PAGABLE_TRY(del.bind(1, k.bytes()).run("removing a blob"));
+      removed += static_cast<std::size_t>(db.changes());
+    }
+    return commit_write();
+  }));
+  return removed;
+}
+
+Result<void> SqliteStore::commit_root(RootRecord root)
+{
+  PAGABLE_TRY(flush());
+  if (root.created_unix_ms == 0) {
+    root.created_unix_ms = now_unix_ms();
+  }
+  return run_on_writer([&](Db& db) -> Result<void> {
+    PAGABLE_TRY(begin_write());
+    // Inside the write transaction: a concurrent gc cannot remove what we confirm here before
+    // the root that protects it is visible (DESIGN §4).
+    PAGABLE_TRY(confirm_reachable(root.key, [&](const Key& k)
+                                                -> Result<std::optional<std::vector<Key>>> {
+      Stmt& q = m_w_children;
+      q.reset();
+      q.bind(1, k.bytes());
+      PAGABLE_TRY_ASSIGN(const bool row, q.step("confirming a root's blobs"));
+      if (!row) {
+        q.reset();
+        return std::optional<std::vector<Key>>();
+      }
+      auto children = decode_children(q.column_blob(0), k);
+      q.reset();
+      if (!children) {
+        return std::move(children).error();
+      }
+      return std::optional<std::vector<Key>>(std::move(children).value());
+    }));
+    if (root.schema_key) {
+      PAGABLE_TRY(confirm_reachable(*root.schema_key, [&](const Key& k)
+                                                          -> Result<std::optional<std::vector<Key>>> {
+        Stmt& q = m_w_children;
+        q.reset();
+        q.bind(1, k.bytes());
+        PAGABLE_TRY_ASSIGN(const bool row, q.step("confirming a root's schema"));
+        q.reset();
+        if (!row) {
+          return std::optional<std::vector<Key>>();
+        }
+        return std::optional<std::vector<Key>>(std::vector<Key>{});
+      }));
+    }
+    PAGABLE_TRY_ASSIGN(Stmt ins,
+                       db.prepare("INSERT OR REPLACE INTO roots(name, key, schema_key, created_ms, "
+                                  "labels, stats) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    ins.bind(1, root.name).bind(2, root.key.bytes());
+    if (root.schema_key) {
+      ins.bind(3, root.schema_key->bytes());
+    } else {
+      ins.bind_null(3);
+    }
+    ins.bind(4, root.created_unix_ms).bind(5, labels_to_json(root.labels)).bind(6, root.stats_json);
+    PAGABLE_TRY(ins.run("writing a root"));
+    m_bytes_written.fetch_add(root.name.size() + 2 * Key::k_size + root.stats_json.size() + 16,
+                              std::memory_order_relaxed);
+    return commit_write();
+  });
+}
+
+Result<std::optional<RootRecord>> SqliteStore::get_root(const std::string& name) const
+{
+  PAGABLE_TRY_ASSIGN(auto roots, list_roots());
+  for (auto& r : roots) {
+    if (r.name == name) {
+      return std::optional<RootRecord>(std::move(r));
+    }
+  }
+  return std::optional<RootRecord>();
+}
+
+Result<std::vector<RootRecord>> SqliteStore::list_roots() const
+{
+  auto reader = acquire_reader();
+  PAGABLE_TRY_ASSIGN(Stmt q, reader->db.prepare("SELECT name, key, schema_key, created_ms, labels, "
+                                                "stats FROM roots ORDER BY created_ms, name"));
+  std::vector<RootRecord> out;
+  for (;;) {
+    PAGABLE_TRY_ASSIGN(const bool row, q.step("listing roots"));
+    if (!row) {
+      break;
+    }
+    RootRecord r;
+    r.name = q.column_text(0);
+    auto key = Key::from_bytes(q.column_blob(1));
+    if (!key) {
+      return std::move(key).error().with_context("root \"" + r.name + "\"");
+    }
+    r.key = *key;
+    if (!q.column_is_null(2)) {
+      auto sk = Key::from_bytes(q.column_blob(2));
+      if (!sk) {
+        return std::move(sk).error().with_context("root \"" + r.name + "\" schema");
+      }
+      r.schema_key = *sk;
+    }
+    r.created_unix_ms = q.column_int(3);
+    PAGABLE_TRY_ASSIGN(r.labels, labels_from_json(q.column_text(4), r.name));
+    r.stats_json = q.column_text(5);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<bool> SqliteStore::remove_root(const std::string& name)
+{
+  bool removed = false;
+  PAGABLE_TRY(run_on_writer([&](Db& db) -> Result<void> {
+    PAGABLE_TRY(begin_write());
+    PAGABLE_TRY_ASSIGN(Stmt del, db.prepare("DELETE FROM roots WHERE name = ?1"));
+    PAGABLE_TRY(del.bind(1, name).run("removing a root"));
+    removed = db.changes() > 0;
+    return commit_write();
+  }));
+  return removed;
+}
+
+Result<std::map<std::string, std::string>> SqliteStore::settings() const
+{
+  auto reader = acquire_reader();
+  PAGABLE_TRY_ASSIGN(Stmt q, reader->db.prepare("SELECT name, value FROM settings"));
+  std::map<std::string, std::string> out;
+  for (;;) {
+    PAGABLE_TRY_ASSIGN(const bool row, q.step("reading settings"));
+    if (!row) {
+      break;
+    }
+    out.emplace(q.column_text(0), q.column_text(1));
+  }
+  return out;
+}
+
+Result<std::map<std::string, std::string>>
+SqliteStore::init_settings(const std::map<std::string, std::string>& values)
+{
+  PAGABLE_TRY(run_on_writer([&](Db& db) -> Result<void> {
+    PAGABLE_TRY(begin_write());
+    PAGABLE_TRY_ASSIGN(Stmt ins,
+                       db.prepare("INSERT OR IGNORE INTO settings(name, value) VALUES (?1, ?2)"));
+    for (const auto& [n, v] : values) {
+      PAGABLE_TRY(ins.bind(1, n).bind(2, v).run("writing settings"));
+    }
+    return commit_write();
+  }));
+  return settings();
+}
+
+Result<StoreStats> SqliteStore::stats() const
+{
+  auto reader = acquire_reader();
+  StoreStats s;
+  PAGABLE_TRY_ASSIGN(Stmt b, reader->db.prepare("SELECT count(*), coalesce(sum(size), 0) FROM blobs"));
+  PAGABLE_TRY(b.step("counting blobs"));
+  s.blobs = static_cast<std::uint64_t>(b.column_int(0));
+  s.bytes_logical = static_cast<std::uint64_t>(b.column_int(1));
+  PAGABLE_TRY_ASSIGN(Stmt p, reader->db.prepare("SELECT coalesce(sum(length(data)), 0) FROM packs"));
+  PAGABLE_TRY(p.step("measuring packs"));
+  s.bytes_stored = static_cast<std::uint64_t>(p.column_int(0));
+  PAGABLE_TRY_ASSIGN(Stmt r, reader->db.prepare("SELECT count(*) FROM roots"));
+  PAGABLE_TRY(r.step("counting roots"));
+  s.roots = static_cast<std::uint64_t>(r.column_int(0));
+  s.file_bytes = file_size(m_path) + file_size(m_path + "-wal");
+  return s;
+}
+
+StoreCounters SqliteStore::counters() const
+{
+  StoreCounters c;
+  c.puts = m_puts.load();
+  c.blobs_written = m_written.load();
+  c.blobs_deduped = m_deduped.load();
+  c.bytes_written = m_bytes_written.load();
+  c.gets = m_gets.load();
+  c.packs_decoded = m_packs_decoded.load();
+  return c;
+}
+
+void SqliteStore::close()
+{
+  if (m_writer.joinable()) {
+    {
+      std::lock_guard lock(m_queue_mutex);
+      m_stopping = true;
+    }
+    m_queue_cv.notify_one();
+    m_writer.join();
+  }
+  m_async_pool.reset();
+  {
+    std::lock_guard lock(m_pool_mutex);
+    m_free_readers.clear();
+    m_readers.clear(); // readers close first, so the writer's close is the last one
+  }
+  if (m_wdb.handle() != nullptr) {
+    // Leave one self-contained file behind: fold the WAL back into the database.
+    m_w_insert_blob = Stmt();
+    m_w_insert_pack = Stmt();
+    m_w_children = Stmt();
+    (void)m_wdb.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    m_wdb = Db();
+  }
+}
+
+} // namespace
+
+Result<std::unique_ptr<BlobStore>> open_sqlite_store(const std::string& path,
+                                                     const SqliteOptions& options)
+{
+  auto store = std::make_unique<SqliteStore>(path, options);
+  PAGABLE_TRY(store->open());
+  return std::unique_ptr<BlobStore>(std::move(store));
+}
+
+} // namespace pagable::store

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// End-to-end: the built pagable binary, its help, version, exit codes and --json reports.
+#include <pagable/store.hpp>
+
+#include "support/run_process.hpp"
+#include "support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+using test::run_process;
+
+namespace {
+
+test::ProcessResult pagable_run(std::vector<std::string> args, const std::vector<std::string>& env = {})
+{
+  args.insert(args.begin(), PAGABLE_BINARY);
+  return run_process(args, {}, env);
+}
+
+std::string make_archive(const test::TempDir& dir)
+{
+  const auto path = dir.file("a.pagable");
+  pagable::store::SqliteOptions o;
+  o.mode = pagable::store::OpenMode::create;
+  auto s = pagable::store::open_sqlite_store(path, o).value();
+  const auto leaf = s->put(pagable::Blob{test::bytes("leaf"), {}}).value();
+  const auto top = s->put(pagable::Blob{test::bytes("top"), {leaf}}).value();
+  pagable::store::RootRecord r;
+  r.name = "run-1";
+  r.key = top;
+  r.labels = {{"job", "42"}};
+  REQUIRE(s->commit_root(r));
+  return path;
+}
+
+} // namespace
+
+TEST_CASE("cli: --help lists the commands and the exit codes", "[cli]")
+{
+  const auto r = pagable_run({"--help"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("ls") && Catch::Contains("stat") &&
+                        Catch::Contains("Exit status"));
+}
+
+TEST_CASE("cli: --version names the archive format", "[cli]")
+{
+  const auto r = pagable_run({"--version"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::StartsWith("pagable 0.1.0") && Catch::Contains("archive format 0"));
+}
+
+TEST_CASE("cli: usage errors exit 2", "[cli]")
+{
+  CHECK(pagable_run({"--no-such-option"}).exit_code == 2);
+  CHECK(pagable_run({"no-such-command"}).exit_code == 2);
+  CHECK(pagable_run({}).exit_code == 2);
+  CHECK(pagable_run({"ls"}, {"PAGABLE_ARCHIVE="}).exit_code == 2);
+}
+
+TEST_CASE("cli: an unusable archive exits 5 with a message naming it", "[cli]")
+{
+  test::TempDir dir;
+  SECTION("missing")
+  {
+    const auto r = pagable_run({"ls", dir.file("nope.pagable")});
+    CHECK(r.exit_code == 5);
+    CHECK_THAT(r.err, Catch::Contains("nope.pagable"));
+  }
+  SECTION("not SQLite, with --json")
+  {
+    test::write_file(dir.file("junk"), "this is not a database at all, just some text");
+    const auto r = pagable_run({"--json", "stat", dir.file("junk")});
+    CHECK(r.exit_code == 5);
+    const auto report = nlohmann::json::parse(r.out);
+    CHECK(report["error"]["code"] == "unusable_archive");
+    CHECK(report["error"]["exit_code"] == 5);
+  }
+}
+
+TEST_CASE("cli: ls and stat report on an archive, as text and --json", "[cli]")
+{
+  test::TempDir dir;
+  const auto path = make_archive(dir);
+  const auto ls = pagable_run({"ls", path});
+  CHECK(ls.exit_code == 0);
+  CHECK_THAT(ls.out, Catch::Contains("run-1") && Catch::Contains("job=42"));
+  const auto ls_json = pagable_run({"ls", path, "--json"});
+  REQUIRE(ls_json.exit_code == 0);
+  const auto roots = nlohmann::json::parse(ls_json.out)["roots"];
+  REQUIRE(roots.size() == 1);
+  CHECK(roots[0]["name"] == "run-1");
+  CHECK(roots[0]["labels"]["job"] == "42");
+  const auto stat = pagable_run({"--json", "stat"}, {"PAGABLE_ARCHIVE=" + path});
+  REQUIRE(stat.exit_code == 0);
+  const auto s = nlohmann::json::parse(stat.out);
+  CHECK(s["roots"] == 1);
+  CHECK(s["blobs"] == 2);
+}

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#include "support/store_conformance.hpp"
+
+#include "support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+using pagable::Blob;
+using pagable::Key;
+using pagable::store::RootRecord;
+
+namespace test {
+namespace {
+
+Blob make_blob(const std::string& text, std::vector<Key> children = {})
+{
+  return Blob{bytes(text), std::move(children)};
+}
+
+} // namespace
+
+void run_store_conformance(const StoreFactory& make)
+{
+  SECTION("round trip: what is stored comes back, children in order")
+  {
+    auto store = make();
+    const Key leaf1 = store->put(make_blob("leaf one")).value();
+    const Key leaf2 = store->put(make_blob("leaf two")).value();
+    const Blob parent = make_blob("parent", {leaf2, leaf1, leaf2});
+    const Key pk = store->put(parent).value();
+    REQUIRE(store->flush());
+    CHECK(pk == parent.key());
+    const auto got = store->get(pk).value();
+    REQUIRE(got.has_value());
+    CHECK(*got == parent);
+    CHECK(store->children_of(pk).value() == std::optional(parent.children));
+    CHECK(store->contains(leaf1).value());
+  }
+  SECTION("idempotent store: a second put of the same blob is not an error and adds nothing")
+  {
+    auto store = make();
+    const Key a = store->put(make_blob("same")).value();
+    const Key b = store->put(make_blob("same")).value();
+    REQUIRE(store->flush());
+    CHECK(a == b);
+    CHECK(store->counters().blobs_written == 1);
+    CHECK(store->counters().blobs_deduped == 1);
+    CHECK(store->stats().value().blobs == 1);
+  }
+  SECTION("an absent key is nullopt, not an error")
+  {
+    auto store = make();
+    const Key missing = make_blob("never stored").key();
+    CHECK_FALSE(store->get(missing).value().has_value());
+    CHECK_FALSE(store->contains(missing).value());
+    CHECK_FALSE(store->children_of(missing).value().has_value());
+    CHECK_FALSE(store->get_async(missing).get().value().has_value());
+  }
+  SECTION("the non-blocking get gives the same answer")
+  {
+    auto store = make();
+    const Key k = store->put(make_blob("async")).value();
+    REQUIRE(store->flush());
+    auto future = store->get_async(k);
+    CHECK(future.get().value()->data == bytes("async"));
+  }
+  SECTION("enumeration lists every key exactly once")
+  {
+    auto store = make();
+    std::set<Key> expected;
+    for (int i = 0; i < 5000; ++i) {
+      expected.insert(store->put(make_blob("blob " + std::to_string(i))).value());
+    }
+    REQUIRE(store->flush());
+    std::set<Key> seen;
+    std::size_t calls = 0;
+    REQUIRE(store->for_each_key([&](const Key& k) -> pagable::Result<void> {
+      seen.insert(k);
+      ++calls;
+      return {};
+    }));
+    CHECK(calls == expected.size());
+    CHECK(seen == expected);
+  }
+  SECTION("remove deletes the given blobs and skips absent ones")
+  {
+    auto store = make();
+    const Key a = store->put(make_blob("a")).value();
+    const Key b = store->put(make_blob("b")).value();
+    REQUIRE(store->flush());
+    const Key absent = make_blob("absent").key();
+    const std::vector<Key> doomed{a, absent};
+    CHECK(store->remove(doomed).value() == 1);
+    CHECK_FALSE(store->contains(a).value());
+    CHECK(store->contains(b).value());
+  }
+  SECTION("roots: commit, list, replace, remove")
+  {
+    auto store = make();
+    const Key child = store->put(make_blob("child")).value();
+    const Key top = store->put(make_blob("top", {child})).value();
+    RootRecord r;
+    r.name = "run-1";
+    r.key = top;
+    r.labels = {{"commit", "abc123"}};
+    REQUIRE(store->commit_root(r));
+    auto got = store->get_root("run-1").value();
+    REQUIRE(got.has_value());
+    CHECK(got->key == top);
+    CHECK(got->labels.at("commit") == "abc123");
+    CHECK(got->created_unix_ms > 0);
+    r.key = child;
+    REQUIRE(store->commit_root(r));
+    CHECK(store->get_root("run-1").value()->key == child);
+    CHECK(store->list_roots().value().size() == 1);
+    CHECK(store->remove_root("run-1").value());
+    CHECK_FALSE(store->remove_root("run-1").value());
+    CHECK(store->list_roots().value().empty());
+  }
+  SECTION("a root whose blobs are not all stored is refused, naming the missing blob")
+  {
+    auto store = make();
+    const Key missing = make_blob("missing child").key();
+    const Key top = store->put(make_blob("top", {missing})).value();
+    RootRecord r;
+    r.name = "broken";
+    r.key = top;
+    auto res = store->commit_root(r);
+    REQUIRE_FALSE(res);
+    CHECK(res.error().code() == pagable::Errc::not_found);
+    CHECK_THAT(res.error().message(), Catch::Contains(missing.to_hex()));
+    CHECK_FALSE(store->get_root("broken").value().has_value());
+  }
+  SECTION("settings: first value wins")
+  {
+    auto store = make();
+    CHECK(store->init_settings({{"threshold", "4096"}}).value().at("threshold") == "4096");
+    CHECK(store->init_settings({{"threshold", "1"}, {"other", "x"}}).value().at("threshold") ==
+          "4096");
+    CHECK(store->settings().value().at("other") == "x");
+  }
+  SECTION("concurrent readers during writes see only whole, correct blobs")
+  {
+    auto store = make();
+    std::vector<Blob> blobs;
+    for (int i = 0; i < 2000; ++i) {
+      blobs.push_back(make_blob(std::string(200, static_cast<char>('a' + i % 26)) + std::to_string(i)));
+    }
+    // Half stored and flushed before the readers start.
+    for (int i = 0; i < 1000; ++i) {
+      REQUIRE(store->put(blobs[i]));
+    }
+    REQUIRE(store->flush());
+    std::atomic<bool> done{false};
+    std::atomic<int> bad{0};
+    std::vector<std::thread> readers;
+    for (int t = 0; t < 4; ++t) {
+      readers.emplace_back([&, t] {
+        int i = t;
+        while (!done.load()) {
+          const Blob& b = blobs[static_cast<std::size_t>(i % 2000)];
+          auto got = store->get(b.key());
+          if (!got) {
+            ++bad;
+          } else if (got->has_value() && **got != b) {
+            ++bad;
+          } else if (i % 2000 < 1000 && !got->has_value()) {
+            ++bad; // flushed before the readers began: must be there
+          }
+          i += 7;
+        }
+      });
+    }
+    for (int i = 1000; i < 2000; ++i) {
+      REQUIRE(store->put(blobs[i]));
+      if (i % 100 == 0) {
+        REQUIRE(store->flush());
+      }
+    }
+    REQUIRE(store->flush());
+    done = true;
+    for (auto& r : readers) {
+      r.join();
+    }
+    CHECK(bad.load() == 0);
+    for (const auto& b : blobs) {
+      REQUIRE(store->get(b.key()).value().has_value());
+    }
+  }
+}
+
+} // namespace test
