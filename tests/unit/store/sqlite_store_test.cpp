@@ -11,9 +11,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <spawn.h>
+
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
+
+extern char** environ;
 
 using namespace pagable;
 using pagable::store::OpenMode;
@@ -256,6 +261,31 @@ TEST_CASE("sqlite_store reports a busy write lock as locked after the lock wait"
   sqlite3_close(holder);
 }
 
+// Runs in a child process (spawned by the test below, never on its own): writes root after
+// root, each over many fresh blobs, until it is killed.
+TEST_CASE("sqlite_store crash-test writer child", "[.crash_child]")
+{
+  const char* path = std::getenv("PAGABLE_CRASH_ARCHIVE");
+  const char* round = std::getenv("PAGABLE_CRASH_ROUND");
+  REQUIRE(path != nullptr);
+  REQUIRE(round != nullptr);
+  SqliteOptions o;
+  o.mode = OpenMode::read_write;
+  auto s = store::open_sqlite_store(path, o).value();
+  for (int r = 0;; ++r) {
+    std::vector<Key> children;
+    for (int i = 0; i < 500; ++i) {
+      children.push_back(s->put(blob_of("round " + std::string(round) + " root " + std::to_string(r) +
+                                        " blob " + std::to_string(i) + std::string(300, 'p')))
+                             .value());
+    }
+    store::RootRecord rec;
+    rec.name = "r" + std::string(round) + "-" + std::to_string(r);
+    rec.key = s->put(Blob{test::bytes("top"), children}).value();
+    REQUIRE(s->commit_root(rec));
+  }
+}
+
 TEST_CASE("sqlite_store: a process killed mid-write leaves only complete roots", "[store][sqlite][crash]")
 {
   test::TempDir dir;
@@ -263,40 +293,28 @@ TEST_CASE("sqlite_store: a process killed mid-write leaves only complete roots",
   open_rw(path).reset();
   std::mt19937 rng(7);
   for (int round = 0; round < 4; ++round) {
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      // Child: write root after root, each over many fresh blobs, until killed.
-      SqliteOptions o;
-      o.mode = OpenMode::read_write;
-      auto s = store::open_sqlite_store(path, o);
-      if (!s) {
-        ::_exit(3);
-      }
-      for (int r = 0;; ++r) {
-        std::vector<Key> children;
-        for (int i = 0; i < 500; ++i) {
-          auto k = (*s)->put(blob_of("round " + std::to_string(round) + " root " + std::to_string(r) +
-                                     " blob " + std::to_string(i) + std::string(300, 'p')));
-          if (!k) {
-            ::_exit(4);
-          }
-          children.push_back(*k);
-        }
-        auto top = (*s)->put(Blob{test::bytes("top"), children});
-        store::RootRecord rec;
-        rec.name = "r" + std::to_string(round) + "-" + std::to_string(r);
-        rec.key = *top;
-        if (!(*s)->commit_root(rec)) {
-          ::_exit(5);
-        }
-      }
+    // A fresh process (not fork: the test process may have threads) running the child case.
+    std::string self = std::filesystem::read_symlink("/proc/self/exe");
+    std::vector<std::string> env_store;
+    for (char** e = environ; *e != nullptr; ++e) {
+      env_store.emplace_back(*e);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 400));
+    env_store.push_back("PAGABLE_CRASH_ARCHIVE=" + path);
+    env_store.push_back("PAGABLE_CRASH_ROUND=" + std::to_string(round));
+    std::vector<char*> env;
+    for (auto& e : env_store) {
+      env.push_back(e.data());
+    }
+    env.push_back(nullptr);
+    std::string filter = "sqlite_store crash-test writer child";
+    char* argv[] = {self.data(), filter.data(), nullptr};
+    pid_t pid = 0;
+    REQUIRE(posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv, env.data()) == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 500));
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
-    REQUIRE(WIFSIGNALED(status));
+    REQUIRE(WIFSIGNALED(status)); // it was still writing when killed
   }
   auto s = store::open_sqlite_store(path).value();
   const auto roots = s->list_roots().value();
