@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <thread>
@@ -85,6 +86,34 @@ void run_store_conformance(const StoreFactory& make)
     }));
     CHECK(calls == expected.size());
     CHECK(seen == expected);
+  }
+  SECTION("keys are found by hex prefix, in key order, up to a limit")
+  {
+    auto store = make();
+    std::vector<Key> all;
+    for (int i = 0; i < 300; ++i) {
+      all.push_back(store->put(make_blob("prefix " + std::to_string(i))).value());
+    }
+    REQUIRE(store->flush());
+    const std::string hex = all[5].to_hex();
+    CHECK(store->find_keys_with_prefix(hex.substr(0, 12), 10).value() == std::vector<Key>{all[5]});
+    std::string upper = hex.substr(0, 12);
+    for (char& c : upper) {
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    CHECK(store->find_keys_with_prefix(upper, 10).value() == std::vector<Key>{all[5]});
+    const auto one_digit = store->find_keys_with_prefix(hex.substr(0, 1), 1000).value();
+    std::vector<Key> expected;
+    for (const Key& k : all) {
+      if (k.has_hex_prefix(hex.substr(0, 1))) {
+        expected.push_back(k);
+      }
+    }
+    std::sort(expected.begin(), expected.end());
+    CHECK(one_digit == expected);
+    CHECK(store->find_keys_with_prefix(hex.substr(0, 1), 2).value().size() == 2);
+    CHECK(store->find_keys_with_prefix(hex, 10).value().size() == 1);
+    CHECK(store->find_keys_with_prefix("xyz", 10).error().code() == pagable::Errc::invalid_argument);
   }
   SECTION("remove deletes the given blobs and skips absent ones")
   {

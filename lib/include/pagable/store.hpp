@@ -18,6 +18,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pagable::store {
@@ -73,6 +74,12 @@ public:
   virtual Result<bool> contains(const Key& key) const = 0;
   // The child keys of `key` without reading or decompressing its data; nullopt if absent.
   virtual Result<std::optional<std::vector<Key>>> children_of(const Key& key) const = 0;
+
+  // Up to `limit` stored keys whose hex form starts with `hex_prefix` (1..64 hex digits, any
+  // case), in key order; for the CLI's unique-prefix lookup (pagable::resolve_unique_prefix).
+  // Errc::invalid_argument for a malformed prefix.
+  virtual Result<std::vector<Key>> find_keys_with_prefix(std::string_view hex_prefix,
+                                                         std::size_t limit) const = 0;
 
   // --- write side ---
   // Stores `blob` idempotently and returns its key ("already present" is success). May

@@ -46,6 +46,26 @@ public:
     return children_locked(key);
   }
 
+  Result<std::vector<Key>> find_keys_with_prefix(std::string_view hex_prefix,
+                                                 std::size_t limit) const override
+  {
+    PAGABLE_TRY_ASSIGN(const std::string prefix, normalize_hex_prefix(hex_prefix));
+    std::vector<Key> out;
+    {
+      std::shared_lock lock(m_mutex);
+      for (const auto& [k, _] : m_blobs) {
+        if (k.has_hex_prefix(prefix)) {
+          out.push_back(k);
+        }
+      }
+    }
+    std::sort(out.begin(), out.end());
+    if (out.size() > limit) {
+      out.resize(limit);
+    }
+    return out;
+  }
+
   Result<Key> put(Blob blob, const PutHints&) override
   {
     const Key key = blob.key();

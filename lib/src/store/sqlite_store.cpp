@@ -176,6 +176,8 @@ public:
   std::future<Result<std::optional<Blob>>> get_async(const Key& key) const override;
   Result<bool> contains(const Key& key) const override;
   Result<std::optional<std::vector<Key>>> children_of(const Key& key) const override;
+  Result<std::vector<Key>> find_keys_with_prefix(std::string_view hex_prefix,
+                                                 std::size_t limit) const override;
   Result<Key> put(Blob blob, const PutHints& hints) override;
   Result<void> flush() override;
   Result<void> for_each_key(const std::function<Result<void>(const Key&)>& fn) const override;
@@ -556,6 +558,29 @@ Result<std::optional<std::vector<Key>>> SqliteStore::children_of(const Key& key)
     return std::move(children).error();
   }
   return std::optional<std::vector<Key>>(std::move(children).value());
+}
+
+Result<std::vector<Key>> SqliteStore::find_keys_with_prefix(std::string_view hex_prefix,
+                                                             std::size_t limit) const
+{
+  PAGABLE_TRY_ASSIGN(const std::string prefix, normalize_hex_prefix(hex_prefix));
+  // A range scan of the key index: [prefix padded with 0s, prefix padded with fs].
+  const Key lo = Key::parse(prefix + std::string(64 - prefix.size(), '0')).value();
+  const Key hi = Key::parse(prefix + std::string(64 - prefix.size(), 'f')).value();
+  auto reader = acquire_reader();
+  PAGABLE_TRY_ASSIGN(Stmt q, reader->db.prepare("SELECT key FROM blobs WHERE key BETWEEN ?1 AND ?2 "
+                                                "ORDER BY key LIMIT ?3"));
+  q.bind(1, lo.bytes()).bind(2, hi.bytes()).bind(3, static_cast<std::int64_t>(limit));
+  std::vector<Key> out;
+  for (;;) {
+    PAGABLE_TRY_ASSIGN(const bool row, q.step("looking up a key prefix"));
+    if (!row) {
+      break;
+    }
+    PAGABLE_TRY_ASSIGN(Key k, Key::from_bytes(q.column_blob(0)));
+    out.push_back(k);
+  }
+  return out;
 }
 
 Result<Key> SqliteStore::put(Blob blob, const PutHints&)

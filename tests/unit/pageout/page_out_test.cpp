@@ -37,6 +37,10 @@ public:
   {
     return m_inner->children_of(k);
   }
+  Result<std::vector<Key>> find_keys_with_prefix(std::string_view p, std::size_t n) const override
+  {
+    return m_inner->find_keys_with_prefix(p, n);
+  }
   Result<Key> put(Blob b, const store::PutHints& h) override
   {
     ++puts;
