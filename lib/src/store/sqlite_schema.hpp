@@ -5,12 +5,19 @@
 
 #include <pagable/version.hpp>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace pagable::store {
 
 // PRAGMA application_id of every pagable archive: "pgbl".
 inline constexpr std::int64_t k_application_id = 0x7067626C;
+// A delta pack's depth is 1 + the deepest pack its bases live in; bases in packs this deep
+// are not used, so reading one pack never decodes a chain longer than this.
+inline constexpr std::int64_t k_max_delta_depth = 4;
+// The delta prefix of a pack is at most this many times the pack target size.
+inline constexpr std::size_t k_max_prefix_factor = 8;
+
 static_assert(k_format_version == 0, "k_create_schema_sql writes user_version = 0");
 
 inline constexpr const char* k_create_schema_sql = R"sql(
@@ -25,13 +32,21 @@ CREATE TABLE settings(
   value TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE packs(
-  id        INTEGER PRIMARY KEY,
-  codec     INTEGER NOT NULL,
-  dict_id   INTEGER,
-  base_pack INTEGER,
-  raw_size  INTEGER NOT NULL,
-  data      BLOB NOT NULL
+  id       INTEGER PRIMARY KEY AUTOINCREMENT,
+  codec    INTEGER NOT NULL,
+  dict_id  INTEGER,
+  depth    INTEGER NOT NULL DEFAULT 0,
+  raw_size INTEGER NOT NULL,
+  data     BLOB NOT NULL
 );
+CREATE TABLE pack_bases(
+  pack      INTEGER NOT NULL,
+  seq       INTEGER NOT NULL,
+  base_pack INTEGER NOT NULL,
+  offset    INTEGER NOT NULL,
+  size      INTEGER NOT NULL,
+  PRIMARY KEY (pack, seq)
+) WITHOUT ROWID;
 CREATE TABLE dicts(
   id   INTEGER PRIMARY KEY,
   data BLOB NOT NULL

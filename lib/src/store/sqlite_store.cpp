@@ -156,7 +156,6 @@ Result<void> check_archive(Db& db, const std::string& path)
 struct Reader {
   Db db;
   Stmt get_blob;     // key -> pack, offset, size, children
-  Stmt get_pack;     // id -> codec, raw_size, data
   Stmt get_children; // key -> children
 };
 
@@ -208,13 +207,25 @@ private:
   Result<std::unique_ptr<Reader>> make_reader() const;
   ReaderLease acquire_reader() const;
   void release_reader(Reader* r) const;
-  Result<std::shared_ptr<const Bytes>> load_pack(Reader& r, std::int64_t pack_id) const;
+  // The decompressed content of pack `pack_id`, through the shared cache when `cached`
+  // (readers) or straight from `db` (the writer, inside its own transaction). Delta packs
+  // load their bases first, at most `depth_budget` levels deep.
+  using PackMemo = std::unordered_map<std::int64_t, std::shared_ptr<const Bytes>>;
+  Result<std::shared_ptr<const Bytes>> load_pack(sql::Db& db, std::int64_t pack_id, bool cached,
+                                                 PackMemo* memo = nullptr,
+                                                 int depth_budget = k_max_delta_depth + 1) const;
 
   // --- writer thread ---
   using Task = std::function<Result<void>(Db&)>;
   struct QueuedBlob {
     Key key;
     Blob blob;
+    std::vector<Key> bases; // delta-base hints
+  };
+  struct BaseSlice {
+    std::int64_t pack;
+    std::int64_t offset;
+    std::int64_t size;
   };
   struct QueuedTask {
     Task task;
@@ -268,12 +279,15 @@ private:
 
   // Writer thread only.
   Db m_wdb;
-  Stmt m_w_insert_blob, m_w_insert_pack, m_w_children;
+  Stmt m_w_insert_blob, m_w_insert_pack, m_w_insert_base, m_w_find_base, m_w_children;
   bool m_in_txn = false;
   std::chrono::steady_clock::time_point m_txn_started;
   std::int64_t m_pack_id = 0; // id of the pack being filled
   Bytes m_pack_buf;
   std::size_t m_pack_blobs = 0;
+  std::vector<BaseSlice> m_pack_bases;     // old nodes the pack's new nodes resemble
+  std::unordered_set<Key> m_pack_base_keys; // dedup of m_pack_bases
+  std::size_t m_pack_base_bytes = 0;
   std::uint64_t m_processed = 0; // items taken off the queue and applied (maybe uncommitted)
 
   // Counters (any thread).
@@ -364,8 +378,14 @@ Result<void> SqliteStore::open()
                        m_wdb.prepare("INSERT OR IGNORE INTO blobs(key, pack, offset, size, children)"
                                      " VALUES (?1, ?2, ?3, ?4, ?5)"));
     PAGABLE_TRY_ASSIGN(m_w_insert_pack,
-                       m_wdb.prepare("INSERT INTO packs(id, codec, dict_id, base_pack, raw_size, "
-                                     "data) VALUES (?1, ?2, NULL, NULL, ?3, ?4)"));
+                       m_wdb.prepare("INSERT INTO packs(id, codec, dict_id, depth, raw_size, data) "
+                                     "VALUES (?1, ?2, NULL, ?3, ?4, ?5)"));
+    PAGABLE_TRY_ASSIGN(m_w_insert_base,
+                       m_wdb.prepare("INSERT INTO pack_bases(pack, seq, base_pack, offset, size) "
+                                     "VALUES (?1, ?2, ?3, ?4, ?5)"));
+    PAGABLE_TRY_ASSIGN(m_w_find_base,
+                       m_wdb.prepare("SELECT b.pack, b.offset, b.size, p.depth FROM blobs b "
+                                     "JOIN packs p ON p.id = b.pack WHERE b.key = ?1"));
     PAGABLE_TRY_ASSIGN(m_w_children, m_wdb.prepare("SELECT children FROM blobs WHERE key = ?1"));
     m_writer = std::thread([this] { writer_loop(); });
   }
@@ -392,8 +412,6 @@ Result<std::unique_ptr<Reader>> SqliteStore::make_reader() const
   auto prep = [&]() -> Result<void> {
     PAGABLE_TRY_ASSIGN(r->get_blob,
                        r->db.prepare("SELECT pack, offset, size, children FROM blobs WHERE key = ?1"));
-    PAGABLE_TRY_ASSIGN(r->get_pack,
-                       r->db.prepare("SELECT codec, raw_size, data FROM packs WHERE id = ?1"));
     PAGABLE_TRY_ASSIGN(r->get_children, r->db.prepare("SELECT children FROM blobs WHERE key = ?1"));
     return {};
   }();
@@ -444,9 +462,20 @@ void SqliteStore::release_reader(Reader* r) const
   m_pool_cv.notify_one();
 }
 
-Result<std::shared_ptr<const Bytes>> SqliteStore::load_pack(Reader& r, std::int64_t pack_id) const
+Result<std::shared_ptr<const Bytes>> SqliteStore::load_pack(sql::Db& db, std::int64_t pack_id,
+                                                             bool cached, PackMemo* memo,
+                                                             int depth_budget) const
 {
-  {
+  // Without the shared cache, a memo keeps one load from decoding a base pack once per slice
+  // (exponential in the chain depth).
+  PackMemo local;
+  if (memo == nullptr) {
+    memo = &local;
+  }
+  if (const auto it = memo->find(pack_id); it != memo->end()) {
+    return it->second;
+  }
+  if (cached) {
     std::lock_guard lock(m_cache_mutex);
     const auto it = m_cache.find(pack_id);
     if (it != m_cache.end()) {
@@ -454,24 +483,52 @@ Result<std::shared_ptr<const Bytes>> SqliteStore::load_pack(Reader& r, std::int6
       return it->second.first;
     }
   }
-  r.get_pack.reset();
-  r.get_pack.bind(1, pack_id);
-  PAGABLE_TRY_ASSIGN(const bool row, r.get_pack.step("reading a pack"));
-  if (!row) {
-    r.get_pack.reset();
-    return make_error(Errc::corrupt, "pack " + std::to_string(pack_id) + " is missing");
+  const std::string what = "pack " + std::to_string(pack_id);
+  if (depth_budget <= 0) {
+    return make_error(Errc::corrupt, what + ": delta bases nest deeper than any pagable writes "
+                                            "(a cycle?)");
   }
-  const auto codec = static_cast<PackCodec>(r.get_pack.column_int(0));
-  const std::int64_t raw_size = r.get_pack.column_int(1);
-  auto decoded = decode_pack(codec, r.get_pack.column_blob(2),
+  PAGABLE_TRY_ASSIGN(Stmt q, db.prepare("SELECT codec, raw_size, data FROM packs WHERE id = ?1"));
+  q.bind(1, pack_id);
+  PAGABLE_TRY_ASSIGN(const bool row, q.step("reading a pack"));
+  if (!row) {
+    return make_error(Errc::corrupt, what + " is missing");
+  }
+  const auto codec = static_cast<PackCodec>(q.column_int(0));
+  const std::int64_t raw_size = q.column_int(1);
+  Bytes prefix;
+  if (codec == PackCodec::zstd_prefix) {
+    PAGABLE_TRY_ASSIGN(Stmt b, db.prepare("SELECT base_pack, offset, size FROM pack_bases "
+                                          "WHERE pack = ?1 ORDER BY seq"));
+    b.bind(1, pack_id);
+    for (;;) {
+      PAGABLE_TRY_ASSIGN(const bool more, b.step("reading a pack's delta bases"));
+      if (!more) {
+        break;
+      }
+      const std::int64_t base = b.column_int(0), off = b.column_int(1), size = b.column_int(2);
+      PAGABLE_TRY_ASSIGN(const auto content, load_pack(db, base, cached, memo, depth_budget - 1));
+      if (off < 0 || size < 0 || static_cast<std::uint64_t>(off) > content->size() ||
+          static_cast<std::uint64_t>(size) > content->size() - static_cast<std::uint64_t>(off) ||
+          prefix.size() + static_cast<std::uint64_t>(size) > m_options.max_pack_bytes) {
+        return make_error(Errc::corrupt, what + ": a delta base lies outside pack " +
+                                             std::to_string(base));
+      }
+      prefix.insert(prefix.end(), content->begin() + off, content->begin() + off + size);
+    }
+  }
+  auto decoded = decode_pack(codec, q.column_blob(2),
                              raw_size < 0 ? ~std::uint64_t{0} : static_cast<std::uint64_t>(raw_size),
-                             m_options.max_pack_bytes);
-  r.get_pack.reset();
+                             m_options.max_pack_bytes, prefix);
   if (!decoded) {
-    return std::move(decoded).error().with_context("pack " + std::to_string(pack_id));
+    return std::move(decoded).error().with_context(what);
   }
   m_packs_decoded.fetch_add(1, std::memory_order_relaxed);
   auto pack = std::make_shared<const Bytes>(std::move(decoded).value());
+  memo->emplace(pack_id, pack);
+  if (!cached) {
+    return pack;
+  }
   std::lock_guard lock(m_cache_mutex);
   if (m_cache.count(pack_id) == 0 && pack->size() <= m_options.pack_cache_bytes) {
     m_cache_lru.push_front(pack_id);
@@ -507,7 +564,7 @@ Result<std::optional<Blob>> SqliteStore::get(const Key& key) const
   if (!children) {
     return std::move(children).error();
   }
-  auto pack = load_pack(*reader, pack_id);
+  auto pack = load_pack(reader->db, pack_id, true);
   if (!pack) {
     return std::move(pack).error().with_context("blob " + key.to_hex());
   }
@@ -583,10 +640,8 @@ Result<std::vector<Key>> SqliteStore::find_keys_with_prefix(std::string_view hex
   return out;
 }
 
-Result<Key> SqliteStore::put(Blob blob, const PutHints&)
+Result<Key> SqliteStore::put(Blob blob, const PutHints& hints)
 {
-  // Delta bases are accepted and not used yet: packs are compressed on their own. The format
-  // reserves packs.base_pack and codec zstd_prefix for them (docs/FORMAT.md).
   if (!m_writer.joinable()) {
     return make_error(Errc::invalid_argument, m_path + " is open read-only");
   }
@@ -607,7 +662,7 @@ Result<Key> SqliteStore::put(Blob blob, const PutHints&)
   if (m_error) {
     return *m_error;
   }
-  m_queue.emplace_back(QueuedBlob{key, std::move(blob)});
+  m_queue.emplace_back(QueuedBlob{key, std::move(blob), hints.delta_bases});
   m_queue_bytes += cost;
   ++m_enqueued;
   lock.unlock();
@@ -667,6 +722,9 @@ void SqliteStore::fail_writer(Error e)
   }
   m_pack_buf.clear();
   m_pack_blobs = 0;
+  m_pack_bases.clear();
+  m_pack_base_keys.clear();
+  m_pack_base_bytes = 0;
   {
     std::lock_guard lock(m_queue_mutex);
     if (!m_error) {
@@ -691,7 +749,11 @@ Result<void> SqliteStore::begin_write()
   }
   m_in_txn = true;
   m_txn_started = std::chrono::steady_clock::now();
-  PAGABLE_TRY_ASSIGN(Stmt next, m_wdb.prepare("SELECT coalesce(max(id), 0) + 1 FROM packs"));
+  // Pack ids are never reused (AUTOINCREMENT's sequence counts removed ones too), so a
+  // reader's cache of pack contents by id never serves a stale pack.
+  PAGABLE_TRY_ASSIGN(Stmt next, m_wdb.prepare(
+                                    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE "
+                                    "name = 'packs'), 0), coalesce((SELECT max(id) FROM packs), 0)) + 1"));
   PAGABLE_TRY(next.step("choosing a pack id"));
   m_pack_id = next.column_int(0);
   return {};
@@ -721,6 +783,23 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
   m_bytes_written.fetch_add(Key::k_size + children.size() + 16, std::memory_order_relaxed);
   m_pack_buf.insert(m_pack_buf.end(), item.blob.data.begin(), item.blob.data.end());
   ++m_pack_blobs;
+  for (const Key& base : item.bases) {
+    if (m_pack_base_bytes >= k_max_prefix_factor * m_options.pack_target_bytes ||
+        !m_pack_base_keys.insert(base).second) {
+      continue;
+    }
+    Stmt& f = m_w_find_base;
+    f.reset();
+    f.bind(1, base.bytes());
+    PAGABLE_TRY_ASSIGN(const bool found, f.step("looking up a delta base"));
+    // Bases in packs that are deltas k_max_delta_depth deep already are not used: chains stay
+    // short, so reading never decodes more than that many packs for one.
+    if (found && f.column_int(3) < k_max_delta_depth && f.column_int(0) != m_pack_id) {
+      m_pack_bases.push_back(BaseSlice{f.column_int(0), f.column_int(1), f.column_int(2)});
+      m_pack_base_bytes += static_cast<std::size_t>(f.column_int(2));
+    }
+    f.reset();
+  }
   if (m_pack_buf.size() >= m_options.pack_target_bytes) {
     PAGABLE_TRY(finish_pack());
   }
@@ -732,16 +811,58 @@ Result<void> SqliteStore::finish_pack()
   if (m_pack_blobs == 0) {
     return {};
   }
-  const EncodedPack pack = encode_pack(m_pack_buf, m_options.compression_level);
+  // A delta pack: the new nodes compress against the old nodes they replace.
+  Bytes prefix;
+  std::int64_t depth = 0;
+  if (!m_pack_bases.empty()) {
+    PackMemo loaded;
+    for (const BaseSlice& b : m_pack_bases) {
+      PAGABLE_TRY_ASSIGN(const auto content, load_pack(m_wdb, b.pack, false, &loaded));
+      if (static_cast<std::uint64_t>(b.offset + b.size) > content->size()) {
+        return make_error(Errc::corrupt, "delta base outside pack " + std::to_string(b.pack));
+      }
+      prefix.insert(prefix.end(), content->begin() + b.offset, content->begin() + b.offset + b.size);
+    }
+    PAGABLE_TRY_ASSIGN(Stmt d, m_wdb.prepare("SELECT max(depth) FROM packs WHERE id IN "
+                                             "(SELECT value FROM json_each(?1))"));
+    std::string ids = "[";
+    for (const auto& [id, _] : loaded) {
+      ids += (ids.size() > 1 ? "," : "") + std::to_string(id);
+    }
+    d.bind(1, ids + "]");
+    PAGABLE_TRY(d.step("reading delta depths"));
+    depth = d.column_int(0) + 1;
+  }
+  const EncodedPack pack = encode_pack(m_pack_buf, m_options.compression_level, prefix);
+  if (pack.codec != PackCodec::zstd_prefix) {
+    depth = 0;
+  }
   PAGABLE_TRY(m_w_insert_pack.bind(1, m_pack_id)
                   .bind(2, static_cast<std::int64_t>(pack.codec))
-                  .bind(3, static_cast<std::int64_t>(m_pack_buf.size()))
-                  .bind(4, pack.data)
+                  .bind(3, depth)
+                  .bind(4, static_cast<std::int64_t>(m_pack_buf.size()))
+                  .bind(5, pack.data)
                   .run("writing a pack"));
-  m_bytes_written.fetch_add(pack.data.size() + 24, std::memory_order_relaxed);
+  std::size_t index_bytes = 24;
+  if (pack.codec == PackCodec::zstd_prefix) {
+    for (std::size_t i = 0; i < m_pack_bases.size(); ++i) {
+      const BaseSlice& b = m_pack_bases[i];
+      PAGABLE_TRY(m_w_insert_base.bind(1, m_pack_id)
+                      .bind(2, static_cast<std::int64_t>(i))
+                      .bind(3, b.pack)
+                      .bind(4, b.offset)
+                      .bind(5, b.size)
+                      .run("writing a pack's delta bases"));
+      index_bytes += 12;
+    }
+  }
+  m_bytes_written.fetch_add(pack.data.size() + index_bytes, std::memory_order_relaxed);
   ++m_pack_id;
   m_pack_buf.clear();
   m_pack_blobs = 0;
+  m_pack_bases.clear();
+  m_pack_base_keys.clear();
+  m_pack_base_bytes = 0;
   return {};
 }
 
@@ -1088,6 +1209,8 @@ void SqliteStore::close()
     // Leave one self-contained file behind: fold the WAL back into the database.
     m_w_insert_blob = Stmt();
     m_w_insert_pack = Stmt();
+    m_w_insert_base = Stmt();
+    m_w_find_base = Stmt();
     m_w_children = Stmt();
     (void)m_wdb.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     m_wdb = Db();
