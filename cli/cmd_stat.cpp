@@ -2,6 +2,8 @@
 // pagable stat ARCHIVE: sizes and counts.
 #include "app.hpp"
 
+#include <pagable/gc.hpp>
+
 namespace pagable::cli {
 namespace {
 
@@ -20,6 +22,12 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
     return out.error(stats.error());
   }
   const auto& s = *stats;
+  // What gc would give back: a dry-run plan (marks through the index; reads no blob data).
+  auto reclaim = gc::plan(**store);
+  if (!reclaim) {
+    return out.error(reclaim.error());
+  }
+  const gc::GcFigures& g = reclaim->figures;
   const double ratio =
       s.bytes_stored == 0 ? 0.0 : static_cast<double>(s.bytes_logical) / s.bytes_stored;
   out.line("roots:          " + std::to_string(s.roots));
@@ -27,13 +35,19 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
   out.line("bytes logical:  " + std::to_string(s.bytes_logical) + " (distinct blob data)");
   out.line("bytes stored:   " + std::to_string(s.bytes_stored) + " (compressed packs)");
   out.line("file bytes:     " + std::to_string(s.file_bytes));
+  out.line("reclaimable:    " + std::to_string(g.bytes_freed) + " bytes (" +
+           std::to_string(g.blobs_removed) + " unreachable blobs, " +
+           std::to_string(s.pack_bytes_dead) + " dead pack bytes; run pagable gc)");
   out.report({{"archive", args.archive},
               {"roots", s.roots},
               {"blobs", s.blobs},
               {"bytes_logical", s.bytes_logical},
               {"bytes_stored", s.bytes_stored},
               {"file_bytes", s.file_bytes},
-              {"compression_ratio", ratio}});
+              {"compression_ratio", ratio},
+              {"unreachable_blobs", g.blobs_removed},
+              {"pack_bytes_dead", s.pack_bytes_dead},
+              {"reclaimable_bytes", g.bytes_freed}});
   return 0;
 }
 

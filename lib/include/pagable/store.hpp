@@ -23,6 +23,8 @@
 
 namespace pagable::store {
 
+class MaintenanceSession; // pagable/store_maintenance.hpp
+
 // Hints that may accompany a write. Never change what is stored or its key.
 struct PutHints {
   // Keys of already-stored blobs the new one resembles (the same JSON path in an older
@@ -57,6 +59,9 @@ struct StoreStats {
   std::uint64_t bytes_logical = 0; // sum of blob data sizes, uncompressed
   std::uint64_t bytes_stored = 0;  // compressed payload bytes on disk (packs)
   std::uint64_t file_bytes = 0;    // the archive file's size (0 for memory)
+  // Uncompressed pack content no blob row points into any more (blobs removed, their bytes
+  // still in their pack until gc rewrites it). Counted without decompressing anything.
+  std::uint64_t pack_bytes_dead = 0;
 };
 
 class BlobStore {
@@ -118,6 +123,12 @@ public:
   // --- information ---
   virtual Result<StoreStats> stats() const = 0;
   virtual StoreCounters counters() const = 0;
+
+  // --- maintenance (verify, gc) ---
+  // A session on a connection of its own (pagable/store_maintenance.hpp). `write` asks for
+  // one that may write (the store must have been opened for writing). Backends without
+  // maintenance support return Errc::invalid_argument (the default).
+  virtual Result<std::unique_ptr<MaintenanceSession>> open_maintenance(bool write) const;
 };
 
 enum class OpenMode : std::uint8_t {

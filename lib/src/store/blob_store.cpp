@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include <pagable/store.hpp>
+#include <pagable/store_maintenance.hpp>
 
 #include "store/reachability.hpp"
 #include "util/thread_pool.hpp"
@@ -17,6 +18,12 @@ std::future<Result<std::optional<Blob>>> BlobStore::get_async(const Key& key) co
   auto future = promise->get_future();
   pool.submit([this, key, promise] { promise->set_value(get(key)); });
   return future;
+}
+
+Result<std::unique_ptr<MaintenanceSession>> BlobStore::open_maintenance(bool) const
+{
+  return make_error(Errc::invalid_argument,
+                    "verify and gc need an archive file (this store has no maintenance role)");
 }
 
 Result<void> confirm_reachable(const Key& root,

@@ -38,6 +38,7 @@ public:
   // Steps to completion, ignoring rows.
   Result<void> run(std::string_view what);
   void reset();
+  bool prepared() const noexcept { return m_stmt != nullptr; }
 
   std::int64_t column_int(int col) const;
   bool column_is_null(int col) const;

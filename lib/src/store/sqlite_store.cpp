@@ -6,6 +6,7 @@
 
 #include "store/pack_codec.hpp"
 #include "store/reachability.hpp"
+#include "store/sqlite_maintenance.hpp"
 #include "store/sqlite_db.hpp"
 #include "store/sqlite_schema.hpp"
 #include "util/thread_pool.hpp"
@@ -190,6 +191,7 @@ public:
   init_settings(const std::map<std::string, std::string>& values) override;
   Result<StoreStats> stats() const override;
   StoreCounters counters() const override;
+  Result<std::unique_ptr<MaintenanceSession>> open_maintenance(bool write) const override;
 
 private:
   // --- read pool ---
@@ -1174,7 +1176,26 @@ Result<StoreStats> SqliteStore::stats() const
   PAGABLE_TRY(r.step("counting roots"));
   s.roots = static_cast<std::uint64_t>(r.column_int(0));
   s.file_bytes = file_size(m_path) + file_size(m_path + "-wal");
+  PAGABLE_TRY_ASSIGN(Stmt d, reader->db.prepare("SELECT coalesce(sum(raw_size), 0) FROM packs"));
+  PAGABLE_TRY(d.step("measuring packs"));
+  const auto raw = static_cast<std::uint64_t>(d.column_int(0));
+  s.pack_bytes_dead = raw > s.bytes_logical ? raw - s.bytes_logical : 0;
   return s;
+}
+
+Result<std::unique_ptr<MaintenanceSession>> SqliteStore::open_maintenance(bool write) const
+{
+  SqliteMaintenanceConfig config;
+  config.path = m_path;
+  config.read_uri = m_read_uri;
+  config.read_flags = m_read_flags;
+  if (m_options.mode != OpenMode::read_only) {
+    config.write_uri = file_uri(m_path, "");
+  }
+  config.lock_wait = m_options.lock_wait;
+  config.compression_level = m_options.compression_level;
+  config.max_pack_bytes = m_options.max_pack_bytes;
+  return open_sqlite_maintenance(config, write);
 }
 
 StoreCounters SqliteStore::counters() const

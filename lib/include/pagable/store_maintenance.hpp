@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#pragma once
+// The maintenance role of a store: what `verify` and `gc` need beyond get/put, with the SQL
+// kept inside the store module (docs/ARCHITECTURE.md). A MaintenanceSession is one connection
+// of its own. A read transaction on it is one snapshot: every read sees the archive as of the
+// transaction's first read, whatever concurrent packs and gcs commit meanwhile. A write
+// transaction takes SQLite's write lock (BEGIN IMMEDIATE, waiting up to the store's lock
+// wait); keep write transactions short.
+// Thread-safety: a session belongs to one thread at a time. Its results are plain values.
+
+#include <pagable/blob.hpp>
+#include <pagable/key.hpp>
+#include <pagable/result.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace pagable::store {
+
+// A root row as stored, not yet trusted: `problem` says what is wrong with it ("" if sound).
+struct StoredRoot {
+  std::string name;
+  std::optional<Key> key;        // absent when the stored key is not 32 bytes
+  std::optional<Key> schema_key; // absent when NULL (or unusable: see problem)
+  std::int64_t created_unix_ms = 0;
+  std::string problem;
+};
+
+// One row of the blob index as stored. The spans are valid during the callback only.
+struct IndexRow {
+  std::int64_t id = 0;
+  std::span<const std::uint8_t> key;      // 32 bytes when sound
+  std::int64_t pack = 0;
+  std::int64_t offset = 0;
+  std::int64_t size = 0;
+  std::span<const std::uint8_t> children; // concatenated 32-byte keys (empty: none)
+};
+
+// A pack row with its stored (compressed) bytes.
+struct PackRow {
+  std::int64_t id = 0;
+  std::int64_t codec = 0;
+  std::int64_t raw_size = 0;
+  Bytes data;
+};
+
+// A pack row without its data.
+struct PackInfo {
+  std::int64_t id = 0;
+  std::int64_t codec = 0;
+  std::int64_t raw_size = 0;
+  std::int64_t stored_bytes = 0; // length of the compressed data
+  bool is_delta_base = false;    // another pack names it as base_pack
+};
+
+// A node of the graph as the index stores it (no data).
+struct IndexNode {
+  Key key;
+  std::vector<Key> children;
+};
+
+// What rewrite_packs did, in one write transaction.
+struct PackRewriteResult {
+  std::uint64_t packs_removed = 0;   // packs no blob used any more
+  std::uint64_t packs_rewritten = 0; // packs whose live blobs moved to a new, smaller pack
+  std::uint64_t packs_skipped = 0;   // delta bases and reserved codecs: left as they are
+  std::uint64_t stored_bytes_before = 0;
+  std::uint64_t stored_bytes_after = 0;
+};
+
+// Decodes a pack row (codec raw or zstd) to its content. Errc::corrupt when the frame is
+// damaged, claims another size than raw_size, exceeds max_bytes or uses a reserved codec.
+// Thread-safe: callers decode on worker threads.
+Result<Bytes> decode_pack_row(const PackRow& pack, std::uint64_t max_bytes);
+
+class MaintenanceSession {
+public:
+  virtual ~MaintenanceSession() = default;
+
+  // --- transactions ---
+  virtual Result<void> begin_read() = 0;
+  // Errc::locked when the write lock stays busy; Errc::invalid_argument on a read-only session.
+  virtual Result<void> begin_write() = 0;
+  virtual Result<void> commit() = 0;
+  virtual void rollback() noexcept = 0;
+  virtual bool writable() const noexcept = 0;
+
+  // --- checks (inside a transaction) ---
+  // SQLite's own check (quick_check when quick, else integrity_check): its messages, empty
+  // when the database is sound. At most max_messages.
+  virtual Result<std::vector<std::string>> integrity_check(bool quick, int max_messages) = 0;
+  // pagable's tables and columns, application id, metadata, format version: one message per
+  // problem, empty when sound. When this reports problems the other queries may fail.
+  virtual Result<std::vector<std::string>> check_layout() = 0;
+
+  // --- reads (inside a transaction) ---
+  virtual Result<std::vector<StoredRoot>> roots() = 0;
+  // The largest blob row id (0 when there are none).
+  virtual Result<std::int64_t> max_blob_id() = 0;
+  // The row id of the blob stored under `key`, if any.
+  virtual Result<std::optional<std::int64_t>> blob_id(const Key& key) = 0;
+  // The key and child keys of row `id`; nullopt if there is no such row; Errc::corrupt when
+  // the row's key or child list is malformed.
+  virtual Result<std::optional<IndexNode>> node(std::int64_t id) = 0;
+  // Calls fn for every blob row with after_id < id <= up_to_id, in id order, at most `limit`
+  // rows (0 = no limit). Stops at fn's first error.
+  virtual Result<void> for_each_blob(std::int64_t after_id, std::int64_t up_to_id,
+                                     std::size_t limit,
+                                     const std::function<Result<void>(const IndexRow&)>& fn) = 0;
+  virtual Result<std::optional<PackRow>> pack(std::int64_t id) = 0;
+  virtual Result<void> for_each_pack(const std::function<Result<void>(const PackInfo&)>& fn) = 0;
+  // Bytes beyond which decode_pack_row refuses a pack (the store's max_pack_bytes).
+  virtual std::uint64_t max_pack_bytes() const noexcept = 0;
+
+  // --- writes (inside begin_write) ---
+  // Deletes blob row `id`; returns true iff it existed.
+  virtual Result<bool> delete_blob(std::int64_t id) = 0;
+  // For each pack: removes it if no blob row uses it, otherwise writes the blobs that use it
+  // into a new pack (new id) and points their rows there. Never removes a blob row; leaves
+  // delta bases and packs of reserved codecs alone. Pack ids are never reused: the
+  // highest-numbered pack is emptied in place instead of removed (docs/FORMAT.md).
+  virtual Result<PackRewriteResult> rewrite_packs(std::span<const std::int64_t> pack_ids) = 0;
+
+  // --- outside any transaction ---
+  // VACUUM, then a WAL checkpoint: the file shrinks to its content. Needs free disk space of
+  // about twice the archive's size while it runs.
+  virtual Result<void> vacuum() = 0;
+};
+
+// A set of blob row ids, one bit each: memory is (largest id / 8) bytes, 125 kB per million
+// blobs. Grows on demand.
+class IdBitmap {
+public:
+  bool test(std::int64_t id) const noexcept;
+  // Sets id's bit; returns true iff it was clear. Ids below 1 are ignored (returns false).
+  bool set(std::int64_t id);
+  void clear() noexcept { m_words.clear(); }
+
+private:
+  std::vector<std::uint64_t> m_words;
+};
+
+struct WalkCallbacks {
+  // A stored blob reached for the first time (its bit was clear). Optional.
+  std::function<void(std::int64_t id, const Key& key)> on_blob;
+  // A key reached that is not stored; `parent` is nullopt for the walk's start. Optional.
+  std::function<void(const Key& missing, const std::optional<Key>& parent)> on_missing;
+  // A reached row whose key or child list is malformed (Errc::corrupt). Optional.
+  std::function<void(std::int64_t id, const Error& error)> on_bad_row;
+};
+
+// Marks in `marked` every blob reachable from `start` whose bit is still clear, following the
+// stored child keys of the index: no blob data is read and nothing recurses (an explicit
+// stack of row ids, so user graphs of any depth are fine). Runs inside the session's current
+// transaction. Errors other than malformed rows stop the walk.
+Result<void> mark_reachable(MaintenanceSession& session, const Key& start, IdBitmap& marked,
+                            const WalkCallbacks& callbacks = {});
+
+} // namespace pagable::store

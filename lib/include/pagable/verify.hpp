@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#pragma once
+// verify: checks an archive and reports every problem it finds, with the roots each affects
+// (DESIGN §5, STYLE R13). Never writes; runs inside one read snapshot, so concurrent packs and
+// gcs cannot make it report damage that is not there. Damage is data (VerifyReport); the
+// Result fails only when verification could not run at all.
+// Thread-safety: run() may be called from any thread; it uses its own connection and workers.
+
+#include <pagable/key.hpp>
+#include <pagable/result.hpp>
+#include <pagable/store.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pagable::verify {
+
+// The levels of DESIGN §5, each including the ones before it.
+enum class VerifyLevel : std::uint8_t {
+  quick,        // SQLite's quick_check, pagable's tables, metadata and format version
+  connectivity, // + every root's key and every child key reachable from a root is stored
+  full,         // + SQLite's integrity_check; every reachable blob decodes and re-hashes to its key
+  deep,         // + every root validates against its stored schema (not available yet)
+};
+std::string_view level_name(VerifyLevel level) noexcept;
+
+// Run n of t (1 <= n <= t): the blobs whose key's first two bytes, as a big-endian number k,
+// satisfy k * t / 65536 == n - 1. The t runs 1/t .. t/t check every blob exactly once.
+struct Subset {
+  unsigned n = 1;
+  unsigned t = 1;
+  bool contains(const Key& key) const noexcept;
+};
+// Parses "n/t". Errc::invalid_argument unless 1 <= n <= t <= 65536.
+Result<Subset> parse_subset(std::string_view text);
+
+struct VerifyOptions {
+  VerifyLevel level = VerifyLevel::full;
+  std::vector<std::string> roots; // only what these roots reach (empty: every root)
+  Subset subset;
+  unsigned jobs = 0; // decompress+rehash workers; 0 = one per hardware thread
+  std::size_t max_problems = 100'000; // stop collecting beyond this many (report says so)
+};
+
+// Stable names (JSON reports): see kind_name().
+enum class ProblemKind : std::uint8_t {
+  sqlite_integrity, // SQLite's own check failed (key absent)
+  bad_layout,       // pagable's tables, metadata or format version are wrong (key absent)
+  bad_root,         // a root row is malformed (key absent when unreadable)
+  missing_blob,     // a key reached from a root is not stored
+  bad_index_row,    // a blob's index row is malformed (child list, key length)
+  undecodable_blob, // its pack is missing or does not decode, or its bytes lie outside it
+  hash_mismatch,    // its stored data and children do not hash to its key
+  schema_violation, // reserved for --deep
+};
+std::string_view kind_name(ProblemKind kind) noexcept;
+
+struct Problem {
+  ProblemKind kind = ProblemKind::missing_blob;
+  std::optional<Key> key;         // the blob concerned, when there is one
+  std::vector<std::string> roots; // the roots that reach it (sorted)
+  std::string detail;             // human text: what is wrong and where
+};
+
+struct VerifyReport {
+  VerifyLevel level = VerifyLevel::full;
+  Subset subset;
+  std::uint64_t roots_checked = 0;
+  std::uint64_t blobs_reached = 0; // blobs reachable from the checked roots (in the snapshot)
+  std::uint64_t blobs_checked = 0; // blobs decoded and re-hashed (full and deep levels)
+  std::uint64_t bytes_checked = 0; // their data bytes
+  std::vector<Problem> problems;
+  bool truncated = false;          // more problems than max_problems: the rest were not listed
+  std::string suggestion;          // the next step, "" when clean
+
+  bool ok() const noexcept { return problems.empty(); }
+};
+
+// Verifies the archive behind `store` (it must support the maintenance role: the SQLite
+// store). Errc::not_found when a named root does not exist; Errc::invalid_argument for the
+// deep level (schema validation is not available in this version yet).
+Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& options = {});
+
+} // namespace pagable::verify

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// gc: mark (bitmap over blob row ids, from the roots of one read snapshot), then sweep in
+// short write transactions that first mark whatever roots appeared since, then rewrite packs
+// that are mostly dead. All SQL is behind store::MaintenanceSession.
+#include <pagable/gc.hpp>
+#include <pagable/store_maintenance.hpp>
+
+#include <map>
+#include <set>
+#include <tuple>
+
+namespace pagable::gc {
+
+namespace detail {
+
+struct PlanState {
+  std::unique_ptr<store::MaintenanceSession> session;
+  store::IdBitmap marked;
+  std::int64_t max_id = 0;
+  // Roots already marked: (name, key, schema key).
+  std::set<std::tuple<std::string, Key, std::optional<Key>>> known_roots;
+  // Packs to remove or rewrite, with the stored bytes each is expected to give back.
+  std::vector<std::pair<std::int64_t, std::uint64_t>> pack_actions;
+  bool executed = false;
+};
+
+} // namespace detail
+
+GcPlan::GcPlan() = default;
+GcPlan::~GcPlan() = default;
+GcPlan::GcPlan(GcPlan&&) noexcept = default;
+GcPlan& GcPlan::operator=(GcPlan&&) noexcept = default;
+
+namespace {
+
+// Marks from every root not marked yet; returns how many roots there are.
+Result<std::uint64_t> mark_roots(detail::PlanState& state)
+{
+  PAGABLE_TRY_ASSIGN(const auto roots, state.session->roots());
+  for (const auto& root : roots) {
+    if (!root.key) {
+      continue; // an unreadable root protects nothing it could name; verify reports it
+    }
+    auto id = std::make_tuple(root.name, *root.key, root.schema_key);
+    if (state.known_roots.count(id) != 0) {
+      continue;
+    }
+    PAGABLE_TRY(store::mark_reachable(*state.session, *root.key, state.marked));
+    if (root.schema_key) {
+      PAGABLE_TRY(store::mark_reachable(*state.session, *root.schema_key, state.marked));
+    }
+    state.known_roots.insert(std::move(id));
+  }
+  return static_cast<std::uint64_t>(roots.size());
+}
+
+std::uint64_t index_row_bytes(std::size_t children_bytes)
+{
+  return Key::k_size + children_bytes + 16;
+}
+
+} // namespace
+
+Result<GcPlan> plan(const store::BlobStore& store, const GcOptions& options)
+{
+  auto state = std::make_unique<detail::PlanState>();
+  auto writable = store.open_maintenance(true);
+  if (writable) {
+    state->session = std::move(writable).value();
+  } else {
+    PAGABLE_TRY_ASSIGN(state->session, store.open_maintenance(false));
+  }
+  store::MaintenanceSession& s = *state->session;
+  PAGABLE_TRY(s.begin_read());
+
+  GcPlan result;
+  GcFigures& f = result.figures;
+  PAGABLE_TRY_ASSIGN(f.roots, mark_roots(*state));
+  PAGABLE_TRY_ASSIGN(state->max_id, s.max_blob_id());
+
+  struct Usage {
+    std::uint64_t live_bytes = 0;
+    std::uint64_t live_blobs = 0;
+  };
+  std::map<std::int64_t, Usage> usage; // one entry per pack: grows with packs, not blobs
+  PAGABLE_TRY(s.for_each_blob(0, state->max_id, 0, [&](const store::IndexRow& row) -> Result<void> {
+    ++f.blobs_total;
+    const auto size = static_cast<std::uint64_t>(std::max<std::int64_t>(row.size, 0));
+    if (state->marked.test(row.id)) {
+      ++f.blobs_live;
+      auto& u = usage[row.pack];
+      u.live_bytes += size;
+      ++u.live_blobs;
+    } else {
+      ++f.blobs_removed;
+      f.bytes_logical_removed += size;
+      f.bytes_freed += index_row_bytes(row.children.size());
+    }
+    return {};
+  }));
+  PAGABLE_TRY(s.for_each_pack([&](const store::PackInfo& p) -> Result<void> {
+    if (p.raw_size == 0 && p.stored_bytes == 0) {
+      return {}; // an emptied placeholder keeping its id
+    }
+    if (p.is_delta_base || (p.codec != 0 && p.codec != 1)) {
+      return {}; // delta bases stay decodable; reserved codecs are left alone
+    }
+    const auto it = usage.find(p.id);
+    const Usage u = it == usage.end() ? Usage{} : it->second;
+    const auto stored = static_cast<std::uint64_t>(std::max<std::int64_t>(p.stored_bytes, 0));
+    if (u.live_blobs == 0) {
+      ++f.packs_removed;
+      f.bytes_freed += stored;
+      state->pack_actions.emplace_back(p.id, stored);
+    } else if (p.raw_size > 0 && static_cast<double>(u.live_bytes) <
+                                     options.rewrite_below_live_fraction *
+                                         static_cast<double>(p.raw_size)) {
+      const auto raw = static_cast<std::uint64_t>(p.raw_size);
+      const std::uint64_t dead = raw > u.live_bytes ? raw - u.live_bytes : 0;
+      const std::uint64_t gain = static_cast<std::uint64_t>(
+          static_cast<double>(stored) * static_cast<double>(dead) / static_cast<double>(raw));
+      ++f.packs_rewritten;
+      f.bytes_freed += gain;
+      state->pack_actions.emplace_back(p.id, gain);
+    }
+    return {};
+  }));
+  s.rollback(); // the end of the read snapshot
+  result.m_state = std::move(state);
+  return result;
+}
+
+Result<GcFigures> execute(const store::BlobStore&, GcPlan& plan, const GcOptions& options)
+{
+  if (!plan.m_state || plan.m_state->executed) {
+    return make_error(Errc::invalid_argument, "gc: this plan has been executed already");
+  }
+  detail::PlanState& state = *plan.m_state;
+  store::MaintenanceSession& s = *state.session;
+  if (!s.writable()) {
+    return make_error(Errc::invalid_argument,
+                      "gc: the archive was opened read-only (a dry run cannot execute)");
+  }
+  state.executed = true;
+  GcFigures done;
+  done.roots = plan.figures.roots;
+  done.blobs_total = plan.figures.blobs_total;
+
+  // Sweep, in short transactions. Each one first marks what roots committed since the plan
+  // reach: a root committed before this transaction is marked here; one committed after it
+  // confirmed its blobs inside its own transaction, after ours.
+  const std::size_t batch = std::max<std::size_t>(options.sweep_batch, 1);
+  std::int64_t cursor = 0;
+  while (cursor < state.max_id) {
+    PAGABLE_TRY(s.begin_write());
+    auto step = [&]() -> Result<bool> {
+      PAGABLE_TRY(mark_roots(state));
+      std::vector<std::pair<std::int64_t, std::uint64_t>> doomed; // id, index bytes
+      std::int64_t last = cursor;
+      PAGABLE_TRY(s.for_each_blob(cursor, state.max_id, batch, [&](const store::IndexRow& row) -> Result<void> {
+        last = row.id;
+        if (!state.marked.test(row.id)) {
+          doomed.emplace_back(row.id, index_row_bytes(row.children.size()));
+          done.bytes_logical_removed += static_cast<std::uint64_t>(std::max<std::int64_t>(row.size, 0));
+        }
+        return {};
+      }));
+      for (const auto& [id, bytes] : doomed) {
+        PAGABLE_TRY_ASSIGN(const bool removed, s.delete_blob(id));
+        if (removed) {
+          ++done.blobs_removed;
+          done.bytes_freed += bytes;
+        }
+      }
+      const bool more = last != cursor;
+      cursor = more ? last : state.max_id;
+      return more;
+    }();
+    if (!step) {
+      s.rollback();
+      return std::move(step).error();
+    }
+    PAGABLE_TRY(s.commit());
+  }
+  done.blobs_live = done.blobs_total - done.blobs_removed;
+
+  // Packs: remove the unused, rewrite the mostly dead; a few per transaction.
+  const std::size_t per_txn = std::max<std::size_t>(options.packs_per_transaction, 1);
+  for (std::size_t i = 0; i < state.pack_actions.size(); i += per_txn) {
+    const std::size_t end = std::min(state.pack_actions.size(), i + per_txn);
+    std::vector<std::int64_t> ids;
+    std::uint64_t expected = 0;
+    for (std::size_t j = i; j < end; ++j) {
+      ids.push_back(state.pack_actions[j].first);
+      expected += state.pack_actions[j].second;
+    }
+    PAGABLE_TRY(s.begin_write());
+    auto r = s.rewrite_packs(ids);
+    if (!r) {
+      s.rollback();
+      return std::move(r).error();
+    }
+    PAGABLE_TRY(s.commit());
+    done.packs_removed += r->packs_removed;
+    done.packs_rewritten += r->packs_rewritten;
+    // The plan's estimate, so that a dry run and a run report the same figures; packs left
+    // alone (skipped) give nothing back.
+    if (r->packs_skipped == 0) {
+      done.bytes_freed += expected;
+    } else if (r->stored_bytes_before > r->stored_bytes_after) {
+      done.bytes_freed += r->stored_bytes_before - r->stored_bytes_after;
+    }
+  }
+  if (options.compact) {
+    PAGABLE_TRY(s.vacuum());
+  }
+  return done;
+}
+
+} // namespace pagable::gc

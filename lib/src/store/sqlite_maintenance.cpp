@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// The SQLite archive's maintenance session: one connection for verify's snapshot and gc's
+// short write transactions. Layout: docs/FORMAT.md.
+#include "store/sqlite_maintenance.hpp"
+
+#include "store/pack_codec.hpp"
+#include "store/sqlite_db.hpp"
+#include "store/sqlite_schema.hpp"
+
+#include <map>
+#include <unordered_set>
+
+namespace pagable::store {
+
+Result<Bytes> decode_pack_row(const PackRow& pack, std::uint64_t max_bytes)
+{
+  if (pack.raw_size < 0) {
+    return make_error(Errc::corrupt, "pack " + std::to_string(pack.id) + " claims a negative size");
+  }
+  auto out = decode_pack(static_cast<PackCodec>(pack.codec), pack.data,
+                         static_cast<std::uint64_t>(pack.raw_size), max_bytes);
+  if (!out) {
+    return std::move(out).error().with_context("pack " + std::to_string(pack.id));
+  }
+  return out;
+}
+
+namespace {
+
+using sql::Db;
+using sql::Stmt;
+
+// pagable's tables and the columns each must have (docs/FORMAT.md "Tables").
+const std::map<std::string, std::vector<std::string>>& expected_tables()
+{
+  static const std::map<std::string, std::vector<std::string>> tables = {
+      {"meta", {"name", "value"}},
+      {"settings", {"name", "value"}},
+      {"packs", {"id", "codec", "dict_id", "base_pack", "raw_size", "data"}},
+      {"dicts", {"id", "data"}},
+      {"blobs", {"id", "key", "pack", "offset", "size", "children"}},
+      {"roots", {"name", "key", "schema_key", "created_ms", "labels", "stats"}},
+  };
+  return tables;
+}
+
+Result<std::vector<Key>> split_children(std::span<const std::uint8_t> raw, std::int64_t id)
+{
+  if (raw.size() % Key::k_size != 0) {
+    return make_error(Errc::corrupt, "blob row " + std::to_string(id) + ": child key list of " +
+                                         std::to_string(raw.size()) +
+                                         " bytes is not a multiple of 32");
+  }
+  std::vector<Key> out;
+  out.reserve(raw.size() / Key::k_size);
+  for (std::size_t i = 0; i < raw.size(); i += Key::k_size) {
+    PAGABLE_TRY_ASSIGN(Key k, Key::from_bytes(raw.subspan(i, Key::k_size)));
+    out.push_back(k);
+  }
+  return out;
+}
+
+class SqliteMaintenance final : public MaintenanceSession {
+public:
+  SqliteMaintenance(SqliteMaintenanceConfig config, Db db, bool write)
+      : m_config(std::move(config)), m_db(std::move(db)), m_write(write)
+  {
+  }
+  ~SqliteMaintenance() override { rollback(); }
+
+  Result<void> begin_read() override
+  {
+    PAGABLE_TRY(m_db.exec("BEGIN"));
+    m_in_txn = true;
+    // The snapshot starts at the first read: take it now.
+    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT count(*) FROM sqlite_schema"));
+    PAGABLE_TRY(q.step("starting a read snapshot"));
+    return {};
+  }
+
+  Result<void> begin_write() override
+  {
+    if (!m_write) {
+      return make_error(Errc::invalid_argument, m_config.path + " is open read-only");
+    }
+    auto begun = m_db.exec("BEGIN IMMEDIATE");
+    if (!begun) {
+      if (begun.error().code() == Errc::locked) {
+        return make_error(Errc::locked, m_config.path + " is busy: another process held its "
+                                                        "write lock for longer than the lock wait");
+      }
+      return std::move(begun).error();
+    }
+    m_in_txn = true;
+    return {};
+  }
+
+  Result<void> commit() override
+  {
+    if (!m_in_txn) {
+      return {};
+    }
+    m_stmts.clear_cursors();
+    auto done = m_db.exec("COMMIT");
+    if (!done) {
+      rollback();
+      return done;
+    }
+    m_in_txn = false;
+    return {};
+  }
+
+  void rollback() noexcept override
+  {
+    if (m_in_txn) {
+      m_stmts.clear_cursors();
+      (void)m_db.exec("ROLLBACK");
+      m_in_txn = false;
+    }
+  }
+
+  bool writable() const noexcept override { return m_write; }
+  std::uint64_t max_pack_bytes() const noexcept override { return m_config.max_pack_bytes; }
+
+  Result<std::vector<std::string>> integrity_check(bool quick, int max_messages) override
+  {
+    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare(quick ? "SELECT * FROM pragma_quick_check(?1)"
+                                                  : "SELECT * FROM pragma_integrity_check(?1)"));
+    q.bind(1, static_cast<std::int64_t>(max_messages));
+    std::vector<std::string> out;
+    for (;;) {
+      PAGABLE_TRY_ASSIGN(const bool row, q.step("checking the database"));
+      if (!row) {
+        break;
+      }
+      std::string msg = q.column_text(0);
+      if (msg != "ok") {
+        out.push_back(std::move(msg));
+      }
+    }
+    return out;
+  }
+
+  Result<std::vector<std::string>> check_layout() override
+  {
+    std::vector<std::string> out;
+    PAGABLE_TRY_ASSIGN(Stmt app, m_db.prepare("PRAGMA application_id"));
+    PAGABLE_TRY(app.step("reading the application id"));
+    if (app.column_int(0) != k_application_id) {
+      out.push_back("application id is " + std::to_string(app.column_int(0)) +
+                    ", not pagable's (" + std::to_string(k_application_id) + ")");
+    }
+    PAGABLE_TRY_ASSIGN(Stmt uv, m_db.prepare("PRAGMA user_version"));
+    PAGABLE_TRY(uv.step("reading the user version"));
+    if (uv.column_int(0) != k_format_version) {
+      out.push_back("user_version is " + std::to_string(uv.column_int(0)) +
+                    ", expected the format version " + std::to_string(k_format_version));
+    }
+    PAGABLE_TRY_ASSIGN(Stmt cols, m_db.prepare("SELECT name FROM pragma_table_info(?1)"));
+    bool tables_ok = true;
+    for (const auto& [table, wanted] : expected_tables()) {
+      cols.reset();
+      cols.bind(1, table);
+      std::unordered_set<std::string> have;
+      for (;;) {
+        PAGABLE_TRY_ASSIGN(const bool row, cols.step("reading table columns"));
+        if (!row) {
+          break;
+        }
+        have.insert(cols.column_text(0));
+      }
+      cols.reset();
+      if (have.empty()) {
+        out.push_back("table " + table + " is missing");
+        tables_ok = false;
+        continue;
+      }
+      for (const std::string& c : wanted) {
+        if (have.count(c) == 0) {
+          out.push_back("table " + table + " has no column " + c);
+          tables_ok = false;
+        }
+      }
+    }
+    if (!tables_ok) {
+      return out;
+    }
+    PAGABLE_TRY_ASSIGN(Stmt meta, m_db.prepare("SELECT name, value FROM meta"));
+    std::map<std::string, std::string> m;
+    for (;;) {
+      PAGABLE_TRY_ASSIGN(const bool row, meta.step("reading metadata"));
+      if (!row) {
+        break;
+      }
+      m[meta.column_text(0)] = meta.column_text(1);
+    }
+    if (m.count("format_version") == 0) {
+      out.push_back("metadata has no format_version");
+    } else if (m["format_version"] != std::to_string(k_format_version)) {
+      out.push_back("metadata says format_version " + m["format_version"] + ", expected " +
+                    std::to_string(k_format_version));
+    }
+    if (m.count("key_algorithm") == 0 || m["key_algorithm"] != "sha256") {
+      out.push_back("metadata key_algorithm is \"" + m["key_algorithm"] + "\", expected sha256");
+    }
+    return out;
+  }
+
+  Result<std::vector<StoredRoot>> roots() override
+  {
+    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT name, key, schema_key, created_ms FROM roots "
+                                            "ORDER BY created_ms, name"));
+    std::vector<StoredRoot> out;
+    for (;;) {
+      PAGABLE_TRY_ASSIGN(const bool row, q.step("listing roots"));
+      if (!row) {
+        break;
+      }
+      StoredRoot r;
+      r.name = q.column_text(0);
+      if (auto k = Key::from_bytes(q.column_blob(1))) {
+        r.key = *k;
+      } else {
+        r.problem = "its key is " + std::to_string(q.column_blob(1).size()) +
+                    " bytes long, not 32";
+      }
+      if (!q.column_is_null(2)) {
+        if (auto k = Key::from_bytes(q.column_blob(2))) {
+          r.schema_key = *k;
+        } else if (r.problem.empty()) {
+          r.problem = "its schema key is " + std::to_string(q.column_blob(2).size()) +
+                      " bytes long, not 32";
+        }
+      }
+      r.created_unix_ms = q.column_int(3);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Result<std::int64_t> max_blob_id() override
+  {
+    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT coalesce(max(id), 0) FROM blobs"));
+    PAGABLE_TRY(q.step("reading the blob index"));
+    return q.column_int(0);
+  }
+
+  Result<std::optional<std::int64_t>> blob_id(const Key& key) override
+  {
+    PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.blob_id, "SELECT id FROM blobs WHERE key = ?1"));
+    q.bind(1, key.bytes());
+    auto row = q.step("looking up a blob");
+    std::optional<std::int64_t> out;
+    if (row && *row) {
+      out = q.column_int(0);
+    }
+    q.reset();
+    if (!row) {
+      return std::move(row).error();
+    }
+    return out;
+  }
+
+  Result<std::optional<IndexNode>> node(std::int64_t id) override
+  {
+    PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.node,
+                                             "SELECT key, children FROM blobs WHERE id = ?1"));
+    q.bind(1, id);
+    auto row = q.step("reading the blob index");
+    if (!row || !*row) {
+      q.reset();
+      if (!row) {
+        return std::move(row).error();
+      }
+      return std::optional<IndexNode>();
+    }
+    auto key = Key::from_bytes(q.column_blob(0));
+    auto children = split_children(q.column_blob(1), id);
+    q.reset();
+    if (!key) {
+      return make_error(Errc::corrupt, "blob row " + std::to_string(id) + ": its key is not 32 bytes");
+    }
+    if (!children) {
+      return std::move(children).error();
+    }
+    return std::optional<IndexNode>(IndexNode{*key, std::move(children).value()});
+  }
+
+  Result<void> for_each_blob(std::int64_t after_id, std::int64_t up_to_id, std::size_t limit,
+                             const std::function<Result<void>(const IndexRow&)>& fn) override
+  {
+    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT id, key, pack, offset, size, children FROM "
+                                            "blobs WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3"));
+    q.bind(1, after_id).bind(2, up_to_id).bind(3, limit == 0 ? std::int64_t{-1}
+                                                             : static_cast<std::int64_t>(limit));
+    for (;;) {
+      PAGABLE_TRY_ASSIGN(const bool row, q.step("reading the blob index"));
+      if (!row) {
+        return {};
+      }
+      IndexRow r;
+      r.id = q.column_int(0);
+      r.key = q.column_blob(1);
+      r.pack = q.column_int(2);
+      r.offset = q.column_int(3);
+      r.size = q.column_int(4);
+      r.children = q.column_blob(5);
+      PAGABLE_TRY(fn(r));
+    }
+  }
+
+  Result<std::optional<PackRow>> pack(std::int64_t id) override
+  {
+    PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.pack,
+                                             "SELECT codec, raw_size, data FROM packs WHERE id = ?1"));
+    q.bind(1, id);
+    auto row = q.step("reading a pack");
+    if (!row || !*row) {
+      q.reset();
+      if (!row) {
+        return std::move(row).error();
+      }
+      return std::optional<PackRow>();
+    }
+    PackRow p;
+    p.id = id;
+    p.codec = q.column_int(0);
+    p.raw_size = q.column_int(1);
+    const auto data = q.column_blob(2);
+    p.data.assign(data.begin(), data.end());
+    q.reset();
+    return std::optional<PackRow>(std::move(p));
+  }
+
+  Result<void> for_each_pack(const std::function<Result<void>(const PackInfo&)>& fn) override
+  {
+    std::unordered_set<std::int64_t> bases;
+    {
+      PAGABLE_TRY_ASSIGN(Stmt b, m_db.prepare("SELECT DISTINCT base_pack FROM packs WHERE "
+                                              "base_pack IS NOT NULL"));
+      for (;;) {
+        PAGABLE_TRY_ASSIGN(const bool row, b.step("reading packs"));
+        if (!row) {
+          break;
+        }
+        bases.insert(b.column_int(0));
+      }
+    }
+    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT id, codec, raw_size, length(data) FROM packs "
+                                            "ORDER BY id"));
+    for (;;) {
+      PAGABLE_TRY_ASSIGN(const bool row, q.step("reading packs"));
+      if (!row) {
+        return {};
+      }
+      PackInfo p;
+      p.id = q.column_int(0);
+      p.codec = q.column_int(1);
+      p.raw_size = q.column_int(2);
+      p.stored_bytes = q.column_int(3);
+      p.is_delta_base = bases.count(p.id) != 0;
+      PAGABLE_TRY(fn(p));
+    }
+  }
+
+  Result<bool> delete_blob(std::int64_t id) override
+  {
+    PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.del, "DELETE FROM blobs WHERE id = ?1"));
+    q.bind(1, id);
+    PAGABLE_TRY(q.run("removing a blob"));
+    return m_db.changes() > 0;
+  }
+
+  Result<PackRewriteResult> rewrite_packs(std::span<const std::int64_t> pack_ids) override;
+
+  Result<void> vacuum() override
+  {
+    if (!m_write) {
+      return make_error(Errc::invalid_argument, m_config.path + " is open read-only");
+    }
+    m_stmts.clear_cursors();
+    PAGABLE_TRY(m_db.exec("VACUUM"));
+    return m_db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+
+private:
+  // Statements used per row, prepared once.
+  struct Cache {
+    Stmt blob_id, node, pack, del;
+    Result<std::reference_wrapper<Stmt>> get(Db& db, Stmt& slot, const char* text)
+    {
+      if (!slot.prepared()) {
+        PAGABLE_TRY_ASSIGN(slot, db.prepare(text));
+      }
+      return std::ref(slot);
+    }
+    void clear_cursors()
+    {
+      for (Stmt* st : {&blob_id, &node, &pack, &del}) {
+        if (st->prepared()) {
+          st->reset();
+        }
+      }
+    }
+  };
+
+  SqliteMaintenanceConfig m_config;
+  Db m_db;
+  bool m_write = false;
+  bool m_in_txn = false;
+  Cache m_stmts;
+};
+
+Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::int64_t> pack_ids)
+{
+  PackRewriteResult result;
+  if (pack_ids.empty()) {
+    return result;
+  }
+  PAGABLE_TRY(m_db.exec("CREATE TEMP TABLE IF NOT EXISTS gc_batch(id INTEGER PRIMARY KEY); "
+                        "DELETE FROM temp.gc_batch;"));
+  {
+    PAGABLE_TRY_ASSIGN(Stmt ins, m_db.prepare("INSERT OR IGNORE INTO temp.gc_batch(id) VALUES (?1)"));
+    for (const std::int64_t id : pack_ids) {
+      PAGABLE_TRY(ins.bind(1, id).run("listing packs to rewrite"));
+    }
+  }
+  struct Row {
+    std::int64_t id, offset, size;
+  };
+  // The rows that use these packs now, inside this write transaction: exact, whatever
+  // happened since gc planned.
+  std::map<std::int64_t, std::vector<Row>> rows;
+  {
+    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT id, pack, offset, size FROM blobs WHERE pack IN "
+                                            "(SELECT id FROM temp.gc_batch) ORDER BY pack, offset"));
+    for (;;) {
+      PAGABLE_TRY_ASSIGN(const bool row, q.step("reading the blob index"));
+      if (!row) {
+        break;
+      }
+      rows[q.column_int(1)].push_back(Row{q.column_int(0), q.column_int(2), q.column_int(3)});
+    }
+  }
+  PAGABLE_TRY_ASSIGN(Stmt max_q, m_db.prepare("SELECT coalesce(max(id), 0) FROM packs"));
+  PAGABLE_TRY(max_q.step("reading packs"));
+  std::int64_t max_pack = max_q.column_int(0);
+  PAGABLE_TRY_ASSIGN(Stmt base_q, m_db.prepare("SELECT 1 FROM packs WHERE base_pack = ?1 LIMIT 1"));
+  PAGABLE_TRY_ASSIGN(Stmt del_pack, m_db.prepare("DELETE FROM packs WHERE id = ?1"));
+  PAGABLE_TRY_ASSIGN(Stmt empty_pack, m_db.prepare("UPDATE packs SET codec = 0, dict_id = NULL, "
+                                                   "base_pack = NULL, raw_size = 0, data = ?2 "
+                                                   "WHERE id = ?1"));
+  PAGABLE_TRY_ASSIGN(Stmt ins_pack, m_db.prepare("INSERT INTO packs(id, codec, dict_id, base_pack, "
+                                                 "raw_size, data) VALUES (?1, ?2, NULL, NULL, ?3, ?4)"));
+  PAGABLE_TRY_ASSIGN(Stmt move_blob, m_db.prepare("UPDATE blobs SET pack = ?2, offset = ?3 WHERE id = ?1"));
+
+  for (const std::int64_t id : pack_ids) {
+    PAGABLE_TRY_ASSIGN(auto old, pack(id));
+    if (!old) {
+      continue; // gone already (another gc)
+    }
+    base_q.bind(1, id);
+    PAGABLE_TRY_ASSIGN(const bool is_base, base_q.step("reading packs"));
+    base_q.reset();
+    const bool known_codec = old->codec == static_cast<std::int64_t>(PackCodec::raw) ||
+                             old->codec == static_cast<std::int64_t>(PackCodec::zstd);
+    if (is_base || !known_codec) {
+      ++result.packs_skipped;
+      continue;
+    }
+    const auto it = rows.find(id);
+    if (it == rows.end() || it->second.empty()) {
+      if (old->raw_size == 0 && old->data.empty()) {
+        continue; // already an empty placeholder
+      }
+      result.stored_bytes_before += old->data.size();
+      if (id == max_pack) {
+        // Keep the highest id taken, so that no later pack reuses it (readers cache packs by id).
+        PAGABLE_TRY(empty_pack.bind(1, id).bind(2, std::span<const std::uint8_t>()).run("emptying a pack"));
+      } else {
+        PAGABLE_TRY(del_pack.bind(1, id).run("removing a pack"));
+      }
+      ++result.packs_removed;
+      continue;
+    }
+    auto content = decode_pack_row(*old, m_config.max_pack_bytes);
+    if (!content) {
+      ++result.packs_skipped; // damaged: leave it for verify to report
+      continue;
+    }
+    Bytes fresh;
+    bool in_bounds = true;
+    for (const Row& r : it->second) {
+      if (r.offset < 0 || r.size < 0 ||
+          static_cast<std::uint64_t>(r.offset) + static_cast<std::uint64_t>(r.size) > content->size()) {
+        in_bounds = false;
+        break;
+      }
+    }
+    if (!in_bounds) {
+      ++result.packs_skipped;
+      continue;
+    }
+    const std::int64_t new_id = ++max_pack;
+    std::vector<std::pair<std::int64_t, std::int64_t>> moves; // blob id -> new offset
+    for (const Row& r : it->second) {
+      moves.emplace_back(r.id, static_cast<std::int64_t>(fresh.size()));
+      fresh.insert(fresh.end(), content->begin() + r.offset, content->begin() + r.offset + r.size);
+    }
+    const EncodedPack enc = encode_pack(fresh, m_config.compression_level);
+    PAGABLE_TRY(ins_pack.bind(1, new_id)
+                    .bind(2, static_cast<std::int64_t>(enc.codec))
+                    .bind(3, static_cast<std::int64_t>(fresh.size()))
+                    .bind(4, enc.data)
+                    .run("writing a pack"));
+    for (const auto& [blob, offset] : moves) {
+      PAGABLE_TRY(move_blob.bind(1, blob).bind(2, new_id).bind(3, offset).run("moving a blob"));
+    }
+    PAGABLE_TRY(del_pack.bind(1, id).run("removing a pack"));
+    result.stored_bytes_before += old->data.size();
+    result.stored_bytes_after += enc.data.size();
+    ++result.packs_rewritten;
+  }
+  return result;
+}
+
+} // namespace
+
+Result<std::unique_ptr<MaintenanceSession>>
+open_sqlite_maintenance(const SqliteMaintenanceConfig& config, bool write)
+{
+  if (write && config.write_uri.empty()) {
+    return make_error(Errc::invalid_argument, config.path + " is open read-only");
+  }
+  auto db = write ? Db::open(config.write_uri, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                             config.lock_wait)
+                  : Db::open(config.read_uri, config.read_flags | SQLITE_OPEN_NOMUTEX,
+                             config.lock_wait);
+  if (!db) {
+    return std::move(db).error().with_context(config.path);
+  }
+  if (!write) {
+    PAGABLE_TRY(db->exec("PRAGMA query_only = ON"));
+  }
+  // Bounded memory whatever the archive's size: temp tables and sorts spill to disk.
+  PAGABLE_TRY(db->exec("PRAGMA cache_size = -16384; PRAGMA temp_store = FILE;"));
+  return std::unique_ptr<MaintenanceSession>(
+      std::make_unique<SqliteMaintenance>(config, std::move(db).value(), write));
+}
+
+} // namespace pagable::store

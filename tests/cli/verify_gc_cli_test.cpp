@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// End-to-end: pagable verify, gc and rm on archives built through the library, their exit
+// codes and their --json reports checked against schemas/report-<cmd>.schema.json.
+#include <pagable/store.hpp>
+
+#include "support/archive_fixture.hpp"
+#include "support/run_process.hpp"
+#include "support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <regex>
+
+using namespace test::archive;
+using nlohmann::json;
+
+namespace {
+
+test::ProcessResult pagable_run(std::vector<std::string> args)
+{
+  args.insert(args.begin(), PAGABLE_BINARY);
+  return test::run_process(args);
+}
+
+// The subset of JSON Schema our report schemas use: type, required, properties,
+// additionalProperties: false, items, enum, pattern, minimum.
+void check_against(const json& schema, const json& value, const std::string& where,
+                   std::vector<std::string>& errors)
+{
+  if (schema.contains("type")) {
+    std::vector<std::string> types;
+    if (schema["type"].is_array()) {
+      types = schema["type"].get<std::vector<std::string>>();
+    } else {
+      types.push_back(schema["type"].get<std::string>());
+    }
+    const auto is = [&](const std::string& t) {
+      return (t == "object" && value.is_object()) || (t == "array" && value.is_array()) ||
+             (t == "string" && value.is_string()) || (t == "boolean" && value.is_boolean()) ||
+             (t == "null" && value.is_null()) ||
+             (t == "integer" && value.is_number_integer()) || (t == "number" && value.is_number());
+    };
+    if (std::none_of(types.begin(), types.end(), is)) {
+      errors.push_back(where + ": type " + std::string(value.type_name()) + " not allowed");
+      return;
+    }
+  }
+  if (schema.contains("enum") &&
+      std::find(schema["enum"].begin(), schema["enum"].end(), value) == schema["enum"].end()) {
+    errors.push_back(where + ": " + value.dump() + " not in enum");
+  }
+  if (schema.contains("pattern") && value.is_string() &&
+      !std::regex_search(value.get<std::string>(), std::regex(schema["pattern"].get<std::string>()))) {
+    errors.push_back(where + ": " + value.dump() + " does not match the pattern");
+  }
+  if (schema.contains("minimum") && value.is_number() && value.get<double>() < schema["minimum"].get<double>()) {
+    errors.push_back(where + ": below minimum");
+  }
+  if (value.is_object()) {
+    for (const auto& r : schema.value("required", json::array())) {
+      if (!value.contains(r.get<std::string>())) {
+        errors.push_back(where + ": missing " + r.get<std::string>());
+      }
+    }
+    const json props = schema.value("properties", json::object());
+    for (const auto& [k, v] : value.items()) {
+      if (props.contains(k)) {
+        check_against(props[k], v, where + "/" + k, errors);
+      } else if (schema.contains("additionalProperties") && schema["additionalProperties"] == false) {
+        errors.push_back(where + ": unexpected member " + k);
+      }
+    }
+  }
+  if (value.is_array() && schema.contains("items")) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      check_against(schema["items"], value[i], where + "/" + std::to_string(i), errors);
+    }
+  }
+}
+
+json report_of(const test::ProcessResult& r, const std::string& command)
+{
+  INFO(r.out << r.err);
+  const json report = json::parse(r.out);
+  const json schema = json::parse(test::read_file(std::string(PAGABLE_SOURCE_DIR) + "/schemas/report-" +
+                                                  command + ".schema.json"));
+  std::vector<std::string> errors;
+  check_against(schema, report, command, errors);
+  std::string text;
+  for (const auto& e : errors) {
+    text += e + "\n";
+  }
+  INFO(text);
+  CHECK(errors.empty());
+  return report;
+}
+
+struct Archive {
+  std::string path;
+  Doc a, b;
+};
+
+Archive build(const test::TempDir& dir)
+{
+  Archive t;
+  t.path = dir.file("a.pagable");
+  auto s = open(t.path);
+  t.a = put_doc(*s, "A", 20, 10);
+  t.b = put_doc(*s, "B", 20, 10);
+  commit(*s, "A", t.a.top);
+  commit(*s, "B", t.b.top);
+  return t;
+}
+
+} // namespace
+
+TEST_CASE("cli verify: clean archive exits 0 at every level", "[cli][verify]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  for (const std::string level : {"--quick", "--connectivity", "-j2"}) {
+    const auto r = pagable_run({"--json", "verify", t.path, level});
+    INFO(level << r.err);
+    CHECK(r.exit_code == 0);
+    const auto report = report_of(r, "verify");
+    CHECK(report["ok"] == true);
+    CHECK(report["problems"].empty());
+  }
+  const auto human = pagable_run({"verify", t.path});
+  CHECK(human.exit_code == 0);
+  CHECK_THAT(human.out, Catch::Contains("ok"));
+  CHECK(pagable_run({"verify", t.path, "--quick", "--deep"}).exit_code == 2);
+  CHECK(pagable_run({"verify", t.path, "--subset", "5/4"}).exit_code == 2);
+  CHECK(pagable_run({"verify", t.path, "no-such-root"}).exit_code == 2);
+  const auto deep = pagable_run({"verify", t.path, "--deep"});
+  CHECK(deep.exit_code == 2);
+  CHECK_THAT(deep.err, Catch::Contains("not available"));
+}
+
+TEST_CASE("cli verify: damage exits 3 and names kind, key and roots", "[cli][verify]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  const Key victim = *std::find_if(t.b.privates.begin(), t.b.privates.end(),
+                                   [&](const Key& k) { return k != t.b.top; });
+  delete_blob_row(t.path, victim);
+  const auto r = pagable_run({"--json", "verify", t.path});
+  CHECK(r.exit_code == 3);
+  const auto report = report_of(r, "verify");
+  CHECK(report["ok"] == false);
+  REQUIRE(report["problems"].size() == 1);
+  CHECK(report["problems"][0]["kind"] == "missing_blob");
+  CHECK(report["problems"][0]["key"] == victim.to_hex());
+  CHECK(report["problems"][0]["roots"] == json::array({"B"}));
+  CHECK_FALSE(report["suggestion"].get<std::string>().empty());
+  const auto human = pagable_run({"verify", t.path});
+  CHECK(human.exit_code == 3);
+  CHECK_THAT(human.out, Catch::Contains(victim.to_hex()) && Catch::Contains("[roots: B]") &&
+                            Catch::Contains("next step"));
+}
+
+TEST_CASE("cli verify: a non-SQLite file exits 5; a truncated one exits 3 or 5, never crashes",
+          "[cli][verify]")
+{
+  test::TempDir dir;
+  test::write_file(dir.file("junk"), std::string(9000, 'x'));
+  const auto junk = pagable_run({"--json", "verify", dir.file("junk")});
+  CHECK(junk.exit_code == 5);
+  CHECK(json::parse(junk.out)["error"]["code"] == "unusable_archive");
+  const auto t = build(dir);
+  {
+    auto s = open(t.path, pagable::store::OpenMode::read_write);
+    for (int i = 0; i < 30; ++i) {
+      const auto d = put_doc(*s, "C" + std::to_string(i), 5, 60);
+      commit(*s, "C" + std::to_string(i), d.top);
+    }
+  }
+  const auto size = std::filesystem::file_size(t.path);
+  for (const auto keep : {size / 2, size / 5, std::uintmax_t{100}}) {
+    std::filesystem::resize_file(t.path, keep);
+    const auto r = pagable_run({"verify", t.path});
+    INFO("kept " << keep << " bytes: " << r.err << r.out);
+    CHECK((r.exit_code == 3 || r.exit_code == 5));
+  }
+}
+
+TEST_CASE("cli rm + gc: rm by name, gc frees, dry run changes no byte, gc again frees nothing",
+          "[cli][gc]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  CHECK(pagable_run({"rm", t.path, "A", "nope"}).exit_code == 2); // nothing removed
+  const auto rm = pagable_run({"--json", "rm", t.path, "A"});
+  CHECK(rm.exit_code == 0);
+  CHECK(report_of(rm, "rm")["removed"] == json::array({"A"}));
+
+  const auto stat = pagable_run({"--json", "stat", t.path});
+  REQUIRE(stat.exit_code == 0);
+  const auto st = json::parse(stat.out);
+  CHECK(st["unreachable_blobs"] == t.a.privates.size());
+  CHECK(st["reclaimable_bytes"].get<std::uint64_t>() > 0);
+
+  const std::string before = test::read_file(t.path);
+  const auto dry = pagable_run({"--json", "gc", t.path, "--dry-run"});
+  CHECK(dry.exit_code == 0);
+  const auto dry_report = report_of(dry, "gc");
+  CHECK(test::read_file(t.path) == before);
+  CHECK(dry_report["dry_run"] == true);
+  CHECK(dry_report["blobs_removed"] == t.a.privates.size());
+  CHECK(dry_report["bytes_freed"] == st["reclaimable_bytes"]);
+
+  const auto gc = pagable_run({"--json", "gc", t.path});
+  CHECK(gc.exit_code == 0);
+  const auto gc_report = report_of(gc, "gc");
+  CHECK(gc_report["dry_run"] == false);
+  CHECK(gc_report["blobs_removed"] == dry_report["blobs_removed"]);
+  CHECK(gc_report["bytes_freed"] == dry_report["bytes_freed"]);
+  CHECK(test::read_file(t.path) != before);
+  CHECK(pagable_run({"verify", t.path}).exit_code == 0);
+
+  const auto again = report_of(pagable_run({"--json", "gc", t.path, "--compact"}), "gc");
+  CHECK(again["blobs_removed"] == 0);
+  CHECK(again["bytes_freed"] == 0);
+  CHECK(again["compact"] == true);
+  CHECK(json::parse(pagable_run({"--json", "stat", t.path}).out)["reclaimable_bytes"] == 0);
+}
+
+TEST_CASE("cli rm --keep-last N [--prefix P] keeps the newest N", "[cli][gc]")
+{
+  test::TempDir dir;
+  const auto path = dir.file("a.pagable");
+  {
+    auto s = open(path);
+    for (int i = 0; i < 5; ++i) {
+      for (const std::string job : {"nightly-", "pr-"}) {
+        const std::string name = job + std::to_string(i);
+        const Key k = put(*s, name);
+        pagable::store::RootRecord r;
+        r.name = name;
+        r.key = k;
+        r.created_unix_ms = 1'000'000 + i * 1000;
+        REQUIRE(s->commit_root(r));
+      }
+    }
+  }
+  CHECK(pagable_run({"rm", path}).exit_code == 2);
+  CHECK(pagable_run({"rm", path, "pr-1", "--keep-last", "2"}).exit_code == 2);
+  CHECK(pagable_run({"rm", path, "pr-1", "--prefix", "pr-"}).exit_code == 2);
+  const auto r = pagable_run({"--json", "rm", path, "--keep-last", "2", "--prefix", "nightly-"});
+  CHECK(r.exit_code == 0);
+  CHECK(report_of(r, "rm")["removed"] == json::array({"nightly-0", "nightly-1", "nightly-2"}));
+  const auto all = pagable_run({"--json", "rm", path, "--keep-last", "2"});
+  CHECK(report_of(all, "rm")["removed"] ==
+        json::array({"pr-0", "pr-1", "pr-2", "nightly-3", "pr-3"}));
+  auto s = open(path, pagable::store::OpenMode::read_only);
+  const auto roots = s->list_roots().value();
+  REQUIRE(roots.size() == 2);
+  CHECK(roots[0].name == "nightly-4");
+  CHECK(roots[1].name == "pr-4");
+}

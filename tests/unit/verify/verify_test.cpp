@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// verify on archives built through the library and then damaged the ways real damage looks.
+#include <pagable/gc.hpp>
+#include <pagable/verify.hpp>
+
+#include "support/archive_fixture.hpp"
+#include "support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+using namespace pagable;
+using namespace test::archive;
+using verify::ProblemKind;
+using verify::VerifyLevel;
+
+namespace {
+
+// Two roots sharing a subtree: "A" (private leaves a*) and "B".
+struct TwoRoots {
+  std::string path;
+  Doc a, b;
+  Key stray; // stored, reached by no root
+};
+
+TwoRoots build(const test::TempDir& dir)
+{
+  TwoRoots t;
+  t.path = dir.file("a.pagable");
+  auto s = open(t.path);
+  t.a = put_doc(*s, "A", 20, 10);
+  t.b = put_doc(*s, "B", 20, 10);
+  t.stray = put(*s, "nobody reaches me");
+  commit(*s, "A", t.a.top);
+  commit(*s, "B", t.b.top);
+  return t;
+}
+
+verify::VerifyReport run_verify(const std::string& path, verify::VerifyOptions o = {})
+{
+  auto s = open(path, store::OpenMode::read_only);
+  auto r = verify::run(*s, o);
+  INFO((r ? "" : r.error().message()));
+  REQUIRE(r);
+  return std::move(r).value();
+}
+
+const verify::Problem* find(const verify::VerifyReport& r, ProblemKind kind, const Key& key)
+{
+  for (const auto& p : r.problems) {
+    if (p.kind == kind && p.key == key) {
+      return &p;
+    }
+  }
+  return nullptr;
+}
+
+std::string describe(const verify::VerifyReport& r)
+{
+  std::string out;
+  for (const auto& p : r.problems) {
+    out += std::string(verify::kind_name(p.kind)) + " " + (p.key ? p.key->short_hex() : "-") +
+           " " + p.detail + " roots:";
+    for (const auto& n : p.roots) {
+      out += " " + n;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("verify: a sound archive is clean at every level; unreachable blobs are not problems",
+          "[verify]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  for (const auto level : {VerifyLevel::quick, VerifyLevel::connectivity, VerifyLevel::full}) {
+    verify::VerifyOptions o;
+    o.level = level;
+    const auto r = run_verify(t.path, o);
+    INFO(describe(r));
+    CHECK(r.ok());
+    CHECK(r.suggestion.empty());
+    if (level == VerifyLevel::quick) {
+      CHECK(r.blobs_reached == 0);
+    } else {
+      // The union of both documents: every blob but the stray one.
+      std::set<Key> all = t.a.all;
+      all.insert(t.b.all.begin(), t.b.all.end());
+      CHECK(r.blobs_reached == all.size());
+      CHECK(r.roots_checked == 2);
+      CHECK(r.blobs_checked == (level == VerifyLevel::full ? all.size() : 0));
+    }
+  }
+}
+
+TEST_CASE("verify: --deep says it is not available instead of pretending", "[verify]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  auto s = open(t.path, store::OpenMode::read_only);
+  verify::VerifyOptions o;
+  o.level = VerifyLevel::deep;
+  const auto r = verify::run(*s, o);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == Errc::invalid_argument);
+  CHECK_THAT(r.error().message(), Catch::Contains("not available"));
+}
+
+TEST_CASE("verify: a missing child is named with its key and exactly the roots that reach it",
+          "[verify]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  const Key victim = *t.a.privates.begin() == t.a.top ? *t.a.privates.rbegin() : *t.a.privates.begin();
+  REQUIRE(victim != t.a.top);
+  delete_blob_row(t.path, victim);
+  SECTION("quick does not walk the graph")
+  {
+    verify::VerifyOptions o;
+    o.level = VerifyLevel::quick;
+    CHECK(run_verify(t.path, o).ok());
+  }
+  SECTION("connectivity finds it")
+  {
+    verify::VerifyOptions o;
+    o.level = VerifyLevel::connectivity;
+    const auto r = run_verify(t.path, o);
+    INFO(describe(r));
+    const auto* p = find(r, ProblemKind::missing_blob, victim);
+    REQUIRE(p != nullptr);
+    CHECK(p->roots == std::vector<std::string>{"A"});
+    CHECK_FALSE(r.suggestion.empty());
+  }
+  SECTION("a missing shared blob affects both roots")
+  {
+    const Key shared = *std::find_if(t.a.all.begin(), t.a.all.end(),
+                                     [&](const Key& k) { return t.b.all.count(k) != 0; });
+    delete_blob_row(t.path, shared);
+    const auto r = run_verify(t.path);
+    INFO(describe(r));
+    const auto* p = find(r, ProblemKind::missing_blob, shared);
+    REQUIRE(p != nullptr);
+    CHECK(p->roots == std::vector<std::string>{"A", "B"});
+  }
+}
+
+TEST_CASE("verify: a root pointing at a missing blob is reported against that root", "[verify]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  delete_blob_row(t.path, t.b.top);
+  verify::VerifyOptions o;
+  o.level = VerifyLevel::connectivity;
+  const auto r = run_verify(t.path, o);
+  INFO(describe(r));
+  REQUIRE(r.problems.size() == 1);
+  const auto* p = find(r, ProblemKind::missing_blob, t.b.top);
+  REQUIRE(p != nullptr);
+  CHECK(p->roots == std::vector<std::string>{"B"});
+  CHECK_THAT(p->detail, Catch::Contains("root \"B\""));
+}
+
+TEST_CASE("verify: a blob whose stored bytes do not match its key is a hash mismatch", "[verify]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  // Two private leaves of A of the same size: swap where their rows point.
+  std::vector<Key> leaves;
+  {
+    auto s = open(t.path, store::OpenMode::read_only);
+    for (const Key& k : t.a.privates) {
+      const auto b = s->get(k).value();
+      if (b->children.empty()) {
+        leaves.push_back(k);
+      }
+    }
+  }
+  REQUIRE(leaves.size() >= 2);
+  swap_blob_places(t.path, leaves[0], leaves[1]);
+  for (const unsigned jobs : {1u, 3u}) {
+    verify::VerifyOptions o;
+    o.jobs = jobs;
+    const auto r = run_verify(t.path, o);
+    INFO(describe(r));
+    CHECK(r.problems.size() == 2);
+    for (const Key& k : {leaves[0], leaves[1]}) {
+      const auto* p = find(r, ProblemKind::hash_mismatch, k);
+      REQUIRE(p != nullptr);
+      CHECK(p->roots == std::vector<std::string>{"A"});
+    }
+  }
+  verify::VerifyOptions conn;
+  conn.level = VerifyLevel::connectivity;
+  CHECK(run_verify(t.path, conn).ok()); // the index alone cannot see it
+}
+
+TEST_CASE("verify: a flipped byte in compressed data is found and blamed on the roots", "[verify]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  REQUIRE(sql_int(t.path, "SELECT count(*) FROM packs WHERE codec = 1") >= 1);
+  const auto pack = sql_int(t.path, "SELECT min(id) FROM packs WHERE codec = 1");
+  const auto len = static_cast<std::size_t>(sql_int(t.path, "SELECT length(data) FROM packs WHERE id = " +
+                                                              std::to_string(pack)));
+  flip_pack_byte(t.path, pack, len / 2);
+  const auto r = run_verify(t.path);
+  INFO(describe(r));
+  REQUIRE_FALSE(r.ok());
+  for (const auto& p : r.problems) {
+    CHECK((p.kind == ProblemKind::undecodable_blob || p.kind == ProblemKind::hash_mismatch));
+    REQUIRE(p.key.has_value());
+    CHECK_FALSE(p.roots.empty());
+    CHECK_FALSE(p.detail.empty());
+  }
+}
+
+TEST_CASE("verify: a truncated file never crashes: unreadable, or problems found", "[verify]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  {
+    // More pages, so that truncation cuts into tables rather than the header alone.
+    auto s = open(t.path, store::OpenMode::read_write);
+    for (int i = 0; i < 40; ++i) {
+      const auto d = put_doc(*s, "C" + std::to_string(i), 5, 50);
+      commit(*s, "C" + std::to_string(i), d.top);
+    }
+  }
+  const auto size = std::filesystem::file_size(t.path);
+  REQUIRE(size > 8192);
+  std::filesystem::resize_file(t.path, size / 2);
+  auto s = store::open_sqlite_store(t.path);
+  if (!s) {
+    CHECK((s.error().code() == Errc::unusable_archive || s.error().code() == Errc::corrupt));
+    return;
+  }
+  const auto r = verify::run(**s);
+  if (!r) {
+    CHECK((r.error().code() == Errc::unusable_archive || r.error().code() == Errc::corrupt));
+    return;
+  }
+  INFO(describe(*r));
+  CHECK_FALSE(r->ok());
+}
+
+TEST_CASE("verify: a file that is not SQLite cannot be opened (unusable)", "[verify]")
+{
+  test::TempDir dir;
+  test::write_file(dir.file("junk"), std::string(5000, 'j'));
+  const auto s = store::open_sqlite_store(dir.file("junk"));
+  REQUIRE_FALSE(s);
+  CHECK(s.error().code() == Errc::unusable_archive);
+}
+
+TEST_CASE("verify: subsets n/t cover every blob exactly once", "[verify]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  const auto whole = run_verify(t.path);
+  std::uint64_t sum = 0;
+  for (unsigned n = 1; n <= 3; ++n) {
+    verify::VerifyOptions o;
+    o.subset = verify::Subset{n, 3};
+    const auto r = run_verify(t.path, o);
+    CHECK(r.blobs_checked < whole.blobs_checked);
+    sum += r.blobs_checked;
+  }
+  CHECK(sum == whole.blobs_checked);
+  CHECK(verify::parse_subset("2/3").value().n == 2);
+  CHECK_FALSE(verify::parse_subset("0/3"));
+  CHECK_FALSE(verify::parse_subset("4/3"));
+  CHECK_FALSE(verify::parse_subset("x"));
+}
+
+TEST_CASE("verify: named roots limit the check to what they reach", "[verify]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  const Key victim = *std::find_if(t.a.privates.begin(), t.a.privates.end(),
+                                   [&](const Key& k) { return k != t.a.top; });
+  delete_blob_row(t.path, victim);
+  verify::VerifyOptions o;
+  o.roots = {"B"};
+  const auto r = run_verify(t.path, o);
+  CHECK(r.ok());
+  CHECK(r.blobs_checked == t.b.all.size());
+  o.roots = {"A"};
+  CHECK_FALSE(run_verify(t.path, o).ok());
+  o.roots = {"nope"};
+  auto s = open(t.path, store::OpenMode::read_only);
+  const auto missing = verify::run(*s, o);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code() == Errc::not_found);
+}
+
+TEST_CASE("verify: works on a read-only file and writes nothing", "[verify]")
+{
+  if (::geteuid() == 0) {
+    WARN("running as root: permission bits are not enforced; checking that nothing is written");
+  }
+  test::TempDir dir;
+  const auto sub = dir.file("ro");
+  std::filesystem::create_directory(sub);
+  const auto path = sub + "/a.pagable";
+  {
+    auto s = open(path);
+    const auto d = put_doc(*s, "A", 5, 5);
+    commit(*s, "A", d.top);
+  }
+  const std::string before = test::read_file(path);
+  ::chmod(path.c_str(), 0444);
+  ::chmod(sub.c_str(), 0555);
+  const auto r = run_verify(path);
+  CHECK(r.ok());
+  CHECK(r.blobs_checked == 13);
+  CHECK(test::read_file(path) == before);
+  CHECK_FALSE(std::filesystem::exists(path + "-wal"));
+  ::chmod(sub.c_str(), 0755);
+  ::chmod(path.c_str(), 0644);
+}
+
+TEST_CASE("verify: runs in one snapshot, so concurrent rm+gc+pack never look like damage",
+          "[verify][concurrency]")
+{
+  test::TempDir dir;
+  const auto path = dir.file("a.pagable");
+  {
+    auto s = open(path);
+    const auto d = put_doc(*s, "r0", 30, 30);
+    commit(*s, "r0", d.top);
+  }
+  std::atomic<bool> stop{false};
+  std::string churn_error;
+  std::atomic<int> rounds{0};
+  std::thread churn([&] {
+    try {
+      store::SqliteOptions o;
+      o.mode = store::OpenMode::read_write;
+      auto s = store::open_sqlite_store(path, o).value();
+      for (int i = 1; !stop.load(); ++i) {
+        const auto d = put_doc(*s, "r" + std::to_string(i), 30, 30);
+        store::RootRecord r;
+        r.name = "r" + std::to_string(i);
+        r.key = d.top;
+        if (auto c = s->commit_root(r); !c) {
+          throw std::runtime_error(c.error().message());
+        }
+        (void)s->remove_root("r" + std::to_string(i - 1)).value();
+        auto plan = gc::plan(*s);
+        if (!plan || !gc::execute(*s, *plan)) {
+          throw std::runtime_error("gc failed");
+        }
+        ++rounds;
+      }
+    } catch (const std::exception& e) {
+      churn_error = e.what();
+    }
+  });
+  int checked = 0;
+  for (int i = 0; i < 15; ++i) {
+    const auto r = run_verify(path);
+    INFO(describe(r));
+    CHECK(r.ok());
+    checked += r.blobs_checked > 0 ? 1 : 0;
+  }
+  stop = true;
+  churn.join();
+  CHECK(churn_error.empty());
+  CHECK(checked == 15);
+  CHECK(rounds.load() > 0);
+}
