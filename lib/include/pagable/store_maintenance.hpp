@@ -46,6 +46,7 @@ struct PackRow {
   std::int64_t codec = 0;
   std::int64_t raw_size = 0;
   Bytes data;
+  Bytes prefix; // for a delta pack (codec 3): the base bytes its frame was compressed against
 };
 
 // A pack row without its data.

@@ -7,7 +7,9 @@
 #include "store/sqlite_db.hpp"
 #include "store/sqlite_schema.hpp"
 
+#include <array>
 #include <map>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace pagable::store {
@@ -18,7 +20,7 @@ Result<Bytes> decode_pack_row(const PackRow& pack, std::uint64_t max_bytes)
     return make_error(Errc::corrupt, "pack " + std::to_string(pack.id) + " claims a negative size");
   }
   auto out = decode_pack(static_cast<PackCodec>(pack.codec), pack.data,
-                         static_cast<std::uint64_t>(pack.raw_size), max_bytes);
+                         static_cast<std::uint64_t>(pack.raw_size), max_bytes, pack.prefix);
   if (!out) {
     return std::move(out).error().with_context("pack " + std::to_string(pack.id));
   }
@@ -36,7 +38,8 @@ const std::map<std::string, std::vector<std::string>>& expected_tables()
   static const std::map<std::string, std::vector<std::string>> tables = {
       {"meta", {"name", "value"}},
       {"settings", {"name", "value"}},
-      {"packs", {"id", "codec", "dict_id", "base_pack", "raw_size", "data"}},
+      {"packs", {"id", "codec", "dict_id", "depth", "raw_size", "data"}},
+      {"pack_bases", {"pack", "seq", "base_pack", "offset", "size"}},
       {"dicts", {"id", "data"}},
       {"blobs", {"id", "key", "pack", "offset", "size", "children"}},
       {"roots", {"name", "key", "schema_key", "created_ms", "labels", "stats"}},
@@ -311,6 +314,61 @@ public:
 
   Result<std::optional<PackRow>> pack(std::int64_t id) override
   {
+    std::unordered_map<std::int64_t, Bytes> memo;
+    return pack_with_prefix(id, memo, static_cast<int>(k_max_delta_depth) + 1);
+  }
+
+  // A pack row; for a delta pack also the prefix its frame needs, rebuilt from the base
+  // packs it lists (each decoded once per call, chains bounded by `depth_budget`).
+  Result<std::optional<PackRow>> pack_with_prefix(std::int64_t id,
+                                                  std::unordered_map<std::int64_t, Bytes>& memo,
+                                                  int depth_budget)
+  {
+    PAGABLE_TRY_ASSIGN(auto row, plain_pack(id));
+    if (!row || row->codec != static_cast<std::int64_t>(PackCodec::zstd_prefix)) {
+      return row;
+    }
+    if (depth_budget <= 0) {
+      return make_error(Errc::corrupt, "pack " + std::to_string(id) +
+                                           ": delta bases nest deeper than any pagable writes");
+    }
+    std::vector<std::array<std::int64_t, 3>> slices;
+    {
+      PAGABLE_TRY_ASSIGN(Stmt b, m_db.prepare("SELECT base_pack, offset, size FROM pack_bases "
+                                              "WHERE pack = ?1 ORDER BY seq"));
+      b.bind(1, id);
+      for (;;) {
+        PAGABLE_TRY_ASSIGN(const bool more, b.step("reading a pack's delta bases"));
+        if (!more) {
+          break;
+        }
+        slices.push_back({b.column_int(0), b.column_int(1), b.column_int(2)});
+      }
+    }
+    for (const auto& [base, off, size] : slices) {
+      auto it = memo.find(base);
+      if (it == memo.end()) {
+        PAGABLE_TRY_ASSIGN(auto base_row, pack_with_prefix(base, memo, depth_budget - 1));
+        if (!base_row) {
+          return make_error(Errc::corrupt, "pack " + std::to_string(id) + ": its delta base pack " +
+                                               std::to_string(base) + " is missing");
+        }
+        PAGABLE_TRY_ASSIGN(Bytes content, decode_pack_row(*base_row, m_config.max_pack_bytes));
+        it = memo.emplace(base, std::move(content)).first;
+      }
+      const Bytes& content = it->second;
+      if (off < 0 || size < 0 || static_cast<std::uint64_t>(off) > content.size() ||
+          static_cast<std::uint64_t>(size) > content.size() - static_cast<std::uint64_t>(off)) {
+        return make_error(Errc::corrupt, "pack " + std::to_string(id) +
+                                             ": a delta base lies outside pack " + std::to_string(base));
+      }
+      row->prefix.insert(row->prefix.end(), content.begin() + off, content.begin() + off + size);
+    }
+    return row;
+  }
+
+  Result<std::optional<PackRow>> plain_pack(std::int64_t id)
+  {
     PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.pack,
                                              "SELECT codec, raw_size, data FROM packs WHERE id = ?1"));
     q.bind(1, id);
@@ -336,8 +394,7 @@ public:
   {
     std::unordered_set<std::int64_t> bases;
     {
-      PAGABLE_TRY_ASSIGN(Stmt b, m_db.prepare("SELECT DISTINCT base_pack FROM packs WHERE "
-                                              "base_pack IS NOT NULL"));
+      PAGABLE_TRY_ASSIGN(Stmt b, m_db.prepare("SELECT DISTINCT base_pack FROM pack_bases"));
       for (;;) {
         PAGABLE_TRY_ASSIGN(const bool row, b.step("reading packs"));
         if (!row) {
@@ -442,16 +499,16 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
       rows[q.column_int(1)].push_back(Row{q.column_int(0), q.column_int(2), q.column_int(3)});
     }
   }
-  PAGABLE_TRY_ASSIGN(Stmt max_q, m_db.prepare("SELECT coalesce(max(id), 0) FROM packs"));
+  // AUTOINCREMENT's sequence remembers removed ids too: new ids are never reused.
+  PAGABLE_TRY_ASSIGN(Stmt max_q, m_db.prepare(
+                                     "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE "
+                                     "name = 'packs'), 0), coalesce((SELECT max(id) FROM packs), 0))"));
   PAGABLE_TRY(max_q.step("reading packs"));
   std::int64_t max_pack = max_q.column_int(0);
-  PAGABLE_TRY_ASSIGN(Stmt base_q, m_db.prepare("SELECT 1 FROM packs WHERE base_pack = ?1 LIMIT 1"));
+  PAGABLE_TRY_ASSIGN(Stmt base_q, m_db.prepare("SELECT 1 FROM pack_bases WHERE base_pack = ?1 LIMIT 1"));
   PAGABLE_TRY_ASSIGN(Stmt del_pack, m_db.prepare("DELETE FROM packs WHERE id = ?1"));
-  PAGABLE_TRY_ASSIGN(Stmt empty_pack, m_db.prepare("UPDATE packs SET codec = 0, dict_id = NULL, "
-                                                   "base_pack = NULL, raw_size = 0, data = ?2 "
-                                                   "WHERE id = ?1"));
-  PAGABLE_TRY_ASSIGN(Stmt ins_pack, m_db.prepare("INSERT INTO packs(id, codec, dict_id, base_pack, "
-                                                 "raw_size, data) VALUES (?1, ?2, NULL, NULL, ?3, ?4)"));
+  PAGABLE_TRY_ASSIGN(Stmt ins_pack, m_db.prepare("INSERT INTO packs(id, codec, dict_id, depth, "
+                                                 "raw_size, data) VALUES (?1, ?2, NULL, 0, ?3, ?4)"));
   PAGABLE_TRY_ASSIGN(Stmt move_blob, m_db.prepare("UPDATE blobs SET pack = ?2, offset = ?3 WHERE id = ?1"));
 
   for (const std::int64_t id : pack_ids) {
@@ -474,12 +531,7 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
         continue; // already an empty placeholder
       }
       result.stored_bytes_before += old->data.size();
-      if (id == max_pack) {
-        // Keep the highest id taken, so that no later pack reuses it (readers cache packs by id).
-        PAGABLE_TRY(empty_pack.bind(1, id).bind(2, std::span<const std::uint8_t>()).run("emptying a pack"));
-      } else {
-        PAGABLE_TRY(del_pack.bind(1, id).run("removing a pack"));
-      }
+      PAGABLE_TRY(del_pack.bind(1, id).run("removing a pack"));
       ++result.packs_removed;
       continue;
     }

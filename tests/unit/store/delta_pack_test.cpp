@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // Delta packs: new blobs compressed against the old blobs they replace (PutHints).
+#include <pagable/gc.hpp>
 #include <pagable/store.hpp>
+#include <pagable/verify.hpp>
 
 #include "support/temp_dir.hpp"
 
@@ -156,4 +158,53 @@ TEST_CASE("sqlite_store: a damaged delta base is reported as corrupt, not as wro
   auto got = ro->get(v2);
   REQUIRE_FALSE(got);
   CHECK(got.error().code() == Errc::corrupt);
+}
+
+TEST_CASE("sqlite_store: delta packs verify clean, and gc keeps the bases they decode from",
+          "[store][sqlite][delta][gc]")
+{
+  test::TempDir dir;
+  const auto path = dir.file("g.pagable");
+  std::vector<Key> v2;
+  std::vector<std::string> v2_text;
+  {
+    auto s = create(path);
+    std::vector<Key> v1;
+    std::mt19937 rng(9);
+    for (int i = 0; i < 1000; ++i) {
+      v1.push_back(s->put(Blob{test::bytes(record(i, 1, rng)), {}}).value());
+    }
+    store::RootRecord r1;
+    r1.name = "v1";
+    r1.key = s->put(Blob{test::bytes("list"), v1}).value();
+    REQUIRE(s->commit_root(r1));
+    std::mt19937 rng2(9);
+    for (int i = 0; i < 1000; ++i) {
+      v2_text.push_back(record(i, 2, rng2));
+      store::PutHints hints;
+      hints.delta_bases = {v1[static_cast<std::size_t>(i)]};
+      v2.push_back(s->put(Blob{test::bytes(v2_text.back()), {}}, hints).value());
+    }
+    store::RootRecord r2;
+    r2.name = "v2";
+    r2.key = s->put(Blob{test::bytes("list"), v2}).value();
+    REQUIRE(s->commit_root(r2));
+    REQUIRE(query_int(path, "SELECT count(*) FROM packs WHERE codec = 3") > 0);
+
+    const auto clean = verify::run(*s).value();
+    INFO((clean.problems.empty() ? "" : clean.problems.front().detail));
+    CHECK(clean.ok());
+    CHECK(clean.blobs_checked == 2002);
+
+    // v1's records are now reachable only as delta bases: gc may drop their index rows but
+    // must keep the bytes v2 decodes from.
+    REQUIRE(s->remove_root("v1").value());
+    auto plan = gc::plan(*s).value();
+    REQUIRE(gc::execute(*s, plan));
+  }
+  auto ro = store::open_sqlite_store(path).value();
+  for (std::size_t i = 0; i < v2.size(); ++i) {
+    REQUIRE(ro->get(v2[i]).value()->data == test::bytes(v2_text[i]));
+  }
+  CHECK(verify::run(*ro).value().ok());
 }
