@@ -35,6 +35,7 @@ std::unique_ptr<CLI::App> build_app(Context& ctx)
       ->capture_default_str();
   add_ls_command(*app, ctx);
   add_stat_command(*app, ctx);
+  add_validate_command(*app, ctx);
   return app;
 }
 

@@ -38,5 +38,6 @@ CLI::Option* add_archive_option(CLI::App& cmd, std::string& archive);
 
 void add_ls_command(CLI::App& app, Context& ctx);
 void add_stat_command(CLI::App& app, Context& ctx);
+void add_validate_command(CLI::App& app, Context& ctx);
 
 } // namespace pagable::cli
