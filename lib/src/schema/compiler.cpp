@@ -33,6 +33,25 @@ const json* builtin_schema(const std::string& uri)
   return it == table.end() ? nullptr : it->second.get();
 }
 
+bool nests_deeper_than(const json& value, std::size_t limit)
+{
+  std::vector<std::pair<const json*, std::size_t>> todo{{&value, 0}};
+  while (!todo.empty()) {
+    const auto [v, depth] = todo.back();
+    todo.pop_back();
+    if (!v->is_structured()) {
+      continue;
+    }
+    if (depth >= limit) {
+      return true;
+    }
+    for (const auto& child : *v) {
+      todo.emplace_back(&child, depth + 1);
+    }
+  }
+  return false;
+}
+
 namespace {
 
 struct Ctx {
@@ -313,6 +332,10 @@ private:
       if (doc.is_discarded()) {
         return make_error(Errc::invalid_input, "referenced schema " + file + " (for " + uri +
                                                    ") is not valid JSON");
+      }
+      if (nests_deeper_than(doc, m_options.max_schema_depth)) {
+        return make_error(Errc::invalid_input, "referenced schema " + file + " is nested deeper than " +
+                                                   std::to_string(m_options.max_schema_depth) + " levels");
       }
       return add_document(std::make_shared<const json>(std::move(doc)), uri, uri, default_draft);
     }
@@ -615,13 +638,30 @@ private:
   Result<void> drain()
   {
     while (!m_pending.empty() || !m_dynamic_anchors.empty()) {
-      while (!m_pending.empty()) {
+      // A URI may be claimed by the $id of a file that another reference loads, so a
+      // reference that resolves to nothing is retried while others still make progress.
+      std::vector<PendingRef> retry;
+      std::optional<Error> first_error;
+      bool progress = false;
+      while (!m_pending.empty() || (!retry.empty() && progress)) {
+        if (m_pending.empty()) {
+          m_pending = std::move(retry);
+          retry.clear();
+          std::reverse(m_pending.begin(), m_pending.end());
+          progress = false;
+          first_error.reset();
+        }
         const PendingRef p = m_pending.back();
         m_pending.pop_back();
         auto target = resolve(p.uri, p.node->draft);
         if (!target) {
-          return std::move(target).error().with_context("schema " + p.node->location);
+          if (!first_error) {
+            first_error = std::move(target).error().with_context("schema " + p.node->location);
+          }
+          retry.push_back(p);
+          continue;
         }
+        progress = true;
         PAGABLE_TRY_ASSIGN(Node * t, compile(**target));
         if (!p.dynamic) {
           p.node->ref = t;
@@ -634,6 +674,9 @@ private:
             p.node->dynamic_name = fragment;
           }
         }
+      }
+      if (!retry.empty()) {
+        return std::move(*first_error);
       }
       auto anchors = std::move(m_dynamic_anchors);
       m_dynamic_anchors.clear();

@@ -31,6 +31,10 @@ Result<std::unique_ptr<CompiledGraph>> compile_graph(std::shared_ptr<const nlohm
                                                      std::string base_uri, std::string root_dir,
                                                      const SchemaOptions& options);
 
+// True if `value` nests deeper than `limit` (checked without recursion, so it is safe on
+// hostile input before anything recursive -- copying, comparing, dumping -- touches it).
+bool nests_deeper_than(const nlohmann::json& value, std::size_t limit);
+
 // The built-in meta-schemas, keyed by their $id without a trailing '#'.
 const nlohmann::json* builtin_schema(const std::string& uri);
 

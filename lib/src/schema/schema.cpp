@@ -114,6 +114,9 @@ std::size_t utf8_length(const std::string& s)
 
 std::string brief(const json& v)
 {
+  if (nests_deeper_than(v, 16)) {
+    return std::string("(a deeply nested ") + (v.is_array() ? "array" : "object") + ")";
+  }
   std::string text = v.dump();
   if (text.size() > 60) {
     text = text.substr(0, 57) + "...";
@@ -932,6 +935,10 @@ Result<std::shared_ptr<const Schema>> compile_schema(const json& document, const
   if (base_uri.empty()) {
     base_uri = "urn:pagable:root";
   }
+  if (nests_deeper_than(document, options.max_schema_depth)) {
+    return make_error(Errc::invalid_input, "schema nested deeper than " +
+                                               std::to_string(options.max_schema_depth) + " levels");
+  }
   PAGABLE_TRY_ASSIGN(auto graph, compile_graph(std::make_shared<const json>(document), base_uri, "", options));
   return std::shared_ptr<const Schema>(std::make_shared<SchemaImpl>(std::move(graph), options));
 }
@@ -947,6 +954,10 @@ Result<std::shared_ptr<const Schema>> load_schema_file(const std::string& path, 
   auto doc = json::parse(text.str(), nullptr, false);
   if (doc.is_discarded()) {
     return make_error(Errc::invalid_input, "schema file " + path + " is not valid JSON");
+  }
+  if (nests_deeper_than(doc, options.max_schema_depth)) {
+    return make_error(Errc::invalid_input, "schema file " + path + " is nested deeper than " +
+                                               std::to_string(options.max_schema_depth) + " levels");
   }
   std::error_code ec;
   const auto abs = std::filesystem::absolute(path, ec);
