@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include "schema/uri.hpp"
 
+#include "util/hex.hpp"
+
 #include <cctype>
 #include <filesystem>
 #include <optional>
@@ -177,24 +179,12 @@ std::string file_uri(const std::string& path)
 
 std::string percent_decode(std::string_view text)
 {
-  auto hexval = [](char c) -> int {
-    if (c >= '0' && c <= '9') {
-      return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-      return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-      return c - 'A' + 10;
-    }
-    return -1;
-  };
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '%' && i + 2 < text.size()) {
-      const int hi = hexval(text[i + 1]);
-      const int lo = hexval(text[i + 2]);
+      const int hi = util::hex_digit_value(text[i + 1]);
+      const int lo = util::hex_digit_value(text[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out += static_cast<char>(hi * 16 + lo);
         i += 2;
