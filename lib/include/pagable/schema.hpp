@@ -75,6 +75,24 @@ struct TypeInfo {
   std::vector<std::string> schema_locations; // every subschema applied there, outermost first
 };
 
+// The incremental form of Schema::type_at for walkers such as pack: a cursor stands for one
+// instance location; member()/element() step to a child given the child's value (which
+// decides discriminated branches) in time proportional to the subschemas that apply.
+// Cheap to copy; valid while its Schema lives. A default-constructed cursor knows nothing.
+class TypeCursor {
+public:
+  struct State;
+  TypeCursor() = default;
+  explicit TypeCursor(std::shared_ptr<const State> state) : m_state(std::move(state)) {}
+
+  TypeInfo info() const; // found is true for any cursor made by a Schema
+  TypeCursor member(const std::string& key, const nlohmann::json& value) const;
+  TypeCursor element(std::size_t index, const nlohmann::json& value) const;
+
+private:
+  std::shared_ptr<const State> m_state;
+};
+
 class Schema {
 public:
   virtual ~Schema() = default;
@@ -89,6 +107,9 @@ public:
   // branches and if/then/else are not followed (see docs/SCHEMA.md). An invalid pointer is
   // an Errc::invalid_argument error; a pointer that is valid but absent gives found=false.
   virtual Result<TypeInfo> type_at(const nlohmann::json& instance, std::string_view pointer) const = 0;
+
+  // A cursor at the document root, whose value is `root_value`.
+  virtual TypeCursor type_cursor(const nlohmann::json& root_value) const = 0;
 
   // The base URI of the root resource.
   virtual const std::string& base_uri() const = 0;

@@ -22,6 +22,11 @@ std::string ValidationError::to_string() const
          " (schema " + schema_location + ")";
 }
 
+struct TypeCursor::State {
+  std::vector<const Node*> nodes;
+  TypeInfo info;
+};
+
 namespace {
 
 // Which parts of the instance at the current location some subschema has evaluated
@@ -790,82 +795,7 @@ private:
   bool m_fatal = false;
 };
 
-class SchemaImpl final : public Schema {
-public:
-  SchemaImpl(std::unique_ptr<CompiledGraph> graph, SchemaOptions options)
-      : m_graph(std::move(graph)), m_options(std::move(options))
-  {
-  }
-
-  ValidationReport validate(const json& instance) const override
-  {
-    ValidationReport report;
-    Evaluator e(m_options, report);
-    const bool ok = e.eval(*m_graph->root, instance, nullptr, true);
-    report.valid = ok && !e.fatal();
-    if (!report.valid && report.errors.empty()) {
-      report.errors.push_back({"", m_graph->root->location, "value is not valid"});
-    }
-    return report;
-  }
-
-  Result<TypeInfo> type_at(const json& instance, std::string_view ptr) const override
-  {
-    std::vector<std::string> tokens;
-    if (!split_pointer(ptr, tokens)) {
-      return make_error(Errc::invalid_argument, "invalid JSON Pointer \"" + std::string(ptr) + "\"");
-    }
-    TypeInfo info;
-    const json* cur = &instance;
-    std::vector<const Node*> set = expand({m_graph->root}, *cur, info);
-    for (const auto& t : tokens) {
-      std::vector<const Node*> next;
-      const json* child = nullptr;
-      if (cur->is_object()) {
-        const auto it = cur->find(t);
-        if (it == cur->end()) {
-          return TypeInfo{};
-        }
-        child = &*it;
-        for (const Node* n : set) {
-          children_for_key(*n, t, next);
-        }
-      } else if (cur->is_array() && !t.empty() &&
-                 std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
-                 t.size() < 10 && std::stoul(t) < cur->size()) {
-        const std::size_t i = std::stoul(t);
-        child = &(*cur)[i];
-        for (const Node* n : set) {
-          if (i < n->prefix_items.size()) {
-            next.push_back(n->prefix_items[i]);
-          } else if (n->items != nullptr) {
-            next.push_back(n->items);
-          }
-        }
-      } else {
-        return TypeInfo{};
-      }
-      cur = child;
-      info = TypeInfo{};
-      set = expand(next, *cur, info);
-    }
-    info.found = true;
-    for (const Node* n : set) {
-      if (info.type_name.empty() && !n->type_name.empty()) {
-        info.type_name = n->type_name;
-      }
-      if (!info.arc && n->arc) {
-        info.arc = n->arc;
-      }
-      info.schema_locations.push_back(n->location);
-    }
-    return info;
-  }
-
-  const std::string& base_uri() const override { return m_graph->base_uri; }
-
-private:
-  static void children_for_key(const Node& n, const std::string& key, std::vector<const Node*>& out)
+void children_for_key(const Node& n, const std::string& key, std::vector<const Node*>& out)
   {
     bool matched = false;
     const auto it = std::lower_bound(n.properties.begin(), n.properties.end(), key,
@@ -886,7 +816,7 @@ private:
   }
 
   // The nodes that apply in place at a value: follows $ref, allOf and discriminated branches.
-  static std::vector<const Node*> expand(std::vector<const Node*> todo, const json& value, TypeInfo& info)
+std::vector<const Node*> expand(std::vector<const Node*> todo, const json& value, TypeInfo& info)
   {
     std::vector<const Node*> out;
     std::unordered_set<const Node*> seen;
@@ -923,11 +853,118 @@ private:
     return out;
   }
 
+
+TypeCursor make_cursor(std::vector<const Node*> todo, const json& value)
+{
+  auto state = std::make_shared<TypeCursor::State>();
+  state->nodes = expand(std::move(todo), value, state->info);
+  state->info.found = true;
+  for (const Node* n : state->nodes) {
+    if (state->info.type_name.empty() && !n->type_name.empty()) {
+      state->info.type_name = n->type_name;
+    }
+    if (!state->info.arc && n->arc) {
+      state->info.arc = n->arc;
+    }
+    state->info.schema_locations.push_back(n->location);
+  }
+  return TypeCursor(std::move(state));
+}
+
+class SchemaImpl final : public Schema {
+public:
+  SchemaImpl(std::unique_ptr<CompiledGraph> graph, SchemaOptions options)
+      : m_graph(std::move(graph)), m_options(std::move(options))
+  {
+  }
+
+  ValidationReport validate(const json& instance) const override
+  {
+    ValidationReport report;
+    Evaluator e(m_options, report);
+    const bool ok = e.eval(*m_graph->root, instance, nullptr, true);
+    report.valid = ok && !e.fatal();
+    if (!report.valid && report.errors.empty()) {
+      report.errors.push_back({"", m_graph->root->location, "value is not valid"});
+    }
+    return report;
+  }
+
+  Result<TypeInfo> type_at(const json& instance, std::string_view ptr) const override
+  {
+    std::vector<std::string> tokens;
+    if (!split_pointer(ptr, tokens)) {
+      return make_error(Errc::invalid_argument, "invalid JSON Pointer \"" + std::string(ptr) + "\"");
+    }
+    const json* cur = &instance;
+    TypeCursor cursor = type_cursor(instance);
+    for (const auto& t : tokens) {
+      if (cur->is_object()) {
+        const auto it = cur->find(t);
+        if (it == cur->end()) {
+          return TypeInfo{};
+        }
+        cur = &*it;
+        cursor = cursor.member(t, *cur);
+      } else if (cur->is_array() && !t.empty() && t.size() < 10 &&
+                 std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                 std::stoul(t) < cur->size()) {
+        const std::size_t i = std::stoul(t);
+        cur = &(*cur)[i];
+        cursor = cursor.element(i, *cur);
+      } else {
+        return TypeInfo{};
+      }
+    }
+    return cursor.info();
+  }
+
+  TypeCursor type_cursor(const json& root_value) const override
+  {
+    return make_cursor({m_graph->root}, root_value);
+  }
+
+  const std::string& base_uri() const override { return m_graph->base_uri; }
+
+private:
   std::unique_ptr<CompiledGraph> m_graph;
   SchemaOptions m_options;
 };
 
 } // namespace
+
+TypeInfo TypeCursor::info() const
+{
+  return m_state ? m_state->info : TypeInfo{};
+}
+
+TypeCursor TypeCursor::member(const std::string& key, const json& value) const
+{
+  if (!m_state) {
+    return {};
+  }
+  std::vector<const Node*> next;
+  for (const Node* n : m_state->nodes) {
+    children_for_key(*n, key, next);
+  }
+  return make_cursor(std::move(next), value);
+}
+
+TypeCursor TypeCursor::element(std::size_t index, const json& value) const
+{
+  if (!m_state) {
+    return {};
+  }
+  std::vector<const Node*> next;
+  for (const Node* n : m_state->nodes) {
+    if (index < n->prefix_items.size()) {
+      next.push_back(n->prefix_items[index]);
+    } else if (n->items != nullptr) {
+      next.push_back(n->items);
+    }
+  }
+  return make_cursor(std::move(next), value);
+}
 
 Result<std::shared_ptr<const Schema>> compile_schema(const json& document, const SchemaOptions& options,
                                                      std::string base_uri)

@@ -309,3 +309,23 @@ TEST_CASE("format is an annotation unless validate_formats", "[schema]")
                                              {"u", "https://x.example/p?q#f"}, {"d", "P1Y2M"}})
             .valid);
 }
+
+TEST_CASE("a type cursor walks a document step by step as type_at does", "[schema][dispatch]")
+{
+  const auto s = compile(json::parse(k_pets));
+  const json doc = json::parse(R"({"pets": [{"kind": "dog", "barks": true, "toy": {}}], "owner": {}})");
+  const auto root = s->type_cursor(doc);
+  CHECK(root.info().found);
+  const auto pets = root.member("pets", doc["pets"]);
+  const auto dog = pets.element(0, doc["pets"][0]);
+  CHECK(dog.info().variant == "dog");
+  CHECK(dog.info().type_name == "Pet");
+  CHECK(dog.info().schema_locations == s->type_at(doc, "/pets/0")->schema_locations);
+  CHECK(dog.member("toy", doc["pets"][0]["toy"]).info().type_name == "Toy");
+  // A location no subschema describes still exists; it just has no type.
+  const auto extra = root.member("extra", json(1));
+  CHECK(extra.info().found);
+  CHECK(extra.info().type_name.empty());
+  CHECK(extra.info().schema_locations.empty());
+  CHECK_FALSE(pagable::schema::TypeCursor().info().found);
+}
