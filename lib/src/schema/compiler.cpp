@@ -235,7 +235,7 @@ private:
       const std::string prefix = "/" + escape_pointer_token(k);
       const bool map_kw = k == "$defs" || k == "definitions" || k == "properties" ||
                           k == "patternProperties" || (d2020 && k == "dependentSchemas") ||
-                          (!d2020 && k == "dependencies");
+                          k == "dependencies";
       const bool one_kw = k == "additionalProperties" || k == "propertyNames" || k == "not" ||
                           k == "if" || k == "then" || k == "else" || k == "contains" ||
                           k == "items" || (d2020 && (k == "unevaluatedProperties" ||
@@ -582,10 +582,11 @@ private:
         PAGABLE_TRY_ASSIGN(Node * c, sub(it.value()));
         n.dependent_schemas.emplace_back(it.key(), c);
       }
-    } else if (k == "dependencies" && !d2020 && v.is_object()) {
+    } else if (k == "dependencies" && v.is_object()) { // 2020-12 too, for compatibility
       for (auto it = v.begin(); it != v.end(); ++it) {
         if (it->is_array()) {
           n.dependent_required.emplace_back(it.key(), it->get<std::vector<std::string>>());
+          n.dependencies_keyword = true;
         } else {
           PAGABLE_TRY_ASSIGN(Node * c, sub(it.value()));
           n.dependent_schemas.emplace_back(it.key(), c);

@@ -150,7 +150,9 @@ bool check_duration(std::string_view s)
       return !any && !in_time && i == s.size();
     }
     const auto at = order.find(unit, order_pos);
-    if (at == std::string::npos) {
+    // Units are contiguous (RFC 3339 appendix A): P1Y2D and PT1H2S are not durations.
+    const bool first_in_part = order_pos == 0;
+    if (at == std::string::npos || (!first_in_part && at != order_pos)) {
       return false;
     }
     order_pos = at + 1;

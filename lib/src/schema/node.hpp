@@ -76,6 +76,7 @@ struct Node {
   const Node* additional_properties = nullptr;
   const Node* property_names = nullptr;
   std::vector<std::pair<std::string, std::vector<std::string>>> dependent_required;
+  bool dependencies_keyword = false; // dependent_required came from draft-07's `dependencies`
   std::vector<std::pair<std::string, const Node*>> dependent_schemas;
   const Node* unevaluated_properties = nullptr;
 

@@ -48,14 +48,28 @@ std::string translate_ecma(std::string_view p)
       {"Space_Separator", "Zs"}, {"Line_Separator", "Zl"}, {"Paragraph_Separator", "Zp"},
       {"Other", "C"}, {"Control", "Cc"}, {"cntrl", "Cc"}, {"Format", "Cf"}, {"Surrogate", "Cs"},
       {"Private_Use", "Co"}, {"Unassigned", "Cn"}};
+  // ECMA-262 \s is Unicode white space and line terminators; PCRE2's (without UCP) is ASCII.
+  static constexpr std::string_view k_space =
+      "\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff";
   std::string out;
   out.reserve(p.size());
+  bool in_class = false;
   for (std::size_t i = 0; i < p.size(); ++i) {
     if (p[i] != '\\' || i + 1 >= p.size()) {
+      if (p[i] == '[' && !in_class) {
+        in_class = true;
+      } else if (p[i] == ']' && in_class) { // with PCRE2_ALLOW_EMPTY_CLASS, as in ECMA-262
+        in_class = false;
+      }
       out += p[i];
       continue;
     }
     const char e = p[i + 1];
+    if (e == 's' || (e == 'S' && !in_class)) {
+      out += in_class ? std::string(k_space) : (e == 's' ? "[" : "[^") + std::string(k_space) + "]";
+      ++i;
+      continue;
+    }
     const auto close = p.find('}', i + 2);
     if ((e == 'p' || e == 'P') && i + 2 < p.size() && p[i + 2] == '{' && close != std::string_view::npos) {
       std::string_view name = p.substr(i + 3, close - i - 3);
@@ -97,7 +111,7 @@ Result<std::unique_ptr<Regex>> Regex::compile(std::string_view source)
   pcre2_compile_context* cctx = pcre2_compile_context_create(nullptr);
   pcre2_set_compile_extra_options(cctx, PCRE2_EXTRA_ALT_BSUX);
   pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                 PCRE2_UTF | PCRE2_ALT_BSUX | PCRE2_DOLLAR_ENDONLY, &code, &offset,
+                                 PCRE2_UTF | PCRE2_ALT_BSUX | PCRE2_DOLLAR_ENDONLY | PCRE2_ALLOW_EMPTY_CLASS, &code, &offset,
                                  cctx);
   pcre2_compile_context_free(cctx);
   if (re == nullptr) {

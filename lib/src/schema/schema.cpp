@@ -555,7 +555,7 @@ private:
       }
       for (const auto& other : needed) {
         if (!v.contains(other) &&
-            !fail(n.draft == Draft::d2020 ? "dependentRequired" : "dependencies",
+            !fail(n.dependencies_keyword ? "dependencies" : "dependentRequired",
                   "property \"" + other + "\" is required when \"" + name + "\" is present")) {
           return false;
         }
