@@ -555,7 +555,7 @@ private:
       } else if (k == "dependentRequired" && d2020 && v.is_object()) {
         for (auto it = v.begin(); it != v.end(); ++it) {
           if (it->is_array()) {
-            n.dependent_required.emplace_back(it.key(), it->get<std::vector<std::string>>());
+            n.dependent_required.push_back({it.key(), it->get<std::vector<std::string>>(), "dependentRequired"});
           }
         }
       }
@@ -585,8 +585,7 @@ private:
     } else if (k == "dependencies" && v.is_object()) { // 2020-12 too, for compatibility
       for (auto it = v.begin(); it != v.end(); ++it) {
         if (it->is_array()) {
-          n.dependent_required.emplace_back(it.key(), it->get<std::vector<std::string>>());
-          n.dependencies_keyword = true;
+          n.dependent_required.push_back({it.key(), it->get<std::vector<std::string>>(), "dependencies"});
         } else {
           PAGABLE_TRY_ASSIGN(Node * c, sub(it.value()));
           n.dependent_schemas.emplace_back(it.key(), c);

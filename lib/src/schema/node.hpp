@@ -75,8 +75,12 @@ struct Node {
   std::vector<std::pair<std::unique_ptr<Regex>, const Node*>> pattern_properties;
   const Node* additional_properties = nullptr;
   const Node* property_names = nullptr;
-  std::vector<std::pair<std::string, std::vector<std::string>>> dependent_required;
-  bool dependencies_keyword = false; // dependent_required came from draft-07's `dependencies`
+  struct DependentRequired {
+    std::string property;
+    std::vector<std::string> needed;
+    const char* keyword; // "dependentRequired", or draft-07's "dependencies"
+  };
+  std::vector<DependentRequired> dependent_required;
   std::vector<std::pair<std::string, const Node*>> dependent_schemas;
   const Node* unevaluated_properties = nullptr;
 

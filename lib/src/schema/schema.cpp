@@ -549,13 +549,13 @@ private:
         return false;
       }
     }
-    for (const auto& [name, needed] : n.dependent_required) {
+    for (const auto& [name, needed, keyword] : n.dependent_required) {
       if (!v.contains(name)) {
         continue;
       }
       for (const auto& other : needed) {
         if (!v.contains(other) &&
-            !fail(n.dependencies_keyword ? "dependencies" : "dependentRequired",
+            !fail(keyword,
                   "property \"" + other + "\" is required when \"" + name + "\" is present")) {
           return false;
         }

@@ -329,3 +329,43 @@ TEST_CASE("a type cursor walks a document step by step as type_at does", "[schem
   CHECK(extra.info().schema_locations.empty());
   CHECK_FALSE(pagable::schema::TypeCursor().info().found);
 }
+
+TEST_CASE("patterns follow ECMA-262 where PCRE2 differs", "[schema]")
+{
+  const auto s = compile(json::parse(R"({"properties": {
+    "space": {"pattern": "^\\s$"}, "nonspace": {"pattern": "^\\S$"}, "cls": {"pattern": "^[\\sx]$"},
+    "empty": {"pattern": "^a[]"}, "any": {"pattern": "^[^]$"}, "letter": {"pattern": "^\\p{Letter}+$"},
+    "digit": {"pattern": "^\\d$"}, "u": {"pattern": "^\\u00e9$"}}})"));
+  CHECK(s->validate({{"space", "\u00a0"}, {"nonspace", "a"}, {"cls", "\u2028"}, {"any", "\n"},
+                     {"letter", "\u03c0\u00e9"}, {"u", "\u00e9"}})
+            .valid);
+  CHECK_FALSE(s->validate({{"space", "a"}}).valid);
+  CHECK_FALSE(s->validate({{"nonspace", "\u3000"}}).valid);
+  CHECK_FALSE(s->validate({{"empty", "a"}}).valid); // an empty class matches nothing
+  CHECK_FALSE(s->validate({{"digit", "\u0661"}}).valid); // \d is ASCII only
+  CHECK_FALSE(s->validate({{"letter", "123"}}).valid);
+}
+
+TEST_CASE("duration units must be contiguous", "[schema]")
+{
+  SchemaOptions formats;
+  formats.validate_formats = true;
+  const auto s = compile(json::parse(R"({"format": "duration"})"), formats);
+  CHECK(s->validate("P1Y2M3D").valid);
+  CHECK(s->validate("PT1H2M3S").valid);
+  CHECK(s->validate("P2W").valid);
+  CHECK_FALSE(s->validate("P1Y3D").valid);
+  CHECK_FALSE(s->validate("PT1H3S").valid);
+  CHECK_FALSE(s->validate("PT").valid);
+}
+
+TEST_CASE("dependentRequired, and draft-07's dependencies also under 2020-12, name their keyword", "[schema]")
+{
+  const auto s = compile(json::parse(R"({"dependentRequired": {"a": ["b"]}, "dependencies": {"c": ["d"], "e": {"required": ["f"]}}})"));
+  CHECK(errors_of(*s, {{"a", 1}}) ==
+        std::vector<std::string>{"(root): property \"b\" is required when \"a\" is present (schema #/dependentRequired)"});
+  CHECK(errors_of(*s, {{"c", 1}}) ==
+        std::vector<std::string>{"(root): property \"d\" is required when \"c\" is present (schema #/dependencies)"});
+  CHECK(errors_of(*s, {{"e", 1}}) ==
+        std::vector<std::string>{"(root): required property \"f\" missing (schema #/dependencies/e/required)"});
+}
