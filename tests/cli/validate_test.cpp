@@ -58,7 +58,7 @@ TEST_CASE("cli: validate exits 0 when every file is valid and 1 when any is not"
   // Formats are asserted only on request.
   const auto formats = pagable_run({"validate", "--validate-formats", "--schema", f.schema, f.good});
   CHECK(formats.exit_code == 1);
-  CHECK_THAT(formats.out, Catch::Contains("/when: string \"2024-02-30\" is not a valid format value"));
+  CHECK_THAT(formats.out, Catch::Contains("/when: string \"2024-02-30\" is not a valid date"));
 
   const auto not_json = pagable_run({"validate", "--schema", f.schema, f.broken});
   CHECK(not_json.exit_code == 1);

@@ -562,6 +562,7 @@ private:
     }
     if (k == "format" && v.is_string() && m_options.validate_formats) {
       n.format = format_from_name(v.get<std::string>());
+      n.format_name = v.get<std::string>();
     } else if (k == "properties" && v.is_object()) {
       for (auto it = v.begin(); it != v.end(); ++it) {
         PAGABLE_TRY_ASSIGN(Node * c, sub(it.value()));

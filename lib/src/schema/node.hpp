@@ -61,6 +61,7 @@ struct Node {
   std::optional<std::size_t> min_length, max_length;
   std::unique_ptr<Regex> pattern;
   Format format = Format::none;
+  std::string format_name;
 
   std::optional<std::size_t> min_items, max_items, min_contains, max_contains;
   bool unique_items = false;

@@ -425,7 +425,7 @@ private:
     if (n.format != Format::none && !check_format(n.format, s)) {
       ok = false;
       if (rep) {
-        error(n, "format", "string " + brief(json(s)) + " is not a valid format value");
+        error(n, "format", "string " + brief(json(s)) + " is not a valid " + n.format_name);
       }
     }
     return ok;
@@ -728,6 +728,32 @@ private:
     return ok ? 1 : 0;
   }
 
+  // Why the first branches failed, for a person: " [0: /a: expected string, got integer;
+  // 1: ...]" (locations below the current one only). Re-evaluates them in report mode and
+  // takes back what they reported.
+  std::string branch_hints(const std::vector<const Node*>& branches, const json& v)
+  {
+    std::string hints;
+    const std::string here = pointer();
+    for (std::size_t i = 0; i < branches.size() && i < 3; ++i) {
+      const std::size_t before = m_report.errors.size();
+      const bool truncated = m_report.truncated;
+      eval(*branches[i], v, nullptr, true);
+      if (m_fatal) {
+        break; // keep the fatal error where it is
+      }
+      if (m_report.errors.size() > before) {
+        const auto& e = m_report.errors[before];
+        hints += (hints.empty() ? " [" : "; ") + std::to_string(i) + ": " +
+                 (e.instance_location == here ? std::string() : e.instance_location.substr(here.size()) + ": ") +
+                 e.message;
+      }
+      m_report.errors.resize(before);
+      m_report.truncated = truncated;
+    }
+    return hints.empty() ? hints : hints + (branches.size() > 3 ? "; ...]" : "]");
+  }
+
   bool check_any_of(const Node& n, const json& v, Annot* a, bool rep)
   {
     if (n.any_of_dispatch) {
@@ -747,8 +773,9 @@ private:
         a->merge(tmp);
       }
     }
-    if (!any && rep) {
-      error(n, "anyOf", "value matches none of the " + std::to_string(n.any_of.size()) + " anyOf branches");
+    if (!any && rep && !m_fatal) {
+      error(n, "anyOf", "value matches none of the " + std::to_string(n.any_of.size()) + " anyOf branches" +
+                            branch_hints(n.any_of, v));
     }
     return any;
   }
@@ -778,7 +805,8 @@ private:
     }
     if (rep && !m_fatal) {
       if (matched.empty()) {
-        error(n, "oneOf", "value matches none of the " + std::to_string(n.one_of.size()) + " oneOf branches");
+        error(n, "oneOf", "value matches none of the " + std::to_string(n.one_of.size()) + " oneOf branches" +
+                              branch_hints(n.one_of, v));
       } else {
         error(n, "oneOf", "value matches oneOf branches " + std::to_string(matched[0]) + " and " +
                               std::to_string(matched[1]) + "; exactly one must match");

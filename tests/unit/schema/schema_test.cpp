@@ -216,6 +216,10 @@ const char* const k_pets = R"({
 TEST_CASE("oneOf with a shared const property dispatches on it", "[schema][dispatch]")
 {
   const auto s = compile(json::parse(k_pets));
+  const auto any = compile(json::parse(R"({"anyOf": [{"type": "string"}, {"properties": {"a": {"type": "integer"}}}]})"));
+  CHECK(errors_of(*any, {{"a", "x"}}) ==
+        std::vector<std::string>{"(root): value matches none of the 2 anyOf branches [0: expected string, got object; "
+                                 "1: /a: expected integer, got string] (schema #/anyOf)"});
   CHECK(s->validate(json::parse(R"({"pets": [{"kind": "cat", "meows": true}, {"kind": "dog", "barks": false}]})")).valid);
   // Only the named branch is validated, and the error says which it was.
   CHECK(errors_of(*s, json::parse(R"({"pets": [{"kind": "dog", "barks": 1}]})")) ==
@@ -224,9 +228,10 @@ TEST_CASE("oneOf with a shared const property dispatches on it", "[schema][dispa
   // An unknown tag lists the known ones.
   CHECK(errors_of(*s, json::parse(R"({"pets": [{"kind": "cow"}]})")) ==
         std::vector<std::string>{"/pets/0: unknown \"kind\" value \"cow\" (known: \"cat\", \"dog\") (schema #/$defs/Pet/oneOf)"});
-  // Without the tag, plain oneOf semantics apply.
+  // Without the tag, plain oneOf semantics apply; the message says why each branch failed.
   CHECK(errors_of(*s, json::parse(R"({"pets": [{"meows": true}]})")) ==
-        std::vector<std::string>{"/pets/0: value matches none of the 2 oneOf branches (schema #/$defs/Pet/oneOf)"});
+        std::vector<std::string>{"/pets/0: value matches none of the 2 oneOf branches [0: required property \"kind\" "
+                                 "missing; 1: required property \"kind\" missing] (schema #/$defs/Pet/oneOf)"});
 }
 
 TEST_CASE("OpenAPI discriminator with mapping dispatches and names the variant", "[schema][dispatch]")
