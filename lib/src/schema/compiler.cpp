@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <unordered_map>
 
@@ -478,7 +479,8 @@ private:
       return v.get<std::size_t>();
     }
     if (v.is_number_float() && is_int(v) && v.get<double>() >= 0) {
-      return static_cast<std::size_t>(v.get<double>());
+      const double d = v.get<double>();
+      return d >= 1.8e19 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(d);
     }
     return std::nullopt;
   }

@@ -351,6 +351,15 @@ TEST_CASE("patterns follow ECMA-262 where PCRE2 differs", "[schema]")
   CHECK_FALSE(s->validate({{"letter", "123"}}).valid);
 }
 
+TEST_CASE("huge and fractional-looking counts are read without overflow", "[schema]")
+{
+  const auto s = compile(json::parse(R"({"maxLength": 1e300, "minItems": 2.0, "maxProperties": 18446744073709551615})"));
+  CHECK(s->validate("any length").valid);
+  CHECK_FALSE(s->validate(json::array({1})).valid);
+  CHECK(s->validate(json::array({1, 2})).valid);
+  CHECK(s->validate(json::object()).valid);
+}
+
 TEST_CASE("duration units must be contiguous", "[schema]")
 {
   SchemaOptions formats;
