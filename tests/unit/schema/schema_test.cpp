@@ -383,3 +383,13 @@ TEST_CASE("dependentRequired, and draft-07's dependencies also under 2020-12, na
   CHECK(errors_of(*s, {{"e", 1}}) ==
         std::vector<std::string>{"(root): required property \"f\" missing (schema #/dependencies/e/required)"});
 }
+
+TEST_CASE("the OpenAPI 3.1 dialect is 2020-12 with annotation keywords", "[schema]")
+{
+  const auto s = compile(json::parse(R"({"$schema": "https://spec.openapis.org/oas/3.1/dialect/base",
+    "prefixItems": [{"type": "integer"}], "items": false, "example": [1], "externalDocs": {"url": "x"},
+    "xml": {"name": "a"}})"));
+  CHECK(s->validate(json::array({1})).valid);
+  CHECK_FALSE(s->validate(json::array({1, 2})).valid); // 2020-12 items after prefixItems
+  CHECK_FALSE(s->validate(json::array({"a"})).valid);
+}
