@@ -38,6 +38,7 @@ std::unique_ptr<CLI::App> build_app(Context& ctx)
   add_verify_command(*app, ctx);
   add_gc_command(*app, ctx);
   add_rm_command(*app, ctx);
+  add_validate_command(*app, ctx);
   return app;
 }
 

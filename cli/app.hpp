@@ -41,5 +41,6 @@ void add_stat_command(CLI::App& app, Context& ctx);
 void add_verify_command(CLI::App& app, Context& ctx);
 void add_gc_command(CLI::App& app, Context& ctx);
 void add_rm_command(CLI::App& app, Context& ctx);
+void add_validate_command(CLI::App& app, Context& ctx);
 
 } // namespace pagable::cli

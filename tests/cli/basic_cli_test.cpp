@@ -2,6 +2,7 @@
 // End-to-end: the built pagable binary, its help, version, exit codes and --json reports.
 #include <pagable/store.hpp>
 
+#include "support/report_schema.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -73,7 +74,7 @@ TEST_CASE("cli: an unusable archive exits 5 with a message naming it", "[cli]")
     test::write_file(dir.file("junk"), "this is not a database at all, just some text");
     const auto r = pagable_run({"--json", "stat", dir.file("junk")});
     CHECK(r.exit_code == 5);
-    const auto report = nlohmann::json::parse(r.out);
+    const auto report = test::check_report(PAGABLE_SOURCE_DIR, r.out, "error");
     CHECK(report["error"]["code"] == "unusable_archive");
     CHECK(report["error"]["exit_code"] == 5);
   }
@@ -88,13 +89,13 @@ TEST_CASE("cli: ls and stat report on an archive, as text and --json", "[cli]")
   CHECK_THAT(ls.out, Catch::Contains("run-1") && Catch::Contains("job=42"));
   const auto ls_json = pagable_run({"ls", path, "--json"});
   REQUIRE(ls_json.exit_code == 0);
-  const auto roots = nlohmann::json::parse(ls_json.out)["roots"];
+  const auto roots = test::check_report(PAGABLE_SOURCE_DIR, ls_json.out, "ls")["roots"];
   REQUIRE(roots.size() == 1);
   CHECK(roots[0]["name"] == "run-1");
   CHECK(roots[0]["labels"]["job"] == "42");
   const auto stat = pagable_run({"--json", "stat"}, {"PAGABLE_ARCHIVE=" + path});
   REQUIRE(stat.exit_code == 0);
-  const auto s = nlohmann::json::parse(stat.out);
+  const auto s = test::check_report(PAGABLE_SOURCE_DIR, stat.out, "stat");
   CHECK(s["roots"] == 1);
   CHECK(s["blobs"] == 2);
 }

@@ -4,6 +4,7 @@
 #include <pagable/store.hpp>
 
 #include "support/archive_fixture.hpp"
+#include "support/report_schema.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -11,7 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <regex>
 
 using namespace test::archive;
 using nlohmann::json;
@@ -24,77 +24,10 @@ test::ProcessResult pagable_run(std::vector<std::string> args)
   return test::run_process(args);
 }
 
-// The subset of JSON Schema our report schemas use: type, required, properties,
-// additionalProperties: false, items, enum, pattern, minimum.
-void check_against(const json& schema, const json& value, const std::string& where,
-                   std::vector<std::string>& errors)
-{
-  if (schema.contains("type")) {
-    std::vector<std::string> types;
-    if (schema["type"].is_array()) {
-      types = schema["type"].get<std::vector<std::string>>();
-    } else {
-      types.push_back(schema["type"].get<std::string>());
-    }
-    const auto is = [&](const std::string& t) {
-      return (t == "object" && value.is_object()) || (t == "array" && value.is_array()) ||
-             (t == "string" && value.is_string()) || (t == "boolean" && value.is_boolean()) ||
-             (t == "null" && value.is_null()) ||
-             (t == "integer" && value.is_number_integer()) || (t == "number" && value.is_number());
-    };
-    if (std::none_of(types.begin(), types.end(), is)) {
-      errors.push_back(where + ": type " + std::string(value.type_name()) + " not allowed");
-      return;
-    }
-  }
-  if (schema.contains("enum") &&
-      std::find(schema["enum"].begin(), schema["enum"].end(), value) == schema["enum"].end()) {
-    errors.push_back(where + ": " + value.dump() + " not in enum");
-  }
-  if (schema.contains("pattern") && value.is_string() &&
-      !std::regex_search(value.get<std::string>(), std::regex(schema["pattern"].get<std::string>()))) {
-    errors.push_back(where + ": " + value.dump() + " does not match the pattern");
-  }
-  if (schema.contains("minimum") && value.is_number() && value.get<double>() < schema["minimum"].get<double>()) {
-    errors.push_back(where + ": below minimum");
-  }
-  if (value.is_object()) {
-    for (const auto& r : schema.value("required", json::array())) {
-      if (!value.contains(r.get<std::string>())) {
-        errors.push_back(where + ": missing " + r.get<std::string>());
-      }
-    }
-    const json props = schema.value("properties", json::object());
-    for (const auto& [k, v] : value.items()) {
-      if (props.contains(k)) {
-        check_against(props[k], v, where + "/" + k, errors);
-      } else if (schema.contains("additionalProperties") && schema["additionalProperties"] == false) {
-        errors.push_back(where + ": unexpected member " + k);
-      }
-    }
-  }
-  if (value.is_array() && schema.contains("items")) {
-    for (std::size_t i = 0; i < value.size(); ++i) {
-      check_against(schema["items"], value[i], where + "/" + std::to_string(i), errors);
-    }
-  }
-}
-
 json report_of(const test::ProcessResult& r, const std::string& command)
 {
-  INFO(r.out << r.err);
-  const json report = json::parse(r.out);
-  const json schema = json::parse(test::read_file(std::string(PAGABLE_SOURCE_DIR) + "/schemas/report-" +
-                                                  command + ".schema.json"));
-  std::vector<std::string> errors;
-  check_against(schema, report, command, errors);
-  std::string text;
-  for (const auto& e : errors) {
-    text += e + "\n";
-  }
-  INFO(text);
-  CHECK(errors.empty());
-  return report;
+  INFO(r.err);
+  return test::check_report(PAGABLE_SOURCE_DIR, r.out, command);
 }
 
 struct Archive {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include <pagable/key.hpp>
 
+#include "util/hex.hpp"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -17,16 +19,7 @@ constexpr char k_hex[] = "0123456789abcdef";
 
 int hex_value(char c)
 {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
+  return util::hex_digit_value(c);
 }
 
 struct MdCtxDeleter {

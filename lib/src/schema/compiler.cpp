@@ -1,0 +1,823 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#include "schema/compiler.hpp"
+
+#include "schema/builtin_schemas.hpp"
+#include "schema/uri.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <unordered_map>
+
+namespace pagable::schema {
+
+using nlohmann::json;
+
+const json* builtin_schema(const std::string& uri)
+{
+  static const auto table = [] {
+    std::unordered_map<std::string, std::shared_ptr<const json>> out;
+    for (std::size_t i = 0; i < k_builtin_schema_count; ++i) {
+      auto doc = std::make_shared<const json>(json::parse(k_builtin_schemas[i]));
+      std::string id = doc->value("$id", doc->value("id", std::string()));
+      if (!id.empty() && id.back() == '#') {
+        id.pop_back();
+      }
+      out.emplace(id, std::move(doc));
+    }
+    return out;
+  }();
+  const auto it = table.find(uri);
+  return it == table.end() ? nullptr : it->second.get();
+}
+
+bool nests_deeper_than(const json& value, std::size_t limit)
+{
+  std::vector<std::pair<const json*, std::size_t>> todo{{&value, 0}};
+  while (!todo.empty()) {
+    const auto [v, depth] = todo.back();
+    todo.pop_back();
+    if (!v->is_structured()) {
+      continue;
+    }
+    if (depth >= limit) {
+      return true;
+    }
+    for (const auto& child : *v) {
+      todo.emplace_back(&child, depth + 1);
+    }
+  }
+  return false;
+}
+
+namespace {
+
+struct Ctx {
+  std::string base;
+  Draft draft = Draft::d2020;
+  bool validation_vocab = true;
+  Resource* owner = nullptr;
+  std::string location; // "<label>#<pointer>"
+};
+
+struct ResourceEntry {
+  const json* root = nullptr;
+  Ctx ctx; // the context of the resource root
+};
+
+struct PendingRef {
+  Node* node;
+  std::string uri;
+  bool dynamic;
+};
+
+std::optional<Draft> draft_of_meta(std::string uri)
+{
+  if (!uri.empty() && uri.back() == '#') {
+    uri.pop_back();
+  }
+  if (uri == "http://json-schema.org/draft-04/schema") {
+    return Draft::d4;
+  }
+  if (uri == "http://json-schema.org/draft-06/schema") {
+    return Draft::d6;
+  }
+  if (uri == "http://json-schema.org/draft-07/schema") {
+    return Draft::d7;
+  }
+  if (uri == "https://json-schema.org/draft/2020-12/schema" ||
+      uri == "https://json-schema.org/draft/2019-09/schema" ||
+      uri.rfind("https://spec.openapis.org/oas/3.1/", 0) == 0) {
+    return Draft::d2020;
+  }
+  return std::nullopt;
+}
+
+bool is_int(const json& v)
+{
+  if (v.is_number_integer()) {
+    return true;
+  }
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    return std::isfinite(d) && d == std::floor(d);
+  }
+  return false;
+}
+
+class Compiler {
+public:
+  Compiler(std::string root_dir, const SchemaOptions& options)
+      : m_root_dir(std::move(root_dir)), m_options(options), m_graph(std::make_unique<CompiledGraph>())
+  {
+  }
+
+  Result<std::unique_ptr<CompiledGraph>> run(std::shared_ptr<const json> document, std::string base)
+  {
+    const Draft default_draft = draft_of_meta(m_options.default_meta_schema).value_or(Draft::d2020);
+    PAGABLE_TRY(add_document(document, base, "", default_draft));
+    const auto root_uri = split_fragment(base).first;
+    const auto& entry = m_resources.at(root_uri);
+    m_graph->base_uri = entry.ctx.base;
+    PAGABLE_TRY_ASSIGN(Node * root, compile(*entry.root));
+    PAGABLE_TRY(drain());
+    for (const auto& node : m_graph->nodes) {
+      build_dispatch(*node);
+    }
+    m_graph->root = root;
+    return std::move(m_graph);
+  }
+
+private:
+  // --- Indexing: resources, anchors and each schema's context ---
+
+  Result<void> add_document(std::shared_ptr<const json> doc, const std::string& retrieval_uri,
+                            const std::string& label, Draft default_draft)
+  {
+    m_graph->documents.push_back(doc);
+    auto resource = std::make_unique<Resource>();
+    resource->uri = retrieval_uri;
+    Ctx ctx;
+    ctx.base = retrieval_uri;
+    ctx.draft = default_draft;
+    ctx.owner = resource.get();
+    ctx.location = label + "#";
+    m_graph->resources.push_back(std::move(resource));
+    m_resources[retrieval_uri] = ResourceEntry{doc.get(), ctx};
+    return index(*doc, ctx, 0, true);
+  }
+
+  Result<void> index(const json& s, Ctx ctx, std::size_t depth, bool document_root)
+  {
+    if (depth > m_options.max_schema_depth) {
+      return make_error(Errc::invalid_input, "schema nested deeper than " +
+                                                 std::to_string(m_options.max_schema_depth) +
+                                                 " levels at " + ctx.location);
+    }
+    if (!s.is_object()) {
+      m_index[&s] = ctx;
+      return {};
+    }
+    const bool has_ref = s.contains("$ref");
+    const char* id_key = ctx.draft == Draft::d4 ? "id" : "$id";
+    auto id_it = s.find(id_key);
+    // $schema: only meaningful at a resource root.
+    const bool has_id = id_it != s.end() && id_it->is_string() &&
+                        !(ctx.draft != Draft::d2020 && has_ref) &&
+                        !(id_it->get_ref<const std::string&>().rfind('#', 0) == 0);
+    if (auto sc = s.find("$schema"); sc != s.end() && sc->is_string() && (document_root || has_id)) {
+      PAGABLE_TRY(apply_meta_schema(sc->get<std::string>(), ctx));
+      id_key = ctx.draft == Draft::d4 ? "id" : "$id";
+      id_it = s.find(id_key);
+    }
+    if (id_it != s.end() && id_it->is_string() && !(ctx.draft != Draft::d2020 && has_ref)) {
+      const auto& id = id_it->get_ref<const std::string&>();
+      if (id.rfind('#', 0) == 0) {
+        if (ctx.draft != Draft::d2020) {
+          m_anchors[split_fragment(ctx.base).first + id] = &s; // draft-07 "$id": "#name"
+        }
+      } else {
+        auto [uri, fragment] = split_fragment(resolve_uri(ctx.base, id));
+        ctx.base = uri;
+        if (document_root) {
+          ctx.owner->uri = uri;
+        } else {
+          auto resource = std::make_unique<Resource>();
+          resource->uri = uri;
+          ctx.owner = resource.get();
+          m_graph->resources.push_back(std::move(resource));
+        }
+        m_resources[uri] = ResourceEntry{&s, ctx};
+        if (!fragment.empty() && fragment[0] != '/') {
+          m_anchors[uri + "#" + fragment] = &s;
+        }
+      }
+    }
+    if (document_root) {
+      // Keep the retrieval entry's context in step with $schema/$id seen here.
+      for (auto& [uri, entry] : m_resources) {
+        if (entry.root == &s) {
+          entry.ctx = ctx;
+        }
+      }
+    }
+    if (ctx.draft == Draft::d2020) {
+      if (auto a = s.find("$anchor"); a != s.end() && a->is_string()) {
+        m_anchors[ctx.base + "#" + a->get<std::string>()] = &s;
+      }
+      if (auto a = s.find("$dynamicAnchor"); a != s.end() && a->is_string()) {
+        m_anchors[ctx.base + "#" + a->get<std::string>()] = &s;
+        m_dynamic_anchors.push_back({ctx.owner, a->get<std::string>(), &s});
+      }
+    }
+    m_index[&s] = ctx;
+    Result<void> status;
+    for_each_subschema(s, ctx.draft, [&](const json& child, const std::string& suffix) {
+      if (!status) {
+        return;
+      }
+      Ctx child_ctx = ctx;
+      child_ctx.location += suffix;
+      status = index(child, child_ctx, depth + 1, false);
+    });
+    return status;
+  }
+
+  template <typename F>
+  static void for_each_subschema(const json& s, Draft draft, F&& f)
+  {
+    const bool d2020 = draft == Draft::d2020;
+    for (auto it = s.begin(); it != s.end(); ++it) {
+      const std::string& k = it.key();
+      const json& v = it.value();
+      const std::string prefix = "/" + escape_pointer_token(k);
+      const bool map_kw = k == "$defs" || k == "definitions" || k == "properties" ||
+                          k == "patternProperties" || (d2020 && k == "dependentSchemas") ||
+                          k == "dependencies";
+      const bool one_kw = k == "additionalProperties" || k == "propertyNames" || k == "not" ||
+                          k == "if" || k == "then" || k == "else" || k == "contains" ||
+                          k == "items" || (d2020 && (k == "unevaluatedProperties" ||
+                                                     k == "unevaluatedItems" || k == "contentSchema")) ||
+                          (!d2020 && k == "additionalItems");
+      const bool list_kw = k == "allOf" || k == "anyOf" || k == "oneOf" ||
+                           (d2020 && k == "prefixItems") || (!d2020 && k == "items");
+      if (map_kw && v.is_object()) {
+        for (auto m = v.begin(); m != v.end(); ++m) {
+          if (m->is_object() || m->is_boolean()) {
+            f(m.value(), prefix + "/" + escape_pointer_token(m.key()));
+          }
+        }
+      } else if (list_kw && v.is_array()) {
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          f(v[i], prefix + "/" + std::to_string(i));
+        }
+      } else if (one_kw && (v.is_object() || v.is_boolean())) {
+        f(v, prefix);
+      }
+    }
+  }
+
+  Result<void> apply_meta_schema(const std::string& uri, Ctx& ctx)
+  {
+    if (auto d = draft_of_meta(uri)) {
+      ctx.draft = *d;
+      ctx.validation_vocab = true;
+      return {};
+    }
+    // A custom meta-schema: its own $schema gives the draft, its $vocabulary the keywords.
+    const auto meta_uri = split_fragment(uri).first;
+    PAGABLE_TRY(ensure_loaded(meta_uri, ctx.draft));
+    const auto& entry = m_resources.at(meta_uri);
+    ctx.draft = entry.ctx.draft;
+    ctx.validation_vocab = true;
+    if (auto vocab = entry.root->find("$vocabulary"); vocab != entry.root->end() && vocab->is_object()) {
+      ctx.validation_vocab = vocab->contains("https://json-schema.org/draft/2020-12/vocab/validation");
+    }
+    return {};
+  }
+
+  // --- Loading referenced documents ---
+
+  Result<void> ensure_loaded(const std::string& uri, Draft default_draft)
+  {
+    if (m_resources.count(uri) != 0) {
+      return {};
+    }
+    if (const json* builtin = builtin_schema(uri)) {
+      return add_document(std::shared_ptr<const json>(builtin, [](const json*) {}), uri, uri,
+                          default_draft);
+    }
+    std::vector<std::string> dirs;
+    if (!m_root_dir.empty()) {
+      dirs.push_back(m_root_dir);
+    }
+    dirs.insert(dirs.end(), m_options.search_paths.begin(), m_options.search_paths.end());
+    const std::string path = percent_decode(uri_path(uri));
+    std::vector<std::string> segments;
+    for (std::size_t start = 0; start < path.size();) {
+      const auto slash = path.find('/', start);
+      const auto seg = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+      if (!seg.empty() && seg != "." && seg != "..") {
+        segments.push_back(seg);
+      }
+      if (slash == std::string::npos) {
+        break;
+      }
+      start = slash + 1;
+    }
+    std::vector<std::string> candidates;
+    if (uri.rfind("file://", 0) == 0) {
+      candidates.push_back(path);
+    }
+    for (std::size_t first = 0; first < segments.size(); ++first) {
+      std::string suffix;
+      for (std::size_t i = first; i < segments.size(); ++i) {
+        suffix += (i == first ? "" : "/") + segments[i];
+      }
+      for (const auto& dir : dirs) {
+        candidates.push_back(dir + "/" + suffix);
+      }
+    }
+    for (const auto& file : candidates) {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(file, ec)) {
+        continue;
+      }
+      std::ifstream in(file, std::ios::binary);
+      std::ostringstream text;
+      text << in.rdbuf();
+      auto doc = json::parse(text.str(), nullptr, false);
+      if (doc.is_discarded()) {
+        return make_error(Errc::invalid_input, "referenced schema " + file + " (for " + uri +
+                                                   ") is not valid JSON");
+      }
+      if (nests_deeper_than(doc, m_options.max_schema_depth)) {
+        return make_error(Errc::invalid_input, "referenced schema " + file + " is nested deeper than " +
+                                                   std::to_string(m_options.max_schema_depth) + " levels");
+      }
+      return add_document(std::make_shared<const json>(std::move(doc)), uri, uri, default_draft);
+    }
+    return make_error(Errc::invalid_input,
+                      "unresolvable reference \"" + uri +
+                          "\": no loaded schema has this URI and no file matches its path" +
+                          (dirs.empty() ? std::string() : " under the schema's directory or --schema-path"));
+  }
+
+  Result<const json*> resolve(const std::string& full, Draft default_draft)
+  {
+    auto [uri, fragment] = split_fragment(full);
+    PAGABLE_TRY(ensure_loaded(uri, default_draft));
+    const ResourceEntry& entry = m_resources.at(uri);
+    if (fragment.empty()) {
+      return entry.root;
+    }
+    if (fragment[0] != '/') {
+      const auto a = m_anchors.find(uri + "#" + fragment);
+      if (a == m_anchors.end()) {
+        return make_error(Errc::invalid_input, "unresolvable reference \"" + full +
+                                                   "\": no anchor \"" + fragment + "\" in " + uri);
+      }
+      return a->second;
+    }
+    std::vector<std::string> tokens;
+    const std::string pointer = percent_decode(fragment);
+    split_pointer(pointer, tokens);
+    const json* cur = entry.root;
+    for (const auto& t : tokens) {
+      if (cur->is_object()) {
+        const auto it = cur->find(t);
+        cur = it == cur->end() ? nullptr : &*it;
+      } else if (cur->is_array() && !t.empty() &&
+                 std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                 std::stoull(t) < cur->size()) {
+        cur = &(*cur)[std::stoull(t)];
+      } else {
+        cur = nullptr;
+      }
+      if (cur == nullptr) {
+        return make_error(Errc::invalid_input, "unresolvable reference \"" + full + "\": " + uri +
+                                                   " has nothing at " + pointer);
+      }
+    }
+    if (m_index.count(cur) == 0) {
+      Ctx ctx = entry.ctx;
+      ctx.location = m_index.at(entry.root).location + pointer;
+      PAGABLE_TRY(index(*cur, ctx, 0, false));
+    }
+    return cur;
+  }
+
+  // --- Compiling ---
+
+  Result<Node*> compile(const json& s)
+  {
+    if (const auto it = m_compiled.find(&s); it != m_compiled.end()) {
+      return it->second;
+    }
+    const auto ix = m_index.find(&s);
+    if (ix == m_index.end()) {
+      return make_error(Errc::internal, "schema compiler: subschema was not indexed");
+    }
+    const Ctx ctx = ix->second; // copy: compiling may grow the index
+    auto owned = std::make_unique<Node>();
+    Node* n = owned.get();
+    m_graph->nodes.push_back(std::move(owned));
+    m_compiled[&s] = n;
+    n->location = ctx.location;
+    n->owner = ctx.owner;
+    n->draft = ctx.draft;
+    n->validation_vocab = ctx.validation_vocab;
+    n->base_uri = ctx.base;
+    name_from_location(*n);
+    if (s.is_boolean()) {
+      n->is_bool = true;
+      n->bool_value = s.get<bool>();
+      return n;
+    }
+    if (!s.is_object()) {
+      return n; // not a schema: treated as `true`, as validators do for unknown values
+    }
+    PAGABLE_TRY(compile_keywords(s, *n));
+    return n;
+  }
+
+  void name_from_location(Node& n)
+  {
+    const auto hash = n.location.find('#');
+    std::vector<std::string> tokens;
+    if (hash == std::string::npos || !split_pointer(std::string_view(n.location).substr(hash + 1), tokens)) {
+      return;
+    }
+    const std::size_t k = tokens.size();
+    if ((k >= 2 && (tokens[k - 2] == "$defs" || tokens[k - 2] == "definitions")) ||
+        (k >= 3 && tokens[k - 3] == "components" && tokens[k - 2] == "schemas")) {
+      n.type_name = tokens[k - 1];
+    }
+  }
+
+  Result<Node*> sub(const json& s)
+  {
+    return compile(s);
+  }
+
+  Result<void> compile_keywords(const json& s, Node& n)
+  {
+    const bool d2020 = n.draft == Draft::d2020;
+    const bool val = n.validation_vocab;
+    if (auto t = s.find("x-pagable-type"); t != s.end() && t->is_string()) {
+      n.type_name = t->get<std::string>();
+    }
+    if (auto a = s.find("x-pagable-arc"); a != s.end() && a->is_boolean()) {
+      n.arc = a->get<bool>();
+    }
+    if (auto r = s.find("$ref"); r != s.end() && r->is_string()) {
+      m_pending.push_back({&n, resolve_uri(n.base_uri, r->get<std::string>()), false});
+      if (!d2020) {
+        return {}; // draft-07 and older: $ref replaces its siblings
+      }
+    }
+    if (auto r = s.find("$dynamicRef"); d2020 && r != s.end() && r->is_string()) {
+      m_pending.push_back({&n, resolve_uri(n.base_uri, r->get<std::string>()), true});
+    }
+    if (auto d = s.find("discriminator"); d != s.end() && d->is_object()) {
+      n.discriminator = &*d;
+    }
+    for (auto it = s.begin(); it != s.end(); ++it) {
+      PAGABLE_TRY(compile_keyword(it.key(), it.value(), s, n, d2020, val));
+    }
+    std::sort(n.properties.begin(), n.properties.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    return {};
+  }
+
+  static std::optional<std::size_t> count(const json& v)
+  {
+    if (v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0)) {
+      return v.get<std::size_t>();
+    }
+    if (v.is_number_float() && is_int(v) && v.get<double>() >= 0) {
+      const double d = v.get<double>();
+      return d >= 1.8e19 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(d);
+    }
+    return std::nullopt;
+  }
+
+  Result<void> compile_keyword(const std::string& k, const json& v, const json& s, Node& n, bool d2020,
+                               bool val)
+  {
+    const bool d4 = n.draft == Draft::d4;
+    if (val) {
+      if (k == "type") {
+        auto bit = [](const std::string& t) -> std::uint8_t {
+          if (t == "null") return t_null;
+          if (t == "boolean") return t_boolean;
+          if (t == "object") return t_object;
+          if (t == "array") return t_array;
+          if (t == "number") return t_number;
+          if (t == "string") return t_string;
+          if (t == "integer") return t_integer;
+          return 0;
+        };
+        n.types = 0x80; // "has a type keyword", even if every name is unknown
+        if (v.is_string()) {
+          n.types |= bit(v.get<std::string>());
+        } else if (v.is_array()) {
+          for (const auto& t : v) {
+            if (t.is_string()) {
+              n.types |= bit(t.get<std::string>());
+            }
+          }
+        }
+      } else if (k == "enum" && v.is_array()) {
+        n.enum_values = v.get<std::vector<json>>();
+      } else if (k == "const" && !d4) {
+        n.const_value = v;
+      } else if (v.is_number() && (k == "minimum" || k == "maximum" || k == "multipleOf")) {
+        const double d = v.get<double>();
+        if (k == "multipleOf") {
+          n.multiple_of = d;
+        } else {
+          const bool exclusive = d4 && s.value(k == "minimum" ? "exclusiveMinimum" : "exclusiveMaximum", false);
+          (k == "minimum" ? (exclusive ? n.exclusive_minimum : n.minimum)
+                          : (exclusive ? n.exclusive_maximum : n.maximum)) = d;
+        }
+      } else if (!d4 && v.is_number() && k == "exclusiveMinimum") {
+        n.exclusive_minimum = v.get<double>();
+      } else if (!d4 && v.is_number() && k == "exclusiveMaximum") {
+        n.exclusive_maximum = v.get<double>();
+      } else if (k == "minLength") {
+        n.min_length = count(v);
+      } else if (k == "maxLength") {
+        n.max_length = count(v);
+      } else if (k == "pattern" && v.is_string()) {
+        PAGABLE_TRY_ASSIGN(n.pattern, Regex::compile(v.get<std::string>()));
+      } else if (k == "minItems") {
+        n.min_items = count(v);
+      } else if (k == "maxItems") {
+        n.max_items = count(v);
+      } else if (k == "uniqueItems" && v.is_boolean()) {
+        n.unique_items = v.get<bool>();
+      } else if (k == "minContains" && d2020) {
+        n.min_contains = count(v);
+      } else if (k == "maxContains" && d2020) {
+        n.max_contains = count(v);
+      } else if (k == "minProperties") {
+        n.min_properties = count(v);
+      } else if (k == "maxProperties") {
+        n.max_properties = count(v);
+      } else if (k == "required" && v.is_array()) {
+        for (const auto& r : v) {
+          if (r.is_string()) {
+            n.required.push_back(r.get<std::string>());
+          }
+        }
+      } else if (k == "dependentRequired" && d2020 && v.is_object()) {
+        for (auto it = v.begin(); it != v.end(); ++it) {
+          if (it->is_array()) {
+            n.dependent_required.push_back({it.key(), it->get<std::vector<std::string>>(), "dependentRequired"});
+          }
+        }
+      }
+    }
+    if (k == "format" && v.is_string() && m_options.validate_formats) {
+      n.format = format_from_name(v.get<std::string>());
+      n.format_name = v.get<std::string>();
+    } else if (k == "properties" && v.is_object()) {
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        PAGABLE_TRY_ASSIGN(Node * c, sub(it.value()));
+        n.properties.emplace_back(it.key(), c);
+      }
+    } else if (k == "patternProperties" && v.is_object()) {
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        PAGABLE_TRY_ASSIGN(auto re, Regex::compile(it.key()));
+        PAGABLE_TRY_ASSIGN(Node * c, sub(it.value()));
+        n.pattern_properties.emplace_back(std::move(re), c);
+      }
+    } else if (k == "additionalProperties") {
+      PAGABLE_TRY_ASSIGN(n.additional_properties, sub(v));
+    } else if (k == "propertyNames" && !d4) {
+      PAGABLE_TRY_ASSIGN(n.property_names, sub(v));
+    } else if (k == "dependentSchemas" && d2020 && v.is_object()) {
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        PAGABLE_TRY_ASSIGN(Node * c, sub(it.value()));
+        n.dependent_schemas.emplace_back(it.key(), c);
+      }
+    } else if (k == "dependencies" && v.is_object()) { // 2020-12 too, for compatibility
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        if (it->is_array()) {
+          n.dependent_required.push_back({it.key(), it->get<std::vector<std::string>>(), "dependencies"});
+        } else {
+          PAGABLE_TRY_ASSIGN(Node * c, sub(it.value()));
+          n.dependent_schemas.emplace_back(it.key(), c);
+        }
+      }
+    } else if (k == "unevaluatedProperties" && d2020) {
+      PAGABLE_TRY_ASSIGN(n.unevaluated_properties, sub(v));
+    } else if (k == "unevaluatedItems" && d2020) {
+      PAGABLE_TRY_ASSIGN(n.unevaluated_items, sub(v));
+    } else if (k == "prefixItems" && d2020 && v.is_array()) {
+      PAGABLE_TRY(sub_list(v, n.prefix_items));
+    } else if (k == "items") {
+      if (v.is_array() && !d2020) {
+        PAGABLE_TRY(sub_list(v, n.prefix_items));
+        if (auto add = s.find("additionalItems"); add != s.end()) {
+          PAGABLE_TRY_ASSIGN(n.items, sub(*add));
+        }
+      } else if (!v.is_array()) {
+        PAGABLE_TRY_ASSIGN(n.items, sub(v));
+      }
+    } else if (k == "contains" && !d4) {
+      PAGABLE_TRY_ASSIGN(n.contains, sub(v));
+    } else if (k == "allOf" && v.is_array()) {
+      PAGABLE_TRY(sub_list(v, n.all_of));
+    } else if (k == "anyOf" && v.is_array()) {
+      PAGABLE_TRY(sub_list(v, n.any_of));
+    } else if (k == "oneOf" && v.is_array()) {
+      PAGABLE_TRY(sub_list(v, n.one_of));
+    } else if (k == "not") {
+      PAGABLE_TRY_ASSIGN(n.not_, sub(v));
+    } else if (k == "if" && (n.draft == Draft::d7 || d2020)) {
+      PAGABLE_TRY_ASSIGN(n.if_, sub(v));
+    } else if (k == "then" && (n.draft == Draft::d7 || d2020)) {
+      PAGABLE_TRY_ASSIGN(n.then_, sub(v));
+    } else if (k == "else" && (n.draft == Draft::d7 || d2020)) {
+      PAGABLE_TRY_ASSIGN(n.else_, sub(v));
+    }
+    return {};
+  }
+
+  Result<void> sub_list(const json& v, std::vector<const Node*>& out)
+  {
+    for (const auto& item : v) {
+      PAGABLE_TRY_ASSIGN(Node * c, sub(item));
+      out.push_back(c);
+    }
+    return {};
+  }
+
+  Result<void> drain()
+  {
+    while (!m_pending.empty() || !m_dynamic_anchors.empty()) {
+      // A URI may be claimed by the $id of a file that another reference loads, so a
+      // reference that resolves to nothing is retried while others still make progress.
+      std::vector<PendingRef> retry;
+      std::optional<Error> first_error;
+      bool progress = false;
+      while (!m_pending.empty() || (!retry.empty() && progress)) {
+        if (m_pending.empty()) {
+          m_pending = std::move(retry);
+          retry.clear();
+          std::reverse(m_pending.begin(), m_pending.end());
+          progress = false;
+          first_error.reset();
+        }
+        const PendingRef p = m_pending.back();
+        m_pending.pop_back();
+        auto target = resolve(p.uri, p.node->draft);
+        if (!target) {
+          if (!first_error) {
+            first_error = std::move(target).error().with_context("schema " + p.node->location);
+          }
+          retry.push_back(p);
+          continue;
+        }
+        progress = true;
+        PAGABLE_TRY_ASSIGN(Node * t, compile(**target));
+        if (!p.dynamic) {
+          p.node->ref = t;
+          continue;
+        }
+        p.node->dynamic_ref = t;
+        const auto fragment = split_fragment(p.uri).second;
+        if ((*target)->is_object() && !fragment.empty() && fragment[0] != '/') {
+          if (auto a = (*target)->find("$dynamicAnchor"); a != (*target)->end() && *a == fragment) {
+            p.node->dynamic_name = fragment;
+          }
+        }
+      }
+      if (!retry.empty()) {
+        return std::move(*first_error);
+      }
+      auto anchors = std::move(m_dynamic_anchors);
+      m_dynamic_anchors.clear();
+      for (const auto& a : anchors) {
+        PAGABLE_TRY_ASSIGN(Node * t, compile(*a.target));
+        a.resource->dynamic_anchors.emplace(a.name, t);
+      }
+    }
+    return {};
+  }
+
+  // --- pagable's dispatch ---
+
+  static const Node* through_refs(const Node* n)
+  {
+    for (int i = 0; i < 16 && n->ref != nullptr && n->properties.empty(); ++i) {
+      n = n->ref;
+    }
+    return n;
+  }
+
+  static std::optional<std::string> const_tag(const Node* n)
+  {
+    n = through_refs(n);
+    if (n->const_value && n->const_value->is_string()) {
+      return n->const_value->get<std::string>();
+    }
+    if (n->enum_values && n->enum_values->size() == 1 && n->enum_values->front().is_string()) {
+      return n->enum_values->front().get<std::string>();
+    }
+    return std::nullopt;
+  }
+
+  void build_dispatch(Node& n)
+  {
+    auto& branches = !n.one_of.empty() ? n.one_of : n.any_of;
+    if (branches.size() < 2) {
+      return;
+    }
+    auto d = std::make_unique<Dispatch>();
+    if (n.discriminator != nullptr && n.discriminator->contains("propertyName") &&
+        (*n.discriminator)["propertyName"].is_string()) {
+      d->from_discriminator = true;
+      d->property = (*n.discriminator)["propertyName"].get<std::string>();
+      auto name_of = [](const Node* b) { return b->ref != nullptr ? b->ref->type_name : b->type_name; };
+      if (auto m = n.discriminator->find("mapping"); m != n.discriminator->end() && m->is_object()) {
+        for (auto it = m->begin(); it != m->end(); ++it) {
+          if (!it->is_string()) {
+            continue;
+          }
+          const std::string target = it->get<std::string>();
+          for (std::size_t i = 0; i < branches.size(); ++i) {
+            const Node* b = branches[i];
+            const bool by_name = name_of(b) == target;
+            const bool by_ref = b->ref != nullptr && target.find('#') != std::string::npos &&
+                                (b->ref->location == target ||
+                                 (b->ref->location.size() >= target.size() &&
+                                  b->ref->location.compare(b->ref->location.size() - target.size(),
+                                                           target.size(), target) == 0));
+            if (by_name || by_ref) {
+              d->branch_of.emplace(it.key(), i);
+              break;
+            }
+          }
+        }
+      }
+      for (std::size_t i = 0; i < branches.size(); ++i) {
+        const auto name = name_of(branches[i]);
+        if (!name.empty()) {
+          d->branch_of.emplace(name, i);
+        }
+      }
+      if (d->branch_of.empty()) {
+        return;
+      }
+    } else {
+      // One property with a distinct string const in every branch.
+      const Node* first = through_refs(branches[0]);
+      for (const auto& [prop, child] : first->properties) {
+        std::unordered_map<std::string, std::size_t> tags;
+        bool ok = true;
+        for (std::size_t i = 0; ok && i < branches.size(); ++i) {
+          const Node* b = through_refs(branches[i]);
+          const auto it = std::lower_bound(b->properties.begin(), b->properties.end(), prop,
+                                           [](const auto& e, const std::string& p) { return e.first < p; });
+          if (it == b->properties.end() || it->first != prop) {
+            ok = false;
+            break;
+          }
+          auto tag = const_tag(it->second);
+          ok = tag && tags.emplace(*tag, i).second;
+        }
+        if (ok) {
+          d->property = prop;
+          d->branch_of = std::move(tags);
+          break;
+        }
+      }
+      if (d->property.empty()) {
+        return;
+      }
+    }
+    for (const auto& [tag, i] : d->branch_of) {
+      d->tags.push_back(tag);
+    }
+    std::sort(d->tags.begin(), d->tags.end());
+    (!n.one_of.empty() ? n.one_of_dispatch : n.any_of_dispatch) = std::move(d);
+  }
+
+  struct DynamicAnchor {
+    Resource* resource;
+    std::string name;
+    const json* target;
+  };
+
+  std::string m_root_dir;
+  const SchemaOptions& m_options;
+  std::unique_ptr<CompiledGraph> m_graph;
+  std::unordered_map<std::string, ResourceEntry> m_resources;
+  std::unordered_map<std::string, const json*> m_anchors;
+  std::unordered_map<const json*, Ctx> m_index;
+  std::unordered_map<const json*, Node*> m_compiled;
+  std::vector<PendingRef> m_pending;
+  std::vector<DynamicAnchor> m_dynamic_anchors;
+};
+
+} // namespace
+
+Result<std::unique_ptr<CompiledGraph>> compile_graph(std::shared_ptr<const json> document,
+                                                     std::string base_uri, std::string root_dir,
+                                                     const SchemaOptions& options)
+{
+  try {
+    Compiler compiler(std::move(root_dir), options);
+    return compiler.run(std::move(document), std::move(base_uri));
+  } catch (const std::exception& e) {
+    return make_error(Errc::invalid_input, std::string("schema: ") + e.what());
+  }
+}
+
+} // namespace pagable::schema

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#pragma once
+// Turns schema documents into the Node graph of node.hpp: indexes every resource ($id) and
+// anchor, compiles subschemas once each, resolves $ref/$dynamicRef by URI (loading files by
+// URI path suffix, or the built-in meta-schemas), then derives discriminator dispatch.
+
+#include "schema/node.hpp"
+
+#include <pagable/result.hpp>
+#include <pagable/schema.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pagable::schema {
+
+// Everything a compiled schema owns; immutable once built.
+struct CompiledGraph {
+  std::vector<std::shared_ptr<const nlohmann::json>> documents;
+  std::vector<std::unique_ptr<Node>> nodes;
+  std::vector<std::unique_ptr<Resource>> resources;
+  const Node* root = nullptr;
+  std::string base_uri;
+};
+
+// `root_dir` is searched first for referenced files ("" for none).
+Result<std::unique_ptr<CompiledGraph>> compile_graph(std::shared_ptr<const nlohmann::json> document,
+                                                     std::string base_uri, std::string root_dir,
+                                                     const SchemaOptions& options);
+
+// True if `value` nests deeper than `limit` (checked without recursion, so it is safe on
+// hostile input before anything recursive -- copying, comparing, dumping -- touches it).
+bool nests_deeper_than(const nlohmann::json& value, std::size_t limit);
+
+// The built-in meta-schemas, keyed by their $id without a trailing '#'.
+const nlohmann::json* builtin_schema(const std::string& uri);
+
+} // namespace pagable::schema

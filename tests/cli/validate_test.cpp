@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// End-to-end: `pagable validate` exit codes, error lines and its --json report (checked
+// against schemas/report-validate.schema.json with our own validator).
+#include <pagable/schema.hpp>
+
+#include "support/run_process.hpp"
+#include "support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+using nlohmann::json;
+
+namespace {
+
+test::ProcessResult pagable_run(std::vector<std::string> args)
+{
+  args.insert(args.begin(), PAGABLE_BINARY);
+  return test::run_process(args);
+}
+
+struct Fixture {
+  test::TempDir dir;
+  std::string schema = dir.file("schema.json");
+  std::string good = dir.file("good.json");
+  std::string bad = dir.file("bad.json");
+  std::string broken = dir.file("broken.json");
+  Fixture()
+  {
+    test::write_file(dir.file("common.json"), R"({"$defs": {"name": {"type": "string", "minLength": 1}}})");
+    // common.json is found beside the schema by its URI's last segment.
+    test::write_file(schema, R"({"$id": "https://example.com/s/schema.json", "type": "object",
+      "required": ["name"], "properties": {"name": {"$ref": "https://example.com/elsewhere/common.json#/$defs/name"},
+      "when": {"format": "date"}}})");
+    test::write_file(good, R"({"name": "x", "when": "2024-02-30"})");
+    test::write_file(bad, R"({"name": ""})");
+    test::write_file(broken, R"({"name": )");
+  }
+};
+
+} // namespace
+
+TEST_CASE("cli: validate exits 0 when every file is valid and 1 when any is not", "[cli][validate]")
+{
+  Fixture f;
+  const auto ok = pagable_run({"validate", "--schema", f.schema, f.good});
+  CHECK(ok.exit_code == 0);
+  CHECK_THAT(ok.out, Catch::Contains("1 of 1 file valid"));
+
+  const auto bad = pagable_run({"validate", "--schema", f.schema, f.good, f.bad});
+  CHECK(bad.exit_code == 1);
+  CHECK_THAT(bad.out, Catch::Contains(f.bad + ": /name: string is shorter than 1 characters (schema "
+                                      "https://example.com/elsewhere/common.json#/$defs/name/minLength)"));
+  CHECK_THAT(bad.out, !Catch::Contains(f.good + ":"));
+
+  // Formats are asserted only on request.
+  const auto formats = pagable_run({"validate", "--validate-formats", "--schema", f.schema, f.good});
+  CHECK(formats.exit_code == 1);
+  CHECK_THAT(formats.out, Catch::Contains("/when: string \"2024-02-30\" is not a valid date"));
+
+  const auto not_json = pagable_run({"validate", "--schema", f.schema, f.broken});
+  CHECK(not_json.exit_code == 1);
+  CHECK_THAT(not_json.out, Catch::Contains("not valid JSON"));
+}
+
+TEST_CASE("cli: validate usage errors and unusable schemas", "[cli][validate]")
+{
+  Fixture f;
+  CHECK(pagable_run({"validate", f.good}).exit_code == 2);                              // no --schema
+  CHECK(pagable_run({"validate", "--schema", f.schema}).exit_code == 2);                // no FILE
+  CHECK(pagable_run({"validate", "--schema", f.dir.file("none.json"), f.good}).exit_code == 2);
+  CHECK(pagable_run({"validate", "--schema", f.schema, "--max-errors", "0", f.good}).exit_code == 2);
+  test::write_file(f.dir.file("dangling.json"), R"({"$ref": "nowhere.json"})");
+  const auto dangling = pagable_run({"validate", "--schema", f.dir.file("dangling.json"), f.good});
+  CHECK(dangling.exit_code == 1);
+  CHECK_THAT(dangling.err, Catch::Contains("nowhere.json"));
+  // --schema-path makes the missing file findable.
+  std::filesystem::create_directories(f.dir.file("lib"));
+  test::write_file(f.dir.file("lib/nowhere.json"), R"({"type": "object"})");
+  CHECK(pagable_run({"validate", "--schema", f.dir.file("dangling.json"), "--schema-path", f.dir.file("lib"), f.good})
+            .exit_code == 0);
+}
+
+TEST_CASE("cli: validate --json reports per-file results matching its schema", "[cli][validate]")
+{
+  Fixture f;
+  const auto r = pagable_run({"--json", "validate", "--schema", f.schema, "--max-errors", "1", f.good, f.bad});
+  CHECK(r.exit_code == 1);
+  const json report = json::parse(r.out);
+  CHECK(report["valid"] == false);
+  REQUIRE(report["files"].size() == 2);
+  CHECK(report["files"][0] == json{{"file", f.good}, {"valid", true}, {"errors", json::array()}, {"truncated", false}});
+  CHECK(report["files"][1]["valid"] == false);
+  CHECK(report["files"][1]["errors"][0]["instance_location"] == "/name");
+  CHECK(report["files"][1]["errors"][0]["schema_location"] == "https://example.com/elsewhere/common.json#/$defs/name/minLength");
+
+  auto schema = pagable::schema::load_schema_file(PAGABLE_SOURCE_DIR "/schemas/report-validate.schema.json", {});
+  REQUIRE(schema);
+  const auto check = (*schema)->validate(report);
+  INFO((check.errors.empty() ? std::string() : check.errors[0].to_string()));
+  CHECK(check.valid);
+  CHECK_FALSE((*schema)->validate(json{{"valid", true}, {"files", json::array()}}).valid);
+}
