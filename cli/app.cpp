@@ -35,6 +35,9 @@ std::unique_ptr<CLI::App> build_app(Context& ctx)
       ->capture_default_str();
   add_ls_command(*app, ctx);
   add_stat_command(*app, ctx);
+  add_pack_command(*app, ctx);
+  add_hydrate_command(*app, ctx);
+  add_unpack_command(*app, ctx);
   return app;
 }
 
@@ -53,6 +56,32 @@ Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, 
   options.lock_wait = std::chrono::milliseconds(
       static_cast<std::int64_t>(std::llround(ctx.lock_wait_seconds * 1000.0)));
   return store::open_sqlite_store(path, options);
+}
+
+Result<store::RootRecord> find_root(const store::BlobStore& store, const std::string& name_or_key)
+{
+  PAGABLE_TRY_ASSIGN(auto root, store.get_root(name_or_key));
+  if (root) {
+    return std::move(*root);
+  }
+  PAGABLE_TRY_ASSIGN(auto roots, store.list_roots());
+  if (normalize_hex_prefix(name_or_key)) {
+    std::vector<Key> keys;
+    for (const auto& r : roots) {
+      keys.push_back(r.key);
+    }
+    auto key = resolve_unique_prefix(name_or_key, keys);
+    if (key) {
+      for (auto& r : roots) {
+        if (r.key == *key) {
+          return std::move(r);
+        }
+      }
+    } else if (key.error().code() != Errc::not_found) {
+      return std::move(key).error();
+    }
+  }
+  return make_error(Errc::not_found, "no root named \"" + name_or_key + "\"");
 }
 
 int run_cli(int argc, const char* const* argv)

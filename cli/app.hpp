@@ -36,7 +36,14 @@ Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, 
 // Adds the archive positional (falls back to $PAGABLE_ARCHIVE).
 CLI::Option* add_archive_option(CLI::App& cmd, std::string& archive);
 
+// The root named `name_or_key`, or else the one root whose key has that hex prefix.
+// Errc::not_found when there is none.
+Result<store::RootRecord> find_root(const store::BlobStore& store, const std::string& name_or_key);
+
 void add_ls_command(CLI::App& app, Context& ctx);
+void add_pack_command(CLI::App& app, Context& ctx);
+void add_hydrate_command(CLI::App& app, Context& ctx);
+void add_unpack_command(CLI::App& app, Context& ctx);
 void add_stat_command(CLI::App& app, Context& ctx);
 
 } // namespace pagable::cli
