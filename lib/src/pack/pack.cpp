@@ -703,6 +703,9 @@ Result<PackResult> pack_stream(store::BlobStore& store, std::istream& input,
       error = make_error(Errc::invalid_input, "the input is not a JSON document");
     }
     bytes_in = counted.consumed();
+    if (error && bytes_in == 0 && error->code() == Errc::invalid_input) {
+      error = make_error(Errc::invalid_input, "the input is empty: no JSON document at line 1, column 1");
+    }
     if (!error) {
       result = packer.finish(store);
     }
