@@ -51,7 +51,13 @@ CLI::Option* add_archive_option(CLI::App& cmd, std::string& archive)
 Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, store::OpenMode mode,
                                                        const Context& ctx)
 {
-  store::SqliteOptions options;
+  return open_archive(path, mode, ctx, store::SqliteOptions{});
+}
+
+Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, store::OpenMode mode,
+                                                       const Context& ctx,
+                                                       store::SqliteOptions options)
+{
   options.mode = mode;
   options.lock_wait = std::chrono::milliseconds(
       static_cast<std::int64_t>(std::llround(ctx.lock_wait_seconds * 1000.0)));

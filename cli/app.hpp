@@ -32,6 +32,10 @@ int run_cli(int argc, const char* const* argv);
 // Opens the archive named on the command line with the CLI's global settings.
 Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, store::OpenMode mode,
                                                        const Context& ctx);
+// The same, starting from `options` (mode and lock wait are set from the arguments).
+Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, store::OpenMode mode,
+                                                       const Context& ctx,
+                                                       store::SqliteOptions options);
 
 // Adds the archive positional (falls back to $PAGABLE_ARCHIVE).
 CLI::Option* add_archive_option(CLI::App& cmd, std::string& archive);

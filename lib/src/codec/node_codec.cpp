@@ -42,7 +42,8 @@ std::string pointer_prefix(const std::vector<std::string>& tokens, std::size_t u
 {
   std::string p;
   for (std::size_t i = 0; i < upto && i < tokens.size(); ++i) {
-    p += "/" + escape_pointer_token(tokens[i]);
+    p += '/';
+    p += escape_pointer_token(tokens[i]);
   }
   return p;
 }

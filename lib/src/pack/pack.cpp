@@ -544,14 +544,23 @@ private:
     std::string p;
     for (std::size_t i = 0; i < depth && i < m_frames.size(); ++i) {
       const Frame& f = m_frames[i];
-      p += "/" + (f.object ? codec::escape_pointer_token(f.name) : std::to_string(f.index));
+      p += '/';
+      p += f.object ? codec::escape_pointer_token(f.name) : std::to_string(f.index);
     }
     return p;
   }
 
   std::string located() const
   {
-    return " (at " + (m_frames.empty() ? std::string("the top level") : "\"" + pointer_to(m_frames.size()) + "\"") + ")";
+    std::string where = " (at ";
+    if (m_frames.empty()) {
+      where += "the top level";
+    } else {
+      where += '"';
+      where += pointer_to(m_frames.size());
+      where += '"';
+    }
+    return where + ")";
   }
 
   bool fail(Error e)
