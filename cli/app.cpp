@@ -5,6 +5,7 @@
 
 #include <pagable/version.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
@@ -76,6 +77,9 @@ Result<store::RootRecord> find_root(const store::BlobStore& store, const std::st
     for (const auto& r : roots) {
       keys.push_back(r.key);
     }
+    // Several roots may name one document: the prefix must pick one key, not one root.
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     auto key = resolve_unique_prefix(name_or_key, keys);
     if (key) {
       for (auto& r : roots) {

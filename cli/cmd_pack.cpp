@@ -152,8 +152,7 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
   struct sigaction sa{};
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr); // other signals keep their default (exit 128 + n)
 
   nlohmann::json documents = nlohmann::json::array();
   int exit_code = k_exit_ok;

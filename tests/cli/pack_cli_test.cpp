@@ -137,6 +137,11 @@ TEST_CASE("pack: the same document under another name adds no blobs", "[cli][pac
   CHECK(second["new_nodes"] == 0);
   CHECK(second["key"] == first["key"]);
   CHECK(second["nodes"] == first["nodes"]);
+  // Two roots share that key: a key prefix still names the document.
+  const auto by_key = run_pagable({"hydrate", archive, first["key"].get<std::string>().substr(0, 10),
+                                   "--at", "/member-7/id"});
+  CHECK(by_key.exit_code == 0);
+  CHECK(by_key.out == "7");
 }
 
 TEST_CASE("pack: one member inserted into a 100,000-member map adds a few nodes", "[cli][pack]")

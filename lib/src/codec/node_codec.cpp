@@ -32,12 +32,6 @@ bool is_integer_literal(std::string_view s)
   return true;
 }
 
-bool is_chunk_tag(Tag t)
-{
-  return t == Tag::object_chunks || t == Tag::object_part || t == Tag::array_chunks ||
-         t == Tag::array_part;
-}
-
 std::string pointer_prefix(const std::vector<std::string>& tokens, std::size_t upto)
 {
   std::string p;
@@ -352,21 +346,26 @@ Result<std::size_t> skip_value(NodeReader& reader)
     case Tag::string: PAGABLE_TRY(reader.read_text()); break;
     case Tag::binary64: PAGABLE_TRY(reader.read_binary64_body()); break;
     case Tag::ref: ++refs; break;
-    case Tag::array:
-    case Tag::object:
     case Tag::object_part:
-    case Tag::array_part: {
+    case Tag::array_part:
+    case Tag::object_chunks:
+    case Tag::array_chunks:
+      if (!open.empty()) {
+        return corrupt("a chunk tag inside a value");
+      }
+      if (tag == Tag::object_chunks || tag == Tag::array_chunks) {
+        PAGABLE_TRY_ASSIGN(const std::uint64_t n, reader.read_varint());
+        for (std::uint64_t i = 0; i < n; ++i) {
+          PAGABLE_TRY(reader.read_varint());
+        }
+        refs += static_cast<std::size_t>(n);
+        break;
+      }
+      [[fallthrough]];
+    case Tag::array:
+    case Tag::object: {
       PAGABLE_TRY_ASSIGN(const std::uint64_t n, reader.read_varint());
       open.push_back({n, tag == Tag::object || tag == Tag::object_part});
-      break;
-    }
-    case Tag::object_chunks:
-    case Tag::array_chunks: {
-      PAGABLE_TRY_ASSIGN(const std::uint64_t n, reader.read_varint());
-      for (std::uint64_t i = 0; i < n; ++i) {
-        PAGABLE_TRY(reader.read_varint());
-      }
-      refs += static_cast<std::size_t>(n);
       break;
     }
     }
@@ -378,25 +377,6 @@ Result<void> check_node(const Blob& blob)
 {
   NodeReader reader(blob.data);
   PAGABLE_TRY_ASSIGN(const Tag top, reader.peek_tag());
-  // Chunk and part tags may only open a blob; inside a value they are malformed.
-  NodeReader scan(blob.data);
-  if (is_chunk_tag(top)) {
-    PAGABLE_TRY(scan.read_tag());
-    PAGABLE_TRY_ASSIGN(const std::uint64_t n, scan.read_varint());
-    if (top == Tag::object_chunks || top == Tag::array_chunks) {
-      for (std::uint64_t i = 0; i < n; ++i) {
-        PAGABLE_TRY(scan.read_varint());
-      }
-      if (n != blob.children.size() || n == 0) {
-        return corrupt("a chunk list of " + std::to_string(n) + " entries has " +
-                       std::to_string(blob.children.size()) + " children");
-      }
-      if (!scan.at_end()) {
-        return corrupt("trailing bytes after a chunk list");
-      }
-      return {};
-    }
-  }
   PAGABLE_TRY_ASSIGN(const std::size_t refs, skip_value(reader));
   if (!reader.at_end()) {
     return corrupt("trailing bytes after the value");
@@ -405,45 +385,8 @@ Result<void> check_node(const Blob& blob)
     return corrupt(std::to_string(refs) + " references for " +
                    std::to_string(blob.children.size()) + " children");
   }
-  // Nested chunk tags: skip_value accepted them as containers; look for them explicitly.
-  if (!is_chunk_tag(top)) {
-    NodeReader again(blob.data);
-    // A value's tags are at positions skip_value visits; re-walk and reject chunk tags below
-    // the top by scanning with the same iterative walk.
-    struct Open {
-      std::uint64_t remaining;
-      bool object;
-    };
-    std::vector<Open> open;
-    bool first = true;
-    while (first || !open.empty()) {
-      if (!first) {
-        Open& o = open.back();
-        if (o.remaining == 0) {
-          open.pop_back();
-          continue;
-        }
-        --o.remaining;
-        if (o.object) {
-          PAGABLE_TRY(again.read_text());
-        }
-      }
-      first = false;
-      PAGABLE_TRY_ASSIGN(const Tag tag, again.read_tag());
-      if (is_chunk_tag(tag)) {
-        return corrupt("a chunk tag inside a value");
-      }
-      if (tag == Tag::array || tag == Tag::object) {
-        PAGABLE_TRY_ASSIGN(const std::uint64_t n, again.read_varint());
-        open.push_back({n, tag == Tag::object});
-      } else if (tag == Tag::integer) {
-        PAGABLE_TRY(again.read_varint());
-      } else if (tag == Tag::big_integer || tag == Tag::string) {
-        PAGABLE_TRY(again.read_text());
-      } else if (tag == Tag::binary64) {
-        PAGABLE_TRY(again.read_binary64_body());
-      }
-    }
+  if ((top == Tag::object_chunks || top == Tag::array_chunks) && refs == 0) {
+    return corrupt("an empty chunk list");
   }
   return {};
 }

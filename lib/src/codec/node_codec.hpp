@@ -84,7 +84,8 @@ private:
 };
 
 // Skips one value starting at the reader's position (iteratively); returns the number of
-// `ref` tags it passed, i.e. how many children of the blob that value uses.
+// `ref` tags it passed, i.e. how many children of the blob that value uses. Chunk and part
+// tags are accepted only as the value itself, never inside it (Errc::corrupt).
 Result<std::size_t> skip_value(NodeReader& reader);
 
 // Checks a blob's data is exactly one well-formed value, that its refs match its children
