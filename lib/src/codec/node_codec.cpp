@@ -48,22 +48,6 @@ Error not_found_at(const std::vector<std::string>& tokens, std::size_t i, const 
                                         " (" + pointer_prefix(tokens, i + 1) + ": " + why + ")");
 }
 
-// Parses an RFC 6901 array index: "0" or digits without a leading zero.
-std::optional<std::uint64_t> parse_index(std::string_view s)
-{
-  if (s.empty() || (s.size() > 1 && s.front() == '0') || s.size() > 19) {
-    return std::nullopt;
-  }
-  std::uint64_t v = 0;
-  for (const char c : s) {
-    if (c < '0' || c > '9') {
-      return std::nullopt;
-    }
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return v;
-}
-
 Result<std::shared_ptr<const Blob>> load_child(const BlobLoader& load, const Blob& blob,
                                                std::size_t index)
 {
@@ -483,6 +467,41 @@ Result<Location> resolve_refs(const BlobLoader& load, Location loc)
     PAGABLE_TRY_ASSIGN(auto child, load_child(load, *loc.blob, loc.next_child));
     loc = Location{std::move(child), 0, 0};
   }
+}
+
+std::optional<std::uint64_t> parse_index(std::string_view s)
+{
+  if (s.empty() || (s.size() > 1 && s.front() == '0') || s.size() > 19) {
+    return std::nullopt;
+  }
+  std::uint64_t v = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return v;
+}
+
+Result<std::optional<std::uint64_t>> array_length(const BlobLoader& load, Location loc)
+{
+  PAGABLE_TRY_ASSIGN(loc, resolve_refs(load, std::move(loc)));
+  NodeReader r(loc.blob->data, loc.pos);
+  PAGABLE_TRY_ASSIGN(const Tag tag, r.read_tag());
+  if (tag != Tag::array && tag != Tag::array_chunks) {
+    return std::optional<std::uint64_t>();
+  }
+  PAGABLE_TRY_ASSIGN(const std::uint64_t n, r.read_varint());
+  if (tag == Tag::array) {
+    return std::optional<std::uint64_t>(n);
+  }
+  std::uint64_t total = 0;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    PAGABLE_TRY_ASSIGN(const std::uint64_t count, r.read_varint());
+    total += count;
+  }
+  return std::optional<std::uint64_t>(total);
 }
 
 Result<std::optional<std::vector<std::pair<std::string, Location>>>>

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <span>
 #include <string>
@@ -122,6 +123,11 @@ Result<Location> locate_from(const BlobLoader& load, Location start,
 // starts; std::nullopt when the value there is not an object. Reads the object's chunk tree.
 Result<std::optional<std::vector<std::pair<std::string, Location>>>>
 object_members(const BlobLoader& load, Location loc);
+// The number of items of the array at `loc` (after following refs), read from its header
+// or its chunk list alone; std::nullopt when the value there is not an array.
+Result<std::optional<std::uint64_t>> array_length(const BlobLoader& load, Location loc);
+// Parses an RFC 6901 array index ("0", or digits without a leading zero).
+std::optional<std::uint64_t> parse_index(std::string_view token);
 // Follows refs at `loc` until it points at a value that is not a ref.
 Result<Location> resolve_refs(const BlobLoader& load, Location loc);
 

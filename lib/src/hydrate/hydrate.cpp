@@ -451,12 +451,10 @@ Result<std::vector<bool>> Document::has_values(const std::vector<std::string>& p
       }
       continue;
     }
+    PAGABLE_TRY_ASSIGN(const auto length, codec::array_length(load, *loc));
     for (const std::size_t i : indices) {
-      auto child = codec::locate_from(load, *loc, {parsed[i].back()});
-      if (!child && child.error().code() != Errc::not_found) {
-        return std::move(child).error();
-      }
-      answers[i] = child.has_value();
+      const auto index = codec::parse_index(parsed[i].back());
+      answers[i] = length && index && *index < *length;
     }
   }
   return answers;

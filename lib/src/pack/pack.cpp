@@ -15,6 +15,8 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <algorithm>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace pagable::pack {
@@ -589,7 +591,7 @@ private:
   std::uint64_t m_nodes = 0;
   std::uint64_t m_ref_count = 0;
   // target pointer -> (the $ref text, where it first appears)
-  std::map<std::string, std::pair<std::string, std::string>> m_refs;
+  std::unordered_map<std::string, std::pair<std::string, std::string>> m_refs;
 };
 
 Result<PackResult> Packer::finish(store::BlobStore& store)
@@ -627,6 +629,7 @@ Result<PackResult> Packer::finish(store::BlobStore& store)
       }
     }
   }
+  std::sort(result.dangling.begin(), result.dangling.end()); // m_refs has no order
   if (!result.dangling.empty() && m_o.dangling_refs == DanglingRefs::error) {
     std::string msg = "dangling reference " + result.dangling.front();
     if (result.dangling.size() > 1) {
