@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // The --json reports of pack and unpack and hydrate --stats conform to schemas/report-*.json.
-// Checked with a small structural checker (type, required, properties, items, pattern,
-// minimum) until the project's own validator can take over.
+// Checked with a small structural checker (type, required, properties, items, the key
+// pattern, minimum) until the project's own validator can take over.
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <regex>
 
 using nlohmann::json;
 
@@ -54,9 +53,17 @@ void check_against(const json& schema, const json& v, const std::string& where,
       return;
     }
   }
-  if (schema.contains("pattern") && v.is_string() &&
-      !std::regex_search(v.get<std::string>(), std::regex(schema["pattern"].get<std::string>()))) {
-    problems.push_back(where + ": does not match " + schema["pattern"].get<std::string>());
+  if (schema.contains("pattern") && v.is_string()) {
+    // std::regex trips GCC 12's -Wmaybe-uninitialized under ASan: the one pattern the
+    // report schemas use is checked by hand, and any other fails loudly.
+    const std::string pattern = schema["pattern"].get<std::string>();
+    const std::string text = v.get<std::string>();
+    if (pattern != "^[0-9a-f]{64}$") {
+      problems.push_back(where + ": the checker does not know the pattern " + pattern);
+    } else if (text.size() != 64 ||
+               text.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      problems.push_back(where + ": does not match " + pattern);
+    }
   }
   if (schema.contains("minimum") && v.is_number() && v.get<double>() < schema["minimum"].get<double>()) {
     problems.push_back(where + ": below the minimum");
