@@ -45,7 +45,13 @@ void check_against(const json& schema, const json& v, const std::string& where,
   if (schema.contains("type")) {
     const auto& t = schema["type"];
     bool ok = false;
-    for (const auto& one : t.is_array() ? t : json::array({t})) {
+    json types = json::array();
+    if (t.is_array()) {
+      types = t;
+    } else {
+      types.push_back(t);
+    }
+    for (const auto& one : types) {
       ok = ok || has_type(v, one.get<std::string>());
     }
     if (!ok) {
@@ -69,12 +75,14 @@ void check_against(const json& schema, const json& v, const std::string& where,
     problems.push_back(where + ": below the minimum");
   }
   if (v.is_object()) {
-    for (const auto& r : schema.value("required", json::array())) {
+    const json required = schema.value("required", json::array());
+    for (const auto& r : required) {
       if (!v.contains(r.get<std::string>())) {
         problems.push_back(where + ": missing " + r.get<std::string>());
       }
     }
-    for (const auto& [name, sub] : schema.value("properties", json::object()).items()) {
+    const json properties = schema.value("properties", json::object());
+    for (const auto& [name, sub] : properties.items()) {
       if (v.contains(name)) {
         check_against(sub, v[name], where + "/" + name, problems);
       }

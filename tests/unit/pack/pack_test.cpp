@@ -32,7 +32,7 @@ std::string hydrate_text(const store::BlobStore& s, const Key& key, const std::s
 
 } // namespace
 
-TEST_CASE("pack: canonical output whatever the whitespace; same key", "[pack]")
+TEST_CASE("pack: canonical output and the same key whatever the whitespace", "[pack]")
 {
   auto s = store::make_memory_store();
   const auto a = pack_text(*s, R"({"b":[1,2,{"c":null}],"a":"x"})");
