@@ -389,3 +389,41 @@ TEST_CASE("pack: killed with SIGKILL part-way leaves every listed root hydratabl
     }
   }
 }
+
+TEST_CASE("pack: Ctrl-C stops with exit 130 and leaves no root for that document", "[cli][pack]")
+{
+  test::TempDir dir;
+  const auto archive = dir.file("a.pagable");
+  test::write_file(dir.file("small.json"), R"({"small":true})");
+  pack_json(archive, {dir.file("small.json")});
+  std::string doc = "[";
+  for (int i = 0; i < 600000; ++i) {
+    doc += (i ? "," : "") + std::string("{\"i\":") + std::to_string(i) + ",\"s\":\"" +
+           std::to_string(i * 31) + "\"}";
+  }
+  doc += "]";
+  test::write_file(dir.file("big.json"), doc);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::string a = archive;
+    const std::string f = dir.file("big.json");
+    ::execl(PAGABLE_BINARY, PAGABLE_BINARY, "pack", a.c_str(), f.c_str(), "--name", "big",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // The handler is installed once the archive is open (its -wal file appears): wait for that,
+  // so the signal lands in the middle of the document rather than in start-up.
+  for (int i = 0; i < 500 && !std::filesystem::exists(archive + "-wal"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  const auto names = root_names(archive);
+  REQUIRE(names.size() == 1);
+  CHECK_THAT(names.front(), Catch::StartsWith("small="));
+}
