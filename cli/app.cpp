@@ -5,6 +5,7 @@
 
 #include <pagable/version.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
@@ -39,6 +40,9 @@ std::unique_ptr<CLI::App> build_app(Context& ctx)
   add_gc_command(*app, ctx);
   add_rm_command(*app, ctx);
   add_validate_command(*app, ctx);
+  add_pack_command(*app, ctx);
+  add_hydrate_command(*app, ctx);
+  add_unpack_command(*app, ctx);
   return app;
 }
 
@@ -52,11 +56,46 @@ CLI::Option* add_archive_option(CLI::App& cmd, std::string& archive)
 Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, store::OpenMode mode,
                                                        const Context& ctx)
 {
-  store::SqliteOptions options;
+  return open_archive(path, mode, ctx, store::SqliteOptions{});
+}
+
+Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, store::OpenMode mode,
+                                                       const Context& ctx,
+                                                       store::SqliteOptions options)
+{
   options.mode = mode;
   options.lock_wait = std::chrono::milliseconds(
       static_cast<std::int64_t>(std::llround(ctx.lock_wait_seconds * 1000.0)));
   return store::open_sqlite_store(path, options);
+}
+
+Result<store::RootRecord> find_root(const store::BlobStore& store, const std::string& name_or_key)
+{
+  PAGABLE_TRY_ASSIGN(auto root, store.get_root(name_or_key));
+  if (root) {
+    return std::move(*root);
+  }
+  PAGABLE_TRY_ASSIGN(auto roots, store.list_roots());
+  if (normalize_hex_prefix(name_or_key)) {
+    std::vector<Key> keys;
+    for (const auto& r : roots) {
+      keys.push_back(r.key);
+    }
+    // Several roots may name one document: the prefix must pick one key, not one root.
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    auto key = resolve_unique_prefix(name_or_key, keys);
+    if (key) {
+      for (auto& r : roots) {
+        if (r.key == *key) {
+          return std::move(r);
+        }
+      }
+    } else if (key.error().code() != Errc::not_found) {
+      return std::move(key).error();
+    }
+  }
+  return make_error(Errc::not_found, "no root named \"" + name_or_key + "\"");
 }
 
 int run_cli(int argc, const char* const* argv)

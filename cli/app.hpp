@@ -32,11 +32,22 @@ int run_cli(int argc, const char* const* argv);
 // Opens the archive named on the command line with the CLI's global settings.
 Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, store::OpenMode mode,
                                                        const Context& ctx);
+// The same, starting from `options` (mode and lock wait are set from the arguments).
+Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, store::OpenMode mode,
+                                                       const Context& ctx,
+                                                       store::SqliteOptions options);
 
 // Adds the archive positional (falls back to $PAGABLE_ARCHIVE).
 CLI::Option* add_archive_option(CLI::App& cmd, std::string& archive);
 
+// The root named `name_or_key`, or else the one root whose key has that hex prefix.
+// Errc::not_found when there is none.
+Result<store::RootRecord> find_root(const store::BlobStore& store, const std::string& name_or_key);
+
 void add_ls_command(CLI::App& app, Context& ctx);
+void add_pack_command(CLI::App& app, Context& ctx);
+void add_hydrate_command(CLI::App& app, Context& ctx);
+void add_unpack_command(CLI::App& app, Context& ctx);
 void add_stat_command(CLI::App& app, Context& ctx);
 void add_verify_command(CLI::App& app, Context& ctx);
 void add_gc_command(CLI::App& app, Context& ctx);

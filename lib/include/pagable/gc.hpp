@@ -10,7 +10,7 @@
 // transaction confirms inside its own transaction that its blobs exist). The trade-off: a
 // pack still in flight -- blobs stored or reused, root not committed yet -- may see a blob
 // removed; its commit_root then fails with Errc::not_found naming the blob and changes
-// nothing, and the writer stores the blobs again and retries (put is idempotent).
+// nothing; the pack must then be run again (put is idempotent, so that is cheap).
 // Thread-safety: plan/execute use their own connection; a plan belongs to one thread.
 
 #include <pagable/result.hpp>

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// Hydrate: load a packed document back, lazily. A Document reads only the blobs that a walk
+// touches (through a bounded ArcCache that decodes each node at most once while cached), and
+// writes JSON to a stream as it walks, without building the whole document in memory.
+// Thread-safety: a Document is used by one thread at a time; the store may be shared.
+#pragma once
+
+#include <pagable/arc_cache.hpp>
+#include <pagable/key.hpp>
+#include <pagable/result.hpp>
+#include <pagable/store.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pagable::hydrate {
+
+enum class ExpandRefs : std::uint8_t { no, yes };
+
+struct WriteOptions {
+  // Spaces per level; negative = compact (one line).
+  int indent = -1;
+  // Replace each {"$ref": "#/..."} by the value it points at; a ref met again while it is
+  // being expanded (a cycle) stays as it is, and so does one that does not resolve.
+  ExpandRefs expand_refs = ExpandRefs::no;
+};
+
+struct HydrateStats {
+  std::uint64_t blobs_read = 0; // blobs fetched from the store (each decoded at most once)
+  std::uint64_t bytes_read = 0; // their data bytes, uncompressed
+  std::uint64_t cache_hits = 0;
+  std::uint64_t re_decodes = 0; // blobs fetched again after the cache evicted them
+  std::uint64_t bytes_out = 0;  // JSON bytes written
+};
+
+class Document {
+public:
+  // REQUIRES: `store` outlives the Document. Reads nothing until asked.
+  Document(const store::BlobStore& store, const Key& root,
+           std::size_t cache_bytes = 64 * 1024 * 1024);
+  ~Document();
+  Document(const Document&) = delete;
+  Document& operator=(const Document&) = delete;
+
+  // Writes the value at `pointer` (RFC 6901; "" = the whole document) to `out` as JSON with
+  // the document's member order. Errc::not_found naming the pointer when there is no value;
+  // Errc::invalid_argument for a malformed pointer; Errc::io when `out` fails; Errc::corrupt
+  // for malformed or missing blobs.
+  Result<void> write_json(std::ostream& out, std::string_view pointer,
+                          const WriteOptions& options = {});
+  // Returns true iff a value exists at `pointer`; reads only the blobs on its path.
+  Result<bool> has_value(std::string_view pointer);
+
+  // has_value for many pointers at once (the pack's $ref check): pointers that share a
+  // parent object list its members once. Returns one answer per pointer, in order.
+  Result<std::vector<bool>> has_values(const std::vector<std::string>& pointers);
+
+  HydrateStats stats() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace pagable::hydrate

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// Pack: stream a JSON document into the store as a graph of nodes (DESIGN §3). The input is
+// parsed as a stream; each node is encoded (docs/FORMAT.md "Node encoding") and paged out as
+// soon as it is complete, so memory is bounded by the open containers along the current path
+// and the write queues, not by the document. Worker threads hash and store nodes; the keys
+// and the set of stored blobs do not depend on the number of workers.
+// Thread-safety: pack_stream may run in several threads at once on one store.
+#pragma once
+
+#include <pagable/key.hpp>
+#include <pagable/result.hpp>
+#include <pagable/store.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <istream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pagable::pack {
+
+// Where node boundaries fall. Part of every node's identity: recorded in the archive's
+// settings when it is first packed into and fixed for its life (DESIGN §3).
+struct BoundarySettings {
+  // An object or array whose encoding reaches this many bytes becomes its own node; smaller
+  // ones stay inline in their parent. Larger: fewer nodes, better compression, coarser dedup.
+  std::size_t node_bytes = 8192;
+  // A container whose encoding exceeds this is split into content-defined chunks.
+  std::size_t chunk_above_bytes = 65536;
+  // The average size of a chunk (a part of a chunked container); smaller: cheaper edits,
+  // more nodes.
+  std::size_t chunk_target_bytes = 16384;
+  // A part is cut here whatever the content says (bounds a node's size).
+  std::size_t chunk_max_bytes = 65536;
+  // Average entries per node of a chunk tree's index levels.
+  std::size_t index_fanout = 32;
+
+  // As archive settings ("pack.node_bytes", ...).
+  std::map<std::string, std::string> to_settings() const;
+  // Reads the pack.* entries of an archive's settings; absent ones keep their defaults.
+  // Errc::unusable_archive when a value is not a positive integer.
+  static Result<BoundarySettings> from_settings(const std::map<std::string, std::string>& s);
+};
+
+enum class DanglingRefs : std::uint8_t { error, allow };
+
+struct PackOptions {
+  // Worker threads that hash and store nodes; 0 = one per hardware thread.
+  unsigned workers = 0;
+  // Deeper nesting is an error naming the pointer. The parser never recurses, so any limit is
+  // safe for the C++ stack; memory grows by a few hundred bytes per open level.
+  std::size_t max_depth = 10000;
+  // A longer string (or member name) is an error.
+  std::size_t max_string_bytes = 64 * 1024 * 1024;
+  // A node whose encoding is larger is an error (only one huge string can make one).
+  std::size_t max_node_bytes = 128 * 1024 * 1024;
+  DanglingRefs dangling_refs = DanglingRefs::error;
+  // Encoded nodes handed to workers and not yet stored, before the parser waits.
+  std::size_t in_flight_bytes = 32 * 1024 * 1024;
+  // Set from another thread (a signal handler's flag) to stop: Errc::cancelled.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct PackResult {
+  Key key;                          // the document's top-level node
+  std::uint64_t nodes = 0;          // nodes in the document (a repeated node counts each time)
+  std::uint64_t bytes_in = 0;       // JSON bytes read (after decompression)
+  std::uint64_t refs = 0;           // "$ref": "#/..." objects
+  std::vector<std::string> dangling; // refs that do not resolve (only with DanglingRefs::allow)
+};
+
+// Reads the archive's boundary settings, recording `defaults` first if it has none yet.
+Result<BoundarySettings> init_boundaries(store::BlobStore& store,
+                                         const BoundarySettings& defaults = {});
+
+// Packs the one JSON document in `input` and returns its key once every node is stored and
+// flushed. Commits no root: the caller does (so a failed document leaves no root).
+// Errors: Errc::invalid_input for bad JSON, limits and dangling refs, with line:column and
+// the JSON pointer; Errc::cancelled; store errors as they are.
+Result<PackResult> pack_stream(store::BlobStore& store, std::istream& input,
+                               const BoundarySettings& boundaries, const PackOptions& options);
+
+// Opens `path` ("-" = standard input) for packing, decompressing zstd or gzip input
+// recognised by its magic bytes. Errc::not_found / Errc::io when it cannot be opened.
+Result<std::unique_ptr<std::istream>> open_input(const std::string& path);
+
+} // namespace pagable::pack

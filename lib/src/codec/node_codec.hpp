@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#pragma once
+// The canonical node encoding (docs/FORMAT.md "Node encoding"): how one node's JSON value is
+// written as bytes, with its child nodes referenced by position in the blob's children list.
+// Writers append to a Bytes buffer; NodeReader walks a blob's bytes without recursion, so
+// nesting of any depth never grows the C++ stack. Navigation by JSON pointer loads blobs
+// through a caller-supplied loader and reads only the blobs on the path.
+// Thread-safety: free functions are pure; a NodeReader is used by one thread at a time.
+
+#include <pagable/blob.hpp>
+#include <pagable/result.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pagable::codec {
+
+// One byte opening every encoded value (FORMAT.md lists them).
+enum class Tag : std::uint8_t {
+  null = 0x00,
+  false_ = 0x01,
+  true_ = 0x02,
+  integer = 0x03,    // zigzag LEB128 of a signed 64-bit integer
+  big_integer = 0x04, // varint length + decimal digits (an integer outside int64)
+  binary64 = 0x05,   // 8 bytes little-endian IEEE 754 binary64
+  string = 0x06,     // varint length + UTF-8 bytes
+  array = 0x07,      // varint n + n values
+  object = 0x08,     // varint n + n (varint length + name bytes, value)
+  ref = 0x09,        // the value is the next child blob of this blob (children in order)
+  object_chunks = 0x0A, // a chunked object: varint n, n varint member counts; children in order
+  object_part = 0x0B,   // n members of a chunked object
+  array_chunks = 0x0C,  // a chunked array: varint n, n varint item counts; children in order
+  array_part = 0x0D,    // n items of a chunked array
+};
+
+inline constexpr std::uint8_t k_max_tag = 0x0D;
+
+// --- writing ---
+void put_varint(Bytes& out, std::uint64_t v);
+void put_tag(Bytes& out, Tag tag);
+void put_integer(Bytes& out, std::int64_t v);
+void put_unsigned(Bytes& out, std::uint64_t v); // big_integer above INT64_MAX
+// `digits`: an integer literal outside int64 ("-"? digit+, no leading zero).
+void put_big_integer(Bytes& out, std::string_view digits);
+void put_binary64(Bytes& out, double v);
+void put_string(Bytes& out, std::string_view s);
+void put_name(Bytes& out, std::string_view name); // a member name: varint length + bytes
+
+// Encodes a JSON number literal that the parser could not hold in 64-bit integers: an integer
+// literal (no fraction, no exponent) as big_integer, anything else as binary64 of `value`.
+// Errc::invalid_input when `value` is not finite (binary64 overflow).
+Result<void> put_number_literal(Bytes& out, std::string_view literal, double value);
+
+// Shortest text that reads back as exactly `v`, always recognisable as a non-integer
+// ("1.0", "100.0", "-0.0", "1e+300").
+std::string format_binary64(double v);
+
+// --- reading ---
+class NodeReader {
+public:
+  explicit NodeReader(std::span<const std::uint8_t> data, std::size_t pos = 0)
+      : m_data(data), m_pos(pos)
+  {
+  }
+
+  std::size_t pos() const noexcept { return m_pos; }
+  bool at_end() const noexcept { return m_pos >= m_data.size(); }
+  // Errc::corrupt on truncation or an unknown tag.
+  Result<Tag> read_tag();
+  Result<Tag> peek_tag() const;
+  Result<std::uint64_t> read_varint();
+  Result<std::string_view> read_text(); // varint length + bytes (strings, names, big integers)
+  Result<std::int64_t> read_integer_body();
+  Result<double> read_binary64_body();
+
+private:
+  std::span<const std::uint8_t> m_data;
+  std::size_t m_pos;
+};
+
+// Skips one value starting at the reader's position (iteratively); returns the number of
+// `ref` tags it passed, i.e. how many children of the blob that value uses. Chunk and part
+// tags are accepted only as the value itself, never inside it (Errc::corrupt).
+Result<std::size_t> skip_value(NodeReader& reader);
+
+// Checks a blob's data is exactly one well-formed value, that its refs match its children
+// count, and that chunk/part tags appear only where they may. Errc::corrupt otherwise.
+Result<void> check_node(const Blob& blob);
+
+// --- navigation ---
+using BlobLoader = std::function<Result<std::shared_ptr<const Blob>>(const Key&)>;
+
+// A value's position: inside `blob`, starting at byte `pos`, whose first ref (if any) is
+// child number `next_child`.
+struct Location {
+  std::shared_ptr<const Blob> blob;
+  std::size_t pos = 0;
+  std::size_t next_child = 0;
+};
+
+// RFC 6901: "" is the whole document; "/a~1b/0" is {"a/b", "0"}. Errc::invalid_argument when
+// the pointer is neither empty nor starts with '/'.
+Result<std::vector<std::string>> parse_pointer(std::string_view pointer);
+// Decodes the fragment of "#/..." (percent-decoding) into a JSON pointer string.
+Result<std::string> fragment_to_pointer(std::string_view ref);
+std::string escape_pointer_token(std::string_view token);
+
+// The value at `tokens` under the node `root`, following child refs and chunk trees (an
+// array chunk tree is descended by its item counts; an object chunk tree is scanned part by
+// part). Errc::not_found naming the pointer when there is no such value.
+Result<Location> locate(const BlobLoader& load, const Key& root,
+                        const std::vector<std::string>& tokens);
+// The same, from a position inside an already loaded blob.
+Result<Location> locate_from(const BlobLoader& load, Location start,
+                             const std::vector<std::string>& tokens);
+// Every member of the object at `loc` (after following refs), in order, with where its value
+// starts; std::nullopt when the value there is not an object. Reads the object's chunk tree.
+Result<std::optional<std::vector<std::pair<std::string, Location>>>>
+object_members(const BlobLoader& load, Location loc);
+// The number of items of the array at `loc` (after following refs), read from its header
+// or its chunk list alone; std::nullopt when the value there is not an array.
+Result<std::optional<std::uint64_t>> array_length(const BlobLoader& load, Location loc);
+// Parses an RFC 6901 array index ("0", or digits without a leading zero).
+std::optional<std::uint64_t> parse_index(std::string_view token);
+// Follows refs at `loc` until it points at a value that is not a ref.
+Result<Location> resolve_refs(const BlobLoader& load, Location loc);
+
+} // namespace pagable::codec

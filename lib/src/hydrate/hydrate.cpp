@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#include <pagable/hydrate.hpp>
+
+#include "codec/node_codec.hpp"
+
+#include <map>
+#include <set>
+#include <unordered_set>
+#include <vector>
+
+namespace pagable::hydrate {
+namespace {
+
+using codec::NodeReader;
+using codec::Tag;
+
+// Writes JSON text with commas and indentation; buffers output and flushes it in blocks.
+class JsonWriter {
+public:
+  JsonWriter(std::ostream& out, int indent) : m_out(out), m_indent(indent) {}
+
+  void begin(char open)
+  {
+    prefix();
+    m_buf += open;
+    m_first.push_back(true);
+  }
+  void end(char close)
+  {
+    const bool empty = m_first.back();
+    m_first.pop_back();
+    if (!empty && m_indent >= 0) {
+      newline();
+    }
+    m_buf += close;
+    maybe_flush();
+  }
+  void name(std::string_view n)
+  {
+    prefix();
+    quoted(n);
+    m_buf += m_indent >= 0 ? ": " : ":";
+    m_after_name = true;
+  }
+  void raw(std::string_view text)
+  {
+    prefix();
+    m_buf += text;
+    maybe_flush();
+  }
+  void string(std::string_view s)
+  {
+    prefix();
+    quoted(s);
+    maybe_flush();
+  }
+  Result<void> finish()
+  {
+    if (m_indent >= 0) {
+      m_buf += '\n';
+    }
+    flush();
+    if (!m_out) {
+      return make_error(Errc::io, "writing the output failed");
+    }
+    return {};
+  }
+  std::uint64_t bytes() const noexcept { return m_written + m_buf.size(); }
+
+private:
+  void prefix()
+  {
+    if (m_after_name) {
+      m_after_name = false;
+      return;
+    }
+    if (m_first.empty()) {
+      return;
+    }
+    if (!m_first.back()) {
+      m_buf += ',';
+    }
+    m_first.back() = false;
+    if (m_indent >= 0) {
+      newline();
+    }
+  }
+  void newline()
+  {
+    m_buf += '\n';
+    m_buf.append(m_first.size() * static_cast<std::size_t>(m_indent), ' ');
+  }
+  void quoted(std::string_view s)
+  {
+    static constexpr char k_hex[] = "0123456789abcdef";
+    m_buf += '"';
+    for (const char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      switch (c) {
+      case '"': m_buf += "\\\""; break;
+      case '\\': m_buf += "\\\\"; break;
+      case '\b': m_buf += "\\b"; break;
+      case '\f': m_buf += "\\f"; break;
+      case '\n': m_buf += "\\n"; break;
+      case '\r': m_buf += "\\r"; break;
+      case '\t': m_buf += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          m_buf += "\\u00";
+          m_buf += k_hex[c >> 4];
+          m_buf += k_hex[c & 15];
+        } else {
+          m_buf += ch;
+        }
+      }
+    }
+    m_buf += '"';
+  }
+  void maybe_flush()
+  {
+    if (m_buf.size() >= 64 * 1024) {
+      flush();
+    }
+  }
+  void flush()
+  {
+    m_out.write(m_buf.data(), static_cast<std::streamsize>(m_buf.size()));
+    m_written += m_buf.size();
+    m_buf.clear();
+  }
+
+  std::ostream& m_out;
+  int m_indent;
+  std::string m_buf;
+  std::vector<bool> m_first; // per open container: nothing written in it yet
+  bool m_after_name = false;
+  std::uint64_t m_written = 0;
+};
+
+} // namespace
+
+struct Document::Impl {
+  const store::BlobStore& store;
+  Key root;
+  ArcCache cache;
+  HydrateStats stats;
+
+  Impl(const store::BlobStore& s, const Key& r, std::size_t cache_bytes)
+      : store(s), root(r), cache(cache_bytes)
+  {
+  }
+
+  Result<std::shared_ptr<const Blob>> load(const Key& key)
+  {
+    return cache.get<Blob>(key, [&]() -> Result<std::pair<std::shared_ptr<const Blob>, std::size_t>> {
+      PAGABLE_TRY_ASSIGN(auto blob, store.get(key));
+      if (!blob) {
+        return make_error(Errc::corrupt, "blob " + key.to_hex() + " is missing from the archive");
+      }
+      auto checked = codec::check_node(*blob);
+      if (!checked) {
+        return std::move(checked).error().with_context("blob " + key.short_hex());
+      }
+      ++stats.blobs_read;
+      stats.bytes_read += blob->data.size();
+      const std::size_t cost = blob->data.size() + blob->children.size() * Key::k_size + 64;
+      return std::make_pair(std::make_shared<const Blob>(std::move(*blob)), cost);
+    });
+  }
+
+  codec::BlobLoader loader()
+  {
+    return [this](const Key& k) { return load(k); };
+  }
+
+  Result<void> write(JsonWriter& w, codec::Location start, const WriteOptions& options);
+};
+
+namespace {
+
+enum class LevelKind : std::uint8_t {
+  object,     // inline object or object part: `remaining` members
+  array,      // inline array or array part: `remaining` items
+  chunks,     // a chunk list: `remaining` children still to walk
+  blob_end,   // pops the cursor of a child blob
+  ref_end,    // pops the cursor of an expanded $ref
+};
+
+struct Level {
+  explicit Level(LevelKind k, std::uint64_t n = 0, bool c = false, bool o = false,
+                 std::string p = {})
+      : kind(k), remaining(n), closes(c), object(o), pointer(std::move(p))
+  {
+  }
+  LevelKind kind;
+  std::uint64_t remaining = 0;
+  bool closes = false; // writes '}' / ']' when done (the logical container's outermost level)
+  bool object = false;
+  std::string pointer; // ref_end: the expanded pointer (the cycle guard's entry)
+};
+
+struct Cursor {
+  std::shared_ptr<const Blob> blob;
+  NodeReader reader;
+  std::size_t next_child;
+};
+
+Cursor cursor_at(const codec::Location& loc)
+{
+  return Cursor{loc.blob, NodeReader(loc.blob->data, loc.pos), loc.next_child};
+}
+
+} // namespace
+
+Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
+                                   const WriteOptions& options)
+{
+  const codec::BlobLoader load = loader();
+  std::vector<Cursor> cursors{cursor_at(start)};
+  std::vector<Level> levels;
+  std::set<std::string> expanding; // the cycle guard: pointers being expanded
+
+  // Writes the value at the current cursor, or opens it (pushing levels) if it is a container.
+  const auto value = [&]() -> Result<void> {
+    for (;;) {
+      Cursor& c = cursors.back();
+      const std::size_t tag_pos = c.reader.pos();
+      PAGABLE_TRY_ASSIGN(const Tag tag, c.reader.read_tag());
+      switch (tag) {
+      case Tag::null: w.raw("null"); return {};
+      case Tag::false_: w.raw("false"); return {};
+      case Tag::true_: w.raw("true"); return {};
+      case Tag::integer: {
+        PAGABLE_TRY_ASSIGN(const std::int64_t v, c.reader.read_integer_body());
+        w.raw(std::to_string(v));
+        return {};
+      }
+      case Tag::big_integer: {
+        PAGABLE_TRY_ASSIGN(const std::string_view digits, c.reader.read_text());
+        w.raw(digits);
+        return {};
+      }
+      case Tag::binary64: {
+        PAGABLE_TRY_ASSIGN(const double v, c.reader.read_binary64_body());
+        w.raw(codec::format_binary64(v));
+        return {};
+      }
+      case Tag::string: {
+        PAGABLE_TRY_ASSIGN(const std::string_view s, c.reader.read_text());
+        w.string(s);
+        return {};
+      }
+      case Tag::ref: {
+        if (c.next_child >= c.blob->children.size()) {
+          return make_error(Errc::corrupt, "a reference past the children of a blob");
+        }
+        PAGABLE_TRY_ASSIGN(auto child, load(c.blob->children[c.next_child]));
+        ++c.next_child;
+        cursors.push_back(Cursor{child, NodeReader(child->data), 0});
+        levels.emplace_back(Level{LevelKind::blob_end});
+        continue;
+      }
+      case Tag::object:
+      case Tag::array: {
+        PAGABLE_TRY_ASSIGN(const std::uint64_t n, c.reader.read_varint());
+        if (tag == Tag::object && n == 1 && options.expand_refs == ExpandRefs::yes) {
+          const std::size_t member_pos = c.reader.pos();
+          PAGABLE_TRY_ASSIGN(const std::string_view name, c.reader.read_text());
+          auto next = c.reader.peek_tag();
+          if (name == "$ref" && next && *next == Tag::string) {
+            PAGABLE_TRY(c.reader.read_tag());
+            PAGABLE_TRY_ASSIGN(const std::string_view target, c.reader.read_text());
+            if (target.starts_with("#/")) {
+              PAGABLE_TRY_ASSIGN(std::string pointer, codec::fragment_to_pointer(target));
+              if (!expanding.contains(pointer)) {
+                PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
+                auto loc = codec::locate(load, root, tokens);
+                if (loc) {
+                  expanding.insert(pointer);
+                  cursors.push_back(cursor_at(*loc));
+                  levels.emplace_back(Level{LevelKind::ref_end, 0, false, false, std::move(pointer)});
+                  continue;
+                }
+                if (loc.error().code() != Errc::not_found) {
+                  return std::move(loc).error();
+                }
+              }
+            }
+          }
+          // Not an expandable reference: write it as data.
+          c.reader = NodeReader(c.blob->data, member_pos);
+        }
+        w.begin(tag == Tag::object ? '{' : '[');
+        levels.emplace_back(Level{tag == Tag::object ? LevelKind::object : LevelKind::array, n, true,
+                               tag == Tag::object});
+        return {};
+      }
+      case Tag::object_chunks:
+      case Tag::array_chunks: {
+        PAGABLE_TRY_ASSIGN(const std::uint64_t n, c.reader.read_varint());
+        for (std::uint64_t i = 0; i < n; ++i) {
+          PAGABLE_TRY(c.reader.read_varint());
+        }
+        const bool object = tag == Tag::object_chunks;
+        w.begin(object ? '{' : '[');
+        levels.emplace_back(Level{LevelKind::chunks, n, true, object});
+        return {};
+      }
+      case Tag::object_part:
+      case Tag::array_part:
+        return make_error(Errc::corrupt, "a chunk part where a value belongs (byte " +
+                                             std::to_string(tag_pos) + ")");
+      }
+      return make_error(Errc::corrupt, "unknown tag");
+    }
+  };
+
+  PAGABLE_TRY(value());
+  while (!levels.empty()) {
+    Level& level = levels.back();
+    switch (level.kind) {
+    case LevelKind::object:
+    case LevelKind::array: {
+      if (level.remaining == 0) {
+        if (level.closes) {
+          w.end(level.object ? '}' : ']');
+        }
+        levels.pop_back();
+        continue;
+      }
+      --level.remaining;
+      if (level.object) {
+        PAGABLE_TRY_ASSIGN(const std::string_view name, cursors.back().reader.read_text());
+        w.name(name);
+      }
+      PAGABLE_TRY(value());
+      break;
+    }
+    case LevelKind::chunks: {
+      if (level.remaining == 0) {
+        if (level.closes) {
+          w.end(level.object ? '}' : ']');
+        }
+        levels.pop_back();
+        continue;
+      }
+      --level.remaining;
+      const bool object = level.object;
+      Cursor& c = cursors.back();
+      if (c.next_child >= c.blob->children.size()) {
+        return make_error(Errc::corrupt, "a chunk list past the children of its blob");
+      }
+      PAGABLE_TRY_ASSIGN(auto child, load(c.blob->children[c.next_child]));
+      ++c.next_child;
+      cursors.push_back(Cursor{child, NodeReader(child->data), 0});
+      levels.emplace_back(Level{LevelKind::blob_end});
+      NodeReader& r = cursors.back().reader;
+      PAGABLE_TRY_ASSIGN(const Tag tag, r.read_tag());
+      PAGABLE_TRY_ASSIGN(const std::uint64_t n, r.read_varint());
+      if (tag == (object ? Tag::object_chunks : Tag::array_chunks)) {
+        for (std::uint64_t i = 0; i < n; ++i) {
+          PAGABLE_TRY(r.read_varint());
+        }
+        levels.emplace_back(Level{LevelKind::chunks, n, false, object});
+      } else if (tag == (object ? Tag::object_part : Tag::array_part)) {
+        levels.emplace_back(Level{object ? LevelKind::object : LevelKind::array, n, false, object});
+      } else {
+        return make_error(Errc::corrupt, "a chunk tree holds a value of the wrong kind");
+      }
+      break;
+    }
+    case LevelKind::blob_end:
+      cursors.pop_back();
+      levels.pop_back();
+      break;
+    case LevelKind::ref_end:
+      expanding.erase(level.pointer);
+      cursors.pop_back();
+      levels.pop_back();
+      break;
+    }
+  }
+  return w.finish();
+}
+
+Document::Document(const store::BlobStore& store, const Key& root, std::size_t cache_bytes)
+    : m_impl(std::make_unique<Impl>(store, root, cache_bytes))
+{
+}
+
+Document::~Document() = default;
+
+Result<void> Document::write_json(std::ostream& out, std::string_view pointer,
+                                  const WriteOptions& options)
+{
+  PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
+  PAGABLE_TRY_ASSIGN(auto loc, codec::locate(m_impl->loader(), m_impl->root, tokens));
+  JsonWriter w(out, options.indent);
+  auto written = m_impl->write(w, std::move(loc), options);
+  m_impl->stats.bytes_out += w.bytes();
+  return written;
+}
+
+Result<bool> Document::has_value(std::string_view pointer)
+{
+  PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
+  auto loc = codec::locate(m_impl->loader(), m_impl->root, tokens);
+  if (loc) {
+    return true;
+  }
+  if (loc.error().code() == Errc::not_found) {
+    return false;
+  }
+  return std::move(loc).error();
+}
+
+Result<std::vector<bool>> Document::has_values(const std::vector<std::string>& pointers)
+{
+  const auto load = m_impl->loader();
+  // Group by parent pointer: each parent is located and listed once.
+  std::map<std::vector<std::string>, std::vector<std::size_t>> by_parent;
+  std::vector<std::vector<std::string>> parsed;
+  std::vector<bool> answers(pointers.size(), false);
+  for (std::size_t i = 0; i < pointers.size(); ++i) {
+    PAGABLE_TRY_ASSIGN(auto tokens, codec::parse_pointer(pointers[i]));
+    if (tokens.empty()) {
+      answers[i] = true;
+      parsed.emplace_back();
+      continue;
+    }
+    std::vector<std::string> parent(tokens.begin(), tokens.end() - 1);
+    by_parent[std::move(parent)].push_back(i);
+    parsed.push_back(std::move(tokens));
+  }
+  for (const auto& [parent, indices] : by_parent) {
+    auto loc = codec::locate(load, m_impl->root, parent);
+    if (!loc) {
+      if (loc.error().code() == Errc::not_found) {
+        continue;
+      }
+      return std::move(loc).error();
+    }
+    PAGABLE_TRY_ASSIGN(const auto members, codec::object_members(load, *loc));
+    if (members) {
+      std::unordered_set<std::string_view> names;
+      for (const auto& m : *members) {
+        names.insert(m.first);
+      }
+      for (const std::size_t i : indices) {
+        answers[i] = names.contains(parsed[i].back());
+      }
+      continue;
+    }
+    PAGABLE_TRY_ASSIGN(const auto length, codec::array_length(load, *loc));
+    for (const std::size_t i : indices) {
+      const auto index = codec::parse_index(parsed[i].back());
+      answers[i] = length && index && *index < *length;
+    }
+  }
+  return answers;
+}
+
+HydrateStats Document::stats() const
+{
+  HydrateStats s = m_impl->stats;
+  const auto c = m_impl->cache.counters();
+  s.cache_hits = c.hits;
+  s.re_decodes = c.re_decodes;
+  return s;
+}
+
+} // namespace pagable::hydrate

@@ -1,0 +1,735 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#include <pagable/pack.hpp>
+
+#include <pagable/hydrate.hpp>
+
+#include "codec/node_codec.hpp"
+#include "util/thread_pool.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <charconv>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace pagable::pack {
+namespace {
+
+using codec::Tag;
+
+// --- fingerprints: content hashes that choose chunk boundaries (FORMAT.md "Chunking") ---
+
+constexpr std::uint64_t k_fnv_basis = 0xcbf29ce484222325ULL;
+
+std::uint64_t fnv1a(std::span<const std::uint8_t> bytes, std::uint64_t h = k_fnv_basis)
+{
+  for (const std::uint8_t b : bytes) {
+    h = (h ^ b) * 0x100000001b3ULL;
+  }
+  return h;
+}
+
+std::uint64_t mix(std::uint64_t x)
+{
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+// A node (or child) not stored yet: its key arrives when a worker has stored it.
+struct Pending {
+  std::shared_future<Result<Key>> key;
+  std::uint64_t fp = 0; // fingerprint of its content, known at once
+};
+
+std::uint64_t fingerprint(std::span<const std::uint8_t> bytes, std::span<const Pending> children)
+{
+  std::uint64_t h = fnv1a(bytes);
+  for (const Pending& c : children) {
+    h = mix(h ^ c.fp);
+  }
+  return h;
+}
+
+// An encoded value on its way into its parent.
+struct Value {
+  Bytes bytes;
+  std::vector<Pending> children;
+};
+
+// A content-defined cut point inside a frame's buffer.
+struct Cut {
+  std::size_t bytes;
+  std::size_t children;
+  std::uint64_t items;
+};
+
+struct Entry {
+  Pending node;
+  std::uint64_t count; // members or items below it
+};
+
+// One open object or array.
+struct Frame {
+  bool object = false;
+  bool chunked = false;
+  Bytes buf; // encoded items not yet in a part
+  std::vector<Pending> children;
+  std::uint64_t items = 0; // items in buf
+  std::uint64_t index = 0; // items seen so far: the array index of the current item
+  std::size_t item_bytes = 0;
+  std::size_t item_children = 0;
+  std::vector<Cut> cuts;
+  std::vector<std::vector<Entry>> levels; // chunk tree levels (chunked only)
+  std::vector<bool> level_emitted;
+  std::unordered_set<std::string> names; // member names seen (objects)
+  std::string name;                      // the current member's name
+  std::string ref;                       // the "$ref" value when it is the first member
+};
+
+// Hands nodes to workers that wait for their children's keys, then store them.
+class NodeWriter {
+public:
+  NodeWriter(store::BlobStore& store, unsigned workers, std::size_t in_flight_limit)
+      : m_store(store), m_limit(in_flight_limit)
+  {
+    if (workers > 1) {
+      m_pool = std::make_unique<util::ThreadPool>(workers);
+    }
+  }
+  ~NodeWriter() { wait_idle(); }
+
+  Pending submit(Bytes data, std::vector<Pending> children, std::uint64_t fp)
+  {
+    auto promise = std::make_shared<std::promise<Result<Key>>>();
+    Pending p{promise->get_future().share(), fp};
+    if (!m_pool) {
+      promise->set_value(store_node(std::move(data), children));
+      return p;
+    }
+    const std::size_t cost = data.size() + children.size() * Key::k_size + 64;
+    {
+      std::unique_lock lock(m_mutex);
+      m_cv.wait(lock, [&] { return m_in_flight_bytes == 0 || m_in_flight_bytes + cost <= m_limit; });
+      m_in_flight_bytes += cost;
+      ++m_in_flight;
+    }
+    // Children were submitted before their parent and the pool runs tasks in order, so every
+    // key a task waits for belongs to a task that has already started: no deadlock.
+    m_pool->submit([this, promise, cost, data = std::move(data),
+                    children = std::move(children)]() mutable {
+      promise->set_value(store_node(std::move(data), children));
+      std::lock_guard lock(m_mutex);
+      m_in_flight_bytes -= cost;
+      --m_in_flight;
+      m_cv.notify_all();
+    });
+    return p;
+  }
+
+  void wait_idle()
+  {
+    std::unique_lock lock(m_mutex);
+    m_cv.wait(lock, [&] { return m_in_flight == 0; });
+  }
+
+private:
+  Result<Key> store_node(Bytes data, const std::vector<Pending>& children)
+  {
+    try {
+      std::vector<Key> keys;
+      keys.reserve(children.size());
+      for (const Pending& c : children) {
+        const Result<Key>& k = c.key.get();
+        if (!k) {
+          return k.error();
+        }
+        keys.push_back(*k);
+      }
+      return m_store.put(Blob{std::move(data), std::move(keys)});
+    } catch (const std::exception& e) {
+      return make_error(Errc::internal, std::string("storing a node: ") + e.what());
+    }
+  }
+
+  store::BlobStore& m_store;
+  std::size_t m_limit;
+  std::unique_ptr<util::ThreadPool> m_pool;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  std::size_t m_in_flight_bytes = 0; // guarded by m_mutex
+  std::size_t m_in_flight = 0;       // guarded by m_mutex
+};
+
+// Counts the bytes and lines that pass, for bytes_in and error positions.
+class CountingBuf : public std::streambuf {
+public:
+  explicit CountingBuf(std::streambuf* src) : m_src(src) {}
+
+  std::uint64_t consumed() const { return m_before + static_cast<std::uint64_t>(gptr() - eback()); }
+  // 1-based line and column (in bytes) of the next unread byte.
+  std::pair<std::uint64_t, std::uint64_t> position() const
+  {
+    std::uint64_t line = m_lines;
+    std::uint64_t line_start = m_line_start;
+    for (const char* p = eback(); p < gptr(); ++p) {
+      if (*p == '\n') {
+        ++line;
+        line_start = m_before + static_cast<std::uint64_t>(p - eback()) + 1;
+      }
+    }
+    return {line + 1, consumed() - line_start + 1};
+  }
+
+protected:
+  int_type underflow() override
+  {
+    if (gptr() < egptr()) {
+      return traits_type::to_int_type(*gptr());
+    }
+    for (const char* p = eback(); p < egptr(); ++p) {
+      if (*p == '\n') {
+        ++m_lines;
+        m_line_start = m_before + static_cast<std::uint64_t>(p - eback()) + 1;
+      }
+    }
+    m_before += static_cast<std::uint64_t>(egptr() - eback());
+    const std::streamsize n = m_src->sgetn(m_buf.data(), static_cast<std::streamsize>(m_buf.size()));
+    if (n <= 0) {
+      setg(m_buf.data(), m_buf.data(), m_buf.data());
+      return traits_type::eof();
+    }
+    setg(m_buf.data(), m_buf.data(), m_buf.data() + n);
+    return traits_type::to_int_type(m_buf[0]);
+  }
+
+private:
+  std::streambuf* m_src;
+  std::array<char, 64 * 1024> m_buf{};
+  std::uint64_t m_before = 0;
+  std::uint64_t m_lines = 0;
+  std::uint64_t m_line_start = 0;
+};
+
+class Packer {
+public:
+  using json = nlohmann::json;
+
+  Packer(store::BlobStore& store, const BoundarySettings& b, const PackOptions& o, CountingBuf& in)
+      : m_b(b), m_o(o), m_in(in),
+        m_writer(store, o.workers == 0 ? util::hardware_threads() : o.workers, o.in_flight_bytes)
+  {
+  }
+
+  // --- SAX interface (nlohmann::json::sax_parse) ---
+  bool null() { return scalar([](Bytes& b) { codec::put_tag(b, Tag::null); }); }
+  bool boolean(bool v)
+  {
+    return scalar([v](Bytes& b) { codec::put_tag(b, v ? Tag::true_ : Tag::false_); });
+  }
+  bool number_integer(std::int64_t v)
+  {
+    return scalar([v](Bytes& b) { codec::put_integer(b, v); });
+  }
+  bool number_unsigned(std::uint64_t v)
+  {
+    return scalar([v](Bytes& b) { codec::put_unsigned(b, v); });
+  }
+  bool number_float(double v, const std::string& literal)
+  {
+    begin_value();
+    auto r = codec::put_number_literal(target(), literal, v);
+    if (!r) {
+      return fail(std::move(r).error().message());
+    }
+    return end_value();
+  }
+  bool string(std::string& s)
+  {
+    if (s.size() > m_o.max_string_bytes) {
+      return fail("a string of " + std::to_string(s.size()) + " bytes exceeds the limit of " +
+                  std::to_string(m_o.max_string_bytes));
+    }
+    if (!m_frames.empty()) {
+      Frame& f = m_frames.back();
+      if (f.object && f.items == 0 && f.name == "$ref" && s.starts_with("#/")) {
+        f.ref = s;
+      }
+    }
+    return scalar([&s](Bytes& b) { codec::put_string(b, s); });
+  }
+  bool binary(json::binary_t&) { return fail("binary values are not JSON"); }
+  bool start_object(std::size_t) { return open(true); }
+  bool start_array(std::size_t) { return open(false); }
+  bool key(std::string& name)
+  {
+    Frame& f = m_frames.back();
+    if (name.size() > m_o.max_string_bytes) {
+      return fail("a member name of " + std::to_string(name.size()) + " bytes exceeds the limit");
+    }
+    if (!f.names.insert(name).second) {
+      f.name = name;
+      return fail("duplicate member name \"" + name + "\"");
+    }
+    f.name = name;
+    f.item_bytes = f.buf.size();
+    f.item_children = f.children.size();
+    codec::put_name(f.buf, name);
+    return true;
+  }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e)
+  {
+    std::string what = e.what();
+    if (const auto close_bracket = what.find("] "); what.starts_with("[json.exception.") &&
+                                                    close_bracket != std::string::npos) {
+      what.erase(0, close_bracket + 2);
+    }
+    if (what.find(" at line ") == std::string::npos) {
+      const auto [line, col] = m_in.position();
+      what += " at line " + std::to_string(line) + ", column " + std::to_string(col);
+    }
+    m_error = make_error(Errc::invalid_input, what + located());
+    return false;
+  }
+
+  // --- after the parse ---
+  std::optional<Error> take_error() { return std::move(m_error); }
+  Result<PackResult> finish(store::BlobStore& store);
+  std::uint64_t nodes() const noexcept { return m_nodes; }
+
+private:
+  Bytes& target() { return m_frames.empty() ? m_top.bytes : m_frames.back().buf; }
+
+  template <typename F>
+  bool scalar(F&& encode)
+  {
+    begin_value();
+    encode(target());
+    return end_value();
+  }
+
+  void begin_value()
+  {
+    if (!m_frames.empty() && !m_frames.back().object) {
+      Frame& f = m_frames.back();
+      f.item_bytes = f.buf.size();
+      f.item_children = f.children.size();
+    }
+  }
+
+  bool end_value()
+  {
+    if (m_frames.empty()) {
+      return true; // the document's top-level value is complete
+    }
+    return end_item(m_frames.back());
+  }
+
+  bool open(bool object)
+  {
+    if (m_frames.size() >= m_o.max_depth) {
+      return fail("nesting deeper than the maximum depth of " + std::to_string(m_o.max_depth));
+    }
+    begin_value();
+    m_frames.emplace_back();
+    m_frames.back().object = object;
+    return true;
+  }
+
+  bool close()
+  {
+    Frame& f = m_frames.back();
+    if (f.object && f.items == 1 && !f.ref.empty()) {
+      auto pointer = codec::fragment_to_pointer(f.ref);
+      if (pointer) {
+        m_refs.emplace(std::move(*pointer), std::make_pair(f.ref, pointer_to(m_frames.size() - 1)));
+      }
+      ++m_ref_count;
+    }
+    Frame done = std::move(f);
+    m_frames.pop_back();
+    auto value = finish_container(done);
+    if (!value) {
+      return fail(std::move(value).error());
+    }
+    Value& v = *value;
+    if (m_frames.empty()) {
+      m_top = std::move(v);
+      return true;
+    }
+    Frame& parent = m_frames.back();
+    parent.buf.insert(parent.buf.end(), v.bytes.begin(), v.bytes.end());
+    parent.children.insert(parent.children.end(), std::make_move_iterator(v.children.begin()),
+                           std::make_move_iterator(v.children.end()));
+    return end_item(parent);
+  }
+
+  bool end_item(Frame& f)
+  {
+    const std::span<const std::uint8_t> item(f.buf.data() + f.item_bytes,
+                                             f.buf.size() - f.item_bytes);
+    const std::size_t item_size =
+        item.size() + (f.children.size() - f.item_children) * Key::k_size;
+    std::uint64_t h = 0;
+    if (f.object) {
+      h = mix(fnv1a({reinterpret_cast<const std::uint8_t*>(f.name.data()), f.name.size()}));
+    } else {
+      h = mix(fingerprint(item, std::span<const Pending>(f.children).subspan(f.item_children)));
+    }
+    ++f.items;
+    ++f.index;
+    f.name.clear();
+    const Cut last = f.cuts.empty() ? Cut{0, 0, 0} : f.cuts.back();
+    const std::size_t since_cut =
+        (f.buf.size() - last.bytes) + (f.children.size() - last.children) * Key::k_size;
+    if (h % m_b.chunk_target_bytes < item_size || since_cut >= m_b.chunk_max_bytes) {
+      f.cuts.push_back({f.buf.size(), f.children.size(), f.items});
+    }
+    if (!f.chunked && f.buf.size() + f.children.size() * Key::k_size > m_b.chunk_above_bytes) {
+      f.chunked = true;
+    }
+    if (f.chunked && !f.cuts.empty()) {
+      auto emitted = emit_parts(f);
+      if (!emitted) {
+        return fail(std::move(emitted).error());
+      }
+    }
+    return true;
+  }
+
+  // Stores the parts between f's cuts and drops them from its buffer.
+  Result<void> emit_parts(Frame& f)
+  {
+    Cut prev{0, 0, 0};
+    for (const Cut& cut : f.cuts) {
+      Bytes data;
+      codec::put_tag(data, f.object ? Tag::object_part : Tag::array_part);
+      codec::put_varint(data, cut.items - prev.items);
+      data.insert(data.end(), f.buf.begin() + static_cast<std::ptrdiff_t>(prev.bytes),
+                  f.buf.begin() + static_cast<std::ptrdiff_t>(cut.bytes));
+      std::vector<Pending> children(f.children.begin() + static_cast<std::ptrdiff_t>(prev.children),
+                                    f.children.begin() + static_cast<std::ptrdiff_t>(cut.children));
+      PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(data), std::move(children)));
+      PAGABLE_TRY(add_entry(f, 0, Entry{std::move(p), cut.items - prev.items}));
+      prev = cut;
+    }
+    f.buf.erase(f.buf.begin(), f.buf.begin() + static_cast<std::ptrdiff_t>(prev.bytes));
+    f.children.erase(f.children.begin(),
+                     f.children.begin() + static_cast<std::ptrdiff_t>(prev.children));
+    f.items -= prev.items;
+    f.item_bytes -= std::min(f.item_bytes, prev.bytes);
+    f.item_children -= std::min(f.item_children, prev.children);
+    f.cuts.clear();
+    return {};
+  }
+
+  Result<void> add_entry(Frame& f, std::size_t level, Entry e)
+  {
+    if (f.levels.size() <= level) {
+      f.levels.resize(level + 1);
+      f.level_emitted.resize(level + 1, false);
+    }
+    const std::uint64_t h = mix(e.node.fp ^ (0x9e3779b97f4a7c15ULL * (level + 1)));
+    f.levels[level].push_back(std::move(e));
+    if (h % m_b.index_fanout == 0 || f.levels[level].size() >= 4 * m_b.index_fanout) {
+      return emit_index(f, level);
+    }
+    return {};
+  }
+
+  Result<Pending> index_node(std::vector<Entry> entries, bool object, std::uint64_t& count)
+  {
+    Bytes data;
+    codec::put_tag(data, object ? Tag::object_chunks : Tag::array_chunks);
+    codec::put_varint(data, entries.size());
+    std::vector<Pending> children;
+    children.reserve(entries.size());
+    count = 0;
+    for (Entry& e : entries) {
+      codec::put_varint(data, e.count);
+      count += e.count;
+      children.push_back(std::move(e.node));
+    }
+    return emit(std::move(data), std::move(children));
+  }
+
+  Result<void> emit_index(Frame& f, std::size_t level)
+  {
+    std::vector<Entry> entries = std::move(f.levels[level]);
+    f.levels[level].clear();
+    std::uint64_t count = 0;
+    PAGABLE_TRY_ASSIGN(Pending p, index_node(std::move(entries), f.object, count));
+    f.level_emitted[level] = true;
+    return add_entry(f, level + 1, Entry{std::move(p), count});
+  }
+
+  // The top of a chunked container's tree, once its last part is stored.
+  Result<Pending> finish_levels(Frame& f)
+  {
+    for (std::size_t level = 0;; ++level) {
+      if (f.level_emitted[level]) {
+        if (!f.levels[level].empty()) {
+          PAGABLE_TRY(emit_index(f, level));
+        }
+        continue;
+      }
+      std::vector<Entry> entries = std::move(f.levels[level]);
+      if (entries.size() == 1 && level > 0) {
+        return std::move(entries.front().node);
+      }
+      std::uint64_t count = 0;
+      return index_node(std::move(entries), f.object, count);
+    }
+  }
+
+  Result<Value> finish_container(Frame& f)
+  {
+    if (f.chunked) {
+      if (f.items > 0 || f.levels.empty()) {
+        f.cuts.push_back({f.buf.size(), f.children.size(), f.items});
+        PAGABLE_TRY(emit_parts(f));
+      }
+      PAGABLE_TRY_ASSIGN(Pending top, finish_levels(f));
+      return ref_to(std::move(top));
+    }
+    Bytes data;
+    data.reserve(f.buf.size() + 10);
+    codec::put_tag(data, f.object ? Tag::object : Tag::array);
+    codec::put_varint(data, f.items);
+    data.insert(data.end(), f.buf.begin(), f.buf.end());
+    const std::size_t size = data.size() + f.children.size() * Key::k_size;
+    if (m_frames.empty() || size >= m_b.node_bytes) {
+      PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(data), std::move(f.children)));
+      return ref_to(std::move(p));
+    }
+    return Value{std::move(data), std::move(f.children)};
+  }
+
+  static Value ref_to(Pending p)
+  {
+    Value v;
+    codec::put_tag(v.bytes, Tag::ref);
+    v.children.push_back(std::move(p));
+    return v;
+  }
+
+  Result<Pending> emit(Bytes data, std::vector<Pending> children)
+  {
+    if (m_o.cancel != nullptr && m_o.cancel->load()) {
+      return make_error(Errc::cancelled, "interrupted");
+    }
+    if (data.size() > m_o.max_node_bytes) {
+      return make_error(Errc::invalid_input, "a node of " + std::to_string(data.size()) +
+                                                 " bytes exceeds the limit of " +
+                                                 std::to_string(m_o.max_node_bytes));
+    }
+    ++m_nodes;
+    const std::uint64_t fp = fingerprint(data, children);
+    return m_writer.submit(std::move(data), std::move(children), fp);
+  }
+
+  // The JSON pointer of the value open at depth `depth` (0 = the document).
+  std::string pointer_to(std::size_t depth) const
+  {
+    std::string p;
+    for (std::size_t i = 0; i < depth && i < m_frames.size(); ++i) {
+      const Frame& f = m_frames[i];
+      p += '/';
+      p += f.object ? codec::escape_pointer_token(f.name) : std::to_string(f.index);
+    }
+    return p;
+  }
+
+  std::string located() const
+  {
+    std::string where = " (at ";
+    if (m_frames.empty()) {
+      where += "the top level";
+    } else {
+      where += '"';
+      where += pointer_to(m_frames.size());
+      where += '"';
+    }
+    return where + ")";
+  }
+
+  bool fail(Error e)
+  {
+    if (!m_error) {
+      m_error = std::move(e);
+    }
+    return false;
+  }
+
+  bool fail(const std::string& what)
+  {
+    const auto [line, col] = m_in.position();
+    return fail(make_error(Errc::invalid_input, what + " at line " + std::to_string(line) +
+                                                    ", column " + std::to_string(col) +
+                                                    located()));
+  }
+
+  const BoundarySettings& m_b;
+  const PackOptions& m_o;
+  CountingBuf& m_in;
+  NodeWriter m_writer;
+  std::vector<Frame> m_frames;
+  Value m_top;
+  std::optional<Error> m_error;
+  std::uint64_t m_nodes = 0;
+  std::uint64_t m_ref_count = 0;
+  // target pointer -> (the $ref text, where it first appears)
+  std::unordered_map<std::string, std::pair<std::string, std::string>> m_refs;
+};
+
+Result<PackResult> Packer::finish(store::BlobStore& store)
+{
+  // The top-level value is always a node: a container that became one is referenced by m_top.
+  Pending root;
+  if (m_top.children.size() == 1 && m_top.bytes.size() == 1 &&
+      m_top.bytes[0] == static_cast<std::uint8_t>(Tag::ref)) {
+    root = std::move(m_top.children.front());
+  } else {
+    PAGABLE_TRY_ASSIGN(root, emit(std::move(m_top.bytes), std::move(m_top.children)));
+  }
+  m_writer.wait_idle();
+  const Result<Key>& key = root.key.get();
+  if (!key) {
+    return key.error();
+  }
+  PAGABLE_TRY(store.flush());
+  PackResult result;
+  result.key = *key;
+  result.nodes = m_nodes;
+  result.refs = m_ref_count;
+  if (!m_refs.empty()) {
+    hydrate::Document doc(store, *key);
+    std::vector<std::string> pointers;
+    for (const auto& entry : m_refs) {
+      pointers.push_back(entry.first);
+    }
+    PAGABLE_TRY_ASSIGN(const auto found, doc.has_values(pointers));
+    std::size_t i = 0;
+    for (const auto& [pointer, origin] : m_refs) {
+      if (!found[i++]) {
+        result.dangling.push_back("\"" + origin.first + "\" at " +
+                                  (origin.second.empty() ? "/" : origin.second));
+      }
+    }
+  }
+  std::sort(result.dangling.begin(), result.dangling.end()); // m_refs has no order
+  if (!result.dangling.empty() && m_o.dangling_refs == DanglingRefs::error) {
+    std::string msg = "dangling reference " + result.dangling.front();
+    if (result.dangling.size() > 1) {
+      msg += " (and " + std::to_string(result.dangling.size() - 1) + " more)";
+    }
+    return make_error(Errc::invalid_input, msg + " does not resolve in the document");
+  }
+  return result;
+}
+
+std::optional<std::size_t> parse_size(const std::string& s)
+{
+  std::size_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || v == 0) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+} // namespace
+
+std::map<std::string, std::string> BoundarySettings::to_settings() const
+{
+  return {{"pack.node_bytes", std::to_string(node_bytes)},
+          {"pack.chunk_above_bytes", std::to_string(chunk_above_bytes)},
+          {"pack.chunk_target_bytes", std::to_string(chunk_target_bytes)},
+          {"pack.chunk_max_bytes", std::to_string(chunk_max_bytes)},
+          {"pack.index_fanout", std::to_string(index_fanout)}};
+}
+
+Result<BoundarySettings> BoundarySettings::from_settings(const std::map<std::string, std::string>& s)
+{
+  BoundarySettings b;
+  const std::pair<const char*, std::size_t*> fields[] = {
+      {"pack.node_bytes", &b.node_bytes},
+      {"pack.chunk_above_bytes", &b.chunk_above_bytes},
+      {"pack.chunk_target_bytes", &b.chunk_target_bytes},
+      {"pack.chunk_max_bytes", &b.chunk_max_bytes},
+      {"pack.index_fanout", &b.index_fanout}};
+  for (const auto& [name, field] : fields) {
+    const auto it = s.find(name);
+    if (it == s.end()) {
+      continue;
+    }
+    const auto v = parse_size(it->second);
+    if (!v) {
+      return make_error(Errc::unusable_archive, std::string("archive setting ") + name +
+                                                    " is not a positive integer: " + it->second);
+    }
+    *field = *v;
+  }
+  return b;
+}
+
+Result<BoundarySettings> init_boundaries(store::BlobStore& store, const BoundarySettings& defaults)
+{
+  PAGABLE_TRY_ASSIGN(const auto settings, store.init_settings(defaults.to_settings()));
+  return BoundarySettings::from_settings(settings);
+}
+
+Result<PackResult> pack_stream(store::BlobStore& store, std::istream& input,
+                               const BoundarySettings& boundaries, const PackOptions& options)
+{
+  CountingBuf counted(input.rdbuf());
+  std::istream in(&counted);
+  std::optional<Error> error;
+  std::uint64_t bytes_in = 0;
+  Result<PackResult> result = make_error(Errc::internal, "pack did not run");
+  {
+    Packer packer(store, boundaries, options, counted);
+    bool parsed = false;
+    try {
+      parsed = nlohmann::json::sax_parse(in, &packer);
+    } catch (const std::exception& e) {
+      // Thrown by the input (a decompression or read error).
+      error = make_error(Errc::invalid_input, std::string("reading the input: ") + e.what());
+    }
+    if (!error) {
+      error = packer.take_error();
+    }
+    if (!error && !parsed) {
+      error = make_error(Errc::invalid_input, "the input is not a JSON document");
+    }
+    bytes_in = counted.consumed();
+    if (error && bytes_in == 0 && error->code() == Errc::invalid_input) {
+      error = make_error(Errc::invalid_input, "the input is empty: no JSON document at line 1, column 1");
+    }
+    if (!error) {
+      result = packer.finish(store);
+    }
+    // The packer's destructor waits for its workers before `store` may be used further.
+  }
+  if (error) {
+    return std::move(*error);
+  }
+  if (result) {
+    result->bytes_in = bytes_in;
+  }
+  return result;
+}
+
+} // namespace pagable::pack

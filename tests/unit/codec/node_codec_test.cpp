@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#include "codec/node_codec.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+
+using namespace pagable;
+using codec::NodeReader;
+using codec::Tag;
+
+TEST_CASE("codec: integers are zigzag varints, exact at the int64 edges", "[codec]")
+{
+  for (const std::int64_t v : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{1}, std::int64_t{63},
+                               std::int64_t{-64}, std::int64_t{300},
+                               std::numeric_limits<std::int64_t>::max(),
+                               std::numeric_limits<std::int64_t>::min()}) {
+    Bytes b;
+    codec::put_integer(b, v);
+    NodeReader r(b);
+    CHECK(r.read_tag().value() == Tag::integer);
+    CHECK(r.read_integer_body().value() == v);
+    CHECK(r.at_end());
+  }
+  Bytes small;
+  codec::put_integer(small, -1);
+  CHECK(small == Bytes{0x03, 0x01});
+  Bytes big;
+  codec::put_unsigned(big, std::numeric_limits<std::uint64_t>::max());
+  NodeReader r(big);
+  CHECK(r.read_tag().value() == Tag::big_integer);
+  CHECK(r.read_text().value() == "18446744073709551615");
+}
+
+TEST_CASE("codec: number literals keep integers exact and reject overflow", "[codec]")
+{
+  Bytes b;
+  REQUIRE(codec::put_number_literal(b, "123456789012345678901234567890", 1.2e29));
+  CHECK(b.front() == static_cast<std::uint8_t>(Tag::big_integer));
+  Bytes i;
+  REQUIRE(codec::put_number_literal(i, "-0", -0.0));
+  CHECK(i == Bytes{0x03, 0x00});
+  Bytes d;
+  REQUIRE(codec::put_number_literal(d, "1.0", 1.0));
+  CHECK(d.front() == static_cast<std::uint8_t>(Tag::binary64));
+  Bytes bad;
+  const auto r = codec::put_number_literal(bad, "1e400", std::numeric_limits<double>::infinity());
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == Errc::invalid_input);
+}
+
+TEST_CASE("codec: binary64 is written in shortest round-trip form, never as an integer", "[codec]")
+{
+  CHECK(codec::format_binary64(1.0) == "1.0");
+  CHECK(codec::format_binary64(100.0) == "100.0");
+  CHECK(codec::format_binary64(-0.0) == "-0.0");
+  CHECK(codec::format_binary64(0.1) == "0.1");
+  CHECK(codec::format_binary64(1e300) == "1e+300");
+  CHECK(codec::format_binary64(2.5) == "2.5");
+}
+
+TEST_CASE("codec: check_node accepts well-formed nodes and refuses malformed ones", "[codec]")
+{
+  Bytes data;
+  codec::put_tag(data, Tag::object);
+  codec::put_varint(data, 2);
+  codec::put_name(data, "a");
+  codec::put_tag(data, Tag::ref);
+  codec::put_name(data, "b");
+  codec::put_string(data, "x");
+  const Key child = compute_key(data, {});
+  CHECK(codec::check_node(Blob{data, {child}}));
+  CHECK_FALSE(codec::check_node(Blob{data, {}}));                  // refs != children
+  CHECK_FALSE(codec::check_node(Blob{Bytes(data.begin(), data.end() - 1), {child}})); // truncated
+  Bytes nested{static_cast<std::uint8_t>(Tag::array), 1, static_cast<std::uint8_t>(Tag::object_part), 0};
+  CHECK_FALSE(codec::check_node(Blob{nested, {}}));
+  CHECK_FALSE(codec::check_node(Blob{Bytes{0x7F}, {}}));
+}
+
+TEST_CASE("codec: JSON pointers and fragments", "[codec]")
+{
+  CHECK(codec::parse_pointer("").value().empty());
+  CHECK(codec::parse_pointer("/a~1b/~0/0").value() == std::vector<std::string>{"a/b", "~", "0"});
+  CHECK(codec::parse_pointer("/").value() == std::vector<std::string>{""});
+  CHECK_FALSE(codec::parse_pointer("a"));
+  CHECK_FALSE(codec::parse_pointer("/a~2"));
+  CHECK(codec::fragment_to_pointer("#/a%20b/c").value() == "/a b/c");
+  CHECK(codec::escape_pointer_token("a/b~") == "a~1b~0");
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#include <pagable/hydrate.hpp>
+#include <pagable/pack.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <sstream>
+
+using namespace pagable;
+
+namespace {
+
+pack::PackResult pack_text(store::BlobStore& s, const std::string& text,
+                           const pack::PackOptions& options = {},
+                           const pack::BoundarySettings& b = {})
+{
+  std::istringstream in(text);
+  auto r = pack::pack_stream(s, in, b, options);
+  INFO((r ? std::string() : r.error().message()));
+  REQUIRE(r);
+  return std::move(r).value();
+}
+
+std::string hydrate_text(const store::BlobStore& s, const Key& key, const std::string& at = "")
+{
+  hydrate::Document doc(s, key);
+  std::ostringstream out;
+  REQUIRE(doc.write_json(out, at));
+  return out.str();
+}
+
+} // namespace
+
+TEST_CASE("pack: canonical output and the same key whatever the whitespace", "[pack]")
+{
+  auto s = store::make_memory_store();
+  const auto a = pack_text(*s, R"({"b":[1,2,{"c":null}],"a":"x"})");
+  const auto b = pack_text(*s, "{ \"b\" : [ 1 , 2 , { \"c\" : null } ] ,\n \"a\" : \"x\" }\n");
+  CHECK(a.key == b.key);
+  CHECK(hydrate_text(*s, a.key) == R"({"b":[1,2,{"c":null}],"a":"x"})");
+  CHECK(hydrate_text(*s, a.key, "/b/2/c") == "null");
+}
+
+TEST_CASE("pack: small thresholds give nodes, chunks and the same value back", "[pack]")
+{
+  auto s = store::make_memory_store();
+  pack::BoundarySettings b;
+  b.node_bytes = 64;
+  b.chunk_above_bytes = 512;
+  b.chunk_target_bytes = 128;
+  b.chunk_max_bytes = 512;
+  b.index_fanout = 4;
+  std::string doc = "{\"list\":[";
+  for (int i = 0; i < 2000; ++i) {
+    doc += (i ? "," : "") + std::string("{\"i\":") + std::to_string(i) + ",\"v\":[" +
+           std::to_string(i % 7) + "]}";
+  }
+  doc += "],\"map\":{";
+  for (int i = 0; i < 2000; ++i) {
+    doc += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":" + std::to_string(i);
+  }
+  doc += "}}";
+  const auto r = pack_text(*s, doc, {}, b);
+  CHECK(r.nodes > 50);
+  CHECK(hydrate_text(*s, r.key) == doc);
+  CHECK(hydrate_text(*s, r.key, "/list/1234") == R"({"i":1234,"v":[2]})");
+  CHECK(hydrate_text(*s, r.key, "/map/k1999") == "1999");
+  // Workers do not change the keys.
+  auto s2 = store::make_memory_store();
+  pack::PackOptions one;
+  one.workers = 1;
+  const auto r1 = pack_text(*s2, doc, one, b);
+  CHECK(r1.key == r.key);
+}
+
+TEST_CASE("pack: limits and dangling references are invalid input", "[pack]")
+{
+  auto s = store::make_memory_store();
+  pack::PackOptions o;
+  o.max_string_bytes = 4;
+  std::istringstream in(R"({"a":"too long"})");
+  auto r = pack::pack_stream(*s, in, {}, o);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == Errc::invalid_input);
+  CHECK_THAT(r.error().message(), Catch::Contains("/a"));
+
+  std::istringstream refs(R"({"a":{"$ref":"#/b"},"c":{"$ref":"#/a"}})");
+  auto d = pack::pack_stream(*s, refs, {}, {});
+  REQUIRE_FALSE(d);
+  CHECK_THAT(d.error().message(), Catch::Contains("#/b") && Catch::Contains("at /a"));
+  pack::PackOptions allow;
+  allow.dangling_refs = pack::DanglingRefs::allow;
+  const auto kept = pack_text(*s, R"({"a":{"$ref":"#/b"},"c":{"$ref":"#/a"}})", allow);
+  CHECK(kept.dangling.size() == 1);
+  CHECK(kept.refs == 2);
+}
+
+TEST_CASE("pack: cancel stops with Errc::cancelled", "[pack]")
+{
+  auto s = store::make_memory_store();
+  std::atomic<bool> stop{true};
+  pack::PackOptions o;
+  o.cancel = &stop;
+  std::istringstream in("[1,2,3]");
+  auto r = pack::pack_stream(*s, in, {}, o);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == Errc::cancelled);
+}
+
+TEST_CASE("pack: boundary settings round-trip through archive settings", "[pack]")
+{
+  auto s = store::make_memory_store();
+  pack::BoundarySettings custom;
+  custom.node_bytes = 1234;
+  const auto first = pack::init_boundaries(*s, custom).value();
+  CHECK(first.node_bytes == 1234);
+  const auto again = pack::init_boundaries(*s, {}).value(); // fixed for the archive's life
+  CHECK(again.node_bytes == 1234);
+  CHECK_FALSE(pack::BoundarySettings::from_settings({{"pack.node_bytes", "zero"}}));
+}
