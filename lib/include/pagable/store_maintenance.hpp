@@ -63,6 +63,13 @@ struct IndexNode {
   std::vector<Key> children;
 };
 
+// A blob's row id and child keys, found by key (no data).
+struct IndexEntry {
+  std::int64_t id = 0;
+  std::vector<Key> children;
+  bool malformed = false; // the stored child list is not a whole number of keys
+};
+
 // What rewrite_packs did, in one write transaction.
 struct PackRewriteResult {
   std::uint64_t packs_removed = 0;   // packs no blob used any more
@@ -103,6 +110,8 @@ public:
   virtual Result<std::int64_t> max_blob_id() = 0;
   // The row id of the blob stored under `key`, if any.
   virtual Result<std::optional<std::int64_t>> blob_id(const Key& key) = 0;
+  // The row id and child keys stored under `key` in one lookup; nullopt when absent.
+  virtual Result<std::optional<IndexEntry>> lookup(const Key& key) = 0;
   // The key and child keys of row `id`; nullopt if there is no such row; Errc::corrupt when
   // the row's key or child list is malformed.
   virtual Result<std::optional<IndexNode>> node(std::int64_t id) = 0;
@@ -121,7 +130,7 @@ public:
   virtual Result<bool> delete_blob(std::int64_t id) = 0;
   // For each pack: removes it if no blob row uses it, otherwise writes the blobs that use it
   // into a new pack (new id) and points their rows there. Never removes a blob row; leaves
-  // delta bases and packs of reserved codecs alone. Pack ids are never reused: the
+  // delta bases alone, and does not rewrite packs of reserved codecs (it may remove them). Pack ids are never reused: the
   // highest-numbered pack is emptied in place instead of removed (docs/FORMAT.md).
   virtual Result<PackRewriteResult> rewrite_packs(std::span<const std::int64_t> pack_ids) = 0;
 

@@ -20,9 +20,12 @@ namespace pagable::verify {
 
 // The levels of DESIGN §5, each including the ones before it.
 enum class VerifyLevel : std::uint8_t {
+  // Every level runs SQLite's quick_check, not integrity_check: the latter also cross-checks
+  // the key index against the table, costs more than the whole walk, and an index that lost
+  // a key shows up anyway as a missing blob.
   quick,        // SQLite's quick_check, pagable's tables, metadata and format version
   connectivity, // + every root's key and every child key reachable from a root is stored
-  full,         // + SQLite's integrity_check; every reachable blob decodes and re-hashes to its key
+  full,         // + every reachable blob decodes and re-hashes to its key
   deep,         // + every root validates against its stored schema (not available yet)
 };
 std::string_view level_name(VerifyLevel level) noexcept;

@@ -102,12 +102,15 @@ Result<GcPlan> plan(const store::BlobStore& store, const GcOptions& options)
     if (p.raw_size == 0 && p.stored_bytes == 0) {
       return {}; // an emptied placeholder keeping its id
     }
-    if (p.is_delta_base || (p.codec != 0 && p.codec != 1)) {
-      return {}; // delta bases stay decodable; reserved codecs are left alone
+    if (p.is_delta_base) {
+      return {}; // delta bases stay decodable while anything decodes from them
     }
     const auto it = usage.find(p.id);
     const Usage u = it == usage.end() ? Usage{} : it->second;
     const auto stored = static_cast<std::uint64_t>(std::max<std::int64_t>(p.stored_bytes, 0));
+    if (u.live_blobs != 0 && p.codec != 0 && p.codec != 1) {
+      return {}; // live packs of reserved codecs are not rewritten (removing needs no decoding)
+    }
     if (u.live_blobs == 0) {
       ++f.packs_removed;
       f.bytes_freed += stored;

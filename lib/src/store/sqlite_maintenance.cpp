@@ -7,6 +7,7 @@
 #include "store/sqlite_db.hpp"
 #include "store/sqlite_schema.hpp"
 
+#include <algorithm>
 #include <map>
 #include <unordered_set>
 
@@ -261,6 +262,36 @@ public:
     return out;
   }
 
+  Result<std::optional<IndexEntry>> lookup(const Key& key) override
+  {
+    PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.lookup,
+                                             "SELECT id, children FROM blobs WHERE key = ?1"));
+    q.bind(1, key.bytes());
+    auto row = q.step("looking up a blob");
+    if (!row || !*row) {
+      q.reset();
+      if (!row) {
+        return std::move(row).error();
+      }
+      return std::optional<IndexEntry>();
+    }
+    IndexEntry e;
+    e.id = q.column_int(0);
+    const auto raw = q.column_blob(1);
+    if (raw.size() % Key::k_size != 0) {
+      e.malformed = true;
+    } else {
+      e.children.reserve(raw.size() / Key::k_size);
+      for (std::size_t i = 0; i < raw.size(); i += Key::k_size) {
+        Key::Digest d;
+        std::copy_n(raw.begin() + static_cast<std::ptrdiff_t>(i), Key::k_size, d.begin());
+        e.children.emplace_back(d);
+      }
+    }
+    q.reset();
+    return std::optional<IndexEntry>(std::move(e));
+  }
+
   Result<std::optional<IndexNode>> node(std::int64_t id) override
   {
     PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.node,
@@ -386,7 +417,7 @@ public:
 private:
   // Statements used per row, prepared once.
   struct Cache {
-    Stmt blob_id, node, pack, del;
+    Stmt blob_id, node, pack, del, lookup;
     Result<std::reference_wrapper<Stmt>> get(Db& db, Stmt& slot, const char* text)
     {
       if (!slot.prepared()) {
@@ -396,7 +427,7 @@ private:
     }
     void clear_cursors()
     {
-      for (Stmt* st : {&blob_id, &node, &pack, &del}) {
+      for (Stmt* st : {&blob_id, &node, &pack, &del, &lookup}) {
         if (st->prepared()) {
           st->reset();
         }
@@ -464,12 +495,13 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
     base_q.reset();
     const bool known_codec = old->codec == static_cast<std::int64_t>(PackCodec::raw) ||
                              old->codec == static_cast<std::int64_t>(PackCodec::zstd);
-    if (is_base || !known_codec) {
+    const auto it = rows.find(id);
+    const bool unused = it == rows.end() || it->second.empty();
+    if (is_base || (!known_codec && !unused)) {
       ++result.packs_skipped;
       continue;
     }
-    const auto it = rows.find(id);
-    if (it == rows.end() || it->second.empty()) {
+    if (unused) {
       if (old->raw_size == 0 && old->data.empty()) {
         continue; // already an empty placeholder
       }

@@ -281,7 +281,7 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
   };
   PAGABLE_TRY(absorb([&]() -> Result<void> {
     PAGABLE_TRY_ASSIGN(const auto integrity,
-                       session->integrity_check(options.level < VerifyLevel::full, 100));
+                       session->integrity_check(true, 100));
     for (const std::string& msg : integrity) {
       problems.add(ProblemKind::sqlite_integrity, std::nullopt, msg);
     }
