@@ -17,8 +17,6 @@
 #include <pagable/store_maintenance.hpp>
 #include <pagable/verify.hpp>
 
-#include <sys/resource.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -27,6 +25,7 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
 #include <vector>
 
@@ -41,14 +40,13 @@ double peak_rss_mb()
   return static_cast<double>(ru.ru_maxrss) / 1024.0;
 }
 
-[[noreturn]] void die(const std::string& what)
+[[noreturn]] void die(const std::string &what)
 {
   std::fprintf(stderr, "bench_verify_gc: %s\n", what.c_str());
   std::exit(1);
 }
 
-template <typename T>
-T must(Result<T> r, const char* what)
+template <typename T> T must(Result<T> r, const char *what)
 {
   if (!r) {
     die(std::string(what) + ": " + r.error().message());
@@ -56,14 +54,14 @@ T must(Result<T> r, const char* what)
   return std::move(r).value();
 }
 
-void must(Result<void> r, const char* what)
+void must(Result<void> r, const char *what)
 {
   if (!r) {
     die(std::string(what) + ": " + r.error().message());
   }
 }
 
-std::unique_ptr<store::BlobStore> open_store(const std::string& path, store::OpenMode mode)
+std::unique_ptr<store::BlobStore> open_store(const std::string &path, store::OpenMode mode)
 {
   store::SqliteOptions o;
   o.mode = mode;
@@ -73,13 +71,14 @@ std::unique_ptr<store::BlobStore> open_store(const std::string& path, store::Ope
 // A leaf of roughly 60-120 bytes that compresses like real small JSON values.
 Bytes leaf(std::uint64_t i)
 {
-  std::string s = "{\"id\":" + std::to_string(i) + ",\"name\":\"target-" + std::to_string(i * 7919 % 100003) +
-                  "\",\"deps\":[" + std::to_string(i % 977) + "," + std::to_string(i % 131) + "]";
+  std::string s = "{\"id\":" + std::to_string(i) + ",\"name\":\"target-" +
+                  std::to_string(i * 7919 % 100003) + "\",\"deps\":[" + std::to_string(i % 977) +
+                  "," + std::to_string(i % 131) + "]";
   s += std::string(i % 40, 'x') + "}";
   return Bytes(s.begin(), s.end());
 }
 
-int build(const std::string& path, std::uint64_t blobs)
+int build(const std::string &path, std::uint64_t blobs)
 {
   auto s = open_store(path, store::OpenMode::create);
   const std::uint64_t roots = 10;
@@ -98,7 +97,8 @@ int build(const std::string& path, std::uint64_t blobs)
         std::vector<Key> children(level.begin() + static_cast<std::ptrdiff_t>(i),
                                   level.begin() + static_cast<std::ptrdiff_t>(end));
         const std::string text = "{\"node\":" + std::to_string(up.size()) + "}";
-        up.push_back(must(s->put(Blob{Bytes(text.begin(), text.end()), std::move(children)}), "put"));
+        up.push_back(
+            must(s->put(Blob{Bytes(text.begin(), text.end()), std::move(children)}), "put"));
         ++stored;
       }
       level = std::move(up);
@@ -121,7 +121,7 @@ int build(const std::string& path, std::uint64_t blobs)
 
 // The baseline: every blob row and every pack read through one snapshot and decompressed on
 // `jobs` threads; no walk, no hashing.
-int read_baseline(const std::string& path, unsigned jobs)
+int read_baseline(const std::string &path, unsigned jobs)
 {
   auto s = open_store(path, store::OpenMode::read_only);
   auto session = must(s->open_maintenance(false), "session");
@@ -153,26 +153,28 @@ int read_baseline(const std::string& path, unsigned jobs)
   const std::int64_t max_id = must(session->max_blob_id(), "max id");
   std::int64_t current = -1;
   std::uint64_t rows = 0;
-  must(session->for_each_blob(0, max_id, 0, [&](const store::IndexRow& row) -> Result<void> {
-    ++rows;
-    if (row.pack != current) {
-      current = row.pack;
-      auto p = must(session->pack(row.pack), "pack");
-      if (p) {
-        std::unique_lock lock(m);
-        cv.wait(lock, [&] { return queue.size() < 2 * jobs; });
-        queue.push_back(std::move(*p));
-        cv.notify_all();
-      }
-    }
-    return {};
-  }), "rows");
+  must(session->for_each_blob(0, max_id, 0,
+                              [&](const store::IndexRow &row) -> Result<void> {
+                                ++rows;
+                                if (row.pack != current) {
+                                  current = row.pack;
+                                  auto p = must(session->pack(row.pack), "pack");
+                                  if (p) {
+                                    std::unique_lock lock(m);
+                                    cv.wait(lock, [&] { return queue.size() < 2 * jobs; });
+                                    queue.push_back(std::move(*p));
+                                    cv.notify_all();
+                                  }
+                                }
+                                return {};
+                              }),
+       "rows");
   {
     std::lock_guard lock(m);
     done = true;
   }
   cv.notify_all();
-  for (auto& w : workers) {
+  for (auto &w : workers) {
     w.join();
   }
   std::printf("{\"phase\":\"read+decompress\",\"jobs\":%u,\"rows\":%llu,\"bytes\":%llu", jobs,
@@ -180,11 +182,11 @@ int read_baseline(const std::string& path, unsigned jobs)
   return 0;
 }
 
-int run_verify(const std::string& path, const std::string& level, unsigned jobs)
+int run_verify(const std::string &path, const std::string &level, unsigned jobs)
 {
   auto s = open_store(path, store::OpenMode::read_only);
   verify::VerifyOptions o;
-  o.level = level == "quick" ? verify::VerifyLevel::quick
+  o.level = level == "quick"          ? verify::VerifyLevel::quick
             : level == "connectivity" ? verify::VerifyLevel::connectivity
                                       : verify::VerifyLevel::full;
   o.jobs = jobs;
@@ -198,7 +200,7 @@ int run_verify(const std::string& path, const std::string& level, unsigned jobs)
   return r.ok() ? 0 : 3;
 }
 
-int run_rm(const std::string& path, int n)
+int run_rm(const std::string &path, int n)
 {
   auto s = open_store(path, store::OpenMode::read_write);
   for (int i = 0; i < n; ++i) {
@@ -208,7 +210,7 @@ int run_rm(const std::string& path, int n)
   return 0;
 }
 
-int run_gc(const std::string& path, bool dry)
+int run_gc(const std::string &path, bool dry)
 {
   auto s = open_store(path, dry ? store::OpenMode::read_only : store::OpenMode::read_write);
   auto plan = must(gc::plan(*s), "plan");
@@ -216,19 +218,20 @@ int run_gc(const std::string& path, bool dry)
   if (!dry) {
     f = must(gc::execute(*s, plan), "execute");
   }
-  std::printf("{\"phase\":\"gc%s\",\"blobs_total\":%llu,\"blobs_removed\":%llu,\"bytes_freed\":%llu,"
-              "\"packs_removed\":%llu,\"packs_rewritten\":%llu",
-              dry ? "-dry-run" : "", static_cast<unsigned long long>(f.blobs_total),
-              static_cast<unsigned long long>(f.blobs_removed),
-              static_cast<unsigned long long>(f.bytes_freed),
-              static_cast<unsigned long long>(f.packs_removed),
-              static_cast<unsigned long long>(f.packs_rewritten));
+  std::printf(
+      "{\"phase\":\"gc%s\",\"blobs_total\":%llu,\"blobs_removed\":%llu,\"bytes_freed\":%llu,"
+      "\"packs_removed\":%llu,\"packs_rewritten\":%llu",
+      dry ? "-dry-run" : "", static_cast<unsigned long long>(f.blobs_total),
+      static_cast<unsigned long long>(f.blobs_removed),
+      static_cast<unsigned long long>(f.bytes_freed),
+      static_cast<unsigned long long>(f.packs_removed),
+      static_cast<unsigned long long>(f.packs_rewritten));
   return 0;
 }
 
 } // namespace
 
-int main(int argc, char** argv)
+int main(int argc, char **argv)
 {
   if (argc < 3) {
     die("usage: bench_verify_gc build|read|verify|rm|gc ARCHIVE [...]");

@@ -26,8 +26,8 @@ test::ProcessResult pagable_run(std::vector<std::string> args)
 
 // The subset of JSON Schema our report schemas use: type, required, properties,
 // additionalProperties: false, items, enum, pattern, minimum.
-void check_against(const json& schema, const json& value, const std::string& where,
-                   std::vector<std::string>& errors)
+void check_against(const json &schema, const json &value, const std::string &where,
+                   std::vector<std::string> &errors)
 {
   if (schema.contains("type")) {
     std::vector<std::string> types;
@@ -36,11 +36,11 @@ void check_against(const json& schema, const json& value, const std::string& whe
     } else {
       types.push_back(schema["type"].get<std::string>());
     }
-    const auto is = [&](const std::string& t) {
+    const auto is = [&](const std::string &t) {
       return (t == "object" && value.is_object()) || (t == "array" && value.is_array()) ||
              (t == "string" && value.is_string()) || (t == "boolean" && value.is_boolean()) ||
-             (t == "null" && value.is_null()) ||
-             (t == "integer" && value.is_number_integer()) || (t == "number" && value.is_number());
+             (t == "null" && value.is_null()) || (t == "integer" && value.is_number_integer()) ||
+             (t == "number" && value.is_number());
     };
     if (std::none_of(types.begin(), types.end(), is)) {
       errors.push_back(where + ": type " + std::string(value.type_name()) + " not allowed");
@@ -52,23 +52,26 @@ void check_against(const json& schema, const json& value, const std::string& whe
     errors.push_back(where + ": " + value.dump() + " not in enum");
   }
   if (schema.contains("pattern") && value.is_string() &&
-      !std::regex_search(value.get<std::string>(), std::regex(schema["pattern"].get<std::string>()))) {
+      !std::regex_search(value.get<std::string>(),
+                         std::regex(schema["pattern"].get<std::string>()))) {
     errors.push_back(where + ": " + value.dump() + " does not match the pattern");
   }
-  if (schema.contains("minimum") && value.is_number() && value.get<double>() < schema["minimum"].get<double>()) {
+  if (schema.contains("minimum") && value.is_number() &&
+      value.get<double>() < schema["minimum"].get<double>()) {
     errors.push_back(where + ": below minimum");
   }
   if (value.is_object()) {
-    for (const auto& r : schema.value("required", json::array())) {
+    for (const auto &r : schema.value("required", json::array())) {
       if (!value.contains(r.get<std::string>())) {
         errors.push_back(where + ": missing " + r.get<std::string>());
       }
     }
     const json props = schema.value("properties", json::object());
-    for (const auto& [k, v] : value.items()) {
+    for (const auto &[k, v] : value.items()) {
       if (props.contains(k)) {
         check_against(props[k], v, where + "/" + k, errors);
-      } else if (schema.contains("additionalProperties") && schema["additionalProperties"] == false) {
+      } else if (schema.contains("additionalProperties") &&
+                 schema["additionalProperties"] == false) {
         errors.push_back(where + ": unexpected member " + k);
       }
     }
@@ -80,16 +83,16 @@ void check_against(const json& schema, const json& value, const std::string& whe
   }
 }
 
-json report_of(const test::ProcessResult& r, const std::string& command)
+json report_of(const test::ProcessResult &r, const std::string &command)
 {
   INFO(r.out << r.err);
   const json report = json::parse(r.out);
-  const json schema = json::parse(test::read_file(std::string(PAGABLE_SOURCE_DIR) + "/schemas/report-" +
-                                                  command + ".schema.json"));
+  const json schema = json::parse(test::read_file(std::string(PAGABLE_SOURCE_DIR) +
+                                                  "/schemas/report-" + command + ".schema.json"));
   std::vector<std::string> errors;
   check_against(schema, report, command, errors);
   std::string text;
-  for (const auto& e : errors) {
+  for (const auto &e : errors) {
     text += e + "\n";
   }
   INFO(text);
@@ -102,7 +105,7 @@ struct Archive {
   Doc a, b;
 };
 
-Archive build(const test::TempDir& dir)
+Archive build(const test::TempDir &dir)
 {
   Archive t;
   t.path = dir.file("a.pagable");
@@ -144,7 +147,7 @@ TEST_CASE("cli verify: damage exits 3 and names kind, key and roots", "[cli][ver
   test::TempDir dir;
   const auto t = build(dir);
   const Key victim = *std::find_if(t.b.privates.begin(), t.b.privates.end(),
-                                   [&](const Key& k) { return k != t.b.top; });
+                                   [&](const Key &k) { return k != t.b.top; });
   delete_blob_row(t.path, victim);
   const auto r = pagable_run({"--json", "verify", t.path});
   CHECK(r.exit_code == 3);

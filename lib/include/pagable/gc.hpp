@@ -35,9 +35,9 @@ struct GcOptions {
 
 struct GcFigures {
   std::uint64_t roots = 0;
-  std::uint64_t blobs_total = 0;     // blob rows in the snapshot
-  std::uint64_t blobs_live = 0;      // reachable from a root
-  std::uint64_t blobs_removed = 0;   // unreachable: removed (or would be, dry run)
+  std::uint64_t blobs_total = 0;           // blob rows in the snapshot
+  std::uint64_t blobs_live = 0;            // reachable from a root
+  std::uint64_t blobs_removed = 0;         // unreachable: removed (or would be, dry run)
   std::uint64_t bytes_logical_removed = 0; // their data bytes, uncompressed
   // Stored bytes given back: the index rows of removed blobs (key, children, 16 bytes of
   // integers), every pack no blob uses any more, and for each rewritten pack the share of its
@@ -55,25 +55,26 @@ class GcPlan {
 public:
   GcPlan();
   ~GcPlan();
-  GcPlan(GcPlan&&) noexcept;
-  GcPlan& operator=(GcPlan&&) noexcept;
+  GcPlan(GcPlan &&) noexcept;
+  GcPlan &operator=(GcPlan &&) noexcept;
 
   GcFigures figures;
 
 private:
-  friend Result<GcPlan> plan(const store::BlobStore&, const GcOptions&);
-  friend Result<GcFigures> execute(const store::BlobStore&, GcPlan&, const GcOptions&);
+  friend Result<GcPlan> plan(const store::BlobStore &, const GcOptions &);
+  friend Result<GcFigures> execute(const store::BlobStore &, GcPlan &, const GcOptions &);
   std::unique_ptr<detail::PlanState> m_state;
 };
 
 // Marks from every root in one read snapshot and works out what a sweep would remove and
 // free. Changes nothing (a dry run is plan() alone). Works on a store opened read-only.
-Result<GcPlan> plan(const store::BlobStore& store, const GcOptions& options = {});
+Result<GcPlan> plan(const store::BlobStore &store, const GcOptions &options = {});
 
 // Sweeps what `plan` found unreachable, rewrites or removes mostly dead packs, and compacts
 // when asked. The store must be open for writing. Returns what was really done (fewer blobs
 // than planned when roots committed meanwhile reach some of them). Interrupting it at any
 // instant leaves a valid archive: every transaction is complete or absent.
-Result<GcFigures> execute(const store::BlobStore& store, GcPlan& plan, const GcOptions& options = {});
+Result<GcFigures> execute(const store::BlobStore &store, GcPlan &plan,
+                          const GcOptions &options = {});
 
 } // namespace pagable::gc

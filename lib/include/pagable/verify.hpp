@@ -35,7 +35,7 @@ std::string_view level_name(VerifyLevel level) noexcept;
 struct Subset {
   unsigned n = 1;
   unsigned t = 1;
-  bool contains(const Key& key) const noexcept;
+  bool contains(const Key &key) const noexcept;
 };
 // Parses "n/t". Errc::invalid_argument unless 1 <= n <= t <= 65536.
 Result<Subset> parse_subset(std::string_view text);
@@ -44,7 +44,7 @@ struct VerifyOptions {
   VerifyLevel level = VerifyLevel::full;
   std::vector<std::string> roots; // only what these roots reach (empty: every root)
   Subset subset;
-  unsigned jobs = 0; // decompress+rehash workers; 0 = one per hardware thread
+  unsigned jobs = 0;                  // decompress+rehash workers; 0 = one per hardware thread
   std::size_t max_problems = 100'000; // stop collecting beyond this many (report says so)
 };
 
@@ -76,8 +76,8 @@ struct VerifyReport {
   std::uint64_t blobs_checked = 0; // blobs decoded and re-hashed (full and deep levels)
   std::uint64_t bytes_checked = 0; // their data bytes
   std::vector<Problem> problems;
-  bool truncated = false;          // more problems than max_problems: the rest were not listed
-  std::string suggestion;          // the next step, "" when clean
+  bool truncated = false; // more problems than max_problems: the rest were not listed
+  std::string suggestion; // the next step, "" when clean
 
   bool ok() const noexcept { return problems.empty(); }
 };
@@ -85,6 +85,6 @@ struct VerifyReport {
 // Verifies the archive behind `store` (it must support the maintenance role: the SQLite
 // store). Errc::not_found when a named root does not exist; Errc::invalid_argument for the
 // deep level (schema validation is not available in this version yet).
-Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& options = {});
+Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &options = {});
 
 } // namespace pagable::verify

@@ -10,7 +10,8 @@ bool IdBitmap::test(std::int64_t id) const noexcept
     return false;
   }
   const auto word = static_cast<std::uint64_t>(id) / 64;
-  return word < m_words.size() && ((m_words[word] >> (static_cast<std::uint64_t>(id) % 64)) & 1U) != 0;
+  return word < m_words.size() &&
+         ((m_words[word] >> (static_cast<std::uint64_t>(id) % 64)) & 1U) != 0;
 }
 
 bool IdBitmap::set(std::int64_t id)
@@ -28,8 +29,8 @@ bool IdBitmap::set(std::int64_t id)
   return was_clear;
 }
 
-Result<void> mark_reachable(MaintenanceSession& session, const Key& start, IdBitmap& marked,
-                            const WalkCallbacks& callbacks)
+Result<void> mark_reachable(MaintenanceSession &session, const Key &start, IdBitmap &marked,
+                            const WalkCallbacks &callbacks)
 {
   // Pending edges (key, the parent that named it): one index lookup per edge, no recursion.
   struct Edge {

@@ -13,7 +13,7 @@
 
 namespace pagable::store {
 
-Result<Bytes> decode_pack_row(const PackRow& pack, std::uint64_t max_bytes)
+Result<Bytes> decode_pack_row(const PackRow &pack, std::uint64_t max_bytes)
 {
   if (pack.raw_size < 0) {
     return make_error(Errc::corrupt, "pack " + std::to_string(pack.id) + " claims a negative size");
@@ -32,7 +32,7 @@ using sql::Db;
 using sql::Stmt;
 
 // pagable's tables and the columns each must have (docs/FORMAT.md "Tables").
-const std::map<std::string, std::vector<std::string>>& expected_tables()
+const std::map<std::string, std::vector<std::string>> &expected_tables()
 {
   static const std::map<std::string, std::vector<std::string>> tables = {
       {"meta", {"name", "value"}},
@@ -148,8 +148,8 @@ public:
     PAGABLE_TRY_ASSIGN(Stmt app, m_db.prepare("PRAGMA application_id"));
     PAGABLE_TRY(app.step("reading the application id"));
     if (app.column_int(0) != k_application_id) {
-      out.push_back("application id is " + std::to_string(app.column_int(0)) +
-                    ", not pagable's (" + std::to_string(k_application_id) + ")");
+      out.push_back("application id is " + std::to_string(app.column_int(0)) + ", not pagable's (" +
+                    std::to_string(k_application_id) + ")");
     }
     PAGABLE_TRY_ASSIGN(Stmt uv, m_db.prepare("PRAGMA user_version"));
     PAGABLE_TRY(uv.step("reading the user version"));
@@ -159,7 +159,7 @@ public:
     }
     PAGABLE_TRY_ASSIGN(Stmt cols, m_db.prepare("SELECT name FROM pragma_table_info(?1)"));
     bool tables_ok = true;
-    for (const auto& [table, wanted] : expected_tables()) {
+    for (const auto &[table, wanted] : expected_tables()) {
       cols.reset();
       cols.bind(1, table);
       std::unordered_set<std::string> have;
@@ -176,7 +176,7 @@ public:
         tables_ok = false;
         continue;
       }
-      for (const std::string& c : wanted) {
+      for (const std::string &c : wanted) {
         if (have.count(c) == 0) {
           out.push_back("table " + table + " has no column " + c);
           tables_ok = false;
@@ -222,8 +222,7 @@ public:
       if (auto k = Key::from_bytes(q.column_blob(1))) {
         r.key = *k;
       } else {
-        r.problem = "its key is " + std::to_string(q.column_blob(1).size()) +
-                    " bytes long, not 32";
+        r.problem = "its key is " + std::to_string(q.column_blob(1).size()) + " bytes long, not 32";
       }
       if (!q.column_is_null(2)) {
         if (auto k = Key::from_bytes(q.column_blob(2))) {
@@ -246,9 +245,10 @@ public:
     return q.column_int(0);
   }
 
-  Result<std::optional<std::int64_t>> blob_id(const Key& key) override
+  Result<std::optional<std::int64_t>> blob_id(const Key &key) override
   {
-    PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.blob_id, "SELECT id FROM blobs WHERE key = ?1"));
+    PAGABLE_TRY_ASSIGN(Stmt & q,
+                       m_stmts.get(m_db, m_stmts.blob_id, "SELECT id FROM blobs WHERE key = ?1"));
     q.bind(1, key.bytes());
     auto row = q.step("looking up a blob");
     std::optional<std::int64_t> out;
@@ -262,7 +262,7 @@ public:
     return out;
   }
 
-  Result<std::optional<IndexEntry>> lookup(const Key& key) override
+  Result<std::optional<IndexEntry>> lookup(const Key &key) override
   {
     PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.lookup,
                                              "SELECT id, children FROM blobs WHERE key = ?1"));
@@ -294,8 +294,8 @@ public:
 
   Result<std::optional<IndexNode>> node(std::int64_t id) override
   {
-    PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.node,
-                                             "SELECT key, children FROM blobs WHERE id = ?1"));
+    PAGABLE_TRY_ASSIGN(
+        Stmt & q, m_stmts.get(m_db, m_stmts.node, "SELECT key, children FROM blobs WHERE id = ?1"));
     q.bind(1, id);
     auto row = q.step("reading the blob index");
     if (!row || !*row) {
@@ -309,7 +309,8 @@ public:
     auto children = split_children(q.column_blob(1), id);
     q.reset();
     if (!key) {
-      return make_error(Errc::corrupt, "blob row " + std::to_string(id) + ": its key is not 32 bytes");
+      return make_error(Errc::corrupt,
+                        "blob row " + std::to_string(id) + ": its key is not 32 bytes");
     }
     if (!children) {
       return std::move(children).error();
@@ -318,12 +319,14 @@ public:
   }
 
   Result<void> for_each_blob(std::int64_t after_id, std::int64_t up_to_id, std::size_t limit,
-                             const std::function<Result<void>(const IndexRow&)>& fn) override
+                             const std::function<Result<void>(const IndexRow &)> &fn) override
   {
-    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT id, key, pack, offset, size, children FROM "
-                                            "blobs WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3"));
-    q.bind(1, after_id).bind(2, up_to_id).bind(3, limit == 0 ? std::int64_t{-1}
-                                                             : static_cast<std::int64_t>(limit));
+    PAGABLE_TRY_ASSIGN(Stmt q,
+                       m_db.prepare("SELECT id, key, pack, offset, size, children FROM "
+                                    "blobs WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3"));
+    q.bind(1, after_id)
+        .bind(2, up_to_id)
+        .bind(3, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
     for (;;) {
       PAGABLE_TRY_ASSIGN(const bool row, q.step("reading the blob index"));
       if (!row) {
@@ -342,8 +345,9 @@ public:
 
   Result<std::optional<PackRow>> pack(std::int64_t id) override
   {
-    PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.pack,
-                                             "SELECT codec, raw_size, data FROM packs WHERE id = ?1"));
+    PAGABLE_TRY_ASSIGN(
+        Stmt & q,
+        m_stmts.get(m_db, m_stmts.pack, "SELECT codec, raw_size, data FROM packs WHERE id = ?1"));
     q.bind(1, id);
     auto row = q.step("reading a pack");
     if (!row || !*row) {
@@ -363,7 +367,7 @@ public:
     return std::optional<PackRow>(std::move(p));
   }
 
-  Result<void> for_each_pack(const std::function<Result<void>(const PackInfo&)>& fn) override
+  Result<void> for_each_pack(const std::function<Result<void>(const PackInfo &)> &fn) override
   {
     std::unordered_set<std::int64_t> bases;
     {
@@ -418,7 +422,7 @@ private:
   // Statements used per row, prepared once.
   struct Cache {
     Stmt blob_id, node, pack, del, lookup;
-    Result<std::reference_wrapper<Stmt>> get(Db& db, Stmt& slot, const char* text)
+    Result<std::reference_wrapper<Stmt>> get(Db &db, Stmt &slot, const char *text)
     {
       if (!slot.prepared()) {
         PAGABLE_TRY_ASSIGN(slot, db.prepare(text));
@@ -427,7 +431,7 @@ private:
     }
     void clear_cursors()
     {
-      for (Stmt* st : {&blob_id, &node, &pack, &del, &lookup}) {
+      for (Stmt *st : {&blob_id, &node, &pack, &del, &lookup}) {
         if (st->prepared()) {
           st->reset();
         }
@@ -451,7 +455,8 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
   PAGABLE_TRY(m_db.exec("CREATE TEMP TABLE IF NOT EXISTS gc_batch(id INTEGER PRIMARY KEY); "
                         "DELETE FROM temp.gc_batch;"));
   {
-    PAGABLE_TRY_ASSIGN(Stmt ins, m_db.prepare("INSERT OR IGNORE INTO temp.gc_batch(id) VALUES (?1)"));
+    PAGABLE_TRY_ASSIGN(Stmt ins,
+                       m_db.prepare("INSERT OR IGNORE INTO temp.gc_batch(id) VALUES (?1)"));
     for (const std::int64_t id : pack_ids) {
       PAGABLE_TRY(ins.bind(1, id).run("listing packs to rewrite"));
     }
@@ -463,8 +468,9 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
   // happened since gc planned.
   std::map<std::int64_t, std::vector<Row>> rows;
   {
-    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT id, pack, offset, size FROM blobs WHERE pack IN "
-                                            "(SELECT id FROM temp.gc_batch) ORDER BY pack, offset"));
+    PAGABLE_TRY_ASSIGN(Stmt q,
+                       m_db.prepare("SELECT id, pack, offset, size FROM blobs WHERE pack IN "
+                                    "(SELECT id FROM temp.gc_batch) ORDER BY pack, offset"));
     for (;;) {
       PAGABLE_TRY_ASSIGN(const bool row, q.step("reading the blob index"));
       if (!row) {
@@ -481,9 +487,11 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
   PAGABLE_TRY_ASSIGN(Stmt empty_pack, m_db.prepare("UPDATE packs SET codec = 0, dict_id = NULL, "
                                                    "base_pack = NULL, raw_size = 0, data = ?2 "
                                                    "WHERE id = ?1"));
-  PAGABLE_TRY_ASSIGN(Stmt ins_pack, m_db.prepare("INSERT INTO packs(id, codec, dict_id, base_pack, "
-                                                 "raw_size, data) VALUES (?1, ?2, NULL, NULL, ?3, ?4)"));
-  PAGABLE_TRY_ASSIGN(Stmt move_blob, m_db.prepare("UPDATE blobs SET pack = ?2, offset = ?3 WHERE id = ?1"));
+  PAGABLE_TRY_ASSIGN(Stmt ins_pack,
+                     m_db.prepare("INSERT INTO packs(id, codec, dict_id, base_pack, "
+                                  "raw_size, data) VALUES (?1, ?2, NULL, NULL, ?3, ?4)"));
+  PAGABLE_TRY_ASSIGN(Stmt move_blob,
+                     m_db.prepare("UPDATE blobs SET pack = ?2, offset = ?3 WHERE id = ?1"));
 
   for (const std::int64_t id : pack_ids) {
     PAGABLE_TRY_ASSIGN(auto old, pack(id));
@@ -508,7 +516,8 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
       result.stored_bytes_before += old->data.size();
       if (id == max_pack) {
         // Keep the highest id taken, so that no later pack reuses it (readers cache packs by id).
-        PAGABLE_TRY(empty_pack.bind(1, id).bind(2, std::span<const std::uint8_t>()).run("emptying a pack"));
+        PAGABLE_TRY(
+            empty_pack.bind(1, id).bind(2, std::span<const std::uint8_t>()).run("emptying a pack"));
       } else {
         PAGABLE_TRY(del_pack.bind(1, id).run("removing a pack"));
       }
@@ -522,9 +531,10 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
     }
     Bytes fresh;
     bool in_bounds = true;
-    for (const Row& r : it->second) {
+    for (const Row &r : it->second) {
       if (r.offset < 0 || r.size < 0 ||
-          static_cast<std::uint64_t>(r.offset) + static_cast<std::uint64_t>(r.size) > content->size()) {
+          static_cast<std::uint64_t>(r.offset) + static_cast<std::uint64_t>(r.size) >
+              content->size()) {
         in_bounds = false;
         break;
       }
@@ -535,7 +545,7 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
     }
     const std::int64_t new_id = ++max_pack;
     std::vector<std::pair<std::int64_t, std::int64_t>> moves; // blob id -> new offset
-    for (const Row& r : it->second) {
+    for (const Row &r : it->second) {
       moves.emplace_back(r.id, static_cast<std::int64_t>(fresh.size()));
       fresh.insert(fresh.end(), content->begin() + r.offset, content->begin() + r.offset + r.size);
     }
@@ -545,7 +555,7 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
                     .bind(3, static_cast<std::int64_t>(fresh.size()))
                     .bind(4, enc.data)
                     .run("writing a pack"));
-    for (const auto& [blob, offset] : moves) {
+    for (const auto &[blob, offset] : moves) {
       PAGABLE_TRY(move_blob.bind(1, blob).bind(2, new_id).bind(3, offset).run("moving a blob"));
     }
     PAGABLE_TRY(del_pack.bind(1, id).run("removing a pack"));
@@ -559,15 +569,15 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
 } // namespace
 
 Result<std::unique_ptr<MaintenanceSession>>
-open_sqlite_maintenance(const SqliteMaintenanceConfig& config, bool write)
+open_sqlite_maintenance(const SqliteMaintenanceConfig &config, bool write)
 {
   if (write && config.write_uri.empty()) {
     return make_error(Errc::invalid_argument, config.path + " is open read-only");
   }
-  auto db = write ? Db::open(config.write_uri, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                             config.lock_wait)
-                  : Db::open(config.read_uri, config.read_flags | SQLITE_OPEN_NOMUTEX,
-                             config.lock_wait);
+  auto db =
+      write ? Db::open(config.write_uri, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                       config.lock_wait)
+            : Db::open(config.read_uri, config.read_flags | SQLITE_OPEN_NOMUTEX, config.lock_wait);
   if (!db) {
     return std::move(db).error().with_context(config.path);
   }

@@ -21,10 +21,14 @@ namespace pagable::verify {
 std::string_view level_name(VerifyLevel level) noexcept
 {
   switch (level) {
-  case VerifyLevel::quick: return "quick";
-  case VerifyLevel::connectivity: return "connectivity";
-  case VerifyLevel::full: return "full";
-  case VerifyLevel::deep: return "deep";
+  case VerifyLevel::quick:
+    return "quick";
+  case VerifyLevel::connectivity:
+    return "connectivity";
+  case VerifyLevel::full:
+    return "full";
+  case VerifyLevel::deep:
+    return "deep";
   }
   return "full";
 }
@@ -32,19 +36,27 @@ std::string_view level_name(VerifyLevel level) noexcept
 std::string_view kind_name(ProblemKind kind) noexcept
 {
   switch (kind) {
-  case ProblemKind::sqlite_integrity: return "sqlite_integrity";
-  case ProblemKind::bad_layout: return "bad_layout";
-  case ProblemKind::bad_root: return "bad_root";
-  case ProblemKind::missing_blob: return "missing_blob";
-  case ProblemKind::bad_index_row: return "bad_index_row";
-  case ProblemKind::undecodable_blob: return "undecodable_blob";
-  case ProblemKind::hash_mismatch: return "hash_mismatch";
-  case ProblemKind::schema_violation: return "schema_violation";
+  case ProblemKind::sqlite_integrity:
+    return "sqlite_integrity";
+  case ProblemKind::bad_layout:
+    return "bad_layout";
+  case ProblemKind::bad_root:
+    return "bad_root";
+  case ProblemKind::missing_blob:
+    return "missing_blob";
+  case ProblemKind::bad_index_row:
+    return "bad_index_row";
+  case ProblemKind::undecodable_blob:
+    return "undecodable_blob";
+  case ProblemKind::hash_mismatch:
+    return "hash_mismatch";
+  case ProblemKind::schema_violation:
+    return "schema_violation";
   }
   return "unknown";
 }
 
-bool Subset::contains(const Key& key) const noexcept
+bool Subset::contains(const Key &key) const noexcept
 {
   const std::uint64_t k = (std::uint64_t{key.digest()[0]} << 8) | key.digest()[1];
   return k * t / 65536 == n - 1;
@@ -61,7 +73,7 @@ Result<Subset> parse_subset(std::string_view text)
   if (slash == std::string_view::npos) {
     return bad();
   }
-  const auto num = [](std::string_view part, unsigned& out) {
+  const auto num = [](std::string_view part, unsigned &out) {
     const auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
     return ec == std::errc() && p == part.data() + part.size() && !part.empty();
   };
@@ -98,8 +110,11 @@ public:
     m_problems.push_back(Problem{kind, key, {}, std::move(detail)});
   }
 
-  std::vector<Problem>& problems() { return m_problems; }
-  const std::unordered_map<std::int64_t, std::vector<std::size_t>>& by_row() const { return m_by_row; }
+  std::vector<Problem> &problems() { return m_problems; }
+  const std::unordered_map<std::int64_t, std::vector<std::size_t>> &by_row() const
+  {
+    return m_by_row;
+  }
   bool truncated() const { return m_truncated; }
 
 private:
@@ -130,11 +145,11 @@ struct CheckTotals {
   std::uint64_t bytes = 0;
 };
 
-CheckTotals check_job(const CheckJob& job, std::uint64_t max_pack_bytes, ProblemSet& problems)
+CheckTotals check_job(const CheckJob &job, std::uint64_t max_pack_bytes, ProblemSet &problems)
 {
   CheckTotals totals;
   if (job.pack_missing) {
-    for (const auto& e : job.entries) {
+    for (const auto &e : job.entries) {
       problems.add(ProblemKind::undecodable_blob, e.key,
                    "its pack " + std::to_string(job.pack.id) + " is missing", e.row);
     }
@@ -142,14 +157,15 @@ CheckTotals check_job(const CheckJob& job, std::uint64_t max_pack_bytes, Problem
   }
   auto content = store::decode_pack_row(job.pack, max_pack_bytes);
   if (!content) {
-    for (const auto& e : job.entries) {
+    for (const auto &e : job.entries) {
       problems.add(ProblemKind::undecodable_blob, e.key, content.error().message(), e.row);
     }
     return totals;
   }
-  for (const auto& e : job.entries) {
+  for (const auto &e : job.entries) {
     if (e.offset < 0 || e.size < 0 ||
-        static_cast<std::uint64_t>(e.offset) + static_cast<std::uint64_t>(e.size) > content->size()) {
+        static_cast<std::uint64_t>(e.offset) + static_cast<std::uint64_t>(e.size) >
+            content->size()) {
       problems.add(ProblemKind::undecodable_blob, e.key,
                    "its bytes [" + std::to_string(e.offset) + ", +" + std::to_string(e.size) +
                        ") lie outside pack " + std::to_string(job.pack.id) + " (" +
@@ -175,7 +191,7 @@ CheckTotals check_job(const CheckJob& job, std::uint64_t max_pack_bytes, Problem
 // Runs jobs on `jobs` workers with a bounded number in flight (memory stays flat).
 class JobRunner {
 public:
-  JobRunner(unsigned jobs, std::uint64_t max_pack_bytes, ProblemSet& problems)
+  JobRunner(unsigned jobs, std::uint64_t max_pack_bytes, ProblemSet &problems)
       : m_max_pack_bytes(max_pack_bytes), m_problems(problems), m_limit(2 * std::max(1u, jobs))
   {
     if (jobs > 1) {
@@ -211,29 +227,29 @@ public:
   }
 
 private:
-  void add(const CheckTotals& t)
+  void add(const CheckTotals &t)
   {
     m_totals.blobs += t.blobs;
     m_totals.bytes += t.bytes;
   }
 
   std::uint64_t m_max_pack_bytes;
-  ProblemSet& m_problems;
+  ProblemSet &m_problems;
   std::size_t m_limit;
   std::mutex m_mutex;
   std::condition_variable m_cv;
-  std::size_t m_in_flight = 0; // guarded by m_mutex
-  CheckTotals m_totals;        // guarded by m_mutex (or single-threaded)
+  std::size_t m_in_flight = 0;              // guarded by m_mutex
+  CheckTotals m_totals;                     // guarded by m_mutex (or single-threaded)
   std::unique_ptr<util::ThreadPool> m_pool; // last: joins before the rest goes
 };
 
-std::string suggest(const std::vector<Problem>& problems)
+std::string suggest(const std::vector<Problem> &problems)
 {
   if (problems.empty()) {
     return "";
   }
   std::set<ProblemKind> kinds;
-  for (const auto& p : problems) {
+  for (const auto &p : problems) {
     kinds.insert(p.kind);
   }
   if (kinds.count(ProblemKind::sqlite_integrity) || kinds.count(ProblemKind::bad_layout)) {
@@ -248,7 +264,7 @@ std::string suggest(const std::vector<Problem>& problems)
 
 } // namespace
 
-Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& options)
+Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &options)
 {
   if (options.level == VerifyLevel::deep) {
     return make_error(Errc::invalid_argument,
@@ -280,9 +296,8 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
     return {};
   };
   PAGABLE_TRY(absorb([&]() -> Result<void> {
-    PAGABLE_TRY_ASSIGN(const auto integrity,
-                       session->integrity_check(true, 100));
-    for (const std::string& msg : integrity) {
+    PAGABLE_TRY_ASSIGN(const auto integrity, session->integrity_check(true, 100));
+    for (const std::string &msg : integrity) {
       problems.add(ProblemKind::sqlite_integrity, std::nullopt, msg);
     }
     return {};
@@ -291,7 +306,7 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
   if (!layout) {
     problems.add(ProblemKind::bad_layout, std::nullopt, layout.error().message());
   } else {
-    for (const std::string& msg : *layout) {
+    for (const std::string &msg : *layout) {
       problems.add(ProblemKind::bad_layout, std::nullopt, msg);
     }
   }
@@ -301,118 +316,121 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
   std::vector<store::StoredRoot> roots;
   store::IdBitmap reached;
   PAGABLE_TRY(absorb([&]() -> Result<void> {
-  if (options.level >= VerifyLevel::connectivity && layout_sound) {
-    PAGABLE_TRY_ASSIGN(roots, session->roots());
-    if (!options.roots.empty()) {
-      std::vector<store::StoredRoot> chosen;
-      for (const std::string& name : options.roots) {
-        const auto it = std::find_if(roots.begin(), roots.end(),
-                                     [&](const store::StoredRoot& r) { return r.name == name; });
-        if (it == roots.end()) {
-          return make_error(Errc::not_found, "no root named \"" + name + "\"");
-        }
-        chosen.push_back(*it);
-      }
-      roots = std::move(chosen);
-    }
-    report.roots_checked = roots.size();
-    for (const auto& root : roots) {
-      if (!root.problem.empty()) {
-        problems.add(ProblemKind::bad_root, root.key, "root \"" + root.name + "\": " + root.problem);
-      }
-      const auto walk_from = [&](const Key& start, const std::string& what) -> Result<void> {
-        store::WalkCallbacks cb;
-        cb.on_blob = [&](std::int64_t, const Key&) { ++report.blobs_reached; };
-        cb.on_missing = [&](const Key& missing, const std::optional<Key>& parent) {
-          if (!options.subset.contains(missing)) {
-            return;
+    if (options.level >= VerifyLevel::connectivity && layout_sound) {
+      PAGABLE_TRY_ASSIGN(roots, session->roots());
+      if (!options.roots.empty()) {
+        std::vector<store::StoredRoot> chosen;
+        for (const std::string &name : options.roots) {
+          const auto it = std::find_if(roots.begin(), roots.end(),
+                                       [&](const store::StoredRoot &r) { return r.name == name; });
+          if (it == roots.end()) {
+            return make_error(Errc::not_found, "no root named \"" + name + "\"");
           }
-          problems.add(ProblemKind::missing_blob, missing,
-                       parent ? "a child of blob " + parent->to_hex() + " is not stored"
-                              : what + " is not stored");
-        };
-        cb.on_bad_row = [&](std::int64_t id, const Error& e) {
-          problems.add(ProblemKind::bad_index_row, std::nullopt, e.message(), id);
-        };
-        return store::mark_reachable(*session, start, reached, cb);
-      };
-      if (root.key) {
-        PAGABLE_TRY(walk_from(*root.key, "the top-level blob of root \"" + root.name + "\""));
+          chosen.push_back(*it);
+        }
+        roots = std::move(chosen);
       }
-      if (root.schema_key) {
-        PAGABLE_TRY(walk_from(*root.schema_key, "the schema blob of root \"" + root.name + "\""));
+      report.roots_checked = roots.size();
+      for (const auto &root : roots) {
+        if (!root.problem.empty()) {
+          problems.add(ProblemKind::bad_root, root.key,
+                       "root \"" + root.name + "\": " + root.problem);
+        }
+        const auto walk_from = [&](const Key &start, const std::string &what) -> Result<void> {
+          store::WalkCallbacks cb;
+          cb.on_blob = [&](std::int64_t, const Key &) { ++report.blobs_reached; };
+          cb.on_missing = [&](const Key &missing, const std::optional<Key> &parent) {
+            if (!options.subset.contains(missing)) {
+              return;
+            }
+            problems.add(ProblemKind::missing_blob, missing,
+                         parent ? "a child of blob " + parent->to_hex() + " is not stored"
+                                : what + " is not stored");
+          };
+          cb.on_bad_row = [&](std::int64_t id, const Error &e) {
+            problems.add(ProblemKind::bad_index_row, std::nullopt, e.message(), id);
+          };
+          return store::mark_reachable(*session, start, reached, cb);
+        };
+        if (root.key) {
+          PAGABLE_TRY(walk_from(*root.key, "the top-level blob of root \"" + root.name + "\""));
+        }
+        if (root.schema_key) {
+          PAGABLE_TRY(walk_from(*root.schema_key, "the schema blob of root \"" + root.name + "\""));
+        }
       }
     }
-  }
 
-  return {};
+    return {};
   }()));
 
   // --- full: decode and re-hash every reached blob, grouped by pack, on workers ---
   PAGABLE_TRY(absorb([&]() -> Result<void> {
-  if (options.level >= VerifyLevel::full && readable && layout_sound) {
-    const unsigned jobs = options.jobs != 0 ? options.jobs : util::hardware_threads();
-    JobRunner runner(jobs, session->max_pack_bytes(), problems);
-    PAGABLE_TRY_ASSIGN(const std::int64_t max_id, session->max_blob_id());
-    CheckJob job;
-    job.pack.id = -1;
-    const auto flush_job = [&]() -> Result<void> {
-      if (job.entries.empty()) {
-        return {};
-      }
-      PAGABLE_TRY_ASSIGN(auto pack, session->pack(job.pack.id));
-      if (pack) {
-        job.pack = std::move(*pack);
-      } else {
-        job.pack_missing = true;
-      }
-      runner.submit(std::move(job));
-      job = CheckJob();
+    if (options.level >= VerifyLevel::full && readable && layout_sound) {
+      const unsigned jobs = options.jobs != 0 ? options.jobs : util::hardware_threads();
+      JobRunner runner(jobs, session->max_pack_bytes(), problems);
+      PAGABLE_TRY_ASSIGN(const std::int64_t max_id, session->max_blob_id());
+      CheckJob job;
       job.pack.id = -1;
-      return {};
-    };
-    PAGABLE_TRY(session->for_each_blob(0, max_id, 0, [&](const store::IndexRow& row) -> Result<void> {
-      if (!reached.test(row.id)) {
-        return {}; // unreachable blobs are not problems
-      }
-      auto key = Key::from_bytes(row.key);
-      if (!key) {
-        problems.add(ProblemKind::bad_index_row, std::nullopt,
-                     "blob row " + std::to_string(row.id) + ": its key is not 32 bytes", row.id);
+      const auto flush_job = [&]() -> Result<void> {
+        if (job.entries.empty()) {
+          return {};
+        }
+        PAGABLE_TRY_ASSIGN(auto pack, session->pack(job.pack.id));
+        if (pack) {
+          job.pack = std::move(*pack);
+        } else {
+          job.pack_missing = true;
+        }
+        runner.submit(std::move(job));
+        job = CheckJob();
+        job.pack.id = -1;
         return {};
-      }
-      if (!options.subset.contains(*key)) {
-        return {};
-      }
-      if (row.children.size() % Key::k_size != 0) {
-        return {}; // reported by the walk as bad_index_row
-      }
-      CheckJob::Entry e;
-      e.row = row.id;
-      e.key = *key;
-      e.offset = row.offset;
-      e.size = row.size;
-      for (std::size_t i = 0; i < row.children.size(); i += Key::k_size) {
-        e.children.push_back(Key::from_bytes(row.children.subspan(i, Key::k_size)).value());
-      }
-      if (row.pack != job.pack.id) {
-        PAGABLE_TRY(flush_job());
-        job.pack.id = row.pack;
-      }
-      job.entries.push_back(std::move(e));
-      return {};
-    }));
-    PAGABLE_TRY(flush_job());
-    const CheckTotals totals = runner.finish();
-    report.blobs_checked = totals.blobs;
-    report.bytes_checked = totals.bytes;
-  }
+      };
+      PAGABLE_TRY(
+          session->for_each_blob(0, max_id, 0, [&](const store::IndexRow &row) -> Result<void> {
+            if (!reached.test(row.id)) {
+              return {}; // unreachable blobs are not problems
+            }
+            auto key = Key::from_bytes(row.key);
+            if (!key) {
+              problems.add(ProblemKind::bad_index_row, std::nullopt,
+                           "blob row " + std::to_string(row.id) + ": its key is not 32 bytes",
+                           row.id);
+              return {};
+            }
+            if (!options.subset.contains(*key)) {
+              return {};
+            }
+            if (row.children.size() % Key::k_size != 0) {
+              return {}; // reported by the walk as bad_index_row
+            }
+            CheckJob::Entry e;
+            e.row = row.id;
+            e.key = *key;
+            e.offset = row.offset;
+            e.size = row.size;
+            for (std::size_t i = 0; i < row.children.size(); i += Key::k_size) {
+              e.children.push_back(Key::from_bytes(row.children.subspan(i, Key::k_size)).value());
+            }
+            if (row.pack != job.pack.id) {
+              PAGABLE_TRY(flush_job());
+              job.pack.id = row.pack;
+            }
+            job.entries.push_back(std::move(e));
+            return {};
+          }));
+      PAGABLE_TRY(flush_job());
+      const CheckTotals totals = runner.finish();
+      report.blobs_checked = totals.blobs;
+      report.bytes_checked = totals.bytes;
+    }
 
-  return {};
+    return {};
   }()));
 
   // --- which roots reach each problem ---
-  auto& found = problems.problems();
+  auto &found = problems.problems();
   std::unordered_map<Key, std::vector<std::size_t>> by_key;
   for (std::size_t i = 0; i < found.size(); ++i) {
     if (found[i].key) {
@@ -420,22 +438,22 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
     }
   }
   if (!by_key.empty() || !problems.by_row().empty()) {
-    for (const auto& root : roots) {
+    for (const auto &root : roots) {
       std::set<std::size_t> hit;
-      const auto note_key = [&](const Key& k) {
+      const auto note_key = [&](const Key &k) {
         if (const auto it = by_key.find(k); it != by_key.end()) {
           hit.insert(it->second.begin(), it->second.end());
         }
       };
       store::WalkCallbacks cb;
-      cb.on_blob = [&](std::int64_t id, const Key& k) {
+      cb.on_blob = [&](std::int64_t id, const Key &k) {
         note_key(k);
         if (const auto it = problems.by_row().find(id); it != problems.by_row().end()) {
           hit.insert(it->second.begin(), it->second.end());
         }
       };
-      cb.on_missing = [&](const Key& k, const std::optional<Key>&) { note_key(k); };
-      cb.on_bad_row = [&](std::int64_t id, const Error&) {
+      cb.on_missing = [&](const Key &k, const std::optional<Key> &) { note_key(k); };
+      cb.on_bad_row = [&](std::int64_t id, const Error &) {
         if (const auto it = problems.by_row().find(id); it != problems.by_row().end()) {
           hit.insert(it->second.begin(), it->second.end());
         }
@@ -452,7 +470,7 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
         found[i].roots.push_back(root.name);
       }
     }
-    for (auto& p : found) {
+    for (auto &p : found) {
       if (p.kind == ProblemKind::bad_root) {
         // The root's own row: it affects that root.
         const auto name_end = p.detail.find("\":");
