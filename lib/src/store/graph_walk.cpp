@@ -32,19 +32,27 @@ bool IdBitmap::set(std::int64_t id)
 Result<void> mark_reachable(MaintenanceSession &session, const Key &start, IdBitmap &marked,
                             const WalkCallbacks &callbacks)
 {
-  // Pending edges (key, the parent that named it): one index lookup per edge, no recursion.
+  // Pending edges (key, row id of the parent that named it; 0 for the start): one index
+  // lookup per edge, no recursion, 40 bytes per pending edge.
   struct Edge {
     Key key;
-    std::optional<Key> parent;
+    std::int64_t parent = 0;
   };
-  std::vector<Edge> stack{Edge{start, std::nullopt}};
+  std::vector<Edge> stack{Edge{start, 0}};
   while (!stack.empty()) {
-    const Edge edge = std::move(stack.back());
+    const Edge edge = stack.back();
     stack.pop_back();
     PAGABLE_TRY_ASSIGN(auto entry, session.lookup(edge.key));
     if (!entry) {
       if (callbacks.on_missing) {
-        callbacks.on_missing(edge.key, edge.parent);
+        std::optional<Key> parent;
+        if (edge.parent != 0) {
+          PAGABLE_TRY_ASSIGN(const auto node, session.node(edge.parent));
+          if (node) {
+            parent = node->key;
+          }
+        }
+        callbacks.on_missing(edge.key, parent);
       }
       continue;
     }
@@ -64,7 +72,7 @@ Result<void> mark_reachable(MaintenanceSession &session, const Key &start, IdBit
       continue;
     }
     for (auto it = entry->children.rbegin(); it != entry->children.rend(); ++it) {
-      stack.push_back(Edge{*it, edge.key});
+      stack.push_back(Edge{*it, entry->id});
     }
   }
   return {};

@@ -378,3 +378,16 @@ TEST_CASE("verify: runs in one snapshot, so concurrent rm+gc+pack never look lik
   CHECK(checked == 15);
   CHECK(rounds.load() > 0);
 }
+
+TEST_CASE("verify: a malformed child list is a bad index row blamed on its roots", "[verify]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  sql(t.path, "UPDATE blobs SET children = x'0102' WHERE key = x'" + t.a.top.to_hex() + "'");
+  const auto r = run_verify(t.path);
+  INFO(describe(r));
+  REQUIRE(r.problems.size() == 1);
+  CHECK(r.problems[0].kind == ProblemKind::bad_index_row);
+  CHECK(r.problems[0].roots == std::vector<std::string>{"A"});
+  CHECK_THAT(r.problems[0].detail, Catch::Contains(t.a.top.to_hex()));
+}
