@@ -40,13 +40,13 @@ double peak_rss_mb()
   return static_cast<double>(ru.ru_maxrss) / 1024.0;
 }
 
-[[noreturn]] void die(const std::string &what)
+[[noreturn]] void die(const std::string& what)
 {
   std::fprintf(stderr, "bench_verify_gc: %s\n", what.c_str());
   std::exit(1);
 }
 
-template <typename T> T must(Result<T> r, const char *what)
+template <typename T> T must(Result<T> r, const char* what)
 {
   if (!r) {
     die(std::string(what) + ": " + r.error().message());
@@ -54,14 +54,14 @@ template <typename T> T must(Result<T> r, const char *what)
   return std::move(r).value();
 }
 
-void must(Result<void> r, const char *what)
+void must(Result<void> r, const char* what)
 {
   if (!r) {
     die(std::string(what) + ": " + r.error().message());
   }
 }
 
-std::unique_ptr<store::BlobStore> open_store(const std::string &path, store::OpenMode mode)
+std::unique_ptr<store::BlobStore> open_store(const std::string& path, store::OpenMode mode)
 {
   store::SqliteOptions o;
   o.mode = mode;
@@ -78,7 +78,7 @@ Bytes leaf(std::uint64_t i)
   return Bytes(s.begin(), s.end());
 }
 
-int build(const std::string &path, std::uint64_t blobs)
+int build(const std::string& path, std::uint64_t blobs)
 {
   auto s = open_store(path, store::OpenMode::create);
   const std::uint64_t roots = 10;
@@ -121,7 +121,7 @@ int build(const std::string &path, std::uint64_t blobs)
 
 // The baseline: every blob row and every pack read through one snapshot and decompressed on
 // `jobs` threads; no walk, no hashing.
-int read_baseline(const std::string &path, unsigned jobs)
+int read_baseline(const std::string& path, unsigned jobs)
 {
   auto s = open_store(path, store::OpenMode::read_only);
   auto session = must(s->open_maintenance(false), "session");
@@ -154,7 +154,7 @@ int read_baseline(const std::string &path, unsigned jobs)
   std::int64_t current = -1;
   std::uint64_t rows = 0;
   must(session->for_each_blob(0, max_id, 0,
-                              [&](const store::IndexRow &row) -> Result<void> {
+                              [&](const store::IndexRow& row) -> Result<void> {
                                 ++rows;
                                 if (row.pack != current) {
                                   current = row.pack;
@@ -174,7 +174,7 @@ int read_baseline(const std::string &path, unsigned jobs)
     done = true;
   }
   cv.notify_all();
-  for (auto &w : workers) {
+  for (auto& w : workers) {
     w.join();
   }
   std::printf("{\"phase\":\"read+decompress\",\"jobs\":%u,\"rows\":%llu,\"bytes\":%llu", jobs,
@@ -182,7 +182,7 @@ int read_baseline(const std::string &path, unsigned jobs)
   return 0;
 }
 
-int run_verify(const std::string &path, const std::string &level, unsigned jobs)
+int run_verify(const std::string& path, const std::string& level, unsigned jobs)
 {
   auto s = open_store(path, store::OpenMode::read_only);
   verify::VerifyOptions o;
@@ -192,15 +192,16 @@ int run_verify(const std::string &path, const std::string &level, unsigned jobs)
   o.jobs = jobs;
   const auto r = must(verify::run(*s, o), "verify");
   std::printf("{\"phase\":\"verify-%s\",\"jobs\":%u,\"ok\":%s,\"blobs_reached\":%llu,"
-              "\"blobs_checked\":%llu,\"bytes_checked\":%llu",
+              "\"blobs_checked\":%llu,\"bytes_checked\":%llu,\"walk_seconds\":%.3f,"
+              "\"rehash_seconds\":%.3f",
               level.c_str(), jobs, r.ok() ? "true" : "false",
               static_cast<unsigned long long>(r.blobs_reached),
               static_cast<unsigned long long>(r.blobs_checked),
-              static_cast<unsigned long long>(r.bytes_checked));
+              static_cast<unsigned long long>(r.bytes_checked), r.walk_seconds, r.rehash_seconds);
   return r.ok() ? 0 : 3;
 }
 
-int run_rm(const std::string &path, int n)
+int run_rm(const std::string& path, int n)
 {
   auto s = open_store(path, store::OpenMode::read_write);
   for (int i = 0; i < n; ++i) {
@@ -210,7 +211,7 @@ int run_rm(const std::string &path, int n)
   return 0;
 }
 
-int run_gc(const std::string &path, bool dry)
+int run_gc(const std::string& path, bool dry)
 {
   auto s = open_store(path, dry ? store::OpenMode::read_only : store::OpenMode::read_write);
   auto plan = must(gc::plan(*s), "plan");
@@ -231,7 +232,7 @@ int run_gc(const std::string &path, bool dry)
 
 } // namespace
 
-int main(int argc, char **argv)
+int main(int argc, char** argv)
 {
   if (argc < 3) {
     die("usage: bench_verify_gc build|read|verify|rm|gc ARCHIVE [...]");

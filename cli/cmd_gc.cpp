@@ -15,13 +15,13 @@ struct GcArgs {
   bool compact = false;
 };
 
-std::uint64_t file_bytes(const std::string &path)
+std::uint64_t file_bytes(const std::string& path)
 {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
-int run_gc(const GcArgs &args, const Context &ctx, const Output &out)
+int run_gc(const GcArgs& args, const Context& ctx, const Output& out)
 {
   const std::uint64_t before = file_bytes(args.archive);
   gc::GcOptions options;
@@ -76,10 +76,10 @@ int run_gc(const GcArgs &args, const Context &ctx, const Output &out)
 
 } // namespace
 
-void add_gc_command(CLI::App &app, Context &ctx)
+void add_gc_command(CLI::App& app, Context& ctx)
 {
   auto args = std::make_shared<GcArgs>();
-  auto *cmd =
+  auto* cmd =
       app.add_subcommand("gc", "Remove the blobs no root reaches and report what was freed");
   add_archive_option(*cmd, args->archive);
   cmd->add_flag("--dry-run", args->dry_run, "Report what gc would free and change nothing");
@@ -87,7 +87,7 @@ void add_gc_command(CLI::App &app, Context &ctx)
       "--compact", args->compact,
       "Also shrink the file (VACUUM; needs free space of about twice the archive's size)");
   cmd->callback([args, &ctx] {
-    ctx.run = [args, &ctx](const Output &out) { return run_gc(*args, ctx, out); };
+    ctx.run = [args, &ctx](const Output& out) { return run_gc(*args, ctx, out); };
   });
 }
 

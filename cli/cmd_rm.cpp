@@ -15,7 +15,7 @@ struct RmArgs {
   std::string prefix;
 };
 
-int run_rm(const RmArgs &args, const Context &ctx, const Output &out)
+int run_rm(const RmArgs& args, const Context& ctx, const Output& out)
 {
   const bool keep = args.keep_last >= 0;
   if (args.roots.empty() == !keep) {
@@ -38,7 +38,7 @@ int run_rm(const RmArgs &args, const Context &ctx, const Output &out)
   if (keep) {
     const auto n = static_cast<std::size_t>(args.keep_last);
     std::vector<std::string> matching;
-    for (const auto &r : *roots) {
+    for (const auto& r : *roots) {
       if (r.name.rfind(args.prefix, 0) == 0) {
         matching.push_back(r.name);
       }
@@ -48,9 +48,9 @@ int run_rm(const RmArgs &args, const Context &ctx, const Output &out)
     }
   } else {
     // Every name must exist before anything is removed.
-    for (const auto &name : args.roots) {
+    for (const auto& name : args.roots) {
       const bool found = std::any_of(roots->begin(), roots->end(),
-                                     [&](const store::RootRecord &r) { return r.name == name; });
+                                     [&](const store::RootRecord& r) { return r.name == name; });
       if (!found) {
         return out.error(
             make_error(Errc::not_found, "no root named \"" + name + "\" in " + args.archive));
@@ -61,7 +61,7 @@ int run_rm(const RmArgs &args, const Context &ctx, const Output &out)
     }
   }
   std::vector<std::string> removed;
-  for (const auto &name : doomed) {
+  for (const auto& name : doomed) {
     auto r = (*store)->remove_root(name);
     if (!r) {
       return out.error(r.error());
@@ -79,10 +79,10 @@ int run_rm(const RmArgs &args, const Context &ctx, const Output &out)
 
 } // namespace
 
-void add_rm_command(CLI::App &app, Context &ctx)
+void add_rm_command(CLI::App& app, Context& ctx)
 {
   auto args = std::make_shared<RmArgs>();
-  auto *cmd = app.add_subcommand(
+  auto* cmd = app.add_subcommand(
       "rm", "Remove roots by name, or keep only the newest N (their blobs stay until gc)");
   add_archive_option(*cmd, args->archive);
   cmd->add_option("roots", args->roots, "Names of the roots to remove");
@@ -92,7 +92,7 @@ void add_rm_command(CLI::App &app, Context &ctx)
   cmd->add_option("--prefix", args->prefix,
                   "With --keep-last: consider only roots whose name starts with P");
   cmd->callback([args, &ctx] {
-    ctx.run = [args, &ctx](const Output &out) { return run_rm(*args, ctx, out); };
+    ctx.run = [args, &ctx](const Output& out) { return run_rm(*args, ctx, out); };
   });
 }
 

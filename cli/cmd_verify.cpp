@@ -19,7 +19,7 @@ struct VerifyArgs {
   unsigned jobs = 0;
 };
 
-int run_verify(const VerifyArgs &args, const Context &ctx, const Output &out)
+int run_verify(const VerifyArgs& args, const Context& ctx, const Output& out)
 {
   verify::VerifyOptions options;
   options.level = args.quick          ? verify::VerifyLevel::quick
@@ -43,16 +43,16 @@ int run_verify(const VerifyArgs &args, const Context &ctx, const Output &out)
   if (!result) {
     return out.error(result.error());
   }
-  const verify::VerifyReport &r = *result;
+  const verify::VerifyReport& r = *result;
   const std::string subset = std::to_string(r.subset.n) + "/" + std::to_string(r.subset.t);
   nlohmann::json problems = nlohmann::json::array();
-  for (const auto &p : r.problems) {
+  for (const auto& p : r.problems) {
     problems.push_back({{"kind", std::string(verify::kind_name(p.kind))},
                         {"key", p.key ? nlohmann::json(p.key->to_hex()) : nlohmann::json(nullptr)},
                         {"roots", p.roots},
                         {"detail", p.detail}});
     std::string roots;
-    for (const auto &name : p.roots) {
+    for (const auto& name : p.roots) {
       roots += (roots.empty() ? "" : ", ") + name;
     }
     out.line(std::string(verify::kind_name(p.kind)) + (p.key ? " " + p.key->to_hex() : "") + ": " +
@@ -85,20 +85,20 @@ int run_verify(const VerifyArgs &args, const Context &ctx, const Output &out)
 
 } // namespace
 
-void add_verify_command(CLI::App &app, Context &ctx)
+void add_verify_command(CLI::App& app, Context& ctx)
 {
   auto args = std::make_shared<VerifyArgs>();
-  auto *cmd = app.add_subcommand(
+  auto* cmd = app.add_subcommand(
       "verify", "Check the archive and list every problem with the roots it affects "
                 "(exit 0 clean, 3 problems found, 5 unreadable)");
   add_archive_option(*cmd, args->archive);
   cmd->add_option("roots", args->roots, "Check only what these roots reach (default: every root)");
-  auto *quick = cmd->add_flag("--quick", args->quick,
+  auto* quick = cmd->add_flag("--quick", args->quick,
                               "Only SQLite's quick check, pagable's tables, metadata and format");
-  auto *conn =
+  auto* conn =
       cmd->add_flag("--connectivity", args->connectivity,
                     "Also check that every key the roots reach is stored (reads no blob data)");
-  auto *deep =
+  auto* deep =
       cmd->add_flag("--deep", args->deep,
                     "Also validate every root against its stored schema (not available yet)");
   quick->excludes(conn)->excludes(deep);
@@ -109,7 +109,7 @@ void add_verify_command(CLI::App &app, Context &ctx)
                   "Worker threads that decompress and re-hash (default: one per core)")
       ->check(CLI::Range(1u, 1024u));
   cmd->callback([args, &ctx] {
-    ctx.run = [args, &ctx](const Output &out) { return run_verify(*args, ctx, out); };
+    ctx.run = [args, &ctx](const Output& out) { return run_verify(*args, ctx, out); };
   });
 }
 

@@ -23,7 +23,7 @@ using pagable::Bytes;
 using pagable::Key;
 
 inline std::unique_ptr<pagable::store::BlobStore>
-open(const std::string &path, pagable::store::OpenMode mode = pagable::store::OpenMode::create,
+open(const std::string& path, pagable::store::OpenMode mode = pagable::store::OpenMode::create,
      pagable::store::SqliteOptions o = {})
 {
   o.mode = mode;
@@ -43,7 +43,7 @@ struct Doc {
 
 // Throws std::runtime_error on failure (no Catch macro: safe on helper threads, and Catch
 // reports the exception on the test's thread).
-inline Key put(pagable::store::BlobStore &s, const std::string &text,
+inline Key put(pagable::store::BlobStore& s, const std::string& text,
                std::vector<Key> children = {})
 {
   auto k = s.put(Blob{test::bytes(text), std::move(children)});
@@ -53,8 +53,8 @@ inline Key put(pagable::store::BlobStore &s, const std::string &text,
   return *k;
 }
 
-inline Doc put_doc(pagable::store::BlobStore &s, const std::string &name, int shared, int privates,
-                   const std::vector<std::string> &extra_leaves = {})
+inline Doc put_doc(pagable::store::BlobStore& s, const std::string& name, int shared, int privates,
+                   const std::vector<std::string>& extra_leaves = {})
 {
   Doc d;
   std::vector<Key> shared_leaves;
@@ -70,7 +70,7 @@ inline Doc put_doc(pagable::store::BlobStore &s, const std::string &name, int sh
         put(s, name + " private leaf " + std::to_string(i) + std::string(40, 'p')));
     d.privates.insert(private_leaves.back());
   }
-  for (const auto &leaf : extra_leaves) {
+  for (const auto& leaf : extra_leaves) {
     private_leaves.push_back(put(s, leaf));
     d.all.insert(private_leaves.back());
   }
@@ -82,7 +82,7 @@ inline Doc put_doc(pagable::store::BlobStore &s, const std::string &name, int sh
   return d;
 }
 
-inline void commit(pagable::store::BlobStore &s, const std::string &name, const Key &key)
+inline void commit(pagable::store::BlobStore& s, const std::string& name, const Key& key)
 {
   pagable::store::RootRecord r;
   r.name = name;
@@ -93,8 +93,8 @@ inline void commit(pagable::store::BlobStore &s, const std::string &name, const 
 }
 
 // Every blob `top` reaches, depth first; Errc from the store on the first failure.
-inline pagable::Result<std::vector<Blob>> read_all(const pagable::store::BlobStore &s,
-                                                   const Key &top)
+inline pagable::Result<std::vector<Blob>> read_all(const pagable::store::BlobStore& s,
+                                                   const Key& top)
 {
   std::vector<Blob> out;
   std::vector<Key> stack{top};
@@ -117,11 +117,11 @@ inline pagable::Result<std::vector<Blob>> read_all(const pagable::store::BlobSto
 }
 
 // Runs SQL against the archive file directly (damage, inspection).
-inline void sql(const std::string &path, const std::string &statement)
+inline void sql(const std::string& path, const std::string& statement)
 {
-  sqlite3 *db = nullptr;
+  sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  char *err = nullptr;
+  char* err = nullptr;
   const int rc = sqlite3_exec(db, statement.c_str(), nullptr, nullptr, &err);
   INFO((err ? err : ""));
   sqlite3_free(err);
@@ -130,11 +130,11 @@ inline void sql(const std::string &path, const std::string &statement)
 }
 
 // One integer from a query.
-inline std::int64_t sql_int(const std::string &path, const std::string &query)
+inline std::int64_t sql_int(const std::string& path, const std::string& query)
 {
-  sqlite3 *db = nullptr;
+  sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt *st = nullptr;
+  sqlite3_stmt* st = nullptr;
   REQUIRE(sqlite3_prepare_v2(db, query.c_str(), -1, &st, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(st) == SQLITE_ROW);
   const std::int64_t v = sqlite3_column_int64(st, 0);
@@ -144,22 +144,22 @@ inline std::int64_t sql_int(const std::string &path, const std::string &query)
 }
 
 // Deletes the blob row of `key` (a missing blob).
-inline void delete_blob_row(const std::string &path, const Key &key)
+inline void delete_blob_row(const std::string& path, const Key& key)
 {
   sql(path, "DELETE FROM blobs WHERE key = x'" + key.to_hex() + "'");
 }
 
 // Flips one byte of pack `pack_id`'s stored (compressed) data, at `at` modulo its length.
-inline void flip_pack_byte(const std::string &path, std::int64_t pack_id, std::size_t at)
+inline void flip_pack_byte(const std::string& path, std::int64_t pack_id, std::size_t at)
 {
-  sqlite3 *db = nullptr;
+  sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt *st = nullptr;
+  sqlite3_stmt* st = nullptr;
   REQUIRE(sqlite3_prepare_v2(db, "SELECT data FROM packs WHERE id = ?1", -1, &st, nullptr) ==
           SQLITE_OK);
   sqlite3_bind_int64(st, 1, pack_id);
   REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  const auto *p = static_cast<const std::uint8_t *>(sqlite3_column_blob(st, 0));
+  const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st, 0));
   Bytes data(p, p + sqlite3_column_bytes(st, 0));
   sqlite3_finalize(st);
   REQUIRE_FALSE(data.empty());
@@ -174,7 +174,7 @@ inline void flip_pack_byte(const std::string &path, std::int64_t pack_id, std::s
 }
 
 // Points the rows of two same-size blobs at each other's bytes: both keys then mismatch.
-inline void swap_blob_places(const std::string &path, const Key &a, const Key &b)
+inline void swap_blob_places(const std::string& path, const Key& a, const Key& b)
 {
   const std::string ka = "x'" + a.to_hex() + "'";
   const std::string kb = "x'" + b.to_hex() + "'";

@@ -55,26 +55,26 @@ class GcPlan {
 public:
   GcPlan();
   ~GcPlan();
-  GcPlan(GcPlan &&) noexcept;
-  GcPlan &operator=(GcPlan &&) noexcept;
+  GcPlan(GcPlan&&) noexcept;
+  GcPlan& operator=(GcPlan&&) noexcept;
 
   GcFigures figures;
 
 private:
-  friend Result<GcPlan> plan(const store::BlobStore &, const GcOptions &);
-  friend Result<GcFigures> execute(const store::BlobStore &, GcPlan &, const GcOptions &);
+  friend Result<GcPlan> plan(const store::BlobStore&, const GcOptions&);
+  friend Result<GcFigures> execute(const store::BlobStore&, GcPlan&, const GcOptions&);
   std::unique_ptr<detail::PlanState> m_state;
 };
 
 // Marks from every root in one read snapshot and works out what a sweep would remove and
 // free. Changes nothing (a dry run is plan() alone). Works on a store opened read-only.
-Result<GcPlan> plan(const store::BlobStore &store, const GcOptions &options = {});
+Result<GcPlan> plan(const store::BlobStore& store, const GcOptions& options = {});
 
 // Sweeps what `plan` found unreachable, rewrites or removes mostly dead packs, and compacts
 // when asked. The store must be open for writing. Returns what was really done (fewer blobs
 // than planned when roots committed meanwhile reach some of them). Interrupting it at any
 // instant leaves a valid archive: every transaction is complete or absent.
-Result<GcFigures> execute(const store::BlobStore &store, GcPlan &plan,
-                          const GcOptions &options = {});
+Result<GcFigures> execute(const store::BlobStore& store, GcPlan& plan,
+                          const GcOptions& options = {});
 
 } // namespace pagable::gc

@@ -82,7 +82,7 @@ struct PackRewriteResult {
 // Decodes a pack row (codec raw or zstd) to its content. Errc::corrupt when the frame is
 // damaged, claims another size than raw_size, exceeds max_bytes or uses a reserved codec.
 // Thread-safe: callers decode on worker threads.
-Result<Bytes> decode_pack_row(const PackRow &pack, std::uint64_t max_bytes);
+Result<Bytes> decode_pack_row(const PackRow& pack, std::uint64_t max_bytes);
 
 class MaintenanceSession {
 public:
@@ -95,6 +95,10 @@ public:
   virtual Result<void> commit() = 0;
   virtual void rollback() noexcept = 0;
   virtual bool writable() const noexcept = 0;
+  // Lets reads go through a memory map of the file (up to 2 GiB; by default they go through
+  // the session's bounded page cache). Faster random lookups on big archives; the mapped
+  // pages are the OS's file cache, but they count in the process's RSS.
+  virtual Result<void> use_memory_map() = 0;
 
   // --- checks (inside a transaction) ---
   // SQLite's own check (quick_check when quick, else integrity_check): its messages, empty
@@ -109,9 +113,9 @@ public:
   // The largest blob row id (0 when there are none).
   virtual Result<std::int64_t> max_blob_id() = 0;
   // The row id of the blob stored under `key`, if any.
-  virtual Result<std::optional<std::int64_t>> blob_id(const Key &key) = 0;
+  virtual Result<std::optional<std::int64_t>> blob_id(const Key& key) = 0;
   // The row id and child keys stored under `key` in one lookup; nullopt when absent.
-  virtual Result<std::optional<IndexEntry>> lookup(const Key &key) = 0;
+  virtual Result<std::optional<IndexEntry>> lookup(const Key& key) = 0;
   // The key and child keys of row `id`; nullopt if there is no such row; Errc::corrupt when
   // the row's key or child list is malformed.
   virtual Result<std::optional<IndexNode>> node(std::int64_t id) = 0;
@@ -119,9 +123,9 @@ public:
   // rows (0 = no limit). Stops at fn's first error.
   virtual Result<void> for_each_blob(std::int64_t after_id, std::int64_t up_to_id,
                                      std::size_t limit,
-                                     const std::function<Result<void>(const IndexRow &)> &fn) = 0;
+                                     const std::function<Result<void>(const IndexRow&)>& fn) = 0;
   virtual Result<std::optional<PackRow>> pack(std::int64_t id) = 0;
-  virtual Result<void> for_each_pack(const std::function<Result<void>(const PackInfo &)> &fn) = 0;
+  virtual Result<void> for_each_pack(const std::function<Result<void>(const PackInfo&)>& fn) = 0;
   // Bytes beyond which decode_pack_row refuses a pack (the store's max_pack_bytes).
   virtual std::uint64_t max_pack_bytes() const noexcept = 0;
 
@@ -156,18 +160,18 @@ private:
 
 struct WalkCallbacks {
   // A stored blob reached for the first time (its bit was clear). Optional.
-  std::function<void(std::int64_t id, const Key &key)> on_blob;
+  std::function<void(std::int64_t id, const Key& key)> on_blob;
   // A key reached that is not stored; `parent` is nullopt for the walk's start. Optional.
-  std::function<void(const Key &missing, const std::optional<Key> &parent)> on_missing;
+  std::function<void(const Key& missing, const std::optional<Key>& parent)> on_missing;
   // A reached row whose key or child list is malformed (Errc::corrupt). Optional.
-  std::function<void(std::int64_t id, const Error &error)> on_bad_row;
+  std::function<void(std::int64_t id, const Error& error)> on_bad_row;
 };
 
 // Marks in `marked` every blob reachable from `start` whose bit is still clear, following the
 // stored child keys of the index: no blob data is read and nothing recurses (an explicit
 // stack of row ids, so user graphs of any depth are fine). Runs inside the session's current
 // transaction. Errors other than malformed rows stop the walk.
-Result<void> mark_reachable(MaintenanceSession &session, const Key &start, IdBitmap &marked,
-                            const WalkCallbacks &callbacks = {});
+Result<void> mark_reachable(MaintenanceSession& session, const Key& start, IdBitmap& marked,
+                            const WalkCallbacks& callbacks = {});
 
 } // namespace pagable::store

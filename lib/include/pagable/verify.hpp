@@ -35,7 +35,7 @@ std::string_view level_name(VerifyLevel level) noexcept;
 struct Subset {
   unsigned n = 1;
   unsigned t = 1;
-  bool contains(const Key &key) const noexcept;
+  bool contains(const Key& key) const noexcept;
 };
 // Parses "n/t". Errc::invalid_argument unless 1 <= n <= t <= 65536.
 Result<Subset> parse_subset(std::string_view text);
@@ -76,8 +76,10 @@ struct VerifyReport {
   std::uint64_t blobs_checked = 0; // blobs decoded and re-hashed (full and deep levels)
   std::uint64_t bytes_checked = 0; // their data bytes
   std::vector<Problem> problems;
-  bool truncated = false; // more problems than max_problems: the rest were not listed
-  std::string suggestion; // the next step, "" when clean
+  bool truncated = false;    // more problems than max_problems: the rest were not listed
+  std::string suggestion;    // the next step, "" when clean
+  double walk_seconds = 0;   // the connectivity walk (index lookups, one per edge)
+  double rehash_seconds = 0; // reading, decompressing and re-hashing (full level)
 
   bool ok() const noexcept { return problems.empty(); }
 };
@@ -85,6 +87,6 @@ struct VerifyReport {
 // Verifies the archive behind `store` (it must support the maintenance role: the SQLite
 // store). Errc::not_found when a named root does not exist; Errc::invalid_argument for the
 // deep level (schema validation is not available in this version yet).
-Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &options = {});
+Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& options = {});
 
 } // namespace pagable::verify

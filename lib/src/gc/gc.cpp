@@ -28,16 +28,16 @@ struct PlanState {
 
 GcPlan::GcPlan() = default;
 GcPlan::~GcPlan() = default;
-GcPlan::GcPlan(GcPlan &&) noexcept = default;
-GcPlan &GcPlan::operator=(GcPlan &&) noexcept = default;
+GcPlan::GcPlan(GcPlan&&) noexcept = default;
+GcPlan& GcPlan::operator=(GcPlan&&) noexcept = default;
 
 namespace {
 
 // Marks from every root not marked yet; returns how many roots there are.
-Result<std::uint64_t> mark_roots(detail::PlanState &state)
+Result<std::uint64_t> mark_roots(detail::PlanState& state)
 {
   PAGABLE_TRY_ASSIGN(const auto roots, state.session->roots());
-  for (const auto &root : roots) {
+  for (const auto& root : roots) {
     if (!root.key) {
       continue; // an unreadable root protects nothing it could name; verify reports it
     }
@@ -61,7 +61,7 @@ std::uint64_t index_row_bytes(std::size_t children_bytes)
 
 } // namespace
 
-Result<GcPlan> plan(const store::BlobStore &store, const GcOptions &options)
+Result<GcPlan> plan(const store::BlobStore& store, const GcOptions& options)
 {
   auto state = std::make_unique<detail::PlanState>();
   auto writable = store.open_maintenance(true);
@@ -70,11 +70,11 @@ Result<GcPlan> plan(const store::BlobStore &store, const GcOptions &options)
   } else {
     PAGABLE_TRY_ASSIGN(state->session, store.open_maintenance(false));
   }
-  store::MaintenanceSession &s = *state->session;
+  store::MaintenanceSession& s = *state->session;
   PAGABLE_TRY(s.begin_read());
 
   GcPlan result;
-  GcFigures &f = result.figures;
+  GcFigures& f = result.figures;
   PAGABLE_TRY_ASSIGN(f.roots, mark_roots(*state));
   PAGABLE_TRY_ASSIGN(state->max_id, s.max_blob_id());
 
@@ -83,12 +83,12 @@ Result<GcPlan> plan(const store::BlobStore &store, const GcOptions &options)
     std::uint64_t live_blobs = 0;
   };
   std::map<std::int64_t, Usage> usage; // one entry per pack: grows with packs, not blobs
-  PAGABLE_TRY(s.for_each_blob(0, state->max_id, 0, [&](const store::IndexRow &row) -> Result<void> {
+  PAGABLE_TRY(s.for_each_blob(0, state->max_id, 0, [&](const store::IndexRow& row) -> Result<void> {
     ++f.blobs_total;
     const auto size = static_cast<std::uint64_t>(std::max<std::int64_t>(row.size, 0));
     if (state->marked.test(row.id)) {
       ++f.blobs_live;
-      auto &u = usage[row.pack];
+      auto& u = usage[row.pack];
       u.live_bytes += size;
       ++u.live_blobs;
     } else {
@@ -98,7 +98,7 @@ Result<GcPlan> plan(const store::BlobStore &store, const GcOptions &options)
     }
     return {};
   }));
-  PAGABLE_TRY(s.for_each_pack([&](const store::PackInfo &p) -> Result<void> {
+  PAGABLE_TRY(s.for_each_pack([&](const store::PackInfo& p) -> Result<void> {
     if (p.raw_size == 0 && p.stored_bytes == 0) {
       return {}; // an emptied placeholder keeping its id
     }
@@ -133,13 +133,13 @@ Result<GcPlan> plan(const store::BlobStore &store, const GcOptions &options)
   return result;
 }
 
-Result<GcFigures> execute(const store::BlobStore &, GcPlan &plan, const GcOptions &options)
+Result<GcFigures> execute(const store::BlobStore&, GcPlan& plan, const GcOptions& options)
 {
   if (!plan.m_state || plan.m_state->executed) {
     return make_error(Errc::invalid_argument, "gc: this plan has been executed already");
   }
-  detail::PlanState &state = *plan.m_state;
-  store::MaintenanceSession &s = *state.session;
+  detail::PlanState& state = *plan.m_state;
+  store::MaintenanceSession& s = *state.session;
   if (!s.writable()) {
     return make_error(Errc::invalid_argument,
                       "gc: the archive was opened read-only (a dry run cannot execute)");
@@ -161,7 +161,7 @@ Result<GcFigures> execute(const store::BlobStore &, GcPlan &plan, const GcOption
       std::vector<std::pair<std::int64_t, std::uint64_t>> doomed; // id, index bytes
       std::int64_t last = cursor;
       PAGABLE_TRY(s.for_each_blob(
-          cursor, state.max_id, batch, [&](const store::IndexRow &row) -> Result<void> {
+          cursor, state.max_id, batch, [&](const store::IndexRow& row) -> Result<void> {
             last = row.id;
             if (!state.marked.test(row.id)) {
               doomed.emplace_back(row.id, index_row_bytes(row.children.size()));
@@ -170,7 +170,7 @@ Result<GcFigures> execute(const store::BlobStore &, GcPlan &plan, const GcOption
             }
             return {};
           }));
-      for (const auto &[id, bytes] : doomed) {
+      for (const auto& [id, bytes] : doomed) {
         PAGABLE_TRY_ASSIGN(const bool removed, s.delete_blob(id));
         if (removed) {
           ++done.blobs_removed;

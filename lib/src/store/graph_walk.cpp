@@ -29,8 +29,8 @@ bool IdBitmap::set(std::int64_t id)
   return was_clear;
 }
 
-Result<void> mark_reachable(MaintenanceSession &session, const Key &start, IdBitmap &marked,
-                            const WalkCallbacks &callbacks)
+Result<void> mark_reachable(MaintenanceSession& session, const Key& start, IdBitmap& marked,
+                            const WalkCallbacks& callbacks)
 {
   // Pending edges (key, row id of the parent that named it; 0 for the start): one index
   // lookup per edge, no recursion, 40 bytes per pending edge.

@@ -8,12 +8,13 @@
 #include "store/sqlite_schema.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <unordered_set>
 
 namespace pagable::store {
 
-Result<Bytes> decode_pack_row(const PackRow &pack, std::uint64_t max_bytes)
+Result<Bytes> decode_pack_row(const PackRow& pack, std::uint64_t max_bytes)
 {
   if (pack.raw_size < 0) {
     return make_error(Errc::corrupt, "pack " + std::to_string(pack.id) + " claims a negative size");
@@ -32,7 +33,7 @@ using sql::Db;
 using sql::Stmt;
 
 // pagable's tables and the columns each must have (docs/FORMAT.md "Tables").
-const std::map<std::string, std::vector<std::string>> &expected_tables()
+const std::map<std::string, std::vector<std::string>>& expected_tables()
 {
   static const std::map<std::string, std::vector<std::string>> tables = {
       {"meta", {"name", "value"}},
@@ -121,6 +122,8 @@ public:
   }
 
   bool writable() const noexcept override { return m_write; }
+
+  Result<void> use_memory_map() override { return m_db.exec("PRAGMA mmap_size = 2147418112"); }
   std::uint64_t max_pack_bytes() const noexcept override { return m_config.max_pack_bytes; }
 
   Result<std::vector<std::string>> integrity_check(bool quick, int max_messages) override
@@ -159,7 +162,7 @@ public:
     }
     PAGABLE_TRY_ASSIGN(Stmt cols, m_db.prepare("SELECT name FROM pragma_table_info(?1)"));
     bool tables_ok = true;
-    for (const auto &[table, wanted] : expected_tables()) {
+    for (const auto& [table, wanted] : expected_tables()) {
       cols.reset();
       cols.bind(1, table);
       std::unordered_set<std::string> have;
@@ -176,7 +179,7 @@ public:
         tables_ok = false;
         continue;
       }
-      for (const std::string &c : wanted) {
+      for (const std::string& c : wanted) {
         if (have.count(c) == 0) {
           out.push_back("table " + table + " has no column " + c);
           tables_ok = false;
@@ -245,7 +248,7 @@ public:
     return q.column_int(0);
   }
 
-  Result<std::optional<std::int64_t>> blob_id(const Key &key) override
+  Result<std::optional<std::int64_t>> blob_id(const Key& key) override
   {
     PAGABLE_TRY_ASSIGN(Stmt & q,
                        m_stmts.get(m_db, m_stmts.blob_id, "SELECT id FROM blobs WHERE key = ?1"));
@@ -262,7 +265,7 @@ public:
     return out;
   }
 
-  Result<std::optional<IndexEntry>> lookup(const Key &key) override
+  Result<std::optional<IndexEntry>> lookup(const Key& key) override
   {
     PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.lookup,
                                              "SELECT id, children FROM blobs WHERE key = ?1"));
@@ -319,7 +322,7 @@ public:
   }
 
   Result<void> for_each_blob(std::int64_t after_id, std::int64_t up_to_id, std::size_t limit,
-                             const std::function<Result<void>(const IndexRow &)> &fn) override
+                             const std::function<Result<void>(const IndexRow&)>& fn) override
   {
     PAGABLE_TRY_ASSIGN(Stmt q,
                        m_db.prepare("SELECT id, key, pack, offset, size, children FROM "
@@ -367,7 +370,7 @@ public:
     return std::optional<PackRow>(std::move(p));
   }
 
-  Result<void> for_each_pack(const std::function<Result<void>(const PackInfo &)> &fn) override
+  Result<void> for_each_pack(const std::function<Result<void>(const PackInfo&)>& fn) override
   {
     std::unordered_set<std::int64_t> bases;
     {
@@ -422,7 +425,7 @@ private:
   // Statements used per row, prepared once.
   struct Cache {
     Stmt blob_id, node, pack, del, lookup;
-    Result<std::reference_wrapper<Stmt>> get(Db &db, Stmt &slot, const char *text)
+    Result<std::reference_wrapper<Stmt>> get(Db& db, Stmt& slot, const char* text)
     {
       if (!slot.prepared()) {
         PAGABLE_TRY_ASSIGN(slot, db.prepare(text));
@@ -431,7 +434,7 @@ private:
     }
     void clear_cursors()
     {
-      for (Stmt *st : {&blob_id, &node, &pack, &del, &lookup}) {
+      for (Stmt* st : {&blob_id, &node, &pack, &del, &lookup}) {
         if (st->prepared()) {
           st->reset();
         }
@@ -531,7 +534,7 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
     }
     Bytes fresh;
     bool in_bounds = true;
-    for (const Row &r : it->second) {
+    for (const Row& r : it->second) {
       if (r.offset < 0 || r.size < 0 ||
           static_cast<std::uint64_t>(r.offset) + static_cast<std::uint64_t>(r.size) >
               content->size()) {
@@ -545,7 +548,7 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
     }
     const std::int64_t new_id = ++max_pack;
     std::vector<std::pair<std::int64_t, std::int64_t>> moves; // blob id -> new offset
-    for (const Row &r : it->second) {
+    for (const Row& r : it->second) {
       moves.emplace_back(r.id, static_cast<std::int64_t>(fresh.size()));
       fresh.insert(fresh.end(), content->begin() + r.offset, content->begin() + r.offset + r.size);
     }
@@ -555,7 +558,7 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
                     .bind(3, static_cast<std::int64_t>(fresh.size()))
                     .bind(4, enc.data)
                     .run("writing a pack"));
-    for (const auto &[blob, offset] : moves) {
+    for (const auto& [blob, offset] : moves) {
       PAGABLE_TRY(move_blob.bind(1, blob).bind(2, new_id).bind(3, offset).run("moving a blob"));
     }
     PAGABLE_TRY(del_pack.bind(1, id).run("removing a pack"));
@@ -569,7 +572,7 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
 } // namespace
 
 Result<std::unique_ptr<MaintenanceSession>>
-open_sqlite_maintenance(const SqliteMaintenanceConfig &config, bool write)
+open_sqlite_maintenance(const SqliteMaintenanceConfig& config, bool write)
 {
   if (write && config.write_uri.empty()) {
     return make_error(Errc::invalid_argument, config.path + " is open read-only");
@@ -584,8 +587,10 @@ open_sqlite_maintenance(const SqliteMaintenanceConfig &config, bool write)
   if (!write) {
     PAGABLE_TRY(db->exec("PRAGMA query_only = ON"));
   }
-  // Bounded memory whatever the archive's size: temp tables and sorts spill to disk.
-  PAGABLE_TRY(db->exec("PRAGMA cache_size = -16384; PRAGMA temp_store = FILE;"));
+  // Bounded memory whatever the archive's size: a fixed page cache (larger for gc's write
+  // session: its walk and deletes seek randomly in the key index), temp data on disk.
+  PAGABLE_TRY(db->exec(write ? "PRAGMA cache_size = -65536; PRAGMA temp_store = FILE;"
+                             : "PRAGMA cache_size = -16384; PRAGMA temp_store = FILE;"));
   return std::unique_ptr<MaintenanceSession>(
       std::make_unique<SqliteMaintenance>(config, std::move(db).value(), write));
 }

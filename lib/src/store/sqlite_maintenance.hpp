@@ -21,6 +21,6 @@ struct SqliteMaintenanceConfig {
 };
 
 Result<std::unique_ptr<MaintenanceSession>>
-open_sqlite_maintenance(const SqliteMaintenanceConfig &config, bool write);
+open_sqlite_maintenance(const SqliteMaintenanceConfig& config, bool write);
 
 } // namespace pagable::store

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -56,7 +57,7 @@ std::string_view kind_name(ProblemKind kind) noexcept
   return "unknown";
 }
 
-bool Subset::contains(const Key &key) const noexcept
+bool Subset::contains(const Key& key) const noexcept
 {
   const std::uint64_t k = (std::uint64_t{key.digest()[0]} << 8) | key.digest()[1];
   return k * t / 65536 == n - 1;
@@ -73,7 +74,7 @@ Result<Subset> parse_subset(std::string_view text)
   if (slash == std::string_view::npos) {
     return bad();
   }
-  const auto num = [](std::string_view part, unsigned &out) {
+  const auto num = [](std::string_view part, unsigned& out) {
     const auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
     return ec == std::errc() && p == part.data() + part.size() && !part.empty();
   };
@@ -110,8 +111,8 @@ public:
     m_problems.push_back(Problem{kind, key, {}, std::move(detail)});
   }
 
-  std::vector<Problem> &problems() { return m_problems; }
-  const std::unordered_map<std::int64_t, std::vector<std::size_t>> &by_row() const
+  std::vector<Problem>& problems() { return m_problems; }
+  const std::unordered_map<std::int64_t, std::vector<std::size_t>>& by_row() const
   {
     return m_by_row;
   }
@@ -135,9 +136,11 @@ struct CheckJob {
     Key key;
     std::int64_t offset = 0;
     std::int64_t size = 0;
-    std::vector<Key> children;
+    std::size_t children_at = 0; // byte offset into children_raw
+    std::size_t children = 0;    // number of child keys
   };
   std::vector<Entry> entries;
+  Bytes children_raw; // every entry's child keys, back to back (one allocation per job)
 };
 
 struct CheckTotals {
@@ -145,11 +148,11 @@ struct CheckTotals {
   std::uint64_t bytes = 0;
 };
 
-CheckTotals check_job(const CheckJob &job, std::uint64_t max_pack_bytes, ProblemSet &problems)
+CheckTotals check_job(const CheckJob& job, std::uint64_t max_pack_bytes, ProblemSet& problems)
 {
   CheckTotals totals;
   if (job.pack_missing) {
-    for (const auto &e : job.entries) {
+    for (const auto& e : job.entries) {
       problems.add(ProblemKind::undecodable_blob, e.key,
                    "its pack " + std::to_string(job.pack.id) + " is missing", e.row);
     }
@@ -157,12 +160,13 @@ CheckTotals check_job(const CheckJob &job, std::uint64_t max_pack_bytes, Problem
   }
   auto content = store::decode_pack_row(job.pack, max_pack_bytes);
   if (!content) {
-    for (const auto &e : job.entries) {
+    for (const auto& e : job.entries) {
       problems.add(ProblemKind::undecodable_blob, e.key, content.error().message(), e.row);
     }
     return totals;
   }
-  for (const auto &e : job.entries) {
+  std::vector<Key> children; // reused for every entry
+  for (const auto& e : job.entries) {
     if (e.offset < 0 || e.size < 0 ||
         static_cast<std::uint64_t>(e.offset) + static_cast<std::uint64_t>(e.size) >
             content->size()) {
@@ -177,7 +181,15 @@ CheckTotals check_job(const CheckJob &job, std::uint64_t max_pack_bytes, Problem
                                              static_cast<std::size_t>(e.size));
     ++totals.blobs;
     totals.bytes += data.size();
-    const Key actual = compute_key(data, e.children);
+    children.clear();
+    for (std::size_t i = 0; i < e.children; ++i) {
+      Key::Digest d;
+      std::copy_n(job.children_raw.begin() +
+                      static_cast<std::ptrdiff_t>(e.children_at + i * Key::k_size),
+                  Key::k_size, d.begin());
+      children.emplace_back(d);
+    }
+    const Key actual = compute_key(data, children);
     if (actual != e.key) {
       problems.add(ProblemKind::hash_mismatch, e.key,
                    "its data in pack " + std::to_string(job.pack.id) + " hashes to " +
@@ -191,7 +203,7 @@ CheckTotals check_job(const CheckJob &job, std::uint64_t max_pack_bytes, Problem
 // Runs jobs on `jobs` workers with a bounded number in flight (memory stays flat).
 class JobRunner {
 public:
-  JobRunner(unsigned jobs, std::uint64_t max_pack_bytes, ProblemSet &problems)
+  JobRunner(unsigned jobs, std::uint64_t max_pack_bytes, ProblemSet& problems)
       : m_max_pack_bytes(max_pack_bytes), m_problems(problems), m_limit(2 * std::max(1u, jobs))
   {
     if (jobs > 1) {
@@ -227,14 +239,14 @@ public:
   }
 
 private:
-  void add(const CheckTotals &t)
+  void add(const CheckTotals& t)
   {
     m_totals.blobs += t.blobs;
     m_totals.bytes += t.bytes;
   }
 
   std::uint64_t m_max_pack_bytes;
-  ProblemSet &m_problems;
+  ProblemSet& m_problems;
   std::size_t m_limit;
   std::mutex m_mutex;
   std::condition_variable m_cv;
@@ -243,13 +255,13 @@ private:
   std::unique_ptr<util::ThreadPool> m_pool; // last: joins before the rest goes
 };
 
-std::string suggest(const std::vector<Problem> &problems)
+std::string suggest(const std::vector<Problem>& problems)
 {
   if (problems.empty()) {
     return "";
   }
   std::set<ProblemKind> kinds;
-  for (const auto &p : problems) {
+  for (const auto& p : problems) {
     kinds.insert(p.kind);
   }
   if (kinds.count(ProblemKind::sqlite_integrity) || kinds.count(ProblemKind::bad_layout)) {
@@ -264,7 +276,7 @@ std::string suggest(const std::vector<Problem> &problems)
 
 } // namespace
 
-Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &options)
+Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& options)
 {
   if (options.level == VerifyLevel::deep) {
     return make_error(Errc::invalid_argument,
@@ -272,6 +284,9 @@ Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &opt
                       "available in this version yet; the default level checks everything else");
   }
   PAGABLE_TRY_ASSIGN(auto session, store.open_maintenance(false));
+  // The walk does one random index lookup per edge: through a memory map it costs no
+  // system call (verify has no memory bound to keep; gc does and reads through its cache).
+  PAGABLE_TRY(session->use_memory_map());
   PAGABLE_TRY(session->begin_read());
 
   VerifyReport report;
@@ -297,7 +312,7 @@ Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &opt
   };
   PAGABLE_TRY(absorb([&]() -> Result<void> {
     PAGABLE_TRY_ASSIGN(const auto integrity, session->integrity_check(true, 100));
-    for (const std::string &msg : integrity) {
+    for (const std::string& msg : integrity) {
       problems.add(ProblemKind::sqlite_integrity, std::nullopt, msg);
     }
     return {};
@@ -306,7 +321,7 @@ Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &opt
   if (!layout) {
     problems.add(ProblemKind::bad_layout, std::nullopt, layout.error().message());
   } else {
-    for (const std::string &msg : *layout) {
+    for (const std::string& msg : *layout) {
       problems.add(ProblemKind::bad_layout, std::nullopt, msg);
     }
   }
@@ -315,14 +330,18 @@ Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &opt
   // --- connectivity: walk the index from the roots ---
   std::vector<store::StoredRoot> roots;
   store::IdBitmap reached;
+  const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  auto phase_start = std::chrono::steady_clock::now();
   PAGABLE_TRY(absorb([&]() -> Result<void> {
     if (options.level >= VerifyLevel::connectivity && layout_sound) {
       PAGABLE_TRY_ASSIGN(roots, session->roots());
       if (!options.roots.empty()) {
         std::vector<store::StoredRoot> chosen;
-        for (const std::string &name : options.roots) {
+        for (const std::string& name : options.roots) {
           const auto it = std::find_if(roots.begin(), roots.end(),
-                                       [&](const store::StoredRoot &r) { return r.name == name; });
+                                       [&](const store::StoredRoot& r) { return r.name == name; });
           if (it == roots.end()) {
             return make_error(Errc::not_found, "no root named \"" + name + "\"");
           }
@@ -331,15 +350,15 @@ Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &opt
         roots = std::move(chosen);
       }
       report.roots_checked = roots.size();
-      for (const auto &root : roots) {
+      for (const auto& root : roots) {
         if (!root.problem.empty()) {
           problems.add(ProblemKind::bad_root, root.key,
                        "root \"" + root.name + "\": " + root.problem);
         }
-        const auto walk_from = [&](const Key &start, const std::string &what) -> Result<void> {
+        const auto walk_from = [&](const Key& start, const std::string& what) -> Result<void> {
           store::WalkCallbacks cb;
-          cb.on_blob = [&](std::int64_t, const Key &) { ++report.blobs_reached; };
-          cb.on_missing = [&](const Key &missing, const std::optional<Key> &parent) {
+          cb.on_blob = [&](std::int64_t, const Key&) { ++report.blobs_reached; };
+          cb.on_missing = [&](const Key& missing, const std::optional<Key>& parent) {
             if (!options.subset.contains(missing)) {
               return;
             }
@@ -347,7 +366,7 @@ Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &opt
                          parent ? "a child of blob " + parent->to_hex() + " is not stored"
                                 : what + " is not stored");
           };
-          cb.on_bad_row = [&](std::int64_t id, const Error &e) {
+          cb.on_bad_row = [&](std::int64_t id, const Error& e) {
             problems.add(ProblemKind::bad_index_row, std::nullopt, e.message(), id);
           };
           return store::mark_reachable(*session, start, reached, cb);
@@ -363,6 +382,9 @@ Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &opt
 
     return {};
   }()));
+
+  report.walk_seconds = seconds_since(phase_start);
+  phase_start = std::chrono::steady_clock::now();
 
   // --- full: decode and re-hash every reached blob, grouped by pack, on workers ---
   PAGABLE_TRY(absorb([&]() -> Result<void> {
@@ -388,7 +410,7 @@ Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &opt
         return {};
       };
       PAGABLE_TRY(
-          session->for_each_blob(0, max_id, 0, [&](const store::IndexRow &row) -> Result<void> {
+          session->for_each_blob(0, max_id, 0, [&](const store::IndexRow& row) -> Result<void> {
             if (!reached.test(row.id)) {
               return {}; // unreachable blobs are not problems
             }
@@ -410,13 +432,14 @@ Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &opt
             e.key = *key;
             e.offset = row.offset;
             e.size = row.size;
-            for (std::size_t i = 0; i < row.children.size(); i += Key::k_size) {
-              e.children.push_back(Key::from_bytes(row.children.subspan(i, Key::k_size)).value());
-            }
             if (row.pack != job.pack.id) {
               PAGABLE_TRY(flush_job());
               job.pack.id = row.pack;
             }
+            e.children_at = job.children_raw.size();
+            e.children = row.children.size() / Key::k_size;
+            job.children_raw.insert(job.children_raw.end(), row.children.begin(),
+                                    row.children.end());
             job.entries.push_back(std::move(e));
             return {};
           }));
@@ -429,8 +452,10 @@ Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &opt
     return {};
   }()));
 
+  report.rehash_seconds = seconds_since(phase_start);
+
   // --- which roots reach each problem ---
-  auto &found = problems.problems();
+  auto& found = problems.problems();
   std::unordered_map<Key, std::vector<std::size_t>> by_key;
   for (std::size_t i = 0; i < found.size(); ++i) {
     if (found[i].key) {
@@ -438,22 +463,22 @@ Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &opt
     }
   }
   if (!by_key.empty() || !problems.by_row().empty()) {
-    for (const auto &root : roots) {
+    for (const auto& root : roots) {
       std::set<std::size_t> hit;
-      const auto note_key = [&](const Key &k) {
+      const auto note_key = [&](const Key& k) {
         if (const auto it = by_key.find(k); it != by_key.end()) {
           hit.insert(it->second.begin(), it->second.end());
         }
       };
       store::WalkCallbacks cb;
-      cb.on_blob = [&](std::int64_t id, const Key &k) {
+      cb.on_blob = [&](std::int64_t id, const Key& k) {
         note_key(k);
         if (const auto it = problems.by_row().find(id); it != problems.by_row().end()) {
           hit.insert(it->second.begin(), it->second.end());
         }
       };
-      cb.on_missing = [&](const Key &k, const std::optional<Key> &) { note_key(k); };
-      cb.on_bad_row = [&](std::int64_t id, const Error &) {
+      cb.on_missing = [&](const Key& k, const std::optional<Key>&) { note_key(k); };
+      cb.on_bad_row = [&](std::int64_t id, const Error&) {
         if (const auto it = problems.by_row().find(id); it != problems.by_row().end()) {
           hit.insert(it->second.begin(), it->second.end());
         }
@@ -470,7 +495,7 @@ Result<VerifyReport> run(const store::BlobStore &store, const VerifyOptions &opt
         found[i].roots.push_back(root.name);
       }
     }
-    for (auto &p : found) {
+    for (auto& p : found) {
       if (p.kind == ProblemKind::bad_root) {
         // The root's own row: it affects that root.
         const auto name_end = p.detail.find("\":");

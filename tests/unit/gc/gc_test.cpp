@@ -22,20 +22,20 @@ using namespace test::archive;
 
 namespace {
 
-void expect_clean(const std::string &path)
+void expect_clean(const std::string& path)
 {
   auto s = open(path, store::OpenMode::read_only);
   const auto r = verify::run(*s);
   REQUIRE(r);
   std::string text;
-  for (const auto &p : r->problems) {
+  for (const auto& p : r->problems) {
     text += std::string(verify::kind_name(p.kind)) + ": " + p.detail + "\n";
   }
   INFO(text);
   CHECK(r->ok());
 }
 
-gc::GcFigures run_gc(const std::string &path, gc::GcOptions o = {})
+gc::GcFigures run_gc(const std::string& path, gc::GcOptions o = {})
 {
   auto s = open(path, store::OpenMode::read_write);
   auto plan = gc::plan(*s, o);
@@ -82,10 +82,10 @@ TEST_CASE("gc: rm A then gc removes exactly A's private blobs; B reads identical
   CHECK(done.bytes_freed == dry.bytes_freed);
   {
     auto s = open(path, store::OpenMode::read_only);
-    for (const Key &k : a.privates) {
+    for (const Key& k : a.privates) {
       CHECK_FALSE(s->contains(k).value());
     }
-    for (const Key &k : b.all) {
+    for (const Key& k : b.all) {
       CHECK(s->contains(k).value());
     }
     const auto b_after = read_all(*s, b.top);
@@ -211,7 +211,7 @@ TEST_CASE("gc and pack-like writers run concurrently for 25 rounds: no committed
             throw std::runtime_error("remove_root found nothing");
           }
           committed.erase(std::remove_if(committed.begin(), committed.end(),
-                                         [&](const auto &c) {
+                                         [&](const auto& c) {
                                            return c.first == "doc" + std::to_string(round - 1);
                                          }),
                           committed.end());
@@ -234,7 +234,7 @@ TEST_CASE("gc and pack-like writers run concurrently for 25 rounds: no committed
           ++retries;
         }
       }
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
       writer_error = e.what();
     }
     writers_done = true;
@@ -264,7 +264,7 @@ TEST_CASE("gc and pack-like writers run concurrently for 25 rounds: no committed
     auto s = open(path, store::OpenMode::read_only);
     const auto roots = s->list_roots().value();
     CHECK(roots.size() == committed.size());
-    for (const auto &[name, key] : committed) {
+    for (const auto& [name, key] : committed) {
       const auto r = s->get_root(name).value();
       REQUIRE(r.has_value());
       CHECK(r->key == key);
@@ -304,7 +304,7 @@ TEST_CASE("gc killed with SIGKILL part-way leaves an archive that opens and veri
         const std::string name = "r" + std::to_string(round) + "-" + std::to_string(i);
         REQUIRE(s->remove_root(name).value());
         roots.erase(std::remove_if(roots.begin(), roots.end(),
-                                   [&](const auto &r) { return r.first == name; }),
+                                   [&](const auto& r) { return r.first == name; }),
                     roots.end());
       }
     }
@@ -333,7 +333,7 @@ TEST_CASE("gc killed with SIGKILL part-way leaves an archive that opens and veri
     ::waitpid(pid, &status, 0);
     REQUIRE(WIFSIGNALED(status));
     auto s = open(path, store::OpenMode::read_only);
-    for (const auto &[name, key] : roots) {
+    for (const auto& [name, key] : roots) {
       INFO(name);
       CHECK(read_all(*s, key));
     }

@@ -28,7 +28,7 @@ struct TwoRoots {
   Key stray; // stored, reached by no root
 };
 
-TwoRoots build(const test::TempDir &dir)
+TwoRoots build(const test::TempDir& dir)
 {
   TwoRoots t;
   t.path = dir.file("a.pagable");
@@ -41,7 +41,7 @@ TwoRoots build(const test::TempDir &dir)
   return t;
 }
 
-verify::VerifyReport run_verify(const std::string &path, verify::VerifyOptions o = {})
+verify::VerifyReport run_verify(const std::string& path, verify::VerifyOptions o = {})
 {
   auto s = open(path, store::OpenMode::read_only);
   auto r = verify::run(*s, o);
@@ -50,9 +50,9 @@ verify::VerifyReport run_verify(const std::string &path, verify::VerifyOptions o
   return std::move(r).value();
 }
 
-const verify::Problem *find(const verify::VerifyReport &r, ProblemKind kind, const Key &key)
+const verify::Problem* find(const verify::VerifyReport& r, ProblemKind kind, const Key& key)
 {
-  for (const auto &p : r.problems) {
+  for (const auto& p : r.problems) {
     if (p.kind == kind && p.key == key) {
       return &p;
     }
@@ -60,13 +60,13 @@ const verify::Problem *find(const verify::VerifyReport &r, ProblemKind kind, con
   return nullptr;
 }
 
-std::string describe(const verify::VerifyReport &r)
+std::string describe(const verify::VerifyReport& r)
 {
   std::string out;
-  for (const auto &p : r.problems) {
+  for (const auto& p : r.problems) {
     out += std::string(verify::kind_name(p.kind)) + " " + (p.key ? p.key->short_hex() : "-") + " " +
            p.detail + " roots:";
-    for (const auto &n : p.roots) {
+    for (const auto& n : p.roots) {
       out += " " + n;
     }
     out += "\n";
@@ -135,7 +135,7 @@ TEST_CASE("verify: a missing child is named with its key and exactly the roots t
     o.level = VerifyLevel::connectivity;
     const auto r = run_verify(t.path, o);
     INFO(describe(r));
-    const auto *p = find(r, ProblemKind::missing_blob, victim);
+    const auto* p = find(r, ProblemKind::missing_blob, victim);
     REQUIRE(p != nullptr);
     CHECK(p->roots == std::vector<std::string>{"A"});
     CHECK_FALSE(r.suggestion.empty());
@@ -143,11 +143,11 @@ TEST_CASE("verify: a missing child is named with its key and exactly the roots t
   SECTION("a missing shared blob affects both roots")
   {
     const Key shared = *std::find_if(t.a.all.begin(), t.a.all.end(),
-                                     [&](const Key &k) { return t.b.all.count(k) != 0; });
+                                     [&](const Key& k) { return t.b.all.count(k) != 0; });
     delete_blob_row(t.path, shared);
     const auto r = run_verify(t.path);
     INFO(describe(r));
-    const auto *p = find(r, ProblemKind::missing_blob, shared);
+    const auto* p = find(r, ProblemKind::missing_blob, shared);
     REQUIRE(p != nullptr);
     CHECK(p->roots == std::vector<std::string>{"A", "B"});
   }
@@ -163,7 +163,7 @@ TEST_CASE("verify: a root pointing at a missing blob is reported against that ro
   const auto r = run_verify(t.path, o);
   INFO(describe(r));
   REQUIRE(r.problems.size() == 1);
-  const auto *p = find(r, ProblemKind::missing_blob, t.b.top);
+  const auto* p = find(r, ProblemKind::missing_blob, t.b.top);
   REQUIRE(p != nullptr);
   CHECK(p->roots == std::vector<std::string>{"B"});
   CHECK_THAT(p->detail, Catch::Contains("root \"B\""));
@@ -177,7 +177,7 @@ TEST_CASE("verify: a blob whose stored bytes do not match its key is a hash mism
   std::vector<Key> leaves;
   {
     auto s = open(t.path, store::OpenMode::read_only);
-    for (const Key &k : t.a.privates) {
+    for (const Key& k : t.a.privates) {
       const auto b = s->get(k).value();
       if (b->children.empty()) {
         leaves.push_back(k);
@@ -192,8 +192,8 @@ TEST_CASE("verify: a blob whose stored bytes do not match its key is a hash mism
     const auto r = run_verify(t.path, o);
     INFO(describe(r));
     CHECK(r.problems.size() == 2);
-    for (const Key &k : {leaves[0], leaves[1]}) {
-      const auto *p = find(r, ProblemKind::hash_mismatch, k);
+    for (const Key& k : {leaves[0], leaves[1]}) {
+      const auto* p = find(r, ProblemKind::hash_mismatch, k);
       REQUIRE(p != nullptr);
       CHECK(p->roots == std::vector<std::string>{"A"});
     }
@@ -215,7 +215,7 @@ TEST_CASE("verify: a flipped byte in compressed data is found and blamed on the 
   const auto r = run_verify(t.path);
   INFO(describe(r));
   REQUIRE_FALSE(r.ok());
-  for (const auto &p : r.problems) {
+  for (const auto& p : r.problems) {
     CHECK((p.kind == ProblemKind::undecodable_blob || p.kind == ProblemKind::hash_mismatch));
     REQUIRE(p.key.has_value());
     CHECK_FALSE(p.roots.empty());
@@ -286,7 +286,7 @@ TEST_CASE("verify: named roots limit the check to what they reach", "[verify]")
   test::TempDir dir;
   const auto t = build(dir);
   const Key victim = *std::find_if(t.a.privates.begin(), t.a.privates.end(),
-                                   [&](const Key &k) { return k != t.a.top; });
+                                   [&](const Key& k) { return k != t.a.top; });
   delete_blob_row(t.path, victim);
   verify::VerifyOptions o;
   o.roots = {"B"};
@@ -361,7 +361,7 @@ TEST_CASE("verify: runs in one snapshot, so concurrent rm+gc+pack never look lik
         }
         ++rounds;
       }
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
       churn_error = e.what();
     }
   });
