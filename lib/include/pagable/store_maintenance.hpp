@@ -169,7 +169,8 @@ struct WalkCallbacks {
 
 // Marks in `marked` every blob reachable from `start` whose bit is still clear, following the
 // stored child keys of the index: no blob data is read and nothing recurses (an explicit
-// stack of row ids, so user graphs of any depth are fine). Runs inside the session's current
+// stack of pending edges, 40 bytes each, so user graphs of any depth are fine; its peak is
+// the widest fan-out along the way). One index lookup per edge. Runs inside the session's current
 // transaction. Errors other than malformed rows stop the walk.
 Result<void> mark_reachable(MaintenanceSession& session, const Key& start, IdBitmap& marked,
                             const WalkCallbacks& callbacks = {});
