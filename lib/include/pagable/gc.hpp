@@ -3,7 +3,7 @@
 // gc: removes the blobs no root reaches and gives their space back (DESIGN §4-5, STYLE R12).
 // plan() marks (index only: no blob is decompressed; memory is one bit per blob row, a stack
 // of pending edges of 40 bytes each, and a fixed 64 MB SQLite page cache -- never the
-// archive's content; measured: 23 MB peak RSS on 1,000,000 blobs); execute() sweeps in short write
+// archive's content; measured: 73 MB peak RSS on 1,000,000 blobs); execute() sweeps in short write
 // transactions and rewrites packs that are mostly dead.
 //
 // Concurrent writers: every sweep transaction first marks what roots committed since the
