@@ -37,6 +37,14 @@ int run_verify(const VerifyArgs& args, const Context& ctx, const Output& out)
   }
   auto store = open_archive(args.archive, store::OpenMode::read_only, ctx);
   if (!store) {
+    if (store.error().code() == Errc::corrupt) {
+      // SQLite cannot even read the schema (a truncated file, say): exit 5, with the way out.
+      return out.error(
+          make_error(Errc::corrupt, store.error().message() +
+                                        "; the file is damaged beyond reading: restore it from a "
+                                        "backup, or salvage what is readable with `sqlite3 " +
+                                        args.archive + " .recover`"));
+    }
     return out.error(store.error());
   }
   auto result = verify::run(**store, options);
