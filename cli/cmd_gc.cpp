@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // pagable gc ARCHIVE [--dry-run] [--compact]: remove the blobs no root reaches.
-#include "app.hpp"
-
 #include <pagable/gc.hpp>
 
 #include <sys/stat.h>
+
+#include "app.hpp"
 
 namespace pagable::cli {
 namespace {
@@ -29,8 +29,8 @@ int run_gc(const GcArgs& args, const Context& ctx, const Output& out)
   gc::GcFigures f;
   {
     // A dry run opens the archive read-only: it cannot change a byte of it.
-    auto store = open_archive(args.archive,
-                              args.dry_run ? store::OpenMode::read_only : store::OpenMode::read_write, ctx);
+    auto store = open_archive(
+        args.archive, args.dry_run ? store::OpenMode::read_only : store::OpenMode::read_write, ctx);
     if (!store) {
       return out.error(store.error());
     }
@@ -79,11 +79,13 @@ int run_gc(const GcArgs& args, const Context& ctx, const Output& out)
 void add_gc_command(CLI::App& app, Context& ctx)
 {
   auto args = std::make_shared<GcArgs>();
-  auto* cmd = app.add_subcommand("gc", "Remove the blobs no root reaches and report what was freed");
+  auto* cmd =
+      app.add_subcommand("gc", "Remove the blobs no root reaches and report what was freed");
   add_archive_option(*cmd, args->archive);
   cmd->add_flag("--dry-run", args->dry_run, "Report what gc would free and change nothing");
-  cmd->add_flag("--compact", args->compact,
-                "Also shrink the file (VACUUM; needs free space of about twice the archive's size)");
+  cmd->add_flag(
+      "--compact", args->compact,
+      "Also shrink the file (VACUUM; needs free space of about twice the archive's size)");
   cmd->callback([args, &ctx] {
     ctx.run = [args, &ctx](const Output& out) { return run_gc(*args, ctx, out); };
   });

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// pagable rm ARCHIVE ROOT... | --keep-last N [--prefix P]: remove roots (gc then frees their blobs).
-#include "app.hpp"
-
+// pagable rm ARCHIVE ROOT... | --keep-last N [--prefix P]: remove roots (gc then frees their
+// blobs).
 #include <algorithm>
+
+#include "app.hpp"
 
 namespace pagable::cli {
 namespace {
@@ -18,8 +19,9 @@ int run_rm(const RmArgs& args, const Context& ctx, const Output& out)
 {
   const bool keep = args.keep_last >= 0;
   if (args.roots.empty() == !keep) {
-    return out.error(make_error(Errc::invalid_argument,
-                                "rm takes either root names or --keep-last N, not both or neither"));
+    return out.error(
+        make_error(Errc::invalid_argument,
+                   "rm takes either root names or --keep-last N, not both or neither"));
   }
   if (!args.prefix.empty() && !keep) {
     return out.error(make_error(Errc::invalid_argument, "--prefix goes with --keep-last"));
@@ -50,7 +52,8 @@ int run_rm(const RmArgs& args, const Context& ctx, const Output& out)
       const bool found = std::any_of(roots->begin(), roots->end(),
                                      [&](const store::RootRecord& r) { return r.name == name; });
       if (!found) {
-        return out.error(make_error(Errc::not_found, "no root named \"" + name + "\" in " + args.archive));
+        return out.error(
+            make_error(Errc::not_found, "no root named \"" + name + "\" in " + args.archive));
       }
       if (std::find(doomed.begin(), doomed.end(), name) == doomed.end()) {
         doomed.push_back(name);
@@ -68,7 +71,8 @@ int run_rm(const RmArgs& args, const Context& ctx, const Output& out)
       out.line("removed " + name);
     }
   }
-  out.line(std::to_string(removed.size()) + " root(s) removed; run `pagable gc` to free their blobs");
+  out.line(std::to_string(removed.size()) +
+           " root(s) removed; run `pagable gc` to free their blobs");
   out.report({{"archive", args.archive}, {"removed", removed}});
   return 0;
 }
@@ -85,7 +89,8 @@ void add_rm_command(CLI::App& app, Context& ctx)
   cmd->add_option("--keep-last", args->keep_last,
                   "Remove all roots but the newest N (of those matching --prefix)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--prefix", args->prefix, "With --keep-last: consider only roots whose name starts with P");
+  cmd->add_option("--prefix", args->prefix,
+                  "With --keep-last: consider only roots whose name starts with P");
   cmd->callback([args, &ctx] {
     ctx.run = [args, &ctx](const Output& out) { return run_rm(*args, ctx, out); };
   });

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // pagable verify ARCHIVE [ROOT...]: check the archive at one of the levels of DESIGN §5 and
 // list every problem with the roots it affects. Exit 0 clean, 3 problems, 5 unreadable.
-#include "app.hpp"
-
-#include "exit_codes.hpp"
-
 #include <pagable/verify.hpp>
+
+#include "app.hpp"
+#include "exit_codes.hpp"
 
 namespace pagable::cli {
 namespace {
@@ -38,6 +37,14 @@ int run_verify(const VerifyArgs& args, const Context& ctx, const Output& out)
   }
   auto store = open_archive(args.archive, store::OpenMode::read_only, ctx);
   if (!store) {
+    if (store.error().code() == Errc::corrupt) {
+      // SQLite cannot even read the schema (a truncated file, say): exit 5, with the way out.
+      return out.error(
+          make_error(Errc::corrupt, store.error().message() +
+                                        "; the file is damaged beyond reading: restore it from a "
+                                        "backup, or salvage what is readable with `sqlite3 " +
+                                        args.archive + " .recover`"));
+    }
     return out.error(store.error());
   }
   auto result = verify::run(**store, options);
@@ -56,15 +63,15 @@ int run_verify(const VerifyArgs& args, const Context& ctx, const Output& out)
     for (const auto& name : p.roots) {
       roots += (roots.empty() ? "" : ", ") + name;
     }
-    out.line(std::string(verify::kind_name(p.kind)) + (p.key ? " " + p.key->to_hex() : "") +
-             ": " + p.detail + (roots.empty() ? "" : " [roots: " + roots + "]"));
+    out.line(std::string(verify::kind_name(p.kind)) + (p.key ? " " + p.key->to_hex() : "") + ": " +
+             p.detail + (roots.empty() ? "" : " [roots: " + roots + "]"));
   }
   if (r.truncated) {
     out.line("(more problems were found than are listed)");
   }
   out.line("verify (" + std::string(verify::level_name(r.level)) +
-           (r.subset.t > 1 ? ", subset " + subset : "") + "): " +
-           (r.ok() ? "ok" : std::to_string(r.problems.size()) + " problem(s)") + "; " +
+           (r.subset.t > 1 ? ", subset " + subset : "") +
+           "): " + (r.ok() ? "ok" : std::to_string(r.problems.size()) + " problem(s)") + "; " +
            std::to_string(r.roots_checked) + " roots, " + std::to_string(r.blobs_reached) +
            " blobs reached, " + std::to_string(r.blobs_checked) + " re-hashed");
   if (!r.ok()) {
@@ -96,15 +103,18 @@ void add_verify_command(CLI::App& app, Context& ctx)
   cmd->add_option("roots", args->roots, "Check only what these roots reach (default: every root)");
   auto* quick = cmd->add_flag("--quick", args->quick,
                               "Only SQLite's quick check, pagable's tables, metadata and format");
-  auto* conn = cmd->add_flag("--connectivity", args->connectivity,
-                             "Also check that every key the roots reach is stored (reads no blob data)");
-  auto* deep = cmd->add_flag("--deep", args->deep,
-                             "Also validate every root against its stored schema (not available yet)");
+  auto* conn =
+      cmd->add_flag("--connectivity", args->connectivity,
+                    "Also check that every key the roots reach is stored (reads no blob data)");
+  auto* deep =
+      cmd->add_flag("--deep", args->deep,
+                    "Also validate every root against its stored schema (not available yet)");
   quick->excludes(conn)->excludes(deep);
   conn->excludes(deep);
   cmd->add_option("--subset", args->subset,
                   "n/t: check only the n-th of t key ranges, so that t runs cover every blob once");
-  cmd->add_option("-j,--jobs", args->jobs, "Worker threads that decompress and re-hash (default: one per core)")
+  cmd->add_option("-j,--jobs", args->jobs,
+                  "Worker threads that decompress and re-hash (default: one per core)")
       ->check(CLI::Range(1u, 1024u));
   cmd->callback([args, &ctx] {
     ctx.run = [args, &ctx](const Output& out) { return run_verify(*args, ctx, out); };

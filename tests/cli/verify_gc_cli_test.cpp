@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 using namespace test::archive;
@@ -116,6 +117,11 @@ TEST_CASE("cli verify: a non-SQLite file exits 5; a truncated one exits 3 or 5, 
     const auto r = pagable_run({"verify", t.path});
     INFO("kept " << keep << " bytes: " << r.err << r.out);
     CHECK((r.exit_code == 3 || r.exit_code == 5));
+    if (r.exit_code == 5) {
+      CHECK_THAT(r.err, Catch::Contains("a.pagable") && Catch::Contains("pagable: error"));
+    } else {
+      CHECK_THAT(r.out, Catch::Contains("next step"));
+    }
   }
 }
 

@@ -23,8 +23,7 @@ using pagable::Bytes;
 using pagable::Key;
 
 inline std::unique_ptr<pagable::store::BlobStore>
-open(const std::string& path,
-     pagable::store::OpenMode mode = pagable::store::OpenMode::create,
+open(const std::string& path, pagable::store::OpenMode mode = pagable::store::OpenMode::create,
      pagable::store::SqliteOptions o = {})
 {
   o.mode = mode;
@@ -44,7 +43,8 @@ struct Doc {
 
 // Throws std::runtime_error on failure (no Catch macro: safe on helper threads, and Catch
 // reports the exception on the test's thread).
-inline Key put(pagable::store::BlobStore& s, const std::string& text, std::vector<Key> children = {})
+inline Key put(pagable::store::BlobStore& s, const std::string& text,
+               std::vector<Key> children = {})
 {
   auto k = s.put(Blob{test::bytes(text), std::move(children)});
   if (!k) {
@@ -66,7 +66,8 @@ inline Doc put_doc(pagable::store::BlobStore& s, const std::string& name, int sh
   d.all.insert(shared_mid);
   std::vector<Key> private_leaves;
   for (int i = 0; i < privates; ++i) {
-    private_leaves.push_back(put(s, name + " private leaf " + std::to_string(i) + std::string(40, 'p')));
+    private_leaves.push_back(
+        put(s, name + " private leaf " + std::to_string(i) + std::string(40, 'p')));
     d.privates.insert(private_leaves.back());
   }
   for (const auto& leaf : extra_leaves) {
@@ -92,7 +93,8 @@ inline void commit(pagable::store::BlobStore& s, const std::string& name, const 
 }
 
 // Every blob `top` reaches, depth first; Errc from the store on the first failure.
-inline pagable::Result<std::vector<Blob>> read_all(const pagable::store::BlobStore& s, const Key& top)
+inline pagable::Result<std::vector<Blob>> read_all(const pagable::store::BlobStore& s,
+                                                   const Key& top)
 {
   std::vector<Blob> out;
   std::vector<Key> stack{top};
@@ -153,7 +155,8 @@ inline void flip_pack_byte(const std::string& path, std::int64_t pack_id, std::s
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
   sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT data FROM packs WHERE id = ?1", -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT data FROM packs WHERE id = ?1", -1, &st, nullptr) ==
+          SQLITE_OK);
   sqlite3_bind_int64(st, 1, pack_id);
   REQUIRE(sqlite3_step(st) == SQLITE_ROW);
   const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st, 0));
@@ -161,7 +164,8 @@ inline void flip_pack_byte(const std::string& path, std::int64_t pack_id, std::s
   sqlite3_finalize(st);
   REQUIRE_FALSE(data.empty());
   data[at % data.size()] ^= 0x5A;
-  REQUIRE(sqlite3_prepare_v2(db, "UPDATE packs SET data = ?2 WHERE id = ?1", -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_prepare_v2(db, "UPDATE packs SET data = ?2 WHERE id = ?1", -1, &st, nullptr) ==
+          SQLITE_OK);
   sqlite3_bind_int64(st, 1, pack_id);
   sqlite3_bind_blob(st, 2, data.data(), static_cast<int>(data.size()), SQLITE_TRANSIENT);
   REQUIRE(sqlite3_step(st) == SQLITE_DONE);

@@ -33,7 +33,7 @@ struct StoredRoot {
 // One row of the blob index as stored. The spans are valid during the callback only.
 struct IndexRow {
   std::int64_t id = 0;
-  std::span<const std::uint8_t> key;      // 32 bytes when sound
+  std::span<const std::uint8_t> key; // 32 bytes when sound
   std::int64_t pack = 0;
   std::int64_t offset = 0;
   std::int64_t size = 0;
@@ -64,6 +64,13 @@ struct IndexNode {
   std::vector<Key> children;
 };
 
+// A blob's row id and child keys, found by key (no data).
+struct IndexEntry {
+  std::int64_t id = 0;
+  std::vector<Key> children;
+  bool malformed = false; // the stored child list is not a whole number of keys
+};
+
 // What rewrite_packs did, in one write transaction.
 struct PackRewriteResult {
   std::uint64_t packs_removed = 0;   // packs no blob used any more
@@ -89,6 +96,10 @@ public:
   virtual Result<void> commit() = 0;
   virtual void rollback() noexcept = 0;
   virtual bool writable() const noexcept = 0;
+  // Lets reads go through a memory map of the file (up to 2 GiB; by default they go through
+  // the session's bounded page cache). Faster random lookups on big archives; the mapped
+  // pages are the OS's file cache, but they count in the process's RSS.
+  virtual Result<void> use_memory_map() = 0;
 
   // --- checks (inside a transaction) ---
   // SQLite's own check (quick_check when quick, else integrity_check): its messages, empty
@@ -104,6 +115,8 @@ public:
   virtual Result<std::int64_t> max_blob_id() = 0;
   // The row id of the blob stored under `key`, if any.
   virtual Result<std::optional<std::int64_t>> blob_id(const Key& key) = 0;
+  // The row id and child keys stored under `key` in one lookup; nullopt when absent.
+  virtual Result<std::optional<IndexEntry>> lookup(const Key& key) = 0;
   // The key and child keys of row `id`; nullopt if there is no such row; Errc::corrupt when
   // the row's key or child list is malformed.
   virtual Result<std::optional<IndexNode>> node(std::int64_t id) = 0;
@@ -122,8 +135,9 @@ public:
   virtual Result<bool> delete_blob(std::int64_t id) = 0;
   // For each pack: removes it if no blob row uses it, otherwise writes the blobs that use it
   // into a new pack (new id) and points their rows there. Never removes a blob row; leaves
-  // delta bases and packs of reserved codecs alone. Pack ids are never reused: the
-  // highest-numbered pack is emptied in place instead of removed (docs/FORMAT.md).
+  // delta bases alone, and does not rewrite packs of reserved codecs (it may remove them). Pack ids
+  // are never reused: the highest-numbered pack is emptied in place instead of removed
+  // (docs/FORMAT.md).
   virtual Result<PackRewriteResult> rewrite_packs(std::span<const std::int64_t> pack_ids) = 0;
 
   // --- outside any transaction ---
@@ -156,7 +170,8 @@ struct WalkCallbacks {
 
 // Marks in `marked` every blob reachable from `start` whose bit is still clear, following the
 // stored child keys of the index: no blob data is read and nothing recurses (an explicit
-// stack of row ids, so user graphs of any depth are fine). Runs inside the session's current
+// stack of pending edges, 40 bytes each, so user graphs of any depth are fine; its peak is
+// the widest fan-out along the way). One index lookup per edge. Runs inside the session's current
 // transaction. Errors other than malformed rows stop the walk.
 Result<void> mark_reachable(MaintenanceSession& session, const Key& start, IdBitmap& marked,
                             const WalkCallbacks& callbacks = {});

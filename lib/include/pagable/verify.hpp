@@ -20,9 +20,12 @@ namespace pagable::verify {
 
 // The levels of DESIGN §5, each including the ones before it.
 enum class VerifyLevel : std::uint8_t {
+  // Every level runs SQLite's quick_check, not integrity_check: the latter also cross-checks
+  // the key index against the table, costs more than the whole walk, and an index that lost
+  // a key shows up anyway as a missing blob.
   quick,        // SQLite's quick_check, pagable's tables, metadata and format version
   connectivity, // + every root's key and every child key reachable from a root is stored
-  full,         // + SQLite's integrity_check; every reachable blob decodes and re-hashes to its key
+  full,         // + every reachable blob decodes and re-hashes to its key
   deep,         // + every root validates against its stored schema (not available yet)
 };
 std::string_view level_name(VerifyLevel level) noexcept;
@@ -41,7 +44,7 @@ struct VerifyOptions {
   VerifyLevel level = VerifyLevel::full;
   std::vector<std::string> roots; // only what these roots reach (empty: every root)
   Subset subset;
-  unsigned jobs = 0; // decompress+rehash workers; 0 = one per hardware thread
+  unsigned jobs = 0;                  // decompress+rehash workers; 0 = one per hardware thread
   std::size_t max_problems = 100'000; // stop collecting beyond this many (report says so)
 };
 
@@ -73,8 +76,10 @@ struct VerifyReport {
   std::uint64_t blobs_checked = 0; // blobs decoded and re-hashed (full and deep levels)
   std::uint64_t bytes_checked = 0; // their data bytes
   std::vector<Problem> problems;
-  bool truncated = false;          // more problems than max_problems: the rest were not listed
-  std::string suggestion;          // the next step, "" when clean
+  bool truncated = false;    // more problems than max_problems: the rest were not listed
+  std::string suggestion;    // the next step, "" when clean
+  double walk_seconds = 0;   // the connectivity walk (index lookups, one per edge)
+  double rehash_seconds = 0; // reading, decompressing and re-hashing (full level)
 
   bool ok() const noexcept { return problems.empty(); }
 };

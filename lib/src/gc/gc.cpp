@@ -102,19 +102,22 @@ Result<GcPlan> plan(const store::BlobStore& store, const GcOptions& options)
     if (p.raw_size == 0 && p.stored_bytes == 0) {
       return {}; // an emptied placeholder keeping its id
     }
-    if (p.is_delta_base || (p.codec != 0 && p.codec != 1)) {
-      return {}; // delta bases stay decodable; reserved codecs are left alone
+    if (p.is_delta_base) {
+      return {}; // delta bases stay decodable while anything decodes from them
     }
     const auto it = usage.find(p.id);
     const Usage u = it == usage.end() ? Usage{} : it->second;
     const auto stored = static_cast<std::uint64_t>(std::max<std::int64_t>(p.stored_bytes, 0));
+    if (u.live_blobs != 0 && p.codec != 0 && p.codec != 1) {
+      return {}; // live packs of reserved codecs are not rewritten (removing needs no decoding)
+    }
     if (u.live_blobs == 0) {
       ++f.packs_removed;
       f.bytes_freed += stored;
       state->pack_actions.emplace_back(p.id, stored);
-    } else if (p.raw_size > 0 && static_cast<double>(u.live_bytes) <
-                                     options.rewrite_below_live_fraction *
-                                         static_cast<double>(p.raw_size)) {
+    } else if (p.raw_size > 0 &&
+               static_cast<double>(u.live_bytes) <
+                   options.rewrite_below_live_fraction * static_cast<double>(p.raw_size)) {
       const auto raw = static_cast<std::uint64_t>(p.raw_size);
       const std::uint64_t dead = raw > u.live_bytes ? raw - u.live_bytes : 0;
       const std::uint64_t gain = static_cast<std::uint64_t>(
@@ -157,14 +160,16 @@ Result<GcFigures> execute(const store::BlobStore&, GcPlan& plan, const GcOptions
       PAGABLE_TRY(mark_roots(state));
       std::vector<std::pair<std::int64_t, std::uint64_t>> doomed; // id, index bytes
       std::int64_t last = cursor;
-      PAGABLE_TRY(s.for_each_blob(cursor, state.max_id, batch, [&](const store::IndexRow& row) -> Result<void> {
-        last = row.id;
-        if (!state.marked.test(row.id)) {
-          doomed.emplace_back(row.id, index_row_bytes(row.children.size()));
-          done.bytes_logical_removed += static_cast<std::uint64_t>(std::max<std::int64_t>(row.size, 0));
-        }
-        return {};
-      }));
+      PAGABLE_TRY(s.for_each_blob(
+          cursor, state.max_id, batch, [&](const store::IndexRow& row) -> Result<void> {
+            last = row.id;
+            if (!state.marked.test(row.id)) {
+              doomed.emplace_back(row.id, index_row_bytes(row.children.size()));
+              done.bytes_logical_removed +=
+                  static_cast<std::uint64_t>(std::max<std::int64_t>(row.size, 0));
+            }
+            return {};
+          }));
       for (const auto& [id, bytes] : doomed) {
         PAGABLE_TRY_ASSIGN(const bool removed, s.delete_blob(id));
         if (removed) {

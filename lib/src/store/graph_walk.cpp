@@ -10,7 +10,8 @@ bool IdBitmap::test(std::int64_t id) const noexcept
     return false;
   }
   const auto word = static_cast<std::uint64_t>(id) / 64;
-  return word < m_words.size() && ((m_words[word] >> (static_cast<std::uint64_t>(id) % 64)) & 1U) != 0;
+  return word < m_words.size() &&
+         ((m_words[word] >> (static_cast<std::uint64_t>(id) % 64)) & 1U) != 0;
 }
 
 bool IdBitmap::set(std::int64_t id)
@@ -31,43 +32,47 @@ bool IdBitmap::set(std::int64_t id)
 Result<void> mark_reachable(MaintenanceSession& session, const Key& start, IdBitmap& marked,
                             const WalkCallbacks& callbacks)
 {
-  // Visits one key: marks it and queues it for expansion when it is stored and new.
-  std::vector<std::int64_t> stack;
-  const auto visit = [&](const Key& key, const std::optional<Key>& parent) -> Result<void> {
-    PAGABLE_TRY_ASSIGN(const auto id, session.blob_id(key));
-    if (!id) {
-      if (callbacks.on_missing) {
-        callbacks.on_missing(key, parent);
-      }
-      return {};
-    }
-    if (marked.set(*id)) {
-      if (callbacks.on_blob) {
-        callbacks.on_blob(*id, key);
-      }
-      stack.push_back(*id);
-    }
-    return {};
+  // Pending edges (key, row id of the parent that named it; 0 for the start): one index
+  // lookup per edge, no recursion, 40 bytes per pending edge.
+  struct Edge {
+    Key key;
+    std::int64_t parent = 0;
   };
-  PAGABLE_TRY(visit(start, std::nullopt));
+  std::vector<Edge> stack{Edge{start, 0}};
   while (!stack.empty()) {
-    const std::int64_t id = stack.back();
+    const Edge edge = stack.back();
     stack.pop_back();
-    auto node = session.node(id);
-    if (!node) {
-      if (node.error().code() == Errc::corrupt) {
-        if (callbacks.on_bad_row) {
-          callbacks.on_bad_row(id, node.error());
+    PAGABLE_TRY_ASSIGN(auto entry, session.lookup(edge.key));
+    if (!entry) {
+      if (callbacks.on_missing) {
+        std::optional<Key> parent;
+        if (edge.parent != 0) {
+          PAGABLE_TRY_ASSIGN(const auto node, session.node(edge.parent));
+          if (node) {
+            parent = node->key;
+          }
         }
-        continue;
+        callbacks.on_missing(edge.key, parent);
       }
-      return std::move(node).error();
+      continue;
     }
-    if (!*node) {
-      continue; // removed since its id was looked up: only possible outside one transaction
+    if (!marked.set(entry->id)) {
+      continue; // seen already
     }
-    for (const Key& child : (*node)->children) {
-      PAGABLE_TRY(visit(child, (*node)->key));
+    if (callbacks.on_blob) {
+      callbacks.on_blob(entry->id, edge.key);
+    }
+    if (entry->malformed) {
+      if (callbacks.on_bad_row) {
+        callbacks.on_bad_row(entry->id,
+                             make_error(Errc::corrupt, "blob " + edge.key.to_hex() +
+                                                           ": its child key list is not a whole "
+                                                           "number of 32-byte keys"));
+      }
+      continue;
+    }
+    for (auto it = entry->children.rbegin(); it != entry->children.rend(); ++it) {
+      stack.push_back(Edge{*it, entry->id});
     }
   }
   return {};

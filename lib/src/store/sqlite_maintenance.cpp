@@ -7,7 +7,9 @@
 #include "store/sqlite_db.hpp"
 #include "store/sqlite_schema.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -123,6 +125,8 @@ public:
   }
 
   bool writable() const noexcept override { return m_write; }
+
+  Result<void> use_memory_map() override { return m_db.exec("PRAGMA mmap_size = 2147418112"); }
   std::uint64_t max_pack_bytes() const noexcept override { return m_config.max_pack_bytes; }
 
   Result<std::vector<std::string>> integrity_check(bool quick, int max_messages) override
@@ -150,8 +154,8 @@ public:
     PAGABLE_TRY_ASSIGN(Stmt app, m_db.prepare("PRAGMA application_id"));
     PAGABLE_TRY(app.step("reading the application id"));
     if (app.column_int(0) != k_application_id) {
-      out.push_back("application id is " + std::to_string(app.column_int(0)) +
-                    ", not pagable's (" + std::to_string(k_application_id) + ")");
+      out.push_back("application id is " + std::to_string(app.column_int(0)) + ", not pagable's (" +
+                    std::to_string(k_application_id) + ")");
     }
     PAGABLE_TRY_ASSIGN(Stmt uv, m_db.prepare("PRAGMA user_version"));
     PAGABLE_TRY(uv.step("reading the user version"));
@@ -224,8 +228,7 @@ public:
       if (auto k = Key::from_bytes(q.column_blob(1))) {
         r.key = *k;
       } else {
-        r.problem = "its key is " + std::to_string(q.column_blob(1).size()) +
-                    " bytes long, not 32";
+        r.problem = "its key is " + std::to_string(q.column_blob(1).size()) + " bytes long, not 32";
       }
       if (!q.column_is_null(2)) {
         if (auto k = Key::from_bytes(q.column_blob(2))) {
@@ -250,7 +253,8 @@ public:
 
   Result<std::optional<std::int64_t>> blob_id(const Key& key) override
   {
-    PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.blob_id, "SELECT id FROM blobs WHERE key = ?1"));
+    PAGABLE_TRY_ASSIGN(Stmt & q,
+                       m_stmts.get(m_db, m_stmts.blob_id, "SELECT id FROM blobs WHERE key = ?1"));
     q.bind(1, key.bytes());
     auto row = q.step("looking up a blob");
     std::optional<std::int64_t> out;
@@ -264,10 +268,40 @@ public:
     return out;
   }
 
+  Result<std::optional<IndexEntry>> lookup(const Key& key) override
+  {
+    PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.lookup,
+                                             "SELECT id, children FROM blobs WHERE key = ?1"));
+    q.bind(1, key.bytes());
+    auto row = q.step("looking up a blob");
+    if (!row || !*row) {
+      q.reset();
+      if (!row) {
+        return std::move(row).error();
+      }
+      return std::optional<IndexEntry>();
+    }
+    IndexEntry e;
+    e.id = q.column_int(0);
+    const auto raw = q.column_blob(1);
+    if (raw.size() % Key::k_size != 0) {
+      e.malformed = true;
+    } else {
+      e.children.reserve(raw.size() / Key::k_size);
+      for (std::size_t i = 0; i < raw.size(); i += Key::k_size) {
+        Key::Digest d;
+        std::copy_n(raw.begin() + static_cast<std::ptrdiff_t>(i), Key::k_size, d.begin());
+        e.children.emplace_back(d);
+      }
+    }
+    q.reset();
+    return std::optional<IndexEntry>(std::move(e));
+  }
+
   Result<std::optional<IndexNode>> node(std::int64_t id) override
   {
-    PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.node,
-                                             "SELECT key, children FROM blobs WHERE id = ?1"));
+    PAGABLE_TRY_ASSIGN(
+        Stmt & q, m_stmts.get(m_db, m_stmts.node, "SELECT key, children FROM blobs WHERE id = ?1"));
     q.bind(1, id);
     auto row = q.step("reading the blob index");
     if (!row || !*row) {
@@ -281,7 +315,8 @@ public:
     auto children = split_children(q.column_blob(1), id);
     q.reset();
     if (!key) {
-      return make_error(Errc::corrupt, "blob row " + std::to_string(id) + ": its key is not 32 bytes");
+      return make_error(Errc::corrupt,
+                        "blob row " + std::to_string(id) + ": its key is not 32 bytes");
     }
     if (!children) {
       return std::move(children).error();
@@ -292,10 +327,12 @@ public:
   Result<void> for_each_blob(std::int64_t after_id, std::int64_t up_to_id, std::size_t limit,
                              const std::function<Result<void>(const IndexRow&)>& fn) override
   {
-    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT id, key, pack, offset, size, children FROM "
-                                            "blobs WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3"));
-    q.bind(1, after_id).bind(2, up_to_id).bind(3, limit == 0 ? std::int64_t{-1}
-                                                             : static_cast<std::int64_t>(limit));
+    PAGABLE_TRY_ASSIGN(Stmt q,
+                       m_db.prepare("SELECT id, key, pack, offset, size, children FROM "
+                                    "blobs WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3"));
+    q.bind(1, after_id)
+        .bind(2, up_to_id)
+        .bind(3, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
     for (;;) {
       PAGABLE_TRY_ASSIGN(const bool row, q.step("reading the blob index"));
       if (!row) {
@@ -443,7 +480,7 @@ public:
 private:
   // Statements used per row, prepared once.
   struct Cache {
-    Stmt blob_id, node, pack, del;
+    Stmt blob_id, node, pack, del, lookup;
     Result<std::reference_wrapper<Stmt>> get(Db& db, Stmt& slot, const char* text)
     {
       if (!slot.prepared()) {
@@ -453,7 +490,7 @@ private:
     }
     void clear_cursors()
     {
-      for (Stmt* st : {&blob_id, &node, &pack, &del}) {
+      for (Stmt* st : {&blob_id, &node, &pack, &del, &lookup}) {
         if (st->prepared()) {
           st->reset();
         }
@@ -477,7 +514,8 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
   PAGABLE_TRY(m_db.exec("CREATE TEMP TABLE IF NOT EXISTS gc_batch(id INTEGER PRIMARY KEY); "
                         "DELETE FROM temp.gc_batch;"));
   {
-    PAGABLE_TRY_ASSIGN(Stmt ins, m_db.prepare("INSERT OR IGNORE INTO temp.gc_batch(id) VALUES (?1)"));
+    PAGABLE_TRY_ASSIGN(Stmt ins,
+                       m_db.prepare("INSERT OR IGNORE INTO temp.gc_batch(id) VALUES (?1)"));
     for (const std::int64_t id : pack_ids) {
       PAGABLE_TRY(ins.bind(1, id).run("listing packs to rewrite"));
     }
@@ -489,8 +527,9 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
   // happened since gc planned.
   std::map<std::int64_t, std::vector<Row>> rows;
   {
-    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT id, pack, offset, size FROM blobs WHERE pack IN "
-                                            "(SELECT id FROM temp.gc_batch) ORDER BY pack, offset"));
+    PAGABLE_TRY_ASSIGN(Stmt q,
+                       m_db.prepare("SELECT id, pack, offset, size FROM blobs WHERE pack IN "
+                                    "(SELECT id FROM temp.gc_batch) ORDER BY pack, offset"));
     for (;;) {
       PAGABLE_TRY_ASSIGN(const bool row, q.step("reading the blob index"));
       if (!row) {
@@ -507,6 +546,7 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
   std::int64_t max_pack = max_q.column_int(0);
   PAGABLE_TRY_ASSIGN(Stmt base_q, m_db.prepare("SELECT 1 FROM pack_bases WHERE base_pack = ?1 LIMIT 1"));
   PAGABLE_TRY_ASSIGN(Stmt del_pack, m_db.prepare("DELETE FROM packs WHERE id = ?1"));
+  PAGABLE_TRY_ASSIGN(Stmt del_bases, m_db.prepare("DELETE FROM pack_bases WHERE pack = ?1"));
   PAGABLE_TRY_ASSIGN(Stmt ins_pack, m_db.prepare("INSERT INTO packs(id, codec, dict_id, depth, "
                                                  "raw_size, data) VALUES (?1, ?2, NULL, 0, ?3, ?4)"));
   PAGABLE_TRY_ASSIGN(Stmt move_blob, m_db.prepare("UPDATE blobs SET pack = ?2, offset = ?3 WHERE id = ?1"));
@@ -521,17 +561,19 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
     base_q.reset();
     const bool known_codec = old->codec == static_cast<std::int64_t>(PackCodec::raw) ||
                              old->codec == static_cast<std::int64_t>(PackCodec::zstd);
-    if (is_base || !known_codec) {
+    const auto it = rows.find(id);
+    const bool unused = it == rows.end() || it->second.empty();
+    if (is_base || (!known_codec && !unused)) {
       ++result.packs_skipped;
       continue;
     }
-    const auto it = rows.find(id);
-    if (it == rows.end() || it->second.empty()) {
+    if (unused) {
       if (old->raw_size == 0 && old->data.empty()) {
         continue; // already an empty placeholder
       }
       result.stored_bytes_before += old->data.size();
       PAGABLE_TRY(del_pack.bind(1, id).run("removing a pack"));
+      PAGABLE_TRY(del_bases.bind(1, id).run("removing a pack's delta bases"));
       ++result.packs_removed;
       continue;
     }
@@ -544,7 +586,8 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
     bool in_bounds = true;
     for (const Row& r : it->second) {
       if (r.offset < 0 || r.size < 0 ||
-          static_cast<std::uint64_t>(r.offset) + static_cast<std::uint64_t>(r.size) > content->size()) {
+          static_cast<std::uint64_t>(r.offset) + static_cast<std::uint64_t>(r.size) >
+              content->size()) {
         in_bounds = false;
         break;
       }
@@ -584,18 +627,24 @@ open_sqlite_maintenance(const SqliteMaintenanceConfig& config, bool write)
   if (write && config.write_uri.empty()) {
     return make_error(Errc::invalid_argument, config.path + " is open read-only");
   }
-  auto db = write ? Db::open(config.write_uri, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                             config.lock_wait)
-                  : Db::open(config.read_uri, config.read_flags | SQLITE_OPEN_NOMUTEX,
-                             config.lock_wait);
+  auto db =
+      write ? Db::open(config.write_uri, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                       config.lock_wait)
+            : Db::open(config.read_uri, config.read_flags | SQLITE_OPEN_NOMUTEX, config.lock_wait);
   if (!db) {
     return std::move(db).error().with_context(config.path);
   }
   if (!write) {
     PAGABLE_TRY(db->exec("PRAGMA query_only = ON"));
   }
-  // Bounded memory whatever the archive's size: temp tables and sorts spill to disk.
-  PAGABLE_TRY(db->exec("PRAGMA cache_size = -16384; PRAGMA temp_store = FILE;"));
+  // Bounded memory whatever the archive's size: a fixed page cache (larger for gc's write
+  // session: its walk and deletes seek randomly in the key index), temp data on disk.
+  // Write sessions commit like the store's writer: WAL with synchronous = NORMAL (a crash may
+  // lose the last transactions, never consistency), so gc's many short transactions do not
+  // each wait for an fsync.
+  PAGABLE_TRY(db->exec(write ? "PRAGMA cache_size = -65536; PRAGMA temp_store = FILE; "
+                               "PRAGMA synchronous = NORMAL;"
+                             : "PRAGMA cache_size = -16384; PRAGMA temp_store = FILE;"));
   return std::unique_ptr<MaintenanceSession>(
       std::make_unique<SqliteMaintenance>(config, std::move(db).value(), write));
 }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -21,10 +22,14 @@ namespace pagable::verify {
 std::string_view level_name(VerifyLevel level) noexcept
 {
   switch (level) {
-  case VerifyLevel::quick: return "quick";
-  case VerifyLevel::connectivity: return "connectivity";
-  case VerifyLevel::full: return "full";
-  case VerifyLevel::deep: return "deep";
+  case VerifyLevel::quick:
+    return "quick";
+  case VerifyLevel::connectivity:
+    return "connectivity";
+  case VerifyLevel::full:
+    return "full";
+  case VerifyLevel::deep:
+    return "deep";
   }
   return "full";
 }
@@ -32,14 +37,22 @@ std::string_view level_name(VerifyLevel level) noexcept
 std::string_view kind_name(ProblemKind kind) noexcept
 {
   switch (kind) {
-  case ProblemKind::sqlite_integrity: return "sqlite_integrity";
-  case ProblemKind::bad_layout: return "bad_layout";
-  case ProblemKind::bad_root: return "bad_root";
-  case ProblemKind::missing_blob: return "missing_blob";
-  case ProblemKind::bad_index_row: return "bad_index_row";
-  case ProblemKind::undecodable_blob: return "undecodable_blob";
-  case ProblemKind::hash_mismatch: return "hash_mismatch";
-  case ProblemKind::schema_violation: return "schema_violation";
+  case ProblemKind::sqlite_integrity:
+    return "sqlite_integrity";
+  case ProblemKind::bad_layout:
+    return "bad_layout";
+  case ProblemKind::bad_root:
+    return "bad_root";
+  case ProblemKind::missing_blob:
+    return "missing_blob";
+  case ProblemKind::bad_index_row:
+    return "bad_index_row";
+  case ProblemKind::undecodable_blob:
+    return "undecodable_blob";
+  case ProblemKind::hash_mismatch:
+    return "hash_mismatch";
+  case ProblemKind::schema_violation:
+    return "schema_violation";
   }
   return "unknown";
 }
@@ -99,7 +112,10 @@ public:
   }
 
   std::vector<Problem>& problems() { return m_problems; }
-  const std::unordered_map<std::int64_t, std::vector<std::size_t>>& by_row() const { return m_by_row; }
+  const std::unordered_map<std::int64_t, std::vector<std::size_t>>& by_row() const
+  {
+    return m_by_row;
+  }
   bool truncated() const { return m_truncated; }
 
 private:
@@ -120,9 +136,11 @@ struct CheckJob {
     Key key;
     std::int64_t offset = 0;
     std::int64_t size = 0;
-    std::vector<Key> children;
+    std::size_t children_at = 0; // byte offset into children_raw
+    std::size_t children = 0;    // number of child keys
   };
   std::vector<Entry> entries;
+  Bytes children_raw; // every entry's child keys, back to back (one allocation per job)
 };
 
 struct CheckTotals {
@@ -147,9 +165,11 @@ CheckTotals check_job(const CheckJob& job, std::uint64_t max_pack_bytes, Problem
     }
     return totals;
   }
+  std::vector<Key> children; // reused for every entry
   for (const auto& e : job.entries) {
     if (e.offset < 0 || e.size < 0 ||
-        static_cast<std::uint64_t>(e.offset) + static_cast<std::uint64_t>(e.size) > content->size()) {
+        static_cast<std::uint64_t>(e.offset) + static_cast<std::uint64_t>(e.size) >
+            content->size()) {
       problems.add(ProblemKind::undecodable_blob, e.key,
                    "its bytes [" + std::to_string(e.offset) + ", +" + std::to_string(e.size) +
                        ") lie outside pack " + std::to_string(job.pack.id) + " (" +
@@ -161,7 +181,15 @@ CheckTotals check_job(const CheckJob& job, std::uint64_t max_pack_bytes, Problem
                                              static_cast<std::size_t>(e.size));
     ++totals.blobs;
     totals.bytes += data.size();
-    const Key actual = compute_key(data, e.children);
+    children.clear();
+    for (std::size_t i = 0; i < e.children; ++i) {
+      Key::Digest d;
+      std::copy_n(job.children_raw.begin() +
+                      static_cast<std::ptrdiff_t>(e.children_at + i * Key::k_size),
+                  Key::k_size, d.begin());
+      children.emplace_back(d);
+    }
+    const Key actual = compute_key(data, children);
     if (actual != e.key) {
       problems.add(ProblemKind::hash_mismatch, e.key,
                    "its data in pack " + std::to_string(job.pack.id) + " hashes to " +
@@ -222,8 +250,8 @@ private:
   std::size_t m_limit;
   std::mutex m_mutex;
   std::condition_variable m_cv;
-  std::size_t m_in_flight = 0; // guarded by m_mutex
-  CheckTotals m_totals;        // guarded by m_mutex (or single-threaded)
+  std::size_t m_in_flight = 0;              // guarded by m_mutex
+  CheckTotals m_totals;                     // guarded by m_mutex (or single-threaded)
   std::unique_ptr<util::ThreadPool> m_pool; // last: joins before the rest goes
 };
 
@@ -256,6 +284,9 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
                       "available in this version yet; the default level checks everything else");
   }
   PAGABLE_TRY_ASSIGN(auto session, store.open_maintenance(false));
+  // The walk does one random index lookup per edge: through a memory map it costs no
+  // system call (verify has no memory bound to keep; gc does and reads through its cache).
+  PAGABLE_TRY(session->use_memory_map());
   PAGABLE_TRY(session->begin_read());
 
   VerifyReport report;
@@ -280,8 +311,7 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
     return {};
   };
   PAGABLE_TRY(absorb([&]() -> Result<void> {
-    PAGABLE_TRY_ASSIGN(const auto integrity,
-                       session->integrity_check(options.level < VerifyLevel::full, 100));
+    PAGABLE_TRY_ASSIGN(const auto integrity, session->integrity_check(true, 100));
     for (const std::string& msg : integrity) {
       problems.add(ProblemKind::sqlite_integrity, std::nullopt, msg);
     }
@@ -300,116 +330,129 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
   // --- connectivity: walk the index from the roots ---
   std::vector<store::StoredRoot> roots;
   store::IdBitmap reached;
+  const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  auto phase_start = std::chrono::steady_clock::now();
   PAGABLE_TRY(absorb([&]() -> Result<void> {
-  if (options.level >= VerifyLevel::connectivity && layout_sound) {
-    PAGABLE_TRY_ASSIGN(roots, session->roots());
-    if (!options.roots.empty()) {
-      std::vector<store::StoredRoot> chosen;
-      for (const std::string& name : options.roots) {
-        const auto it = std::find_if(roots.begin(), roots.end(),
-                                     [&](const store::StoredRoot& r) { return r.name == name; });
-        if (it == roots.end()) {
-          return make_error(Errc::not_found, "no root named \"" + name + "\"");
-        }
-        chosen.push_back(*it);
-      }
-      roots = std::move(chosen);
-    }
-    report.roots_checked = roots.size();
-    for (const auto& root : roots) {
-      if (!root.problem.empty()) {
-        problems.add(ProblemKind::bad_root, root.key, "root \"" + root.name + "\": " + root.problem);
-      }
-      const auto walk_from = [&](const Key& start, const std::string& what) -> Result<void> {
-        store::WalkCallbacks cb;
-        cb.on_blob = [&](std::int64_t, const Key&) { ++report.blobs_reached; };
-        cb.on_missing = [&](const Key& missing, const std::optional<Key>& parent) {
-          if (!options.subset.contains(missing)) {
-            return;
+    if (options.level >= VerifyLevel::connectivity && layout_sound) {
+      PAGABLE_TRY_ASSIGN(roots, session->roots());
+      if (!options.roots.empty()) {
+        std::vector<store::StoredRoot> chosen;
+        for (const std::string& name : options.roots) {
+          const auto it = std::find_if(roots.begin(), roots.end(),
+                                       [&](const store::StoredRoot& r) { return r.name == name; });
+          if (it == roots.end()) {
+            return make_error(Errc::not_found, "no root named \"" + name + "\"");
           }
-          problems.add(ProblemKind::missing_blob, missing,
-                       parent ? "a child of blob " + parent->to_hex() + " is not stored"
-                              : what + " is not stored");
-        };
-        cb.on_bad_row = [&](std::int64_t id, const Error& e) {
-          problems.add(ProblemKind::bad_index_row, std::nullopt, e.message(), id);
-        };
-        return store::mark_reachable(*session, start, reached, cb);
-      };
-      if (root.key) {
-        PAGABLE_TRY(walk_from(*root.key, "the top-level blob of root \"" + root.name + "\""));
+          chosen.push_back(*it);
+        }
+        roots = std::move(chosen);
       }
-      if (root.schema_key) {
-        PAGABLE_TRY(walk_from(*root.schema_key, "the schema blob of root \"" + root.name + "\""));
+      report.roots_checked = roots.size();
+      for (const auto& root : roots) {
+        if (!root.problem.empty()) {
+          problems.add(ProblemKind::bad_root, root.key,
+                       "root \"" + root.name + "\": " + root.problem);
+        }
+        const auto walk_from = [&](const Key& start, const std::string& what) -> Result<void> {
+          store::WalkCallbacks cb;
+          cb.on_blob = [&](std::int64_t, const Key&) { ++report.blobs_reached; };
+          cb.on_missing = [&](const Key& missing, const std::optional<Key>& parent) {
+            if (!options.subset.contains(missing)) {
+              return;
+            }
+            problems.add(ProblemKind::missing_blob, missing,
+                         parent ? "a child of blob " + parent->to_hex() + " is not stored"
+                                : what + " is not stored");
+          };
+          cb.on_bad_row = [&](std::int64_t id, const Error& e) {
+            problems.add(ProblemKind::bad_index_row, std::nullopt, e.message(), id);
+          };
+          return store::mark_reachable(*session, start, reached, cb);
+        };
+        if (root.key) {
+          PAGABLE_TRY(walk_from(*root.key, "the top-level blob of root \"" + root.name + "\""));
+        }
+        if (root.schema_key) {
+          PAGABLE_TRY(walk_from(*root.schema_key, "the schema blob of root \"" + root.name + "\""));
+        }
       }
     }
-  }
 
-  return {};
+    return {};
   }()));
+
+  report.walk_seconds = seconds_since(phase_start);
+  phase_start = std::chrono::steady_clock::now();
 
   // --- full: decode and re-hash every reached blob, grouped by pack, on workers ---
   PAGABLE_TRY(absorb([&]() -> Result<void> {
-  if (options.level >= VerifyLevel::full && readable && layout_sound) {
-    const unsigned jobs = options.jobs != 0 ? options.jobs : util::hardware_threads();
-    JobRunner runner(jobs, session->max_pack_bytes(), problems);
-    PAGABLE_TRY_ASSIGN(const std::int64_t max_id, session->max_blob_id());
-    CheckJob job;
-    job.pack.id = -1;
-    const auto flush_job = [&]() -> Result<void> {
-      if (job.entries.empty()) {
-        return {};
-      }
-      PAGABLE_TRY_ASSIGN(auto pack, session->pack(job.pack.id));
-      if (pack) {
-        job.pack = std::move(*pack);
-      } else {
-        job.pack_missing = true;
-      }
-      runner.submit(std::move(job));
-      job = CheckJob();
+    if (options.level >= VerifyLevel::full && readable && layout_sound) {
+      const unsigned jobs = options.jobs != 0 ? options.jobs : util::hardware_threads();
+      JobRunner runner(jobs, session->max_pack_bytes(), problems);
+      PAGABLE_TRY_ASSIGN(const std::int64_t max_id, session->max_blob_id());
+      CheckJob job;
       job.pack.id = -1;
-      return {};
-    };
-    PAGABLE_TRY(session->for_each_blob(0, max_id, 0, [&](const store::IndexRow& row) -> Result<void> {
-      if (!reached.test(row.id)) {
-        return {}; // unreachable blobs are not problems
-      }
-      auto key = Key::from_bytes(row.key);
-      if (!key) {
-        problems.add(ProblemKind::bad_index_row, std::nullopt,
-                     "blob row " + std::to_string(row.id) + ": its key is not 32 bytes", row.id);
+      const auto flush_job = [&]() -> Result<void> {
+        if (job.entries.empty()) {
+          return {};
+        }
+        PAGABLE_TRY_ASSIGN(auto pack, session->pack(job.pack.id));
+        if (pack) {
+          job.pack = std::move(*pack);
+        } else {
+          job.pack_missing = true;
+        }
+        runner.submit(std::move(job));
+        job = CheckJob();
+        job.pack.id = -1;
         return {};
-      }
-      if (!options.subset.contains(*key)) {
-        return {};
-      }
-      if (row.children.size() % Key::k_size != 0) {
-        return {}; // reported by the walk as bad_index_row
-      }
-      CheckJob::Entry e;
-      e.row = row.id;
-      e.key = *key;
-      e.offset = row.offset;
-      e.size = row.size;
-      for (std::size_t i = 0; i < row.children.size(); i += Key::k_size) {
-        e.children.push_back(Key::from_bytes(row.children.subspan(i, Key::k_size)).value());
-      }
-      if (row.pack != job.pack.id) {
-        PAGABLE_TRY(flush_job());
-        job.pack.id = row.pack;
-      }
-      job.entries.push_back(std::move(e));
-      return {};
-    }));
-    PAGABLE_TRY(flush_job());
-    const CheckTotals totals = runner.finish();
-    report.blobs_checked = totals.blobs;
-    report.bytes_checked = totals.bytes;
-  }
+      };
+      PAGABLE_TRY(
+          session->for_each_blob(0, max_id, 0, [&](const store::IndexRow& row) -> Result<void> {
+            if (!reached.test(row.id)) {
+              return {}; // unreachable blobs are not problems
+            }
+            auto key = Key::from_bytes(row.key);
+            if (!key) {
+              problems.add(ProblemKind::bad_index_row, std::nullopt,
+                           "blob row " + std::to_string(row.id) + ": its key is not 32 bytes",
+                           row.id);
+              return {};
+            }
+            if (!options.subset.contains(*key)) {
+              return {};
+            }
+            if (row.children.size() % Key::k_size != 0) {
+              return {}; // reported by the walk as bad_index_row
+            }
+            CheckJob::Entry e;
+            e.row = row.id;
+            e.key = *key;
+            e.offset = row.offset;
+            e.size = row.size;
+            if (row.pack != job.pack.id) {
+              PAGABLE_TRY(flush_job());
+              job.pack.id = row.pack;
+            }
+            e.children_at = job.children_raw.size();
+            e.children = row.children.size() / Key::k_size;
+            job.children_raw.insert(job.children_raw.end(), row.children.begin(),
+                                    row.children.end());
+            job.entries.push_back(std::move(e));
+            return {};
+          }));
+      PAGABLE_TRY(flush_job());
+      const CheckTotals totals = runner.finish();
+      report.blobs_checked = totals.blobs;
+      report.bytes_checked = totals.bytes;
+    }
 
-  return {};
+    return {};
   }()));
+
+  report.rehash_seconds = seconds_since(phase_start);
 
   // --- which roots reach each problem ---
   auto& found = problems.problems();

@@ -9,14 +9,13 @@
 
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <random>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace pagable;
 using namespace test::archive;
@@ -171,7 +170,8 @@ TEST_CASE("gc: --compact shrinks the file", "[gc]")
     const auto keep = put_doc(*s, "keep", 5, 5);
     commit(*s, "keep", keep.top);
     for (int i = 0; i < 2000; ++i) {
-      (void)put(*s, "garbage " + std::to_string(i) + std::string(200, static_cast<char>('a' + i % 26)));
+      (void)put(*s,
+                "garbage " + std::to_string(i) + std::string(200, static_cast<char>('a' + i % 26)));
     }
   }
   const auto before = std::filesystem::file_size(path);
@@ -193,48 +193,50 @@ TEST_CASE("gc and pack-like writers run concurrently for 25 rounds: no committed
   std::vector<std::pair<std::string, Key>> committed; // writer thread only until joined
   std::string writer_error;
   std::thread writer([&] {
-   try {
-    store::SqliteOptions o;
-    o.pack_target_bytes = 2048;
-    auto s = open(path, store::OpenMode::read_write, o);
-    for (int round = 1; round <= 25; ++round) {
-      const std::string name = "doc" + std::to_string(round);
-      // Reuse the previous document's private leaves: after the rm below, only a removed
-      // root reached them, so gc may be deleting them while we reuse them.
-      std::vector<std::string> reused;
-      for (int i = 0; i < 20; ++i) {
-        reused.push_back("doc" + std::to_string(round - 1) + " private leaf " + std::to_string(i) +
-                         std::string(40, 'p'));
-      }
-      if (round > 1 && round % 5 != 1) {
-        if (!s->remove_root("doc" + std::to_string(round - 1)).value()) {
-          throw std::runtime_error("remove_root found nothing");
+    try {
+      store::SqliteOptions o;
+      o.pack_target_bytes = 2048;
+      auto s = open(path, store::OpenMode::read_write, o);
+      for (int round = 1; round <= 25; ++round) {
+        const std::string name = "doc" + std::to_string(round);
+        // Reuse the previous document's private leaves: after the rm below, only a removed
+        // root reached them, so gc may be deleting them while we reuse them.
+        std::vector<std::string> reused;
+        for (int i = 0; i < 20; ++i) {
+          reused.push_back("doc" + std::to_string(round - 1) + " private leaf " +
+                           std::to_string(i) + std::string(40, 'p'));
         }
-        committed.erase(std::remove_if(committed.begin(), committed.end(),
-                                       [&](const auto& c) { return c.first == "doc" + std::to_string(round - 1); }),
-                        committed.end());
-      }
-      for (int attempt = 0;; ++attempt) {
-        // A gc may remove a reused blob before our root protects it: commit_root then fails
-        // with not_found and changes nothing; store everything again and retry.
-        const auto d = put_doc(*s, name, 10 + round % 7, 20, reused);
-        store::RootRecord r;
-        r.name = name;
-        r.key = d.top;
-        const auto c = s->commit_root(r);
-        if (c) {
-          committed.emplace_back(name, d.top);
-          break;
+        if (round > 1 && round % 5 != 1) {
+          if (!s->remove_root("doc" + std::to_string(round - 1)).value()) {
+            throw std::runtime_error("remove_root found nothing");
+          }
+          committed.erase(std::remove_if(committed.begin(), committed.end(),
+                                         [&](const auto& c) {
+                                           return c.first == "doc" + std::to_string(round - 1);
+                                         }),
+                          committed.end());
         }
-        if (c.error().code() != Errc::not_found || attempt >= 50) {
-          throw std::runtime_error("commit_root: " + c.error().message());
+        for (int attempt = 0;; ++attempt) {
+          // A gc may remove a reused blob before our root protects it: commit_root then fails
+          // with not_found and changes nothing; store everything again and retry.
+          const auto d = put_doc(*s, name, 10 + round % 7, 20, reused);
+          store::RootRecord r;
+          r.name = name;
+          r.key = d.top;
+          const auto c = s->commit_root(r);
+          if (c) {
+            committed.emplace_back(name, d.top);
+            break;
+          }
+          if (c.error().code() != Errc::not_found || attempt >= 50) {
+            throw std::runtime_error("commit_root: " + c.error().message());
+          }
+          ++retries;
         }
-        ++retries;
       }
+    } catch (const std::exception& e) {
+      writer_error = e.what();
     }
-   } catch (const std::exception& e) {
-    writer_error = e.what();
-   }
     writers_done = true;
   });
   int gcs = 0;
@@ -301,7 +303,8 @@ TEST_CASE("gc killed with SIGKILL part-way leaves an archive that opens and veri
       for (int i = 0; i < 6; ++i) {
         const std::string name = "r" + std::to_string(round) + "-" + std::to_string(i);
         REQUIRE(s->remove_root(name).value());
-        roots.erase(std::remove_if(roots.begin(), roots.end(), [&](const auto& r) { return r.first == name; }),
+        roots.erase(std::remove_if(roots.begin(), roots.end(),
+                                   [&](const auto& r) { return r.first == name; }),
                     roots.end());
       }
     }

@@ -8,12 +8,11 @@
 
 #include <catch2/catch.hpp>
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <filesystem>
+#include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace pagable;
 using namespace test::archive;
@@ -65,8 +64,8 @@ std::string describe(const verify::VerifyReport& r)
 {
   std::string out;
   for (const auto& p : r.problems) {
-    out += std::string(verify::kind_name(p.kind)) + " " + (p.key ? p.key->short_hex() : "-") +
-           " " + p.detail + " roots:";
+    out += std::string(verify::kind_name(p.kind)) + " " + (p.key ? p.key->short_hex() : "-") + " " +
+           p.detail + " roots:";
     for (const auto& n : p.roots) {
       out += " " + n;
     }
@@ -120,7 +119,8 @@ TEST_CASE("verify: a missing child is named with its key and exactly the roots t
 {
   test::TempDir dir;
   const auto t = build(dir);
-  const Key victim = *t.a.privates.begin() == t.a.top ? *t.a.privates.rbegin() : *t.a.privates.begin();
+  const Key victim =
+      *t.a.privates.begin() == t.a.top ? *t.a.privates.rbegin() : *t.a.privates.begin();
   REQUIRE(victim != t.a.top);
   delete_blob_row(t.path, victim);
   SECTION("quick does not walk the graph")
@@ -209,8 +209,8 @@ TEST_CASE("verify: a flipped byte in compressed data is found and blamed on the 
   const auto t = build(dir);
   REQUIRE(sql_int(t.path, "SELECT count(*) FROM packs WHERE codec = 1") >= 1);
   const auto pack = sql_int(t.path, "SELECT min(id) FROM packs WHERE codec = 1");
-  const auto len = static_cast<std::size_t>(sql_int(t.path, "SELECT length(data) FROM packs WHERE id = " +
-                                                              std::to_string(pack)));
+  const auto len = static_cast<std::size_t>(
+      sql_int(t.path, "SELECT length(data) FROM packs WHERE id = " + std::to_string(pack)));
   flip_pack_byte(t.path, pack, len / 2);
   const auto r = run_verify(t.path);
   INFO(describe(r));
@@ -377,4 +377,17 @@ TEST_CASE("verify: runs in one snapshot, so concurrent rm+gc+pack never look lik
   CHECK(churn_error.empty());
   CHECK(checked == 15);
   CHECK(rounds.load() > 0);
+}
+
+TEST_CASE("verify: a malformed child list is a bad index row blamed on its roots", "[verify]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  sql(t.path, "UPDATE blobs SET children = x'0102' WHERE key = x'" + t.a.top.to_hex() + "'");
+  const auto r = run_verify(t.path);
+  INFO(describe(r));
+  REQUIRE(r.problems.size() == 1);
+  CHECK(r.problems[0].kind == ProblemKind::bad_index_row);
+  CHECK(r.problems[0].roots == std::vector<std::string>{"A"});
+  CHECK_THAT(r.problems[0].detail, Catch::Contains(t.a.top.to_hex()));
 }
