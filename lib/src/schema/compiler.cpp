@@ -236,7 +236,14 @@ private:
     for (auto it = s.begin(); it != s.end(); ++it) {
       const std::string& k = it.key();
       const json& v = it.value();
-      const std::string prefix = "/" + escape_pointer_token(k);
+      std::string prefix(1, '/'); // appended piece by piece: GCC 12 -Wrestrict misfires on "/" + s
+      prefix += escape_pointer_token(k);
+      const auto join = [&prefix](const std::string& token) {
+        std::string path = prefix;
+        path += '/';
+        path += token;
+        return path;
+      };
       const bool map_kw = k == "$defs" || k == "definitions" || k == "properties" ||
                           k == "patternProperties" || (d2020 && k == "dependentSchemas") ||
                           k == "dependencies";
@@ -250,12 +257,12 @@ private:
       if (map_kw && v.is_object()) {
         for (auto m = v.begin(); m != v.end(); ++m) {
           if (m->is_object() || m->is_boolean()) {
-            f(m.value(), prefix + "/" + escape_pointer_token(m.key()));
+            f(m.value(), join(escape_pointer_token(m.key())));
           }
         }
       } else if (list_kw && v.is_array()) {
         for (std::size_t i = 0; i < v.size(); ++i) {
-          f(v[i], prefix + "/" + std::to_string(i));
+          f(v[i], join(std::to_string(i)));
         }
       } else if (one_kw && (v.is_object() || v.is_boolean())) {
         f(v, prefix);
