@@ -45,6 +45,9 @@ struct SchemaOptions {
   // (instance depth times the applicators on the way). Exceeding either is an error.
   std::size_t max_schema_depth = 512;
   std::size_t max_eval_depth = 1500;
+  // Machine stack that compiling or one validate() may use (whichever limit comes first
+  // ends the walk with the same error). Keep it well under the calling thread's stack.
+  std::size_t max_stack_bytes = std::size_t{2} << 20;
   // The `$schema` assumed where a schema has none ("" = draft 2020-12), e.g.
   // "http://json-schema.org/draft-07/schema#".
   std::string default_meta_schema;

@@ -2,6 +2,7 @@
 #include "schema/compiler.hpp"
 
 #include "schema/builtin_schemas.hpp"
+#include "schema/stack_budget.hpp"
 #include "schema/uri.hpp"
 
 #include <algorithm>
@@ -111,7 +112,8 @@ bool is_int(const json& v)
 class Compiler {
 public:
   Compiler(std::string root_dir, const SchemaOptions& options)
-      : m_root_dir(std::move(root_dir)), m_options(options), m_graph(std::make_unique<CompiledGraph>())
+      : m_root_dir(std::move(root_dir)), m_options(options), m_graph(std::make_unique<CompiledGraph>()),
+        m_stack(options.max_stack_bytes)
   {
   }
 
@@ -152,10 +154,11 @@ private:
 
   Result<void> index(const json& s, Ctx ctx, std::size_t depth, bool document_root)
   {
-    if (depth > m_options.max_schema_depth) {
-      return make_error(Errc::invalid_input, "schema nested deeper than " +
-                                                 std::to_string(m_options.max_schema_depth) +
-                                                 " levels at " + ctx.location);
+    if (depth > m_options.max_schema_depth || m_stack.exceeded()) {
+      return make_error(Errc::invalid_input, "schema nested too deep (over " +
+                                                 std::to_string(m_options.max_schema_depth) + " levels or " +
+                                                 std::to_string(m_options.max_stack_bytes >> 10) +
+                                                 " KiB of stack) at " + ctx.location);
     }
     if (!s.is_object()) {
       m_index[&s] = ctx;
@@ -233,7 +236,14 @@ private:
     for (auto it = s.begin(); it != s.end(); ++it) {
       const std::string& k = it.key();
       const json& v = it.value();
-      const std::string prefix = "/" + escape_pointer_token(k);
+      std::string prefix(1, '/'); // appended piece by piece: GCC 12 -Wrestrict misfires on "/" + s
+      prefix += escape_pointer_token(k);
+      const auto join = [&prefix](const std::string& token) {
+        std::string path = prefix;
+        path += '/';
+        path += token;
+        return path;
+      };
       const bool map_kw = k == "$defs" || k == "definitions" || k == "properties" ||
                           k == "patternProperties" || (d2020 && k == "dependentSchemas") ||
                           k == "dependencies";
@@ -247,12 +257,12 @@ private:
       if (map_kw && v.is_object()) {
         for (auto m = v.begin(); m != v.end(); ++m) {
           if (m->is_object() || m->is_boolean()) {
-            f(m.value(), prefix + "/" + escape_pointer_token(m.key()));
+            f(m.value(), join(escape_pointer_token(m.key())));
           }
         }
       } else if (list_kw && v.is_array()) {
         for (std::size_t i = 0; i < v.size(); ++i) {
-          f(v[i], prefix + "/" + std::to_string(i));
+          f(v[i], join(std::to_string(i)));
         }
       } else if (one_kw && (v.is_object() || v.is_boolean())) {
         f(v, prefix);
@@ -400,6 +410,9 @@ private:
     const auto ix = m_index.find(&s);
     if (ix == m_index.end()) {
       return make_error(Errc::internal, "schema compiler: subschema was not indexed");
+    }
+    if (m_stack.exceeded()) {
+      return make_error(Errc::invalid_input, "schema nested too deep to compile at " + ix->second.location);
     }
     const Ctx ctx = ix->second; // copy: compiling may grow the index
     auto owned = std::make_unique<Node>();
@@ -804,6 +817,7 @@ private:
   std::unordered_map<const json*, Node*> m_compiled;
   std::vector<PendingRef> m_pending;
   std::vector<DynamicAnchor> m_dynamic_anchors;
+  StackBudget m_stack;
 };
 
 } // namespace

@@ -3,6 +3,7 @@
 #include <pagable/schema.hpp>
 
 #include "schema/compiler.hpp"
+#include "schema/stack_budget.hpp"
 #include "schema/uri.hpp"
 
 #include <algorithm>
@@ -143,9 +144,14 @@ bool equal_json(const json& a, const json& b)
   return a == b;
 }
 
+constexpr const char* k_not_message = "value must not match the \"not\" schema";
+
 class Evaluator {
 public:
-  Evaluator(const SchemaOptions& options, ValidationReport& report) : m_options(options), m_report(report) {}
+  Evaluator(const SchemaOptions& options, ValidationReport& report)
+      : m_options(options), m_report(report), m_stack(options.max_stack_bytes)
+  {
+  }
 
   bool fatal() const noexcept { return m_fatal; }
 
@@ -160,9 +166,10 @@ public:
       }
       return n.bool_value;
     }
-    if (m_depth >= m_options.max_eval_depth) {
-      fatal_error(n, "evaluation nested deeper than " + std::to_string(m_options.max_eval_depth) +
-                         " steps (a $ref loop that makes no progress, or too deep a document)");
+    if (m_depth >= m_options.max_eval_depth || m_stack.exceeded()) {
+      fatal_error(n, "evaluation nested too deep (over " + std::to_string(m_options.max_eval_depth) +
+                         " steps or " + std::to_string(m_options.max_stack_bytes >> 10) +
+                         " KiB of stack): a $ref loop that makes no progress, or too deep a document");
       return false;
     }
     Frame frame(*this, n);
@@ -196,25 +203,8 @@ private:
     if (n.dynamic_ref != nullptr) {
       PAGABLE_CHECK(eval(*dynamic_target(n), v, a, rep));
     }
-    if (n.types != 0 && (n.types & type_bits(v)) == 0) {
-      if (rep) {
-        error(n, "type", "expected " + expected_types(n.types) + ", got " + type_name_of(v));
-      }
-      PAGABLE_CHECK(false);
-    }
-    if (n.const_value && !equal_json(*n.const_value, v)) {
-      if (rep) {
-        error(n, "const", "value must be " + brief(*n.const_value));
-      }
-      PAGABLE_CHECK(false);
-    }
-    if (n.enum_values) {
-      const bool found = std::any_of(n.enum_values->begin(), n.enum_values->end(),
-                                     [&](const json& e) { return equal_json(e, v); });
-      if (!found && rep) {
-        error(n, "enum", "value " + brief(v) + " is not one of " + brief(json(*n.enum_values)));
-      }
-      PAGABLE_CHECK(found);
+    if (n.types != 0 || n.const_value || n.enum_values) {
+      PAGABLE_CHECK(check_value(n, v, rep));
     }
     if (v.is_number()) {
       PAGABLE_CHECK(check_number(n, v, rep));
@@ -237,7 +227,7 @@ private:
     if (n.not_ != nullptr) {
       const bool matched = eval(*n.not_, v, nullptr, false);
       if (matched && rep) {
-        error(n, "not", "value must not match the \"not\" schema");
+        error(n, "not", k_not_message);
       }
       PAGABLE_CHECK(!matched);
     }
@@ -314,7 +304,7 @@ private:
     return n.dynamic_ref;
   }
 
-  std::string pointer() const
+  [[gnu::noinline]] std::string pointer() const
   {
     std::string out;
     for (const auto& s : m_path) {
@@ -324,7 +314,7 @@ private:
     return out;
   }
 
-  void error(const Node& n, std::string_view keyword, std::string message)
+  [[gnu::noinline]] void error(const Node& n, std::string_view keyword, std::string message)
   {
     if (m_report.errors.size() >= m_options.max_errors) {
       m_report.truncated = true;
@@ -338,7 +328,7 @@ private:
     m_report.errors.push_back({pointer(), std::move(location), std::move(message)});
   }
 
-  void fatal_error(const Node& n, std::string message)
+  [[gnu::noinline]] void fatal_error(const Node& n, std::string message)
   {
     if (!m_fatal) {
       m_fatal = true;
@@ -346,7 +336,40 @@ private:
     }
   }
 
-  bool check_number(const Node& n, const json& v, bool rep)
+  // type, const, enum. Out of line (as are the other message builders) to keep the frames
+  // on the recursive path small: sanitizer builds give every temporary string its own slot.
+  [[gnu::noinline]] bool check_value(const Node& n, const json& v, bool rep)
+  {
+    bool ok = true;
+    if (n.types != 0 && (n.types & type_bits(v)) == 0) {
+      if (!rep) {
+        return false;
+      }
+      ok = false;
+      error(n, "type", "expected " + expected_types(n.types) + ", got " + type_name_of(v));
+    }
+    if (n.const_value && !equal_json(*n.const_value, v)) {
+      if (!rep) {
+        return false;
+      }
+      ok = false;
+      error(n, "const", "value must be " + brief(*n.const_value));
+    }
+    if (n.enum_values) {
+      const bool found = std::any_of(n.enum_values->begin(), n.enum_values->end(),
+                                     [&](const json& e) { return equal_json(e, v); });
+      if (!found) {
+        if (!rep) {
+          return false;
+        }
+        ok = false;
+        error(n, "enum", "value " + brief(v) + " is not one of " + brief(json(*n.enum_values)));
+      }
+    }
+    return ok;
+  }
+
+  [[gnu::noinline]] bool check_number(const Node& n, const json& v, bool rep)
   {
     const double x = v.get<double>();
     bool ok = true;
@@ -385,7 +408,7 @@ private:
     return ok;
   }
 
-  bool check_string(const Node& n, const std::string& s, bool rep)
+  [[gnu::noinline]] bool check_string(const Node& n, const std::string& s, bool rep)
   {
     bool ok = true;
     if (n.min_length || n.max_length) {
@@ -731,7 +754,7 @@ private:
   // Why the first branches failed, for a person: " [0: /a: expected string, got integer;
   // 1: ...]" (locations below the current one only). Re-evaluates them in report mode and
   // takes back what they reported.
-  std::string branch_hints(const std::vector<const Node*>& branches, const json& v)
+  [[gnu::noinline]] std::string branch_hints(const std::vector<const Node*>& branches, const json& v)
   {
     std::string hints;
     const std::string here = pointer();
@@ -820,6 +843,7 @@ private:
   std::vector<Segment> m_path;
   std::vector<const Resource*> m_scope;
   std::size_t m_depth = 0;
+  StackBudget m_stack;
   bool m_fatal = false;
 };
 

@@ -149,7 +149,7 @@ TEST_CASE("hostile schemas end with an error, never a crash or a hang", "[schema
     const auto report = s->validate(json::object());
     CHECK_FALSE(report.valid);
     REQUIRE(report.errors.size() == 1);
-    CHECK_THAT(report.errors[0].message, Catch::Contains("nested deeper"));
+    CHECK_THAT(report.errors[0].message, Catch::Contains("nested too deep"));
     const auto mutual = compile(json::parse(R"({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"allOf": [{"$ref": "#/$defs/a"}]}}, "$ref": "#/$defs/a"})"));
     CHECK_FALSE(mutual->validate(1).valid);
   }
@@ -165,6 +165,26 @@ TEST_CASE("hostile schemas end with an error, never a crash or a hang", "[schema
     REQUIRE_FALSE(s);
     CHECK_THAT(s.error().message(), Catch::Contains("nested deeper than"));
   }
+  SECTION("500-deep schema nesting, within max_schema_depth, compiles or fails cleanly")
+  {
+    std::string text;
+    for (int i = 0; i < 500; ++i) {
+      text += R"({"not":)";
+    }
+    text += "true"; // an even number of "not"s: valid
+    text += std::string(500, '}');
+    auto s = compile_schema(json::parse(text), {});
+    if (s) {
+      CHECK((*s)->validate(1).valid);
+    } else {
+      CHECK_THAT(s.error().message(), Catch::Contains("too deep"));
+    }
+    SchemaOptions tight;
+    tight.max_stack_bytes = 16 << 10;
+    auto t = compile_schema(json::parse(text), tight);
+    REQUIRE_FALSE(t);
+    CHECK_THAT(t.error().message(), Catch::Contains("too deep"));
+  }
   SECTION("10,000-deep instance against a recursive schema")
   {
     const auto s = compile(json::parse(R"({"type": "array", "items": {"$ref": "#"}})"));
@@ -172,7 +192,7 @@ TEST_CASE("hostile schemas end with an error, never a crash or a hang", "[schema
     const auto report = s->validate(deep);
     CHECK_FALSE(report.valid);
     REQUIRE_FALSE(report.errors.empty());
-    CHECK_THAT(report.errors.back().message, Catch::Contains("nested deeper"));
+    CHECK_THAT(report.errors.back().message, Catch::Contains("nested too deep"));
     const json shallow = json::parse(std::string(100, '[') + std::string(100, ']'));
     CHECK(s->validate(shallow).valid);
   }
