@@ -413,47 +413,7 @@ Result<std::string> fragment_to_pointer(std::string_view ref)
   if (ref.empty() || ref.front() != '#') {
     return make_error(Errc::invalid_argument, "not a fragment reference: " + std::string(ref));
   }
-  std::string out;
-  for (std::size_t i = 1; i < ref.size(); ++i) {
-    if (ref[i] == '%' && i + 2 < ref.size()) {
-      const auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') {
-          return c - '0';
-        }
-        if (c >= 'a' && c <= 'f') {
-          return c - 'a' + 10;
-        }
-        if (c >= 'A' && c <= 'F') {
-          return c - 'A' + 10;
-        }
-        return -1;
-      };
-      const int hi = hex(ref[i + 1]);
-      const int lo = hex(ref[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += ref[i];
-  }
-  return out;
-}
-
-std::string escape_pointer_token(std::string_view token)
-{
-  std::string out;
-  for (const char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return util::percent_decode(ref.substr(1));
 }
 
 Result<Location> resolve_refs(const BlobLoader& load, Location loc)

@@ -10,6 +10,8 @@
 #include <pagable/blob.hpp>
 #include <pagable/result.hpp>
 
+#include "util/pointer_text.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -109,7 +111,7 @@ struct Location {
 Result<std::vector<std::string>> parse_pointer(std::string_view pointer);
 // Decodes the fragment of "#/..." (percent-decoding) into a JSON pointer string.
 Result<std::string> fragment_to_pointer(std::string_view ref);
-std::string escape_pointer_token(std::string_view token);
+using util::escape_pointer_token;
 
 // The value at `tokens` under the node `root`, following child refs and chunk trees (an
 // array chunk tree is descended by its item counts; an object chunk tree is scanned part by

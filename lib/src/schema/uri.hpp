@@ -3,6 +3,8 @@
 // RFC 3986 reference resolution and RFC 6901 JSON Pointer escapes, just enough for schema
 // identifiers ($id, $ref, file URIs, URNs). No I/O, no normalisation beyond dot segments.
 
+#include "util/pointer_text.hpp"
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,12 +23,9 @@ std::string uri_path(std::string_view uri);
 // "file://" URI of an absolute or relative file system path.
 std::string file_uri(const std::string& path);
 
-// Decodes %XX escapes (invalid escapes are kept as they are).
-std::string percent_decode(std::string_view text);
-
-// RFC 6901: "a/b~c" <-> "a~1b~0c".
-std::string escape_pointer_token(std::string_view token);
-std::string unescape_pointer_token(std::string_view token);
+using util::escape_pointer_token;
+using util::percent_decode;
+using util::unescape_pointer_token;
 
 // Splits a JSON Pointer ("" or "/a/b") into unescaped tokens; false if malformed.
 bool split_pointer(std::string_view pointer, std::vector<std::string>& tokens);

@@ -3,6 +3,7 @@
 // short write transactions. Layout: docs/FORMAT.md.
 #include "store/sqlite_maintenance.hpp"
 
+#include "store/child_keys.hpp"
 #include "store/pack_codec.hpp"
 #include "store/sqlite_db.hpp"
 #include "store/sqlite_schema.hpp"
@@ -47,22 +48,6 @@ const std::map<std::string, std::vector<std::string>>& expected_tables()
       {"roots", {"name", "key", "schema_key", "created_ms", "labels", "stats"}},
   };
   return tables;
-}
-
-Result<std::vector<Key>> split_children(std::span<const std::uint8_t> raw, std::int64_t id)
-{
-  if (raw.size() % Key::k_size != 0) {
-    return make_error(Errc::corrupt, "blob row " + std::to_string(id) + ": child key list of " +
-                                         std::to_string(raw.size()) +
-                                         " bytes is not a multiple of 32");
-  }
-  std::vector<Key> out;
-  out.reserve(raw.size() / Key::k_size);
-  for (std::size_t i = 0; i < raw.size(); i += Key::k_size) {
-    PAGABLE_TRY_ASSIGN(Key k, Key::from_bytes(raw.subspan(i, Key::k_size)));
-    out.push_back(k);
-  }
-  return out;
 }
 
 class SqliteMaintenance final : public MaintenanceSession {
@@ -312,7 +297,7 @@ public:
       return std::optional<IndexNode>();
     }
     auto key = Key::from_bytes(q.column_blob(0));
-    auto children = split_children(q.column_blob(1), id);
+    auto children = decode_children(q.column_blob(1), "blob row " + std::to_string(id));
     q.reset();
     if (!key) {
       return make_error(Errc::corrupt,

@@ -4,6 +4,7 @@
 // lives here and in sqlite_schema.hpp. Layout: docs/FORMAT.md.
 #include <pagable/store.hpp>
 
+#include "store/child_keys.hpp"
 #include "store/pack_codec.hpp"
 #include "store/reachability.hpp"
 #include "store/sqlite_maintenance.hpp"
@@ -37,32 +38,6 @@ std::int64_t now_unix_ms()
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-Bytes encode_children(const std::vector<Key>& children)
-{
-  Bytes out;
-  out.reserve(children.size() * Key::k_size);
-  for (const Key& k : children) {
-    out.insert(out.end(), k.digest().begin(), k.digest().end());
-  }
-  return out;
-}
-
-Result<std::vector<Key>> decode_children(std::span<const std::uint8_t> raw, const Key& owner)
-{
-  if (raw.size() % Key::k_size != 0) {
-    return make_error(Errc::corrupt, "blob " + owner.to_hex() + ": child key list of " +
-                                         std::to_string(raw.size()) +
-                                         " bytes is not a multiple of 32");
-  }
-  std::vector<Key> out;
-  out.reserve(raw.size() / Key::k_size);
-  for (std::size_t i = 0; i < raw.size(); i += Key::k_size) {
-    PAGABLE_TRY_ASSIGN(Key k, Key::from_bytes(raw.subspan(i, Key::k_size)));
-    out.push_back(k);
-  }
-  return out;
 }
 
 std::string labels_to_json(const std::map<std::string, std::string>& labels)
@@ -561,7 +536,7 @@ Result<std::optional<Blob>> SqliteStore::get(const Key& key) const
   const std::int64_t pack_id = q.column_int(0);
   const std::int64_t offset = q.column_int(1);
   const std::int64_t size = q.column_int(2);
-  auto children = decode_children(q.column_blob(3), key);
+  auto children = decode_children(q.column_blob(3), "blob " + key.to_hex());
   q.reset();
   if (!children) {
     return std::move(children).error();
@@ -611,7 +586,7 @@ Result<std::optional<std::vector<Key>>> SqliteStore::children_of(const Key& key)
     q.reset();
     return std::optional<std::vector<Key>>();
   }
-  auto children = decode_children(q.column_blob(0), key);
+  auto children = decode_children(q.column_blob(0), "blob " + key.to_hex());
   q.reset();
   if (!children) {
     return std::move(children).error();
@@ -1036,7 +1011,7 @@ Result<void> SqliteStore::commit_root(RootRecord root)
         q.reset();
         return std::optional<std::vector<Key>>();
       }
-      auto children = decode_children(q.column_blob(0), k);
+      auto children = decode_children(q.column_blob(0), "blob " + k.to_hex());
       q.reset();
       if (!children) {
         return std::move(children).error();
