@@ -135,9 +135,8 @@ public:
   virtual Result<bool> delete_blob(std::int64_t id) = 0;
   // For each pack: removes it if no blob row uses it, otherwise writes the blobs that use it
   // into a new pack (new id) and points their rows there. Never removes a blob row; leaves
-  // delta bases alone, and does not rewrite packs of reserved codecs (it may remove them). Pack ids
-  // are never reused: the highest-numbered pack is emptied in place instead of removed
-  // (docs/FORMAT.md).
+  // delta bases alone, and does not rewrite delta packs (it may remove unused ones). Pack ids
+  // are never reused (packs is AUTOINCREMENT), so readers may cache packs by id.
   virtual Result<PackRewriteResult> rewrite_packs(std::span<const std::int64_t> pack_ids) = 0;
 
   // --- outside any transaction ---

@@ -99,9 +99,6 @@ Result<GcPlan> plan(const store::BlobStore& store, const GcOptions& options)
     return {};
   }));
   PAGABLE_TRY(s.for_each_pack([&](const store::PackInfo& p) -> Result<void> {
-    if (p.raw_size == 0 && p.stored_bytes == 0) {
-      return {}; // an emptied placeholder keeping its id
-    }
     if (p.is_delta_base) {
       return {}; // delta bases stay decodable while anything decodes from them
     }

@@ -553,9 +553,6 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
       continue;
     }
     if (unused) {
-      if (old->raw_size == 0 && old->data.empty()) {
-        continue; // already an empty placeholder
-      }
       result.stored_bytes_before += old->data.size();
       PAGABLE_TRY(del_pack.bind(1, id).run("removing a pack"));
       PAGABLE_TRY(del_bases.bind(1, id).run("removing a pack's delta bases"));
