@@ -26,14 +26,14 @@ namespace pagable::pack {
 struct BoundarySettings {
   // An object or array whose encoding reaches this many bytes becomes its own node; smaller
   // ones stay inline in their parent. Larger: fewer nodes, better compression, coarser dedup.
-  std::size_t node_bytes = 8192;
+  std::size_t node_bytes = 16384;
   // A container whose encoding exceeds this is split into content-defined chunks.
-  std::size_t chunk_above_bytes = 65536;
+  std::size_t chunk_above_bytes = 131072;
   // The average size of a chunk (a part of a chunked container); smaller: cheaper edits,
   // more nodes.
-  std::size_t chunk_target_bytes = 16384;
+  std::size_t chunk_target_bytes = 32768;
   // A part is cut here whatever the content says (bounds a node's size).
-  std::size_t chunk_max_bytes = 65536;
+  std::size_t chunk_max_bytes = 131072;
   // Average entries per node of a chunk tree's index levels.
   std::size_t index_fanout = 32;
 
