@@ -464,31 +464,27 @@ Result<std::optional<std::uint64_t>> array_length(const BlobLoader& load, Locati
   return std::optional<std::uint64_t>(total);
 }
 
-Result<std::optional<std::vector<std::pair<std::string, Location>>>>
-object_members(const BlobLoader& load, Location loc)
+Result<bool> for_each_member_name(const BlobLoader& load, Location loc,
+                                  const std::function<void(std::string_view)>& fn)
 {
-  using Members = std::vector<std::pair<std::string, Location>>;
   PAGABLE_TRY_ASSIGN(loc, resolve_refs(load, std::move(loc)));
-  Members members;
-  const auto scan = [&](const std::shared_ptr<const Blob>& blob, NodeReader& r,
-                        std::size_t next_child) -> Result<void> {
+  const auto scan = [&](NodeReader& r) -> Result<void> {
     PAGABLE_TRY_ASSIGN(const std::uint64_t n, r.read_varint());
     for (std::uint64_t i = 0; i < n; ++i) {
       PAGABLE_TRY_ASSIGN(const std::string_view name, r.read_text());
-      members.emplace_back(std::string(name), Location{blob, r.pos(), next_child});
-      PAGABLE_TRY_ASSIGN(const std::size_t refs, skip_value(r));
-      next_child += refs;
+      fn(name);
+      PAGABLE_TRY(skip_value(r));
     }
     return {};
   };
   NodeReader r(loc.blob->data, loc.pos);
   PAGABLE_TRY_ASSIGN(const Tag tag, r.read_tag());
   if (tag == Tag::object) {
-    PAGABLE_TRY(scan(loc.blob, r, loc.next_child));
-    return std::optional<Members>(std::move(members));
+    PAGABLE_TRY(scan(r));
+    return true;
   }
   if (tag != Tag::object_chunks) {
-    return std::optional<Members>();
+    return false;
   }
   std::vector<std::pair<std::shared_ptr<const Blob>, std::size_t>> stack{{loc.blob, 0}};
   while (!stack.empty()) {
@@ -504,12 +500,12 @@ object_members(const BlobLoader& load, Location loc)
     if (ct == Tag::object_chunks) {
       stack.emplace_back(std::move(child), 0);
     } else if (ct == Tag::object_part) {
-      PAGABLE_TRY(scan(child, cr, 0));
+      PAGABLE_TRY(scan(cr)); // `child` (the part) is released before the next one loads
     } else {
       return corrupt("an object chunk tree holds a tag " + std::to_string(static_cast<int>(ct)));
     }
   }
-  return std::optional<Members>(std::move(members));
+  return true;
 }
 
 Result<Location> locate(const BlobLoader& load, const Key& root,

@@ -121,10 +121,11 @@ Result<Location> locate(const BlobLoader& load, const Key& root,
 // The same, from a position inside an already loaded blob.
 Result<Location> locate_from(const BlobLoader& load, Location start,
                              const std::vector<std::string>& tokens);
-// Every member of the object at `loc` (after following refs), in order, with where its value
-// starts; std::nullopt when the value there is not an object. Reads the object's chunk tree.
-Result<std::optional<std::vector<std::pair<std::string, Location>>>>
-object_members(const BlobLoader& load, Location loc);
+// Calls `fn(name)` for every member name of the object at `loc` (after following refs), in
+// document order; false when the value there is not an object. A chunked object is read one
+// part at a time, so memory stays that of one part whatever the object's size.
+Result<bool> for_each_member_name(const BlobLoader& load, Location loc,
+                                  const std::function<void(std::string_view)>& fn);
 // The number of items of the array at `loc` (after following refs), read from its header
 // or its chunk list alone; std::nullopt when the value there is not an array.
 Result<std::optional<std::uint64_t>> array_length(const BlobLoader& load, Location loc);

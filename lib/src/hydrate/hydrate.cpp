@@ -417,43 +417,55 @@ Result<bool> Document::has_value(std::string_view pointer)
 Result<std::vector<bool>> Document::has_values(const std::vector<std::string>& pointers)
 {
   const auto load = m_impl->loader();
-  // Group by parent pointer: each parent is located and listed once.
-  std::map<std::vector<std::string>, std::vector<std::size_t>> by_parent;
-  std::vector<std::vector<std::string>> parsed;
+  // Group by parent pointer: each parent is located and listed once. Only each pointer's
+  // last token is kept beside it, so memory is about that of the pointers themselves.
+  std::map<std::string_view, std::vector<std::size_t>> by_parent;
+  std::vector<std::string> last(pointers.size());
   std::vector<bool> answers(pointers.size(), false);
   for (std::size_t i = 0; i < pointers.size(); ++i) {
-    PAGABLE_TRY_ASSIGN(auto tokens, codec::parse_pointer(pointers[i]));
-    if (tokens.empty()) {
+    const std::string_view p = pointers[i];
+    if (p.empty()) {
       answers[i] = true;
-      parsed.emplace_back();
       continue;
     }
-    std::vector<std::string> parent(tokens.begin(), tokens.end() - 1);
-    by_parent[std::move(parent)].push_back(i);
-    parsed.push_back(std::move(tokens));
+    if (p.front() != '/') {
+      return make_error(Errc::invalid_argument,
+                        "\"" + pointers[i] + "\" is not a JSON pointer (it must start with '/')");
+    }
+    const auto slash = p.rfind('/');
+    PAGABLE_TRY_ASSIGN(auto tokens, codec::parse_pointer(p.substr(slash)));
+    last[i] = std::move(tokens.front());
+    by_parent[p.substr(0, slash)].push_back(i);
   }
   for (const auto& [parent, indices] : by_parent) {
-    auto loc = codec::locate(load, m_impl->root, parent);
+    PAGABLE_TRY_ASSIGN(const auto parent_tokens, codec::parse_pointer(parent));
+    auto loc = codec::locate(load, m_impl->root, parent_tokens);
     if (!loc) {
       if (loc.error().code() == Errc::not_found) {
         continue;
       }
       return std::move(loc).error();
     }
-    PAGABLE_TRY_ASSIGN(const auto members, codec::object_members(load, *loc));
-    if (members) {
-      std::unordered_set<std::string_view> names;
-      for (const auto& m : *members) {
-        names.insert(m.first);
-      }
-      for (const std::size_t i : indices) {
-        answers[i] = names.contains(parsed[i].back());
-      }
+    // The wanted names, checked off while the members stream past: memory is that of the
+    // pointers, not of the object (which may be most of the document).
+    std::unordered_map<std::string_view, std::vector<std::size_t>> wanted;
+    for (const std::size_t i : indices) {
+      wanted[last[i]].push_back(i);
+    }
+    PAGABLE_TRY_ASSIGN(const bool is_object,
+                       codec::for_each_member_name(load, *loc, [&](std::string_view name) {
+                         if (const auto it = wanted.find(name); it != wanted.end()) {
+                           for (const std::size_t i : it->second) {
+                             answers[i] = true;
+                           }
+                         }
+                       }));
+    if (is_object) {
       continue;
     }
     PAGABLE_TRY_ASSIGN(const auto length, codec::array_length(load, *loc));
     for (const std::size_t i : indices) {
-      const auto index = codec::parse_index(parsed[i].back());
+      const auto index = codec::parse_index(last[i]);
       answers[i] = length && index && *index < *length;
     }
   }

@@ -615,7 +615,8 @@ Result<PackResult> Packer::finish(store::BlobStore& store)
   result.nodes = m_nodes;
   result.refs = m_ref_count;
   if (!m_refs.empty()) {
-    hydrate::Document doc(store, *key);
+    // The check streams through the objects the pointers name: a small cache is enough.
+    hydrate::Document doc(store, *key, 8 * 1024 * 1024);
     std::vector<std::string> pointers;
     for (const auto& entry : m_refs) {
       pointers.push_back(entry.first);

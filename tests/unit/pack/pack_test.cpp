@@ -2,6 +2,8 @@
 #include <pagable/hydrate.hpp>
 #include <pagable/pack.hpp>
 
+#include "codec/node_codec.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <set>
@@ -118,4 +120,58 @@ TEST_CASE("pack: boundary settings round-trip through archive settings", "[pack]
   const auto again = pack::init_boundaries(*s, {}).value(); // fixed for the archive's life
   CHECK(again.node_bytes == 1234);
   CHECK_FALSE(pack::BoundarySettings::from_settings({{"pack.node_bytes", "zero"}}));
+}
+
+TEST_CASE("pack: the $ref check reads a chunked object one part at a time", "[pack]")
+{
+  // Regression: the check used to list the members of the referenced object with every part
+  // held in memory at once, so a document whose $refs point into one big map (the seed-shaped
+  // workload) needed memory proportional to the document.
+  auto s = store::make_memory_store();
+  pack::BoundarySettings b;
+  b.node_bytes = 64;
+  b.chunk_above_bytes = 512;
+  b.chunk_target_bytes = 128;
+  b.chunk_max_bytes = 512;
+  b.index_fanout = 4;
+  std::string doc = "{\"nodes\":{";
+  for (int i = 0; i < 3000; ++i) {
+    doc += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":{\"deps\":[" +
+           (i ? "{\"$ref\":\"#/nodes/k" + std::to_string(i - 1) + "\"}" : std::string()) + "]}";
+  }
+  doc += "},\"list\":[1,2,3]}";
+  const auto r = pack_text(*s, doc, {}, b);
+  CHECK(r.refs == 2999);
+  CHECK(r.dangling.empty());
+
+  int alive = 0;
+  int most_alive = 0;
+  int loads = 0;
+  const codec::BlobLoader load = [&](const Key& k) -> Result<std::shared_ptr<const Blob>> {
+    auto got = s->get(k);
+    REQUIRE(got);
+    REQUIRE(*got);
+    ++loads;
+    most_alive = std::max(most_alive, ++alive);
+    return std::shared_ptr<const Blob>(new Blob(std::move(**got)), [&alive](const Blob* p) {
+      --alive;
+      delete p;
+    });
+  };
+  auto nodes = codec::locate(load, r.key, {"nodes"});
+  REQUIRE(nodes);
+  std::size_t names = 0;
+  const auto is_object = codec::for_each_member_name(load, *nodes, [&](std::string_view) { ++names; });
+  REQUIRE(is_object);
+  CHECK(*is_object);
+  CHECK(names == 3000);
+  CHECK(loads > 20); // the map really is a chunk tree of many parts...
+  INFO("most blobs alive at once: " << most_alive << " of " << loads << " loaded");
+  CHECK(most_alive <= 12); // ...of which only the path to the current part is held
+
+  hydrate::Document d(*s, r.key);
+  const auto found = d.has_values({"/nodes/k0", "/nodes/k2999", "/nodes/k3000", "/list/2",
+                                   "/list/3", "/nope/x", "", "/list"});
+  REQUIRE(found);
+  CHECK(*found == std::vector<bool>{true, true, false, true, false, false, true, true});
 }
