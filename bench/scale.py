@@ -89,13 +89,27 @@ def build_git(repo, blobs, log):
 
 
 def build_restic(repo, blobs, work, log):
-    """The leaves as files, one snapshot per root; the files are deleted afterwards."""
+    """The leaves as files, one snapshot per root; the files are deleted afterwards. They are
+    written to /dev/shm when it has room (one root at a time: 100,000 small files), which
+    makes creating them several times cheaper than on a journalled disk."""
     per_root = blobs // ROOTS
     env = restic_env(os.path.join(work, "restic-cache"))
     subprocess.run(["restic", "init", "-q", "-r", repo], check=True, env=env,
                    stdout=subprocess.DEVNULL)
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and shutil.disk_usage(shm).free > per_root * 8192 + (1 << 30):
+        files = tempfile.mkdtemp(prefix="pagable-bench-", dir=shm)
+    else:
+        files = os.path.join(work, "files")
+    try:
+        backup_roots(repo, per_root, files, env, log)
+    finally:
+        shutil.rmtree(files, ignore_errors=True)
+
+
+def backup_roots(repo, per_root, files, env, log):
     for r in range(ROOTS):
-        top = os.path.join(work, "files", "root-%d" % r)
+        top = os.path.join(files, "root-%d" % r)
         made = set()
         for j in range(per_root):
             p = os.path.join(top, leaf_path(j, per_root))
@@ -106,7 +120,7 @@ def build_restic(repo, blobs, work, log):
             with open(p, "wb") as f:
                 f.write(leaf(r * per_root + j))
         subprocess.run(["restic", "-q", "-r", repo, "backup", "--tag", "root-%d" % r,
-                        "root-%d" % r], check=True, env=env, cwd=os.path.join(work, "files"),
+                        "root-%d" % r], check=True, env=env, cwd=files,
                        stdout=subprocess.DEVNULL)
         shutil.rmtree(top)
         log(f"    restic backup: root {r + 1}/{ROOTS}")
