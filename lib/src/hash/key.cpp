@@ -36,6 +36,19 @@ EVP_MD_CTX* thread_ctx()
   return ctx.get();
 }
 
+// SHA-256 fetched from the default provider once. Passing EVP_sha256() to every init makes
+// OpenSSL 3 fetch the implementation again each time: 470 ns per 70-byte key against 196 ns
+// with the fetched one (1,000,000 keys, this machine), which pack, every read and verify pay.
+const EVP_MD* sha256()
+{
+  static const std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> md(
+      EVP_MD_fetch(nullptr, "SHA256", nullptr), &EVP_MD_free);
+  if (!md) {
+    std::abort(); // no SHA-256 in OpenSSL's default provider: nothing can work
+  }
+  return md.get();
+}
+
 } // namespace
 
 Result<Key> Key::from_bytes(std::span<const std::uint8_t> bytes)
@@ -108,7 +121,7 @@ Key compute_key(std::span<const std::uint8_t> data, std::span<const Key> childre
   }
   Key::Digest out{};
   unsigned int len = 0;
-  const bool ok = EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
+  const bool ok = EVP_DigestInit_ex2(ctx, sha256(), nullptr) == 1 &&
                   EVP_DigestUpdate(ctx, count, sizeof count) == 1 &&
                   EVP_DigestUpdate(ctx, data.data(), data.size()) == 1 &&
                   (children.empty() ||
