@@ -458,7 +458,13 @@ public:
       return make_error(Errc::invalid_argument, m_config.path + " is open read-only");
     }
     m_stmts.clear_cursors();
-    PAGABLE_TRY(m_db.exec("VACUUM"));
+    // VACUUM gives the copy it builds the same page cache as the main database: with the
+    // write session's 64 MB that was 145 MB of RSS for a 150 MB archive, over gc's 100 MB.
+    // VACUUM reads and writes sequentially, so a small cache costs it nothing.
+    PAGABLE_TRY(m_db.exec("PRAGMA cache_size = -8192"));
+    const auto vacuumed = m_db.exec("VACUUM");
+    (void)m_db.exec("PRAGMA cache_size = -65536");
+    PAGABLE_TRY(vacuumed);
     return m_db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
 
