@@ -1066,6 +1066,10 @@ public:
       f.keys.insert(name);
     }
     for (const Node* n : f.nodes) {
+      if (!n->is_bool && additional_refused(*n) && !member_matched(*n, name)) {
+        fail(pointer_at(m_frames.size()), *n, "additionalProperties",
+             "property \"" + name + "\" is not allowed");
+      }
       if (n->is_bool || n->property_names == nullptr) {
         continue;
       }
@@ -1220,6 +1224,24 @@ private:
     m_frames.push_back(std::move(f));
   }
 
+  static bool additional_refused(const Node& n)
+  {
+    return n.additional_properties != nullptr && n.additional_properties->is_bool &&
+           !n.additional_properties->bool_value;
+  }
+
+  // Whether `properties` or `patternProperties` of `n` name `key`.
+  static bool member_matched(const Node& n, const std::string& key)
+  {
+    const auto it = std::lower_bound(n.properties.begin(), n.properties.end(), key,
+                                     [](const auto& e, const std::string& k) { return e.first < k; });
+    if (it != n.properties.end() && it->first == key) {
+      return true;
+    }
+    return std::any_of(n.pattern_properties.begin(), n.pattern_properties.end(),
+                       [&](const auto& p) { return p.first->search(key) == RegexMatch::yes; });
+  }
+
   // The subschemas the open container assigns to its next member or item.
   std::vector<const Node*> entry_nodes() const
   {
@@ -1234,7 +1256,13 @@ private:
         continue;
       }
       if (f.object) {
+        const bool refuses = additional_refused(*n);
+        const std::size_t before = out.size();
         children_for_key(*n, f.key, out);
+        if (refuses && out.size() > before && out.back() == n->additional_properties &&
+            !member_matched(*n, f.key)) {
+          out.pop_back(); // key() reported it as validate() does
+        }
       } else if (f.index < n->prefix_items.size()) {
         out.push_back(n->prefix_items[f.index]);
       } else if (n->items != nullptr) {

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <set>
 
 using nlohmann::json;
 using pagable::schema::compile_schema;
@@ -36,6 +37,15 @@ pagable::schema::ValidationReport both(const pagable::schema::Schema& schema, co
   INFO(doc.dump());
   CHECK(streamed.valid == whole.valid);
   CHECK(test::error_locations(streamed) == test::error_locations(whole));
+  // The same messages too.
+  std::multiset<std::string> a, b;
+  for (const auto& e : streamed.errors) {
+    a.insert(e.to_string());
+  }
+  for (const auto& e : whole.errors) {
+    b.insert(e.to_string());
+  }
+  CHECK(a == b);
   return streamed;
 }
 
