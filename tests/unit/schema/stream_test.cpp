@@ -9,8 +9,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 using nlohmann::json;
 using pagable::schema::compile_schema;
@@ -195,4 +197,26 @@ TEST_CASE("a schema bundle compiles the same schema with no file at hand", "[sch
   CHECK(test::error_locations(a) == test::error_locations(b));
   CHECK((*again)->bundle() == bundle);
   CHECK_FALSE(pagable::schema::load_schema_bundle(json::object(), {}));
+}
+
+TEST_CASE("node validators of one schema run in many threads at once", "[schema][stream]")
+{
+  const auto schema = compile(k_catalog);
+  const json bad = json::parse(R"({"items": [{"id": 0, "tags": ["a"]}, {"tags": 3}]})");
+  const auto expected = test::error_locations(schema->validate(bad));
+  std::vector<std::thread> threads;
+  std::atomic<int> agreed{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        if (test::error_locations(test::stream_validate(*schema, bad)) == expected) {
+          ++agreed;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  CHECK(agreed == 200);
 }
