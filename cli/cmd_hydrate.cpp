@@ -3,9 +3,13 @@
 #include "app.hpp"
 
 #include <pagable/hydrate.hpp>
+#include <pagable/schema.hpp>
+#include <pagable/stored_schema.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <sstream>
 
 namespace pagable::cli {
 namespace {
@@ -17,7 +21,95 @@ struct HydrateArgs {
   int indent = -1;
   bool expand_refs = false;
   bool stats = false;
+  bool types = false;
 };
+
+std::string escape_token(const std::string& token)
+{
+  std::string out;
+  for (const char c : token) {
+    out += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+  }
+  return out;
+}
+
+// --types: "POINTER<TAB>TYPE" per value that has a stable type name (plus "<TAB>VARIANT"
+// when a discriminator picked it), in document order, or one JSON report with --json.
+// Loads the root's stored schema and walks the (whole) document with a type cursor.
+int write_types(const store::BlobStore& store, const store::RootRecord& root, const HydrateArgs& args,
+                const Output& out)
+{
+  if (!root.schema_key) {
+    return out.error(make_error(Errc::invalid_argument,
+                                "root \"" + root.name +
+                                    "\" was packed without a schema: it has no type names "
+                                    "(pack it with --schema to get them)"));
+  }
+  auto schema = stored_schema::get(store, *root.schema_key);
+  if (!schema) {
+    return out.error(std::move(schema).error().with_context(root.name));
+  }
+  hydrate::Document doc(store, root.key);
+  std::ostringstream text;
+  if (auto written = doc.write_json(text, ""); !written) {
+    return out.error(std::move(written).error().with_context(root.name));
+  }
+  const auto value = nlohmann::json::parse(text.str(), nullptr, false);
+  if (value.is_discarded()) {
+    return out.error(make_error(Errc::corrupt, root.name + ": hydrated text is not JSON"));
+  }
+  nlohmann::json listing = nlohmann::json::array();
+  struct Step {
+    const nlohmann::json* value;
+    schema::TypeCursor cursor;
+    std::string pointer;
+  };
+  std::vector<Step> todo{{&value, (*schema)->type_cursor(value), ""}};
+  while (!todo.empty()) {
+    Step step = std::move(todo.back());
+    todo.pop_back();
+    const bool inside = step.pointer.rfind(args.at, 0) == 0 &&
+                        (step.pointer.size() == args.at.size() || step.pointer[args.at.size()] == '/');
+    const bool above = args.at.rfind(step.pointer, 0) == 0;
+    if (!inside && !above) {
+      continue;
+    }
+    const schema::TypeInfo info = step.cursor.info();
+    if (inside && !info.type_name.empty()) {
+      nlohmann::json entry = {{"pointer", step.pointer}, {"type", info.type_name}};
+      if (!info.variant.empty()) {
+        entry["variant"] = info.variant;
+      }
+      listing.push_back(std::move(entry));
+    }
+    const nlohmann::json& v = *step.value;
+    const auto first = todo.size();
+    if (v.is_object()) {
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        todo.push_back({&it.value(), step.cursor.member(it.key(), it.value()),
+                        step.pointer + "/" + escape_token(it.key())});
+      }
+    } else if (v.is_array()) {
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        todo.push_back({&v[i], step.cursor.element(i, v[i]), step.pointer + "/" + std::to_string(i)});
+      }
+    }
+    std::reverse(todo.begin() + static_cast<std::ptrdiff_t>(first), todo.end()); // document order
+  }
+  if (out.json()) {
+    out.report({{"root", root.name}, {"pointer", args.at}, {"types", listing}});
+    return 0;
+  }
+  for (const auto& e : listing) {
+    std::cout << e["pointer"].get<std::string>() << '\t' << e["type"].get<std::string>();
+    if (e.contains("variant")) {
+      std::cout << '\t' << e["variant"].get<std::string>();
+    }
+    std::cout << '\n';
+  }
+  std::cout.flush();
+  return 0;
+}
 
 int run_hydrate(const HydrateArgs& args, const Context& ctx, const Output& out)
 {
@@ -29,6 +121,9 @@ int run_hydrate(const HydrateArgs& args, const Context& ctx, const Output& out)
   auto root = find_root(**store, args.root);
   if (!root) {
     return out.error(root.error());
+  }
+  if (args.types) {
+    return write_types(**store, *root, args, out);
   }
   hydrate::Document doc(**store, root->key);
   hydrate::WriteOptions options;
@@ -70,6 +165,9 @@ void add_hydrate_command(CLI::App& app, Context& ctx)
   cmd->add_option("--indent", args->indent, "Spaces per level (default: compact, one line)");
   cmd->add_flag("--expand-refs", args->expand_refs,
                 "Replace {\"$ref\": \"#/...\"} by its target (cycles stay as $ref)");
+  cmd->add_flag("--types", args->types,
+                "Instead of the JSON, list POINTER<TAB>TYPE for every value (under --at) that has a "
+                "stable type name in the root's stored schema (with --json: one report)");
   cmd->add_flag("--stats", args->stats,
                 "Print blobs_read and other counters as JSON on stderr");
   cmd->callback([args, &ctx] {

@@ -5,6 +5,8 @@
 #include "exit_codes.hpp"
 
 #include <pagable/pack.hpp>
+#include <pagable/schema.hpp>
+#include <pagable/stored_schema.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -32,6 +34,15 @@ struct PackArgs {
   std::size_t max_string_bytes = pack::PackOptions{}.max_string_bytes;
   std::size_t max_node_bytes = pack::PackOptions{}.max_node_bytes;
   bool allow_dangling_refs = false;
+  std::string schema;
+  std::vector<std::string> schema_paths;
+  bool validate_formats = false;
+};
+
+// The schema given with --schema, compiled once, and its bundle's key once stored.
+struct PackSchema {
+  std::shared_ptr<const schema::Schema> schema;
+  std::optional<Key> key;
 };
 
 // "dir/api.github.com.json.zst" -> "api.github.com"; "-" -> "stdin".
@@ -76,7 +87,8 @@ struct Packed {
 
 Result<Packed> pack_one(store::BlobStore& store, const pack::BoundarySettings& boundaries,
                         const pack::PackOptions& options, const std::string& file,
-                        const std::string& name, const std::map<std::string, std::string>& labels)
+                        const std::string& name, const std::map<std::string, std::string>& labels,
+                        PackSchema& ps)
 {
   const auto t0 = std::chrono::steady_clock::now();
   const auto before = store.counters();
@@ -89,6 +101,12 @@ Result<Packed> pack_one(store::BlobStore& store, const pack::BoundarySettings& b
   root.name = name;
   root.key = result.key;
   root.labels = labels;
+  if (ps.schema) {
+    if (!ps.key) {
+      PAGABLE_TRY_ASSIGN(ps.key, stored_schema::put(store, *ps.schema));
+    }
+    root.schema_key = ps.key;
+  }
   root.stats_json = nlohmann::json{{"nodes", result.nodes},
                                    {"bytes_in", result.bytes_in},
                                    {"refs", result.refs},
@@ -138,6 +156,17 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
   if (!store) {
     return out.error(store.error());
   }
+  PackSchema ps;
+  if (!args.schema.empty()) {
+    schema::SchemaOptions schema_options;
+    schema_options.search_paths = args.schema_paths;
+    schema_options.validate_formats = args.validate_formats;
+    auto compiled = schema::load_schema_file(args.schema, schema_options);
+    if (!compiled) {
+      return out.error(std::move(compiled).error().with_context(args.schema));
+    }
+    ps.schema = std::move(*compiled);
+  }
   auto boundaries = pack::init_boundaries(**store);
   if (!boundaries) {
     return out.error(boundaries.error());
@@ -150,6 +179,7 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
   options.dangling_refs =
       args.allow_dangling_refs ? pack::DanglingRefs::allow : pack::DanglingRefs::error;
   options.cancel = &g_interrupted;
+  options.schema = ps.schema;
   struct sigaction sa{};
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
@@ -162,7 +192,7 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
   const auto t0 = std::chrono::steady_clock::now();
   for (const auto& file : args.files) {
     const std::string name = args.name.empty() ? root_name_for(file) : args.name;
-    auto packed = pack_one(**store, *boundaries, options, file, name, *labels);
+    auto packed = pack_one(**store, *boundaries, options, file, name, *labels, ps);
     if (!packed) {
       Error e = std::move(packed).error().with_context(file);
       if (exit_code == k_exit_ok || exit_code_for(e.code()) == k_exit_interrupted) {
@@ -191,6 +221,10 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
     add("bytes_added", p.bytes_added);
     auto doc = document_report(p);
     doc["file"] = file;
+    if (ps.key) {
+      doc["schema_key"] = ps.key->to_hex();
+      doc["schema_buffered"] = p.result.schema_buffered;
+    }
     documents.push_back(doc);
     for (const auto& d : p.result.dangling) {
       out.warn(file + ": dangling reference " + d);
@@ -238,6 +272,13 @@ void add_pack_command(CLI::App& app, Context& ctx)
       ->capture_default_str();
   cmd->add_flag("--allow-dangling-refs", args->allow_dangling_refs,
                 "Keep going when a {\"$ref\": \"#/...\"} does not resolve (warn only)");
+  cmd->add_option("--schema", args->schema,
+                  "Validate each document node by node against this JSON Schema while packing "
+                  "(an invalid document gets no root); the schema is stored with the root");
+  cmd->add_option("--schema-path", args->schema_paths,
+                  "A directory searched for files the schema references (repeatable)");
+  cmd->add_flag("--validate-formats", args->validate_formats,
+                "With --schema: assert \"format\" (date-time, email, uri, ...)");
   cmd->callback([args, &ctx] {
     ctx.run = [args, &ctx](const Output& out) { return run_pack(*args, ctx, out); };
   });

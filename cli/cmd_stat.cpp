@@ -2,6 +2,8 @@
 // pagable stat ARCHIVE: sizes and counts.
 #include "app.hpp"
 
+#include <algorithm>
+
 #include <pagable/gc.hpp>
 
 namespace pagable::cli {
@@ -28,9 +30,16 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
     return out.error(reclaim.error());
   }
   const gc::GcFigures& g = reclaim->figures;
+  auto roots = (*store)->list_roots();
+  if (!roots) {
+    return out.error(roots.error());
+  }
+  const auto with_schema = static_cast<std::uint64_t>(std::count_if(
+      roots->begin(), roots->end(), [](const store::RootRecord& r) { return r.schema_key.has_value(); }));
   const double ratio =
       s.bytes_stored == 0 ? 0.0 : static_cast<double>(s.bytes_logical) / s.bytes_stored;
   out.line("roots:          " + std::to_string(s.roots));
+  out.line("with a schema:  " + std::to_string(with_schema) + " roots (pack --schema)");
   out.line("blobs:          " + std::to_string(s.blobs));
   out.line("bytes logical:  " + std::to_string(s.bytes_logical) + " (distinct blob data)");
   out.line("bytes stored:   " + std::to_string(s.bytes_stored) + " (compressed packs)");
@@ -47,7 +56,8 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
               {"compression_ratio", ratio},
               {"unreachable_blobs", g.blobs_removed},
               {"pack_bytes_dead", s.pack_bytes_dead},
-              {"reclaimable_bytes", g.bytes_freed}});
+              {"reclaimable_bytes", g.bytes_freed},
+              {"roots_with_schema", with_schema}});
   return 0;
 }
 

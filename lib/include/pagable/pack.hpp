@@ -19,6 +19,10 @@
 #include <string>
 #include <vector>
 
+namespace pagable::schema {
+class Schema;
+} // namespace pagable::schema
+
 namespace pagable::pack {
 
 // Where node boundaries fall. Part of every node's identity: recorded in the archive's
@@ -61,6 +65,13 @@ struct PackOptions {
   std::size_t in_flight_bytes = 32 * 1024 * 1024;
   // Set from another thread (a signal handler's flag) to stop: Errc::cancelled.
   const std::atomic<bool>* cancel = nullptr;
+  // Validate the document node by node as it is packed (schema::NodeValidator); a violation
+  // is Errc::invalid_input listing the errors, and no root must then be committed. With a
+  // schema, `x-pagable-arc` decides node boundaries where a subschema says it (DESIGN §3).
+  std::shared_ptr<const schema::Schema> schema;
+  // schema::StreamOptions::max_buffer_bytes: the most a value kept whole for a construct that
+  // needs it (oneOf, uniqueItems, ...) may take.
+  std::size_t schema_buffer_bytes = std::size_t{256} << 20;
 };
 
 struct PackResult {
@@ -69,6 +80,7 @@ struct PackResult {
   std::uint64_t bytes_in = 0;       // JSON bytes read (after decompression)
   std::uint64_t refs = 0;           // "$ref": "#/..." objects
   std::vector<std::string> dangling; // refs that do not resolve (only with DanglingRefs::allow)
+  std::uint64_t schema_buffered = 0;  // values kept whole for validation (with a schema)
 };
 
 // Reads the archive's boundary settings, recording `defaults` first if it has none yet.

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -96,6 +97,58 @@ private:
   std::shared_ptr<const State> m_state;
 };
 
+// --- Node-by-node validation (docs/SCHEMA.md "Streaming validation") ---
+
+struct StreamOptions {
+  // A construct that needs a whole value in view (oneOf, anyOf, not, if, contains,
+  // uniqueItems, unevaluated*, const/enum on a container, dependentSchemas, a $ref cycle,
+  // $dynamicRef) makes the validator keep that value in memory until it completes. Beyond
+  // this many bytes (about: the value's JSON text) validation stops with one error naming the
+  // schema location and the instance location.
+  std::size_t max_buffer_bytes = std::size_t{256} << 20;
+};
+
+// What the validator says about one completed value.
+struct NodeVerdict {
+  bool valid = true;       // this value and everything below it (as far as validated so far)
+  std::string type_name;   // its stable type name, "" when none
+  std::optional<bool> arc; // `x-pagable-arc` of the subschemas that apply, when one says so
+};
+
+struct StreamStats {
+  std::uint64_t values = 0;            // values seen
+  std::uint64_t checked_in_place = 0;  // containers checked from their own members only
+  std::uint64_t buffered_values = 0;   // containers kept whole for a construct that needs it
+  std::uint64_t peak_buffer_bytes = 0; // the largest such value
+};
+
+// Validates one document given as a stream of events in document order (a SAX walk, as
+// pack does): each value is checked as it completes. A scalar is validated fully on the
+// spot. A container is checked when it closes against the keywords that need only itself
+// and its direct members (type, required, min/max counts, dependentRequired,
+// additionalProperties: false, propertyNames); its members were checked as they completed
+// against the subschemas properties/patternProperties/additionalProperties/items assign
+// them, so no member is held. Where a construct needs the whole value (StreamOptions), that
+// value -- and only it -- is built in memory and validated with the whole-document
+// validator when it closes. The errors are the same as Schema::validate's (instance and
+// schema locations; their order may differ: members are reported before their parent).
+// One NodeValidator per document, used by one thread; the Schema must outlive it.
+class NodeValidator {
+public:
+  virtual ~NodeValidator() = default;
+  virtual void begin_object() = 0;
+  virtual void begin_array() = 0;
+  virtual void key(const std::string& name) = 0; // before each member's value
+  virtual NodeVerdict scalar(const nlohmann::json& value) = 0;
+  virtual NodeVerdict end_container() = 0;
+  // The errors so far (report().valid is final once the top-level value has completed).
+  virtual const ValidationReport& report() const = 0;
+  // True after an error that ends validation (evaluation too deep, a regex over its limit,
+  // a value over max_buffer_bytes): the caller may stop feeding events.
+  virtual bool stopped() const = 0;
+  virtual StreamStats stats() const = 0;
+};
+
 class Schema {
 public:
   virtual ~Schema() = default;
@@ -116,6 +169,15 @@ public:
 
   // The base URI of the root resource.
   virtual const std::string& base_uri() const = 0;
+
+  // A validator for one document fed as events (see NodeValidator).
+  virtual std::unique_ptr<NodeValidator> node_validator(const StreamOptions& options = {}) const = 0;
+
+  // The schema as stored in an archive (docs/FORMAT.md "Schema bundles"): the root document
+  // with the URI it was compiled under, plus every document loaded from a file, so that
+  // load_schema_bundle compiles the same schema, with the same schema locations, with no
+  // file at hand. Deterministic: the same files give the same bundle.
+  virtual nlohmann::json bundle() const = 0;
 };
 
 // Reads, parses and compiles the schema file at `path` (its base URI is its file: URI unless
@@ -128,5 +190,10 @@ Result<std::shared_ptr<const Schema>> load_schema_file(const std::string& path,
 Result<std::shared_ptr<const Schema>> compile_schema(const nlohmann::json& document,
                                                      const SchemaOptions& options,
                                                      std::string base_uri = {});
+
+// Compiles a bundle made by Schema::bundle(). Reads no file (options.search_paths is
+// ignored); Errc::invalid_input when the bundle is malformed or does not compile.
+Result<std::shared_ptr<const Schema>> load_schema_bundle(const nlohmann::json& bundle,
+                                                         const SchemaOptions& options);
 
 } // namespace pagable::schema

@@ -26,7 +26,8 @@ enum class VerifyLevel : std::uint8_t {
   quick,        // SQLite's quick_check, pagable's tables, metadata and format version
   connectivity, // + every root's key and every child key reachable from a root is stored
   full,         // + every reachable blob decodes and re-hashes to its key
-  deep,         // + every root validates against its stored schema (not available yet)
+  deep,         // + every root with a stored schema validates against it (roots without one
+                //   are counted as not schema-checked, not reported as problems)
 };
 std::string_view level_name(VerifyLevel level) noexcept;
 
@@ -57,7 +58,8 @@ enum class ProblemKind : std::uint8_t {
   bad_index_row,    // a blob's index row is malformed (child list, key length)
   undecodable_blob, // its pack is missing or does not decode, or its bytes lie outside it
   hash_mismatch,    // its stored data and children do not hash to its key
-  schema_violation, // reserved for --deep
+  schema_violation, // deep: the root's document does not match its stored schema (key absent;
+                    // its stored schema cannot be loaded: key = the schema blob)
 };
 std::string_view kind_name(ProblemKind kind) noexcept;
 
@@ -66,6 +68,9 @@ struct Problem {
   std::optional<Key> key;         // the blob concerned, when there is one
   std::vector<std::string> roots; // the roots that reach it (sorted)
   std::string detail;             // human text: what is wrong and where
+  // schema_violation only: where in the document, and which schema keyword.
+  std::string instance_location;
+  std::string schema_location;
 };
 
 struct VerifyReport {
@@ -80,13 +85,18 @@ struct VerifyReport {
   std::string suggestion;    // the next step, "" when clean
   double walk_seconds = 0;   // the connectivity walk (index lookups, one per edge)
   double rehash_seconds = 0; // reading, decompressing and re-hashing (full level)
+  std::uint64_t roots_schema_checked = 0; // deep: roots validated against their stored schema
+  std::uint64_t roots_without_schema = 0; // deep: roots packed without a schema (not problems)
+  double schema_seconds = 0;              // deep: hydrating and validating
 
   bool ok() const noexcept { return problems.empty(); }
 };
 
 // Verifies the archive behind `store` (it must support the maintenance role: the SQLite
-// store). Errc::not_found when a named root does not exist; Errc::invalid_argument for the
-// deep level (schema validation is not available in this version yet).
+// store). Errc::not_found when a named root does not exist. The deep level hydrates each
+// root that has a schema (one document in memory at a time) and validates it with the schema
+// compiled from its stored bundle (pagable/stored_schema.hpp); each error becomes a problem,
+// up to SchemaOptions::max_errors per root.
 Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& options = {});
 
 } // namespace pagable::verify

@@ -2,6 +2,7 @@
 #include <pagable/pack.hpp>
 
 #include <pagable/hydrate.hpp>
+#include <pagable/schema.hpp>
 
 #include "codec/node_codec.hpp"
 #include "util/thread_pool.hpp"
@@ -95,6 +96,7 @@ struct Frame {
   std::unordered_set<std::string> names; // member names seen (objects)
   std::string name;                      // the current member's name
   std::string ref;                       // the "$ref" value when it is the first member
+  std::optional<bool> arc;               // the schema's x-pagable-arc for this value
 };
 
 // Hands nodes to workers that wait for their children's keys, then store them.
@@ -229,24 +231,36 @@ public:
       : m_b(b), m_o(o), m_in(in),
         m_writer(store, o.workers == 0 ? util::hardware_threads() : o.workers, o.in_flight_bytes)
   {
+    if (o.schema) {
+      schema::StreamOptions so;
+      so.max_buffer_bytes = o.schema_buffer_bytes;
+      m_validator = o.schema->node_validator(so);
+    }
   }
 
   // --- SAX interface (nlohmann::json::sax_parse) ---
-  bool null() { return scalar([](Bytes& b) { codec::put_tag(b, Tag::null); }); }
+  bool null()
+  {
+    return schema_scalar(nullptr) && scalar([](Bytes& b) { codec::put_tag(b, Tag::null); });
+  }
   bool boolean(bool v)
   {
-    return scalar([v](Bytes& b) { codec::put_tag(b, v ? Tag::true_ : Tag::false_); });
+    return schema_scalar(v) &&
+           scalar([v](Bytes& b) { codec::put_tag(b, v ? Tag::true_ : Tag::false_); });
   }
   bool number_integer(std::int64_t v)
   {
-    return scalar([v](Bytes& b) { codec::put_integer(b, v); });
+    return schema_scalar(v) && scalar([v](Bytes& b) { codec::put_integer(b, v); });
   }
   bool number_unsigned(std::uint64_t v)
   {
-    return scalar([v](Bytes& b) { codec::put_unsigned(b, v); });
+    return schema_scalar(v) && scalar([v](Bytes& b) { codec::put_unsigned(b, v); });
   }
   bool number_float(double v, const std::string& literal)
   {
+    if (!schema_scalar(v)) {
+      return false;
+    }
     begin_value();
     auto r = codec::put_number_literal(target(), literal, v);
     if (!r) {
@@ -266,7 +280,7 @@ public:
         f.ref = s;
       }
     }
-    return scalar([&s](Bytes& b) { codec::put_string(b, s); });
+    return schema_scalar(s) && scalar([&s](Bytes& b) { codec::put_string(b, s); });
   }
   bool binary(json::binary_t&) { return fail("binary values are not JSON"); }
   bool start_object(std::size_t) { return open(true); }
@@ -285,6 +299,9 @@ public:
     f.item_bytes = f.buf.size();
     f.item_children = f.children.size();
     codec::put_name(f.buf, name);
+    if (m_validator) {
+      m_validator->key(name);
+    }
     return true;
   }
   bool end_object() { return close(); }
@@ -306,6 +323,8 @@ public:
 
   // --- after the parse ---
   std::optional<Error> take_error() { return std::move(m_error); }
+  // With a schema: the document's violations as one error, when it has any.
+  std::optional<Error> schema_error() const;
   Result<PackResult> finish(store::BlobStore& store);
   std::uint64_t nodes() const noexcept { return m_nodes; }
 
@@ -345,6 +364,27 @@ private:
     begin_value();
     m_frames.emplace_back();
     m_frames.back().object = object;
+    if (m_validator) {
+      object ? m_validator->begin_object() : m_validator->begin_array();
+    }
+    return true;
+  }
+
+  // Schema hooks: the validator sees every value as it completes (docs/SCHEMA.md).
+  bool schema_scalar(const json& v)
+  {
+    if (m_validator) {
+      m_validator->scalar(v);
+      return schema_go_on();
+    }
+    return true;
+  }
+
+  bool schema_go_on()
+  {
+    if (m_validator->stopped()) {
+      return fail(*schema_error());
+    }
     return true;
   }
 
@@ -357,6 +397,12 @@ private:
         m_refs.emplace(std::move(*pointer), std::make_pair(f.ref, pointer_to(m_frames.size() - 1)));
       }
       ++m_ref_count;
+    }
+    if (m_validator) {
+      f.arc = m_validator->end_container().arc;
+      if (!schema_go_on()) {
+        return false;
+      }
     }
     Frame done = std::move(f);
     m_frames.pop_back();
@@ -510,7 +556,7 @@ private:
     codec::put_varint(data, f.items);
     data.insert(data.end(), f.buf.begin(), f.buf.end());
     const std::size_t size = data.size() + f.children.size() * Key::k_size;
-    if (m_frames.empty() || size >= m_b.node_bytes) {
+    if (m_frames.empty() || (f.arc ? *f.arc : size >= m_b.node_bytes)) {
       PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(data), std::move(f.children)));
       return ref_to(std::move(p));
     }
@@ -585,6 +631,7 @@ private:
   const PackOptions& m_o;
   CountingBuf& m_in;
   NodeWriter m_writer;
+  std::unique_ptr<schema::NodeValidator> m_validator;
   std::vector<Frame> m_frames;
   Value m_top;
   std::optional<Error> m_error;
@@ -594,8 +641,28 @@ private:
   std::unordered_map<std::string, std::pair<std::string, std::string>> m_refs;
 };
 
+std::optional<Error> Packer::schema_error() const
+{
+  if (!m_validator || m_validator->report().valid) {
+    return std::nullopt;
+  }
+  const auto& report = m_validator->report();
+  std::string msg = "the document does not match the schema";
+  constexpr std::size_t k_shown = 20;
+  for (std::size_t i = 0; i < report.errors.size() && i < k_shown; ++i) {
+    msg += "\n  " + report.errors[i].to_string();
+  }
+  if (report.errors.size() > k_shown || report.truncated) {
+    msg += "\n  (more errors not shown)";
+  }
+  return make_error(Errc::invalid_input, msg);
+}
+
 Result<PackResult> Packer::finish(store::BlobStore& store)
 {
+  if (auto e = schema_error()) {
+    return std::move(*e); // before the root node is stored
+  }
   // The top-level value is always a node: a container that became one is referenced by m_top.
   Pending root;
   if (m_top.children.size() == 1 && m_top.bytes.size() == 1 &&
@@ -614,6 +681,7 @@ Result<PackResult> Packer::finish(store::BlobStore& store)
   result.key = *key;
   result.nodes = m_nodes;
   result.refs = m_ref_count;
+  result.schema_buffered = m_validator ? m_validator->stats().buffered_values : 0;
   if (!m_refs.empty()) {
     // The check streams through the objects the pointers name: a small cache is enough.
     hydrate::Document doc(store, *key, 8 * 1024 * 1024);

@@ -111,15 +111,17 @@ bool is_int(const json& v)
 
 class Compiler {
 public:
-  Compiler(std::string root_dir, const SchemaOptions& options)
-      : m_root_dir(std::move(root_dir)), m_options(options), m_graph(std::make_unique<CompiledGraph>()),
-        m_stack(options.max_stack_bytes)
+  Compiler(std::string root_dir, const SchemaOptions& options, const Preloaded& preloaded)
+      : m_root_dir(std::move(root_dir)), m_options(options), m_preloaded(preloaded),
+        m_graph(std::make_unique<CompiledGraph>()), m_stack(options.max_stack_bytes)
   {
   }
 
   Result<std::unique_ptr<CompiledGraph>> run(std::shared_ptr<const json> document, std::string base)
   {
     const Draft default_draft = draft_of_meta(m_options.default_meta_schema).value_or(Draft::d2020);
+    m_graph->root_document = document;
+    m_graph->root_retrieval_uri = base;
     PAGABLE_TRY(add_document(document, base, "", default_draft));
     const auto root_uri = split_fragment(base).first;
     const auto& entry = m_resources.at(root_uri);
@@ -300,6 +302,12 @@ private:
       return add_document(std::shared_ptr<const json>(builtin, [](const json*) {}), uri, uri,
                           default_draft);
     }
+    for (const auto& [preloaded_uri, doc] : m_preloaded) {
+      if (preloaded_uri == uri) {
+        m_graph->loaded_files.emplace_back(uri, doc);
+        return add_document(doc, uri, uri, default_draft);
+      }
+    }
     std::vector<std::string> dirs;
     if (!m_root_dir.empty()) {
       dirs.push_back(m_root_dir);
@@ -348,7 +356,9 @@ private:
         return make_error(Errc::invalid_input, "referenced schema " + file + " is nested deeper than " +
                                                    std::to_string(m_options.max_schema_depth) + " levels");
       }
-      return add_document(std::make_shared<const json>(std::move(doc)), uri, uri, default_draft);
+      auto shared = std::make_shared<const json>(std::move(doc));
+      m_graph->loaded_files.emplace_back(uri, shared);
+      return add_document(std::move(shared), uri, uri, default_draft);
     }
     return make_error(Errc::invalid_input,
                       "unresolvable reference \"" + uri +
@@ -810,6 +820,7 @@ private:
 
   std::string m_root_dir;
   const SchemaOptions& m_options;
+  const Preloaded& m_preloaded;
   std::unique_ptr<CompiledGraph> m_graph;
   std::unordered_map<std::string, ResourceEntry> m_resources;
   std::unordered_map<std::string, const json*> m_anchors;
@@ -824,10 +835,11 @@ private:
 
 Result<std::unique_ptr<CompiledGraph>> compile_graph(std::shared_ptr<const json> document,
                                                      std::string base_uri, std::string root_dir,
-                                                     const SchemaOptions& options)
+                                                     const SchemaOptions& options,
+                                                     const Preloaded& preloaded)
 {
   try {
-    Compiler compiler(std::move(root_dir), options);
+    Compiler compiler(std::move(root_dir), options, preloaded);
     return compiler.run(std::move(document), std::move(base_uri));
   } catch (const std::exception& e) {
     return make_error(Errc::invalid_input, std::string("schema: ") + e.what());

@@ -24,12 +24,21 @@ struct CompiledGraph {
   std::vector<std::unique_ptr<Resource>> resources;
   const Node* root = nullptr;
   std::string base_uri;
+  // What a schema bundle (docs/SCHEMA.md "Stored schemas") records: the root document with
+  // the URI it was compiled under, and every document loaded from a file, by the URI asked for.
+  std::shared_ptr<const nlohmann::json> root_document;
+  std::string root_retrieval_uri;
+  std::vector<std::pair<std::string, std::shared_ptr<const nlohmann::json>>> loaded_files;
 };
+
+// Documents to use for URIs before looking for files (a stored bundle's files), by URI.
+using Preloaded = std::vector<std::pair<std::string, std::shared_ptr<const nlohmann::json>>>;
 
 // `root_dir` is searched first for referenced files ("" for none).
 Result<std::unique_ptr<CompiledGraph>> compile_graph(std::shared_ptr<const nlohmann::json> document,
                                                      std::string base_uri, std::string root_dir,
-                                                     const SchemaOptions& options);
+                                                     const SchemaOptions& options,
+                                                     const Preloaded& preloaded = {});
 
 // True if `value` nests deeper than `limit` (checked without recursion, so it is safe on
 // hostile input before anything recursive -- copying, comparing, dumping -- touches it).

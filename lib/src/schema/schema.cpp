@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace pagable::schema {
@@ -144,6 +145,8 @@ bool equal_json(const json& a, const json& b)
   return a == b;
 }
 
+constexpr const char* k_bundle_format = "pagable-schema-bundle-1";
+
 constexpr const char* k_not_message = "value must not match the \"not\" schema";
 
 class Evaluator {
@@ -154,6 +157,16 @@ public:
   }
 
   bool fatal() const noexcept { return m_fatal; }
+
+  // For validating one value inside a larger document: its pointer, and the resources
+  // entered on the way to it (the dynamic scope).
+  void set_prefix(std::string prefix) { m_prefix = std::move(prefix); }
+  void seed_scope(const Resource* r)
+  {
+    if (r != nullptr) {
+      m_scope.push_back(r);
+    }
+  }
 
   bool eval(const Node& n, const json& v, Annot* ann, bool rep)
   {
@@ -306,7 +319,7 @@ private:
 
   [[gnu::noinline]] std::string pointer() const
   {
-    std::string out;
+    std::string out = m_prefix;
     for (const auto& s : m_path) {
       out += '/';
       out += s.key != nullptr ? escape_pointer_token(*s.key) : std::to_string(s.index);
@@ -840,6 +853,7 @@ private:
 
   const SchemaOptions& m_options;
   ValidationReport& m_report;
+  std::string m_prefix;
   std::vector<Segment> m_path;
   std::vector<const Resource*> m_scope;
   std::size_t m_depth = 0;
@@ -923,11 +937,525 @@ TypeCursor make_cursor(std::vector<const Node*> todo, const json& value)
   return TypeCursor(std::move(state));
 }
 
+// --- Node-by-node validation (NodeValidator; docs/SCHEMA.md "Streaming validation") ---
+
+// The keyword that keeps a subschema from being checked on one container and its direct
+// members, or nullptr.
+const char* needs_whole_value(const Node& n)
+{
+  if (n.is_bool) {
+    return nullptr;
+  }
+  if (!n.any_of.empty()) {
+    return "anyOf";
+  }
+  if (!n.one_of.empty()) {
+    return "oneOf";
+  }
+  if (n.not_ != nullptr) {
+    return "not";
+  }
+  if (n.if_ != nullptr) {
+    return "if";
+  }
+  if (!n.dependent_schemas.empty()) {
+    return "dependentSchemas";
+  }
+  if (n.unevaluated_properties != nullptr) {
+    return "unevaluatedProperties";
+  }
+  if (n.unevaluated_items != nullptr) {
+    return "unevaluatedItems";
+  }
+  if (n.contains != nullptr) {
+    return "contains";
+  }
+  if (n.unique_items) {
+    return "uniqueItems";
+  }
+  if (n.const_value) {
+    return "const";
+  }
+  if (n.enum_values) {
+    return "enum";
+  }
+  if (!n.dynamic_name.empty()) {
+    return "$dynamicRef";
+  }
+  return nullptr;
+}
+
+// The subschemas that apply in place at a value (through $ref, $dynamicRef's static target
+// and allOf), each once. `cycle` is set when such a chain comes back to a subschema it is
+// inside of: the whole-document validator ends that with "evaluation nested too deep".
+std::vector<const Node*> expand_in_place(const std::vector<const Node*>& entry, bool& cycle)
+{
+  std::vector<const Node*> out;
+  std::unordered_map<const Node*, bool> done; // false while on the current chain
+  struct Item {
+    const Node* n;
+    std::size_t next;
+  };
+  const auto child = [](const Node* n, std::size_t i) -> const Node* {
+    std::size_t k = 0;
+    if (n->ref != nullptr) {
+      if (i == k) {
+        return n->ref;
+      }
+      ++k;
+    }
+    if (n->dynamic_ref != nullptr) {
+      if (i == k) {
+        return n->dynamic_ref;
+      }
+      ++k;
+    }
+    return i - k < n->all_of.size() ? n->all_of[i - k] : nullptr;
+  };
+  std::vector<Item> stack;
+  for (const Node* e : entry) {
+    if (done.count(e) != 0) {
+      continue;
+    }
+    done[e] = false;
+    out.push_back(e);
+    stack.push_back({e, 0});
+    while (!stack.empty()) {
+      Item& top = stack.back();
+      const Node* c = top.n->is_bool ? nullptr : child(top.n, top.next++);
+      if (c == nullptr) {
+        done[top.n] = true;
+        stack.pop_back();
+        continue;
+      }
+      const auto it = done.find(c);
+      if (it != done.end()) {
+        cycle = cycle || !it->second;
+        continue;
+      }
+      done[c] = false;
+      out.push_back(c);
+      stack.push_back({c, 0});
+    }
+  }
+  return out;
+}
+
+class NodeValidatorImpl final : public NodeValidator {
+public:
+  NodeValidatorImpl(const Node& root, const SchemaOptions& schema_options, const StreamOptions& options,
+                    bool buffer_whole_document)
+      : m_root(root), m_so(schema_options), m_o(options), m_buffer_all(buffer_whole_document)
+  {
+  }
+
+  void begin_object() override { begin(true); }
+  void begin_array() override { begin(false); }
+
+  void key(const std::string& name) override
+  {
+    if (!m_build.empty()) {
+      m_build_key = name;
+      account(name.size() + 8);
+      return;
+    }
+    Frame& f = m_frames.back();
+    f.key = name;
+    ++f.count;
+    if (f.keep_keys) {
+      f.keys.insert(name);
+    }
+    for (const Node* n : f.nodes) {
+      if (!n->is_bool && additional_refused(*n) && !member_matched(*n, name)) {
+        fail(pointer_at(m_frames.size()), *n, "additionalProperties",
+             "property \"" + name + "\" is not allowed");
+      }
+      if (n->is_bool || n->property_names == nullptr) {
+        continue;
+      }
+      Evaluator e(m_so, m_scratch);
+      const bool ok = e.eval(*n->property_names, json(name), nullptr, false);
+      if (e.fatal()) {
+        stop(*n, m_scratch.errors.empty() ? "evaluation failed" : m_scratch.errors.front().message);
+      } else if (!ok) {
+        fail(pointer_at(m_frames.size()), *n, "propertyNames",
+             "property name \"" + name + "\" does not match \"propertyNames\"");
+      }
+      m_scratch = {};
+    }
+  }
+
+  NodeVerdict scalar(const json& value) override
+  {
+    if (!m_build.empty()) {
+      account(value.is_string() ? value.get_ref<const std::string&>().size() + 8 : 16);
+      add_built(json(value));
+      return {};
+    }
+    ++m_stats.values;
+    const std::uint64_t before = m_failures;
+    const auto entry = entry_nodes();
+    if (!entry.empty()) {
+      Evaluator e(m_so, m_report);
+      e.set_prefix(pointer_at(m_frames.size()));
+      for (const Node* n : entry) {
+        if (!e.eval(*n, value, nullptr, true)) {
+          note_failure();
+        }
+      }
+      if (e.fatal()) {
+        m_stopped = true;
+      }
+    }
+    child_done();
+    NodeVerdict v;
+    v.valid = m_failures == before;
+    return v;
+  }
+
+  NodeVerdict end_container() override
+  {
+    if (m_build.size() > 1) {
+      m_build.pop_back();
+      return {};
+    }
+    Frame& f = m_frames.back();
+    if (!m_build.empty()) {
+      m_build.clear();
+      m_stats.peak_buffer_bytes = std::max(m_stats.peak_buffer_bytes, m_buffer_bytes);
+      if (!m_overflow) {
+        Evaluator e(m_so, m_report);
+        e.set_prefix(pointer_at(m_frames.size() - 1));
+        for (const Node* n : f.entry) {
+          if (!e.eval(*n, *f.value, nullptr, true)) {
+            note_failure();
+          }
+        }
+        if (e.fatal()) {
+          m_stopped = true;
+        }
+        // The discriminated variant (if any) is known now that the value is.
+        const TypeInfo info = make_cursor(f.entry, *f.value).info();
+        f.type_name = info.type_name;
+        f.arc = info.arc;
+      }
+      m_overflow = false;
+      m_buffer_bytes = 0;
+    } else {
+      check_in_place(f);
+    }
+    NodeVerdict v;
+    v.valid = m_failures == f.failures_before;
+    v.type_name = std::move(f.type_name);
+    v.arc = f.arc;
+    m_frames.pop_back();
+    child_done();
+    return v;
+  }
+
+  const ValidationReport& report() const override { return m_report; }
+  bool stopped() const override { return m_stopped; }
+  StreamStats stats() const override { return m_stats; }
+
+private:
+  struct Frame {
+    bool object = false;
+    std::vector<const Node*> entry;  // the subschemas assigned to this value by its parent
+    std::vector<const Node*> nodes;  // entry plus what applies in place through them
+    std::uint64_t failures_before = 0;
+    std::string key;       // the current member's name
+    std::size_t index = 0; // the current item's index
+    std::size_t count = 0; // members or items so far
+    bool keep_keys = false;
+    std::unordered_set<std::string> keys;
+    std::unique_ptr<json> value; // the whole value, when buffered
+    std::string type_name;
+    std::optional<bool> arc;
+  };
+
+  void begin(bool object)
+  {
+    if (!m_build.empty()) {
+      account(16);
+      m_build.push_back(add_built(object ? json::object() : json::array()));
+      return;
+    }
+    ++m_stats.values;
+    Frame f;
+    f.object = object;
+    f.failures_before = m_failures;
+    f.entry = entry_nodes();
+    bool cycle = false;
+    f.nodes = expand_in_place(f.entry, cycle);
+    for (const Node* n : f.nodes) {
+      if (f.type_name.empty() && !n->type_name.empty()) {
+        f.type_name = n->type_name;
+      }
+      if (!f.arc && n->arc) {
+        f.arc = n->arc;
+      }
+    }
+    const Node* why = nullptr;
+    const char* keyword = nullptr;
+    if (cycle || (m_buffer_all && m_frames.empty())) {
+      why = f.entry.empty() ? nullptr : f.entry.front();
+      keyword = cycle ? "$ref" : "$dynamicRef";
+    }
+    for (const Node* n : f.nodes) {
+      if (keyword != nullptr) {
+        break;
+      }
+      keyword = needs_whole_value(*n);
+      why = n;
+    }
+    if (keyword != nullptr && why != nullptr) {
+      ++m_stats.buffered_values;
+      f.value = std::make_unique<json>(object ? json::object() : json::array());
+      m_build.push_back(f.value.get());
+      m_buffer_reason = why->location + (keyword[0] == '$' ? "" : "/" + std::string(keyword));
+      m_buffer_at = pointer_at(m_frames.size());
+      m_buffer_bytes = 16;
+    } else {
+      ++m_stats.checked_in_place;
+      f.keep_keys = std::any_of(f.nodes.begin(), f.nodes.end(), [&](const Node* n) {
+        return !n->is_bool && (!n->required.empty() || !n->dependent_required.empty());
+      });
+    }
+    m_frames.push_back(std::move(f));
+  }
+
+  static bool additional_refused(const Node& n)
+  {
+    return n.additional_properties != nullptr && n.additional_properties->is_bool &&
+           !n.additional_properties->bool_value;
+  }
+
+  // Whether `properties` or `patternProperties` of `n` name `key`.
+  static bool member_matched(const Node& n, const std::string& key)
+  {
+    const auto it = std::lower_bound(n.properties.begin(), n.properties.end(), key,
+                                     [](const auto& e, const std::string& k) { return e.first < k; });
+    if (it != n.properties.end() && it->first == key) {
+      return true;
+    }
+    return std::any_of(n.pattern_properties.begin(), n.pattern_properties.end(),
+                       [&](const auto& p) { return p.first->search(key) == RegexMatch::yes; });
+  }
+
+  // The subschemas the open container assigns to its next member or item.
+  std::vector<const Node*> entry_nodes() const
+  {
+    std::vector<const Node*> out;
+    if (m_frames.empty()) {
+      out.push_back(&m_root);
+      return out;
+    }
+    const Frame& f = m_frames.back();
+    for (const Node* n : f.nodes) {
+      if (n->is_bool) {
+        continue;
+      }
+      if (f.object) {
+        const bool refuses = additional_refused(*n);
+        const std::size_t before = out.size();
+        children_for_key(*n, f.key, out);
+        if (refuses && out.size() > before && out.back() == n->additional_properties &&
+            !member_matched(*n, f.key)) {
+          out.pop_back(); // key() reported it as validate() does
+        }
+      } else if (f.index < n->prefix_items.size()) {
+        out.push_back(n->prefix_items[f.index]);
+      } else if (n->items != nullptr) {
+        out.push_back(n->items);
+      }
+    }
+    return out;
+  }
+
+  void child_done()
+  {
+    if (!m_frames.empty() && !m_frames.back().object) {
+      ++m_frames.back().index;
+      ++m_frames.back().count;
+    }
+  }
+
+  // The keywords of Evaluator::check_value/check_object/check_array that need only the
+  // container's own members, with the same messages.
+  void check_in_place(const Frame& f)
+  {
+    const std::string here = pointer_at(m_frames.size() - 1);
+    const std::size_t size = f.count;
+    for (const Node* n : f.nodes) {
+      if (n->is_bool) {
+        if (!n->bool_value) {
+          fail(here, *n, "", "no value is allowed here (false schema)");
+        }
+        continue;
+      }
+      const std::uint8_t bits = f.object ? t_object : t_array;
+      if (n->types != 0 && (n->types & bits) == 0) {
+        fail(here, *n, "type",
+             "expected " + expected_types(n->types) + ", got " + (f.object ? "object" : "array"));
+      }
+      if (f.object) {
+        if (n->min_properties && size < *n->min_properties) {
+          fail(here, *n, "minProperties", "object has " + std::to_string(size) +
+                                              " properties, fewer than " + std::to_string(*n->min_properties));
+        }
+        if (n->max_properties && size > *n->max_properties) {
+          fail(here, *n, "maxProperties", "object has " + std::to_string(size) +
+                                              " properties, more than " + std::to_string(*n->max_properties));
+        }
+        for (const auto& name : n->required) {
+          if (f.keys.count(name) == 0) {
+            fail(here, *n, "required", "required property \"" + name + "\" missing");
+          }
+        }
+        for (const auto& [name, needed, keyword] : n->dependent_required) {
+          if (f.keys.count(name) == 0) {
+            continue;
+          }
+          for (const auto& other : needed) {
+            if (f.keys.count(other) == 0) {
+              fail(here, *n, keyword, "property \"" + other + "\" is required when \"" + name + "\" is present");
+            }
+          }
+        }
+      } else {
+        if (n->min_items && size < *n->min_items) {
+          fail(here, *n, "minItems", "array has " + std::to_string(size) + " items, fewer than " +
+                                         std::to_string(*n->min_items));
+        }
+        if (n->max_items && size > *n->max_items) {
+          fail(here, *n, "maxItems", "array has " + std::to_string(size) + " items, more than " +
+                                         std::to_string(*n->max_items));
+        }
+      }
+    }
+  }
+
+  json* add_built(json v)
+  {
+    json* parent = m_build.back();
+    if (m_overflow) {
+      // Past the limit nothing more is kept; the parent stands in for the lost value.
+      return parent;
+    }
+    if (parent->is_object()) {
+      json& slot = (*parent)[m_build_key];
+      slot = std::move(v);
+      return &slot;
+    }
+    parent->push_back(std::move(v));
+    return &parent->back();
+  }
+
+  void account(std::size_t bytes)
+  {
+    m_buffer_bytes += bytes;
+    if (m_buffer_bytes > m_o.max_buffer_bytes && !m_overflow) {
+      m_overflow = true;
+      m_stats.peak_buffer_bytes = std::max(m_stats.peak_buffer_bytes, m_buffer_bytes);
+      m_frames.back().value.reset(new json(nullptr));
+      m_build.assign(m_build.size(), m_frames.back().value.get());
+      record(m_buffer_at, m_buffer_reason,
+             "the schema construct at " + m_buffer_reason +
+                 " needs this whole value in memory, and it is larger than the limit of " +
+                 std::to_string(m_o.max_buffer_bytes) +
+                 " bytes; raise the limit, or store the document without the schema and check it "
+                 "afterwards with `pagable validate`");
+      m_stopped = true;
+    }
+  }
+
+  std::string pointer_at(std::size_t depth) const
+  {
+    std::string p;
+    for (std::size_t i = 0; i < depth && i < m_frames.size(); ++i) {
+      const Frame& f = m_frames[i];
+      p += '/';
+      p += f.object ? escape_pointer_token(f.key) : std::to_string(f.index);
+    }
+    return p;
+  }
+
+  void note_failure()
+  {
+    ++m_failures;
+    m_report.valid = false;
+  }
+
+  void record(std::string instance, std::string schema_location, std::string message)
+  {
+    note_failure();
+    if (m_report.errors.size() >= m_so.max_errors) {
+      m_report.truncated = true;
+      return;
+    }
+    m_report.errors.push_back({std::move(instance), std::move(schema_location), std::move(message)});
+  }
+
+  void fail(std::string instance, const Node& n, std::string_view keyword, std::string message)
+  {
+    std::string location = n.location;
+    if (!keyword.empty()) {
+      location += "/";
+      location += keyword;
+    }
+    record(std::move(instance), std::move(location), std::move(message));
+  }
+
+  void stop(const Node& n, std::string message)
+  {
+    fail(pointer_at(m_frames.size()), n, "", std::move(message));
+    m_stopped = true;
+  }
+
+  const Node& m_root;
+  const SchemaOptions& m_so;
+  StreamOptions m_o;
+  bool m_buffer_all;
+  ValidationReport m_report;
+  ValidationReport m_scratch;
+  std::vector<Frame> m_frames;
+  std::vector<json*> m_build; // the open containers of the value being buffered
+  std::string m_build_key;
+  std::size_t m_buffer_bytes = 0;
+  bool m_overflow = false;
+  std::string m_buffer_reason;
+  std::string m_buffer_at;
+  std::uint64_t m_failures = 0;
+  bool m_stopped = false;
+  StreamStats m_stats;
+};
+
 class SchemaImpl final : public Schema {
 public:
   SchemaImpl(std::unique_ptr<CompiledGraph> graph, SchemaOptions options)
       : m_graph(std::move(graph)), m_options(std::move(options))
   {
+    m_dynamic = std::any_of(m_graph->nodes.begin(), m_graph->nodes.end(),
+                            [](const auto& n) { return !n->dynamic_name.empty(); });
+  }
+
+  std::unique_ptr<NodeValidator> node_validator(const StreamOptions& options) const override
+  {
+    return std::make_unique<NodeValidatorImpl>(*m_graph->root, m_options, options, m_dynamic);
+  }
+
+  json bundle() const override
+  {
+    json files = json::array();
+    for (const auto& [uri, doc] : m_graph->loaded_files) {
+      files.push_back({{"uri", uri}, {"schema", *doc}});
+    }
+    return {{"format", k_bundle_format},
+            {"uri", m_graph->root_retrieval_uri},
+            {"schema", *m_graph->root_document},
+            {"files", std::move(files)},
+            {"validate_formats", m_options.validate_formats},
+            {"default_meta_schema", m_options.default_meta_schema}};
   }
 
   ValidationReport validate(const json& instance) const override
@@ -981,6 +1509,7 @@ public:
 private:
   std::unique_ptr<CompiledGraph> m_graph;
   SchemaOptions m_options;
+  bool m_dynamic = false; // $dynamicRef depends on the dynamic scope: streams buffer it all
 };
 
 } // namespace
@@ -1054,6 +1583,47 @@ Result<std::shared_ptr<const Schema>> load_schema_file(const std::string& path, 
   PAGABLE_TRY_ASSIGN(auto graph, compile_graph(std::make_shared<const json>(std::move(doc)),
                                                file_uri(path), dir, options));
   return std::shared_ptr<const Schema>(std::make_shared<SchemaImpl>(std::move(graph), options));
+}
+
+Result<std::shared_ptr<const Schema>> load_schema_bundle(const json& bundle, const SchemaOptions& options)
+{
+  const auto bad = [](const std::string& why) {
+    return make_error(Errc::invalid_input, "stored schema bundle " + why);
+  };
+  if (!bundle.is_object() || bundle.value("format", json()) != k_bundle_format) {
+    return bad("is not a " + std::string(k_bundle_format) + " object");
+  }
+  const auto uri = bundle.find("uri");
+  const auto root = bundle.find("schema");
+  const auto files = bundle.find("files");
+  if (uri == bundle.end() || !uri->is_string() || root == bundle.end() || files == bundle.end() ||
+      !files->is_array()) {
+    return bad("lacks uri, schema or files");
+  }
+  Preloaded preloaded;
+  for (const auto& f : *files) {
+    if (!f.is_object() || !f.contains("uri") || !f["uri"].is_string() || !f.contains("schema")) {
+      return bad("has a malformed files entry");
+    }
+    if (nests_deeper_than(f["schema"], options.max_schema_depth)) {
+      return bad("holds a schema nested too deep");
+    }
+    preloaded.emplace_back(f["uri"].get<std::string>(), std::make_shared<const json>(f["schema"]));
+  }
+  if (nests_deeper_than(*root, options.max_schema_depth)) {
+    return bad("holds a schema nested too deep");
+  }
+  SchemaOptions o = options;
+  o.search_paths.clear();
+  if (const auto v = bundle.find("validate_formats"); v != bundle.end() && v->is_boolean()) {
+    o.validate_formats = v->get<bool>();
+  }
+  if (const auto m = bundle.find("default_meta_schema"); m != bundle.end() && m->is_string()) {
+    o.default_meta_schema = m->get<std::string>();
+  }
+  PAGABLE_TRY_ASSIGN(auto graph, compile_graph(std::make_shared<const json>(*root), uri->get<std::string>(),
+                                               "", o, preloaded));
+  return std::shared_ptr<const Schema>(std::make_shared<SchemaImpl>(std::move(graph), o));
 }
 
 } // namespace pagable::schema

@@ -2,7 +2,9 @@
 // verify: SQLite's check and pagable's layout, then a walk of the index from the roots
 // (connectivity), then every reached blob decoded and re-hashed on worker threads (full).
 // Everything reads through one MaintenanceSession inside one read transaction.
+#include <pagable/hydrate.hpp>
 #include <pagable/store_maintenance.hpp>
+#include <pagable/stored_schema.hpp>
 #include <pagable/verify.hpp>
 
 #include "util/thread_pool.hpp"
@@ -14,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -108,7 +111,18 @@ public:
     if (row) {
       m_by_row[*row].push_back(m_problems.size());
     }
-    m_problems.push_back(Problem{kind, key, {}, std::move(detail)});
+    m_problems.push_back(Problem{kind, key, {}, std::move(detail), {}, {}});
+  }
+
+  // A problem with its roots already known (schema violations).
+  void add(Problem p)
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_problems.size() >= m_max) {
+      m_truncated = true;
+      return;
+    }
+    m_problems.push_back(std::move(p));
   }
 
   std::vector<Problem>& problems() { return m_problems; }
@@ -255,6 +269,54 @@ private:
   std::unique_ptr<util::ThreadPool> m_pool; // last: joins before the rest goes
 };
 
+// deep: validates each root that has a stored schema against it.
+Result<void> check_schemas(const store::BlobStore& store, const std::vector<store::StoredRoot>& roots,
+                           ProblemSet& problems, VerifyReport& report)
+{
+  std::map<Key, Result<std::shared_ptr<const schema::Schema>>> schemas;
+  for (const auto& root : roots) {
+    if (!root.key || !root.problem.empty()) {
+      continue;
+    }
+    if (!root.schema_key) {
+      ++report.roots_without_schema;
+      continue;
+    }
+    auto it = schemas.find(*root.schema_key);
+    if (it == schemas.end()) {
+      it = schemas.emplace(*root.schema_key, stored_schema::get(store, *root.schema_key)).first;
+    }
+    if (!it->second) {
+      problems.add(Problem{ProblemKind::schema_violation, root.schema_key, {root.name},
+                           "root "" + root.name + "": its stored schema cannot be used: " +
+                               it->second.error().message(),
+                           {}, {}});
+      continue;
+    }
+    hydrate::Document doc(store, *root.key);
+    std::ostringstream text;
+    if (!doc.write_json(text, "")) {
+      continue; // its missing or damaged blobs are reported by the full level
+    }
+    const auto value = nlohmann::json::parse(text.str(), nullptr, false);
+    if (value.is_discarded()) {
+      continue;
+    }
+    ++report.roots_schema_checked;
+    const auto result = (*it->second)->validate(value);
+    for (const auto& e : result.errors) {
+      problems.add(Problem{ProblemKind::schema_violation, std::nullopt, {root.name},
+                           "root \"" + root.name + "\": " + e.to_string(), e.instance_location,
+                           e.schema_location});
+    }
+    if (result.truncated) {
+      problems.add(Problem{ProblemKind::schema_violation, std::nullopt, {root.name},
+                           "root \"" + root.name + "\": more schema errors than listed", {}, {}});
+    }
+  }
+  return {};
+}
+
 std::string suggest(const std::vector<Problem>& problems)
 {
   if (problems.empty()) {
@@ -263,6 +325,10 @@ std::string suggest(const std::vector<Problem>& problems)
   std::set<ProblemKind> kinds;
   for (const auto& p : problems) {
     kinds.insert(p.kind);
+  }
+  if (kinds.size() == 1 && kinds.count(ProblemKind::schema_violation)) {
+    return "the stored data is intact but does not match its schema: fix the documents and "
+           "pack them again (pagable pack --schema), or check them with `pagable validate`";
   }
   if (kinds.count(ProblemKind::sqlite_integrity) || kinds.count(ProblemKind::bad_layout)) {
     return "the SQLite file itself is damaged: restore the archive from a backup, or salvage "
@@ -278,11 +344,6 @@ std::string suggest(const std::vector<Problem>& problems)
 
 Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& options)
 {
-  if (options.level == VerifyLevel::deep) {
-    return make_error(Errc::invalid_argument,
-                      "verify --deep (validating each root against its stored schema) is not "
-                      "available in this version yet; the default level checks everything else");
-  }
   PAGABLE_TRY_ASSIGN(auto session, store.open_maintenance(false));
   // The walk does one random index lookup per edge: through a memory map it costs no
   // system call (verify has no memory bound to keep; gc does and reads through its cache).
@@ -453,6 +514,13 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
   }()));
 
   report.rehash_seconds = seconds_since(phase_start);
+  phase_start = std::chrono::steady_clock::now();
+
+  // --- deep: each root against its stored schema ---
+  if (options.level >= VerifyLevel::deep && readable && layout_sound) {
+    PAGABLE_TRY(check_schemas(store, roots, problems, report));
+  }
+  report.schema_seconds = seconds_since(phase_start);
 
   // --- which roots reach each problem ---
   auto& found = problems.problems();

@@ -2,6 +2,7 @@
 // Real schemas on real documents from ../shared/corpora: GitHub's OpenAPI 3.0 description,
 // CycloneDX 1.6 with its SPDX and JSF neighbours found by file name, and OpenAPI 3.1 with
 // GitHub's webhooks description.
+#include "stream_feed.hpp"
 #include "support/temp_dir.hpp"
 
 #include <pagable/schema.hpp>
@@ -42,11 +43,18 @@ TEST_CASE("GitHub's OpenAPI description validates against the OpenAPI 3.0 schema
   const auto report = (*schema)->validate(doc);
   INFO((report.errors.empty() ? std::string() : report.errors[0].to_string()));
   CHECK(report.valid);
+  pagable::schema::StreamStats stats;
+  CHECK(test::stream_validate(**schema, doc, &stats).valid);
+  CHECK(stats.checked_in_place > 0);
 
   // Break one operation: an OpenAPI 3.0 operation must have responses.
   doc["paths"]["/repos/{owner}/{repo}"]["get"].erase("responses");
+  doc["info"]["version"] = 3;
   const auto broken = (*schema)->validate(doc);
   CHECK_FALSE(broken.valid);
+  const auto streamed = test::stream_validate(**schema, doc);
+  CHECK_FALSE(streamed.valid);
+  CHECK(test::error_locations(streamed) == test::error_locations(broken));
   const bool named = std::any_of(broken.errors.begin(), broken.errors.end(), [](const auto& e) {
     return e.instance_location == "/paths/~1repos~1{owner}~1{repo}/get" &&
            e.message == "required property \"responses\" missing";
@@ -72,7 +80,11 @@ TEST_CASE("CycloneDX 1.6 agrees with every verdict of its test documents", "[sch
     std::size_t agree = 0;
     for (const auto& entry : manifest) {
       const std::string file = entry["file"].get<std::string>();
-      const auto report = (*schema)->validate(load(dir + "/cyclonedx-1.6-tests/" + file));
+      const json doc = load(dir + "/cyclonedx-1.6-tests/" + file);
+      const auto report = (*schema)->validate(doc);
+      const auto streamed = test::stream_validate(**schema, doc);
+      CHECK(streamed.valid == report.valid);
+      CHECK(test::error_locations(streamed) == test::error_locations(report));
       // With formats asserted the verdict is the file's name; without, it is what ajv says
       // (4 files need format checking to get their named verdict).
       const bool expected = entry[formats ? "expected_by_name" : "ajv"].get<bool>();

@@ -4,6 +4,7 @@
 // per file and per draft. Required tests must pass except those listed, test by test, in
 // tests/data/schema-known-failures.txt -- and a listed test that passes fails this test, so
 // the list only shrinks. Optional tests (optional/, formats asserted) are reported only.
+#include "stream_feed.hpp"
 #include "support/temp_dir.hpp"
 
 #include <pagable/schema.hpp>
@@ -23,6 +24,8 @@ namespace {
 struct Score {
   std::size_t passed = 0;
   std::size_t total = 0;
+  std::size_t node_passed = 0;          // the per-node path (NodeValidator) got the verdict
+  std::vector<std::string> node_differs; // tests where it disagrees with validate()
 };
 
 std::set<std::string> read_known_failures()
@@ -57,6 +60,12 @@ std::vector<std::string> run_file(const fs::path& file, const std::string& id_pr
       if (schema) {
         const auto report = (*schema)->validate(t["data"]);
         ok = report.valid == t["valid"].get<bool>();
+        const auto streamed = test::stream_validate(**schema, t["data"]);
+        score.node_passed += streamed.valid == t["valid"].get<bool>() ? 1 : 0;
+        if (streamed.valid != report.valid ||
+            (!report.truncated && test::error_locations(streamed) != test::error_locations(report))) {
+          score.node_differs.push_back(id);
+        }
       }
       if (ok) {
         ++score.passed;
@@ -87,6 +96,7 @@ TEST_CASE("JSON-Schema-Test-Suite: draft2020-12 and draft7", "[schema][suite]")
   std::set<std::string> seen_failures;
   std::vector<std::string> unexpected;
   std::vector<std::string> fixed;
+  std::vector<std::string> node_differs; // required tests where per-node and whole disagree
   const std::pair<std::string, std::string> drafts[] = {
       {"draft2020-12", "https://json-schema.org/draft/2020-12/schema"},
       {"draft7", "http://json-schema.org/draft-07/schema#"}};
@@ -109,6 +119,10 @@ TEST_CASE("JSON-Schema-Test-Suite: draft2020-12 and draft7", "[schema][suite]")
       std::cout << "  " << rel << ": " << score.passed << "/" << score.total << "\n";
       (is_optional ? optional : required).passed += score.passed;
       (is_optional ? optional : required).total += score.total;
+      (is_optional ? optional : required).node_passed += score.node_passed;
+      if (!is_optional) {
+        node_differs.insert(node_differs.end(), score.node_differs.begin(), score.node_differs.end());
+      }
       if (is_optional) {
         if (std::getenv("PAGABLE_SCHEMA_SUITE_VERBOSE") != nullptr) { // to work on optional tests
           for (const auto& f : failures) {
@@ -126,6 +140,8 @@ TEST_CASE("JSON-Schema-Test-Suite: draft2020-12 and draft7", "[schema][suite]")
     }
     std::cout << draft << ": required " << required.passed << "/" << required.total << ", optional "
               << optional.passed << "/" << optional.total << "\n";
+    std::cout << draft << " per-node (NodeValidator): required " << required.node_passed << "/"
+              << required.total << ", optional " << optional.node_passed << "/" << optional.total << "\n";
     CHECK(required.total > 0);
   }
   for (const auto& k : known) {
@@ -139,6 +155,10 @@ TEST_CASE("JSON-Schema-Test-Suite: draft2020-12 and draft7", "[schema][suite]")
   for (const auto& f : fixed) {
     UNSCOPED_INFO("passes now, remove from tests/data/schema-known-failures.txt: " << f);
   }
+  for (const auto& d : node_differs) {
+    UNSCOPED_INFO("per-node validation differs from validate() (verdict or error locations): " << d);
+  }
   CHECK(unexpected.empty());
   CHECK(fixed.empty());
+  CHECK(node_differs.empty());
 }

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // verify on archives built through the library and then damaged the ways real damage looks.
 #include <pagable/gc.hpp>
+#include <pagable/pack.hpp>
+#include <pagable/schema.hpp>
+#include <pagable/stored_schema.hpp>
 #include <pagable/verify.hpp>
 
 #include "support/archive_fixture.hpp"
@@ -10,6 +13,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <set>
+#include <sstream>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -101,17 +106,58 @@ TEST_CASE("verify: a sound archive is clean at every level; unreachable blobs ar
   }
 }
 
-TEST_CASE("verify: --deep says it is not available instead of pretending", "[verify]")
+TEST_CASE("verify: --deep validates each root against its stored schema", "[verify][schema]")
 {
   test::TempDir dir;
-  const auto t = build(dir);
-  auto s = open(t.path, store::OpenMode::read_only);
+  const std::string path = dir.file("a.pagable");
+  {
+    auto s = open(path);
+    const auto boundaries = pack::init_boundaries(*s);
+    REQUIRE(boundaries);
+    std::istringstream text(R"({"name": "x", "tags": ["a", 2], "n": 5})");
+    const auto packed = pack::pack_stream(*s, text, *boundaries, {});
+    REQUIRE(packed);
+    const auto compile = [](const char* schema_text) {
+      auto compiled = schema::compile_schema(nlohmann::json::parse(schema_text), {});
+      REQUIRE(compiled);
+      return *compiled;
+    };
+    // The document matches the first schema and breaks the second twice.
+    const auto loose = stored_schema::put(*s, *compile(R"({"type": "object"})"));
+    const auto strict = stored_schema::put(
+        *s, *compile(R"({"properties": {"tags": {"items": {"type": "string"}}, "n": {"maximum": 3}}})"));
+    REQUIRE(loose);
+    REQUIRE(strict);
+    const auto commit_with = [&](const std::string& name, std::optional<Key> schema_key) {
+      store::RootRecord r;
+      r.name = name;
+      r.key = packed->key;
+      r.schema_key = schema_key;
+      REQUIRE(s->commit_root(r));
+    };
+    commit_with("loose", *loose);
+    commit_with("strict", *strict);
+    commit_with("plain", std::nullopt);
+  }
   verify::VerifyOptions o;
   o.level = VerifyLevel::deep;
-  const auto r = verify::run(*s, o);
-  REQUIRE_FALSE(r);
-  CHECK(r.error().code() == Errc::invalid_argument);
-  CHECK_THAT(r.error().message(), Catch::Contains("not available"));
+  const auto r = run_verify(path, o);
+  CHECK(r.roots_schema_checked == 2);
+  CHECK(r.roots_without_schema == 1);
+  REQUIRE(r.problems.size() == 2);
+  std::set<std::pair<std::string, std::string>> where;
+  for (const auto& p : r.problems) {
+    CHECK(p.kind == ProblemKind::schema_violation);
+    CHECK(p.roots == std::vector<std::string>{"strict"});
+    CHECK_THAT(p.detail, Catch::StartsWith("root \"strict\": "));
+    where.emplace(p.instance_location, p.schema_location);
+  }
+  CHECK(where == std::set<std::pair<std::string, std::string>>{
+                     {"/tags/1", "#/properties/tags/items/type"}, {"/n", "#/properties/n/maximum"}});
+  CHECK_THAT(r.suggestion, Catch::Contains("does not match its schema"));
+  // The full level does not look at schemas.
+  o.level = VerifyLevel::full;
+  CHECK(run_verify(path, o).ok());
 }
 
 TEST_CASE("verify: a missing child is named with its key and exactly the roots that reach it",
