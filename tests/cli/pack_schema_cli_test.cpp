@@ -228,3 +228,36 @@ TEST_CASE("cli pack --schema: GitHub's OpenAPI description against the OpenAPI 3
   CHECK(types.exit_code == 0);
   CHECK(types.out == "/info\tInfo\n/info/contact\tContact\n/info/license\tLicense\n");
 }
+
+TEST_CASE("cli pack --schema: the stored schema does not depend on where its file was",
+          "[cli][schema]")
+{
+  // The same schema packed from two directories is one blob, and the archive does not hold
+  // the packing machine's paths; verify --deep and hydrate --types still work from it.
+  test::TempDir dir;
+  const auto f = write_files(dir);
+  std::filesystem::create_directories(dir.file("elsewhere/deeper"));
+  const auto moved = dir.file("elsewhere/deeper/pets.schema.json");
+  test::write_file(moved, k_schema);
+  REQUIRE(run_pagable({"pack", f.archive, "--schema", f.schema, "--name", "one", f.good}).exit_code == 0);
+  REQUIRE(run_pagable({"pack", f.archive, "--schema", moved, "--name", "two", f.good}).exit_code == 0);
+  const auto roots = roots_of(f.archive);
+  REQUIRE(roots.size() == 2);
+  CHECK(roots[0]["schema_key"] == roots[1]["schema_key"]);
+  {
+    pagable::store::SqliteOptions o; // read-only
+    auto store = pagable::store::open_sqlite_store(f.archive, o).value();
+    const auto key = pagable::Key::parse(roots[0]["schema_key"].get<std::string>()).value();
+    const auto blob = store->get(key).value();
+    REQUIRE(blob);
+    const std::string text(blob->data.begin(), blob->data.end());
+    CHECK_THAT(text, Catch::Contains("\"file:///pets.schema.json\""));
+    CHECK(text.find(dir.path()) == std::string::npos);
+  }
+  std::filesystem::remove(f.schema);
+  std::filesystem::remove(moved);
+  CHECK(run_pagable({"verify", "--deep", f.archive}).exit_code == 0);
+  const auto types = run_pagable({"hydrate", "--types", f.archive, "two"});
+  CHECK(types.exit_code == 0);
+  CHECK_THAT(types.out, Catch::Contains("Pet"));
+}

@@ -5,9 +5,40 @@
 
 namespace pagable::stored_schema {
 
+namespace {
+
+// The bundle with every file: URI under the root schema's directory rewritten as relative to
+// it ("file:///abs/dir/x.json" -> "file:///x.json"): where the schema happened to be on the
+// packing machine neither leaks into the archive nor changes the bundle's key. References
+// between those files resolve as before, since they all move together.
+nlohmann::json relocated(nlohmann::json bundle)
+{
+  const auto* root = bundle.contains("uri") ? bundle["uri"].get_ptr<const std::string*>() : nullptr;
+  if (root == nullptr || !root->starts_with("file://")) {
+    return bundle;
+  }
+  const std::string dir = root->substr(0, root->rfind('/') + 1);
+  const auto relocate = [&dir](nlohmann::json& uri) {
+    if (const auto* s = uri.get_ptr<const std::string*>(); s != nullptr && s->starts_with(dir)) {
+      uri = "file:///" + s->substr(dir.size());
+    }
+  };
+  relocate(bundle["uri"]);
+  if (auto it = bundle.find("files"); it != bundle.end() && it->is_array()) {
+    for (auto& file : *it) {
+      if (file.is_object() && file.contains("uri")) {
+        relocate(file["uri"]);
+      }
+    }
+  }
+  return bundle;
+}
+
+} // namespace
+
 Result<Key> put(store::BlobStore& store, const schema::Schema& schema)
 {
-  const std::string text = schema.bundle().dump();
+  const std::string text = relocated(schema.bundle()).dump();
   Blob blob{Bytes(text.begin(), text.end()), {}};
   PAGABLE_TRY_ASSIGN(const Key key, store.put(std::move(blob)));
   PAGABLE_TRY(store.flush());
