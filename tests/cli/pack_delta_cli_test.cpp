@@ -2,6 +2,7 @@
 // pack --update-of and re-packing under the same name (updates are deltas), and pack's
 // progress line, through the built binary. The browser-compat data case packs 20 MB four
 // times (about 2 minutes in a Debug build): it is [.slow]; the synthetic cases always run.
+#include "support/archive_fixture.hpp"
 #include "support/report_schema.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
@@ -171,6 +172,16 @@ TEST_CASE("cli pack: a synthetic update under the same name is stored as deltas"
   INFO("aligned " << update["bytes_added"] << ", fresh " << fresh["bytes_added"]);
   CHECK(update["bytes_added"].get<std::uint64_t>() * 4 < fresh["bytes_added"].get<std::uint64_t>());
   CHECK(hydrate(archive, "doc") == ordered_json::parse(test::read_file(v2)));
+  // An update goes into 64 KiB packs (fewer base packs per delta pack, faster cold reads);
+  // a fresh document keeps 256 KiB packs.
+  const auto largest = [](const std::string& path, int codec) {
+    return test::archive::sql_int(path, "SELECT max(raw_size) FROM packs WHERE codec = " +
+                                            std::to_string(codec));
+  };
+  CHECK(test::archive::sql_int(archive, "SELECT count(*) FROM packs WHERE codec = 3") >= 2);
+  CHECK(largest(archive, 3) < 128 * 1024);
+  CHECK(largest(plain, 3) == 0);
+  CHECK(test::archive::sql_int(plain, "SELECT max(raw_size) FROM packs") >= 256 * 1024);
 }
 
 TEST_CASE("cli pack: progress on stderr with --progress, none with -q or --json", "[cli][pack]")
