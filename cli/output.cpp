@@ -57,6 +57,13 @@ void Output::progress(const std::string& text) const
   }
 }
 
+void Output::progress_done(const std::string& text) const
+{
+  if (m_progress) {
+    std::cerr << '\r' << text << "\x1b[K\n" << std::flush;
+  }
+}
+
 void Output::end_progress() const
 {
   if (m_progress) {

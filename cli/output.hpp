@@ -37,6 +37,8 @@ public:
   bool show_progress() const noexcept { return m_progress; }
   void progress(const std::string& text) const;
   void end_progress() const;
+  // The last progress line: drawn once more and ended with a newline.
+  void progress_done(const std::string& text) const;
 
 private:
   OutputOptions m_options;

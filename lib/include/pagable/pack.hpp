@@ -12,10 +12,13 @@
 #include <pagable/store.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <istream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +53,13 @@ struct BoundarySettings {
 
 enum class DanglingRefs : std::uint8_t { error, allow };
 
+// How far a pack has got, for a progress display (the library never prints).
+struct PackProgress {
+  std::uint64_t bytes_in = 0; // JSON bytes read so far (after decompression)
+  std::uint64_t nodes = 0;    // nodes emitted so far
+  bool done = false;          // the last report of this document (its input is all read)
+};
+
 struct PackOptions {
   // Worker threads that hash and store nodes; 0 = one per hardware thread.
   unsigned workers = 0;
@@ -72,6 +82,16 @@ struct PackOptions {
   // schema::StreamOptions::max_buffer_bytes: the most a value kept whole for a construct that
   // needs it (oneOf, uniqueItems, ...) may take.
   std::size_t schema_buffer_bytes = std::size_t{256} << 20;
+  // The top-level key of an older version of this document (DESIGN §4 "Updates need
+  // deltas"). Each new node is then hinted to the store with the old nodes at the same JSON
+  // path (members by name, items by index, chunks by the members they cover) as its delta
+  // bases; the old graph is read lazily along the way. Never changes the keys. A blob of the
+  // old version that cannot be read only stops the hints (PackResult::alignment_error).
+  std::optional<Key> update_of;
+  // Called on the parsing thread as input is read, at most once per `progress_interval`,
+  // and once more with done = true when the input is all read.
+  std::function<void(const PackProgress&)> progress;
+  std::chrono::milliseconds progress_interval{250};
 };
 
 struct PackResult {
@@ -81,6 +101,8 @@ struct PackResult {
   std::uint64_t refs = 0;           // "$ref": "#/..." objects
   std::vector<std::string> dangling; // refs that do not resolve (only with DanglingRefs::allow)
   std::uint64_t schema_buffered = 0;  // values kept whole for validation (with a schema)
+  std::uint64_t hinted = 0;          // nodes given delta bases (with update_of; stored or not)
+  std::string alignment_error;       // why hints stopped early (with update_of), or empty
 };
 
 // Reads the archive's boundary settings, recording `defaults` first if it has none yet.

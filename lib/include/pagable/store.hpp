@@ -51,6 +51,8 @@ struct StoreCounters {
                                     // after compression plus index entries)
   std::uint64_t gets = 0;           // get() calls that read stored data
   std::uint64_t packs_decoded = 0;  // compressed groups decompressed (SQLite only)
+  std::uint64_t blobs_delta = 0;    // new blobs written into delta packs (compressed against
+                                    // PutHints bases; SQLite only)
 };
 
 struct StoreStats {

@@ -5,12 +5,15 @@
 #include <pagable/schema.hpp>
 
 #include "codec/node_codec.hpp"
+#include "pack/aligner.hpp"
 #include "util/thread_pool.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <array>
 #include <charconv>
+#include <chrono>
+#include <functional>
 #include <condition_variable>
 #include <future>
 #include <map>
@@ -111,12 +114,13 @@ public:
   }
   ~NodeWriter() { wait_idle(); }
 
-  Pending submit(Bytes data, std::vector<Pending> children, std::uint64_t fp)
+  Pending submit(Bytes data, std::vector<Pending> children, std::uint64_t fp,
+                 std::vector<Key> bases = {})
   {
     auto promise = std::make_shared<std::promise<Result<Key>>>();
     Pending p{promise->get_future().share(), fp};
     if (!m_pool) {
-      promise->set_value(store_node(std::move(data), children));
+      promise->set_value(store_node(std::move(data), children, bases));
       return p;
     }
     const std::size_t cost = data.size() + children.size() * Key::k_size + 64;
@@ -128,9 +132,9 @@ public:
     }
     // Children were submitted before their parent and the pool runs tasks in order, so every
     // key a task waits for belongs to a task that has already started: no deadlock.
-    m_pool->submit([this, promise, cost, data = std::move(data),
-                    children = std::move(children)]() mutable {
-      promise->set_value(store_node(std::move(data), children));
+    m_pool->submit([this, promise, cost, data = std::move(data), children = std::move(children),
+                    bases = std::move(bases)]() mutable {
+      promise->set_value(store_node(std::move(data), children, bases));
       std::lock_guard lock(m_mutex);
       m_in_flight_bytes -= cost;
       --m_in_flight;
@@ -146,7 +150,7 @@ public:
   }
 
 private:
-  Result<Key> store_node(Bytes data, const std::vector<Pending>& children)
+  Result<Key> store_node(Bytes data, const std::vector<Pending>& children, std::vector<Key>& bases)
   {
     try {
       std::vector<Key> keys;
@@ -158,7 +162,8 @@ private:
         }
         keys.push_back(*k);
       }
-      return m_store.put(Blob{std::move(data), std::move(keys)});
+      return m_store.put(Blob{std::move(data), std::move(keys)},
+                         store::PutHints{std::move(bases)});
     } catch (const std::exception& e) {
       return make_error(Errc::internal, std::string("storing a node: ") + e.what());
     }
@@ -212,8 +217,14 @@ protected:
       return traits_type::eof();
     }
     setg(m_buf.data(), m_buf.data(), m_buf.data() + n);
+    if (on_refill) {
+      on_refill();
+    }
     return traits_type::to_int_type(m_buf[0]);
   }
+
+public:
+  std::function<void()> on_refill; // after each read from the source (progress)
 
 private:
   std::streambuf* m_src;
@@ -235,6 +246,9 @@ public:
       schema::StreamOptions so;
       so.max_buffer_bytes = o.schema_buffer_bytes;
       m_validator = o.schema->node_validator(so);
+    }
+    if (o.update_of) {
+      m_align = std::make_unique<Aligner>(store, *o.update_of);
     }
   }
 
@@ -302,6 +316,9 @@ public:
     if (m_validator) {
       m_validator->key(name);
     }
+    if (m_align) {
+      m_align->member(name);
+    }
     return true;
   }
   bool end_object() { return close(); }
@@ -362,6 +379,9 @@ private:
       return fail("nesting deeper than the maximum depth of " + std::to_string(m_o.max_depth));
     }
     begin_value();
+    if (m_align) {
+      align_open();
+    }
     m_frames.emplace_back();
     m_frames.back().object = object;
     if (m_validator) {
@@ -407,6 +427,9 @@ private:
     Frame done = std::move(f);
     m_frames.pop_back();
     auto value = finish_container(done);
+    if (m_align) {
+      m_align->close();
+    }
     if (!value) {
       return fail(std::move(value).error());
     }
@@ -467,7 +490,9 @@ private:
                   f.buf.begin() + static_cast<std::ptrdiff_t>(cut.bytes));
       std::vector<Pending> children(f.children.begin() + static_cast<std::ptrdiff_t>(prev.children),
                                     f.children.begin() + static_cast<std::ptrdiff_t>(cut.children));
-      PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(data), std::move(children)));
+      PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(data), std::move(children),
+                                         m_align ? m_align->part_bases(cut.items - prev.items)
+                                                 : std::vector<Key>{}));
       PAGABLE_TRY(add_entry(f, 0, Entry{std::move(p), cut.items - prev.items}));
       prev = cut;
     }
@@ -557,7 +582,8 @@ private:
     data.insert(data.end(), f.buf.begin(), f.buf.end());
     const std::size_t size = data.size() + f.children.size() * Key::k_size;
     if (m_frames.empty() || (f.arc ? *f.arc : size >= m_b.node_bytes)) {
-      PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(data), std::move(f.children)));
+      PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(data), std::move(f.children),
+                                         m_align ? m_align->node_bases() : std::vector<Key>{}));
       return ref_to(std::move(p));
     }
     return Value{std::move(data), std::move(f.children)};
@@ -571,7 +597,19 @@ private:
     return v;
   }
 
-  Result<Pending> emit(Bytes data, std::vector<Pending> children)
+  // Tells the aligner where the container opening now sits in its parent.
+  void align_open()
+  {
+    if (m_frames.empty()) {
+      m_align->open_root();
+    } else if (m_frames.back().object) {
+      m_align->open_member(m_frames.back().name);
+    } else {
+      m_align->open_item(m_frames.back().index);
+    }
+  }
+
+  Result<Pending> emit(Bytes data, std::vector<Pending> children, std::vector<Key> bases = {})
   {
     if (m_o.cancel != nullptr && m_o.cancel->load()) {
       return make_error(Errc::cancelled, "interrupted");
@@ -582,8 +620,9 @@ private:
                                                  std::to_string(m_o.max_node_bytes));
     }
     ++m_nodes;
+    m_hinted += bases.empty() ? 0 : 1;
     const std::uint64_t fp = fingerprint(data, children);
-    return m_writer.submit(std::move(data), std::move(children), fp);
+    return m_writer.submit(std::move(data), std::move(children), fp, std::move(bases));
   }
 
   // The JSON pointer of the value open at depth `depth` (0 = the document).
@@ -630,6 +669,8 @@ private:
   const BoundarySettings& m_b;
   const PackOptions& m_o;
   CountingBuf& m_in;
+  std::unique_ptr<Aligner> m_align; // with update_of only
+  std::uint64_t m_hinted = 0;
   NodeWriter m_writer;
   std::unique_ptr<schema::NodeValidator> m_validator;
   std::vector<Frame> m_frames;
@@ -669,7 +710,8 @@ Result<PackResult> Packer::finish(store::BlobStore& store)
       m_top.bytes[0] == static_cast<std::uint8_t>(Tag::ref)) {
     root = std::move(m_top.children.front());
   } else {
-    PAGABLE_TRY_ASSIGN(root, emit(std::move(m_top.bytes), std::move(m_top.children)));
+    PAGABLE_TRY_ASSIGN(root, emit(std::move(m_top.bytes), std::move(m_top.children),
+                                  m_align ? m_align->root_bases() : std::vector<Key>{}));
   }
   m_writer.wait_idle();
   const Result<Key>& key = root.key.get();
@@ -682,6 +724,10 @@ Result<PackResult> Packer::finish(store::BlobStore& store)
   result.nodes = m_nodes;
   result.refs = m_ref_count;
   result.schema_buffered = m_validator ? m_validator->stats().buffered_values : 0;
+  result.hinted = m_hinted;
+  if (m_align && m_align->error()) {
+    result.alignment_error = m_align->error()->message();
+  }
   if (!m_refs.empty()) {
     // The check streams through the objects the pointers name: a small cache is enough.
     hydrate::Document doc(store, *key, 8 * 1024 * 1024);
@@ -770,6 +816,16 @@ Result<PackResult> pack_stream(store::BlobStore& store, std::istream& input,
   Result<PackResult> result = make_error(Errc::internal, "pack did not run");
   {
     Packer packer(store, boundaries, options, counted);
+    auto last_report = std::chrono::steady_clock::now();
+    if (options.progress) {
+      counted.on_refill = [&] {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_report >= options.progress_interval) {
+          last_report = now;
+          options.progress(PackProgress{counted.consumed(), packer.nodes(), false});
+        }
+      };
+    }
     bool parsed = false;
     try {
       parsed = nlohmann::json::sax_parse(in, &packer);
@@ -784,6 +840,10 @@ Result<PackResult> pack_stream(store::BlobStore& store, std::istream& input,
       error = make_error(Errc::invalid_input, "the input is not a JSON document");
     }
     bytes_in = counted.consumed();
+    counted.on_refill = nullptr;
+    if (options.progress && !error) {
+      options.progress(PackProgress{bytes_in, packer.nodes(), true});
+    }
     if (error && bytes_in == 0 && error->code() == Errc::invalid_input) {
       error = make_error(Errc::invalid_input, "the input is empty: no JSON document at line 1, column 1");
     }

@@ -269,7 +269,7 @@ private:
 
   // Counters (any thread).
   mutable std::atomic<std::uint64_t> m_puts{0}, m_written{0}, m_deduped{0}, m_bytes_written{0},
-      m_gets{0}, m_packs_decoded{0};
+      m_gets{0}, m_packs_decoded{0}, m_delta_blobs{0};
 };
 
 Result<void> SqliteStore::open()
@@ -834,6 +834,9 @@ Result<void> SqliteStore::finish_pack()
     }
   }
   m_bytes_written.fetch_add(pack.data.size() + index_bytes, std::memory_order_relaxed);
+  if (pack.codec == PackCodec::zstd_prefix) {
+    m_delta_blobs.fetch_add(m_pack_blobs, std::memory_order_relaxed);
+  }
   ++m_pack_id;
   m_pack_buf.clear();
   m_pack_blobs = 0;
@@ -1179,6 +1182,7 @@ StoreCounters SqliteStore::counters() const
   c.puts = m_puts.load();
   c.blobs_written = m_written.load();
   c.blobs_deduped = m_deduped.load();
+  c.blobs_delta = m_delta_blobs.load();
   c.bytes_written = m_bytes_written.load();
   c.gets = m_gets.load();
   c.packs_decoded = m_packs_decoded.load();
