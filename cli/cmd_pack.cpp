@@ -156,27 +156,43 @@ Result<Packed> pack_one(store::BlobStore& store, const pack::BoundarySettings& b
       }
     };
   }
-  PAGABLE_TRY_ASSIGN(auto input, pack::open_input(file));
-  PAGABLE_TRY_ASSIGN(auto result, pack::pack_stream(store, *input, boundaries, options));
-  if (options.cancel != nullptr && options.cancel->load()) {
-    return make_error(Errc::cancelled, "interrupted");
-  }
-  store::RootRecord root;
-  root.name = name;
-  root.key = result.key;
-  root.labels = labels;
-  if (ps.schema) {
-    if (!ps.key) {
-      PAGABLE_TRY_ASSIGN(ps.key, stored_schema::put(store, *ps.schema));
+  // A blob this pack found already stored (and so did not write again) may be removed by a
+  // gc running at the same time, if no root reached it when that gc looked. The root's
+  // commit then refuses with not_found and commits nothing (DESIGN §4); the pack is run
+  // again, which stores the missing blobs anew. Standard input cannot be read twice.
+  constexpr int k_attempts = 3;
+  pack::PackResult result;
+  for (int attempt = 1;; ++attempt) {
+    PAGABLE_TRY_ASSIGN(auto input, pack::open_input(file));
+    PAGABLE_TRY_ASSIGN(result, pack::pack_stream(store, *input, boundaries, options));
+    if (options.cancel != nullptr && options.cancel->load()) {
+      return make_error(Errc::cancelled, "interrupted");
     }
-    root.schema_key = ps.key;
+    store::RootRecord root;
+    root.name = name;
+    root.key = result.key;
+    root.labels = labels;
+    if (ps.schema) {
+      if (!ps.key || attempt > 1) { // the schema blob may have been removed too
+        PAGABLE_TRY_ASSIGN(ps.key, stored_schema::put(store, *ps.schema));
+      }
+      root.schema_key = ps.key;
+    }
+    root.stats_json = nlohmann::json{{"nodes", result.nodes},
+                                     {"bytes_in", result.bytes_in},
+                                     {"refs", result.refs},
+                                     {"source", file}}
+                          .dump();
+    auto committed = store.commit_root(root);
+    if (committed) {
+      break;
+    }
+    if (committed.error().code() != Errc::not_found || file == "-" || attempt == k_attempts) {
+      return std::move(committed).error();
+    }
+    out.warn(file + ": " + committed.error().message() +
+             " (a gc running at the same time removed it); packing the file again");
   }
-  root.stats_json = nlohmann::json{{"nodes", result.nodes},
-                                   {"bytes_in", result.bytes_in},
-                                   {"refs", result.refs},
-                                   {"source", file}}
-                        .dump();
-  PAGABLE_TRY(store.commit_root(root));
   const auto after = store.counters();
   Packed p;
   p.name = name;
