@@ -32,6 +32,18 @@ std::string hydrate_text(const store::BlobStore& s, const Key& key, const std::s
   return out.str();
 }
 
+// Boundaries small enough that a few kB of JSON make nodes, chunks and index levels.
+pack::BoundarySettings tiny_boundaries()
+{
+  pack::BoundarySettings b;
+  b.node_bytes = 64;
+  b.chunk_above_bytes = 512;
+  b.chunk_target_bytes = 128;
+  b.chunk_max_bytes = 512;
+  b.index_fanout = 4;
+  return b;
+}
+
 } // namespace
 
 TEST_CASE("pack: canonical output and the same key whatever the whitespace", "[pack]")
@@ -47,12 +59,7 @@ TEST_CASE("pack: canonical output and the same key whatever the whitespace", "[p
 TEST_CASE("pack: small thresholds give nodes, chunks and the same value back", "[pack]")
 {
   auto s = store::make_memory_store();
-  pack::BoundarySettings b;
-  b.node_bytes = 64;
-  b.chunk_above_bytes = 512;
-  b.chunk_target_bytes = 128;
-  b.chunk_max_bytes = 512;
-  b.index_fanout = 4;
+  const pack::BoundarySettings b = tiny_boundaries();
   std::string doc = "{\"list\":[";
   for (int i = 0; i < 2000; ++i) {
     doc += (i ? "," : "") + std::string("{\"i\":") + std::to_string(i) + ",\"v\":[" +
@@ -128,12 +135,7 @@ TEST_CASE("pack: the $ref check reads a chunked object one part at a time", "[pa
   // held in memory at once, so a document whose $refs point into one big map (the seed-shaped
   // workload) needed memory proportional to the document.
   auto s = store::make_memory_store();
-  pack::BoundarySettings b;
-  b.node_bytes = 64;
-  b.chunk_above_bytes = 512;
-  b.chunk_target_bytes = 128;
-  b.chunk_max_bytes = 512;
-  b.index_fanout = 4;
+  const pack::BoundarySettings b = tiny_boundaries();
   std::string doc = "{\"nodes\":{";
   for (int i = 0; i < 3000; ++i) {
     doc += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":{\"deps\":[" +
