@@ -261,3 +261,38 @@ TEST_CASE("cli pack --schema: the stored schema does not depend on where its fil
   CHECK(types.exit_code == 0);
   CHECK_THAT(types.out, Catch::Contains("Pet"));
 }
+
+TEST_CASE("cli pack --schema: a schema referring outside its directory still loads from the archive",
+          "[cli][schema]")
+{
+  // Regression: only URIs under the root schema's directory were made relative, so a
+  // reference to "../common/defs.json" no longer matched the stored file and the bundle could
+  // not be loaded (and loading it fell back to reading the disk).
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.file("api"));
+  std::filesystem::create_directories(dir.file("common"));
+  const auto schema = dir.file("api/pets.schema.json");
+  test::write_file(schema, R"({"type": "object", "properties": {"pets": {"$ref": "../common/defs.json"}}})");
+  test::write_file(dir.file("common/defs.json"),
+                   R"({"type": "array", "items": {"type": "object", "required": ["name"]}})");
+  const auto doc = dir.file("good.json");
+  test::write_file(doc, R"({"pets": [{"name": "rex"}]})");
+  const auto archive = dir.file("a.pagable");
+  REQUIRE(run_pagable({"pack", archive, "--schema", schema, doc}).exit_code == 0);
+  std::filesystem::remove_all(dir.file("api"));
+  std::filesystem::remove_all(dir.file("common"));
+  const auto verified = run_pagable({"--json", "verify", "--deep", archive});
+  INFO(verified.out);
+  CHECK(verified.exit_code == 0);
+  CHECK(report_of(verified, "verify")["roots_schema_checked"] == 1);
+  const auto roots = roots_of(archive);
+  REQUIRE(roots.size() == 1);
+  pagable::store::SqliteOptions o; // read-only
+  auto store = pagable::store::open_sqlite_store(archive, o).value();
+  const auto blob = store->get(pagable::Key::parse(roots[0]["schema_key"].get<std::string>()).value()).value();
+  REQUIRE(blob);
+  const std::string text(blob->data.begin(), blob->data.end());
+  CHECK_THAT(text, Catch::Contains("\"file:///common/defs.json\"") &&
+                       Catch::Contains("\"file:///api/pets.schema.json\""));
+  CHECK(text.find(dir.path()) == std::string::npos);
+}

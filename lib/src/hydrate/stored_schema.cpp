@@ -3,32 +3,57 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
+#include <string_view>
+#include <vector>
+
 namespace pagable::stored_schema {
 
 namespace {
 
-// The bundle with every file: URI under the root schema's directory rewritten as relative to
-// it ("file:///abs/dir/x.json" -> "file:///x.json"): where the schema happened to be on the
-// packing machine neither leaks into the archive nor changes the bundle's key. References
-// between those files resolve as before, since they all move together.
+// The bundle with its file: URIs made relative to the deepest directory holding them all
+// ("file:///abs/dir/x.json" and "file:///abs/common/y.json" become "file:///dir/x.json" and
+// "file:///common/y.json"): where the schema happened to be on the packing machine neither
+// leaks into the archive nor changes the bundle's key, and references between the files
+// resolve as before, since they all move together.
 nlohmann::json relocated(nlohmann::json bundle)
 {
-  const auto* root = bundle.contains("uri") ? bundle["uri"].get_ptr<const std::string*>() : nullptr;
-  if (root == nullptr || !root->starts_with("file://")) {
-    return bundle;
+  std::vector<nlohmann::json*> uris;
+  if (auto it = bundle.find("uri"); it != bundle.end() && it->is_string()) {
+    uris.push_back(&*it);
   }
-  const std::string dir = root->substr(0, root->rfind('/') + 1);
-  const auto relocate = [&dir](nlohmann::json& uri) {
-    if (const auto* s = uri.get_ptr<const std::string*>(); s != nullptr && s->starts_with(dir)) {
-      uri = "file:///" + s->substr(dir.size());
-    }
-  };
-  relocate(bundle["uri"]);
   if (auto it = bundle.find("files"); it != bundle.end() && it->is_array()) {
     for (auto& file : *it) {
-      if (file.is_object() && file.contains("uri")) {
-        relocate(file["uri"]);
+      if (file.is_object() && file.contains("uri") && file["uri"].is_string()) {
+        uris.push_back(&file["uri"]);
       }
+    }
+  }
+  constexpr std::string_view k_scheme = "file://";
+  std::optional<std::string> common;
+  for (const auto* uri : uris) {
+    const auto& s = uri->get_ref<const std::string&>();
+    if (!s.starts_with(k_scheme)) {
+      continue;
+    }
+    const std::string dir = s.substr(0, s.rfind('/') + 1);
+    if (!common) {
+      common = dir;
+      continue;
+    }
+    std::size_t n = 0;
+    while (n < common->size() && n < dir.size() && (*common)[n] == dir[n]) {
+      ++n;
+    }
+    common->resize(common->rfind('/', n == 0 ? 0 : n - 1) + 1);
+  }
+  if (!common || common->size() <= k_scheme.size()) {
+    return bundle;
+  }
+  for (auto* uri : uris) {
+    const auto& s = uri->get_ref<const std::string&>();
+    if (s.starts_with(*common)) {
+      *uri = "file:///" + s.substr(common->size());
     }
   }
   return bundle;

@@ -111,8 +111,10 @@ bool is_int(const json& v)
 
 class Compiler {
 public:
-  Compiler(std::string root_dir, const SchemaOptions& options, const Preloaded& preloaded)
+  Compiler(std::string root_dir, const SchemaOptions& options, const Preloaded& preloaded,
+           bool read_files)
       : m_root_dir(std::move(root_dir)), m_options(options), m_preloaded(preloaded),
+        m_read_files(read_files),
         m_graph(std::make_unique<CompiledGraph>()), m_stack(options.max_stack_bytes)
   {
   }
@@ -307,6 +309,10 @@ private:
         m_graph->loaded_files.emplace_back(uri, doc);
         return add_document(doc, uri, uri, default_draft);
       }
+    }
+    if (!m_read_files) {
+      return make_error(Errc::invalid_input,
+                        "unresolvable reference \"" + uri + "\": the stored schema holds no such file");
     }
     std::vector<std::string> dirs;
     if (!m_root_dir.empty()) {
@@ -821,6 +827,7 @@ private:
   std::string m_root_dir;
   const SchemaOptions& m_options;
   const Preloaded& m_preloaded;
+  bool m_read_files = true;
   std::unique_ptr<CompiledGraph> m_graph;
   std::unordered_map<std::string, ResourceEntry> m_resources;
   std::unordered_map<std::string, const json*> m_anchors;
@@ -836,10 +843,10 @@ private:
 Result<std::unique_ptr<CompiledGraph>> compile_graph(std::shared_ptr<const json> document,
                                                      std::string base_uri, std::string root_dir,
                                                      const SchemaOptions& options,
-                                                     const Preloaded& preloaded)
+                                                     const Preloaded& preloaded, bool read_files)
 {
   try {
-    Compiler compiler(std::move(root_dir), options, preloaded);
+    Compiler compiler(std::move(root_dir), options, preloaded, read_files);
     return compiler.run(std::move(document), std::move(base_uri));
   } catch (const std::exception& e) {
     return make_error(Errc::invalid_input, std::string("schema: ") + e.what());

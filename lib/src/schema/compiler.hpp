@@ -34,11 +34,14 @@ struct CompiledGraph {
 // Documents to use for URIs before looking for files (a stored bundle's files), by URI.
 using Preloaded = std::vector<std::pair<std::string, std::shared_ptr<const nlohmann::json>>>;
 
-// `root_dir` is searched first for referenced files ("" for none).
+// `root_dir` is searched first for referenced files ("" for none). With `read_files` false,
+// a URI that is neither built in nor preloaded is an unresolvable reference: nothing is read
+// from disk (a stored bundle must compile the same on any machine).
 Result<std::unique_ptr<CompiledGraph>> compile_graph(std::shared_ptr<const nlohmann::json> document,
                                                      std::string base_uri, std::string root_dir,
                                                      const SchemaOptions& options,
-                                                     const Preloaded& preloaded = {});
+                                                     const Preloaded& preloaded = {},
+                                                     bool read_files = true);
 
 // True if `value` nests deeper than `limit` (checked without recursion, so it is safe on
 // hostile input before anything recursive -- copying, comparing, dumping -- touches it).

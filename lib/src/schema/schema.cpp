@@ -1065,6 +1065,19 @@ public:
     if (f.keep_keys) {
       f.keys.insert(name);
     }
+    // A pattern over its match limit stops validation, as it does in validate(); below, a
+    // pattern that does not say yes is read as "no match".
+    for (const Node* n : f.nodes) {
+      if (n->is_bool) {
+        continue;
+      }
+      for (const auto& [re, child] : n->pattern_properties) {
+        if (re->search(name) == RegexMatch::limit) {
+          stop(*n, "patternProperties \"" + re->source() + "\" exceeded the regex match limit");
+          return;
+        }
+      }
+    }
     for (const Node* n : f.nodes) {
       if (!n->is_bool && additional_refused(*n) && !member_matched(*n, name)) {
         fail(pointer_at(m_frames.size()), *n, "additionalProperties",
@@ -1622,7 +1635,7 @@ Result<std::shared_ptr<const Schema>> load_schema_bundle(const json& bundle, con
     o.default_meta_schema = m->get<std::string>();
   }
   PAGABLE_TRY_ASSIGN(auto graph, compile_graph(std::make_shared<const json>(*root), uri->get<std::string>(),
-                                               "", o, preloaded));
+                                               "", o, preloaded, /*read_files=*/false));
   return std::shared_ptr<const Schema>(std::make_shared<SchemaImpl>(std::move(graph), o));
 }
 

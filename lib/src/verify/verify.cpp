@@ -288,18 +288,27 @@ Result<void> check_schemas(const store::BlobStore& store, const std::vector<stor
     }
     if (!it->second) {
       problems.add(Problem{ProblemKind::schema_violation, root.schema_key, {root.name},
-                           "root "" + root.name + "": its stored schema cannot be used: " +
+                           "root \"" + root.name + "\": its stored schema cannot be used: " +
                                it->second.error().message(),
                            {}, {}});
       continue;
     }
+    // A root that cannot be read is not schema-checked, and says so: the full level names
+    // damaged blobs, but not every reason (I/O, --subset leaving its damage out of view).
+    const auto unchecked = [&](const std::string& why) {
+      problems.add(Problem{ProblemKind::schema_violation, std::nullopt, {root.name},
+                           "root \"" + root.name + "\": not checked against its schema: " + why,
+                           {}, {}});
+    };
     hydrate::Document doc(store, *root.key);
     std::ostringstream text;
-    if (!doc.write_json(text, "")) {
-      continue; // its missing or damaged blobs are reported by the full level
+    if (auto written = doc.write_json(text, ""); !written) {
+      unchecked("its document cannot be read: " + written.error().message());
+      continue;
     }
     const auto value = nlohmann::json::parse(text.str(), nullptr, false);
     if (value.is_discarded()) {
+      unchecked("its document does not read back as JSON");
       continue;
     }
     ++report.roots_schema_checked;

@@ -220,3 +220,17 @@ TEST_CASE("node validators of one schema run in many threads at once", "[schema]
   }
   CHECK(agreed == 200);
 }
+
+TEST_CASE("a patternProperties regex over its match limit stops per-node validation too",
+          "[schema][stream]")
+{
+  // Regression: the per-node path read a match-limit hit as "no match", so a member that
+  // validate() refuses went to additionalProperties (here: absent, so it was accepted).
+  const auto schema = compile(json::parse(R"({"patternProperties": {"^(a+)+$": {"type": "integer"}}})"));
+  const json doc = {{std::string(40, 'a') + "!", "not an integer"}};
+  CHECK_FALSE(schema->validate(doc).valid);
+  const auto streamed = test::stream_validate(*schema, doc);
+  CHECK_FALSE(streamed.valid);
+  REQUIRE_FALSE(streamed.errors.empty());
+  CHECK_THAT(streamed.errors[0].message, Catch::Contains("match limit"));
+}

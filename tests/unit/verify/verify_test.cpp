@@ -160,6 +160,50 @@ TEST_CASE("verify: --deep validates each root against its stored schema", "[veri
   CHECK(run_verify(path, o).ok());
 }
 
+TEST_CASE("verify: --deep names roots whose schema or document cannot be used", "[verify][schema]")
+{
+  // Regressions: the detail of an unusable stored schema printed "root  + root.name + " (a
+  // string-literal slip), and a root whose document could not be read was skipped silently.
+  test::TempDir dir;
+  const std::string path = dir.file("a.pagable");
+  {
+    auto s = open(path);
+    const auto not_a_bundle = s->put(Blob{test::bytes("this is not a schema bundle"), {}});
+    const auto not_a_node = s->put(Blob{test::bytes("\xff\xfe not a node"), {}});
+    auto good = schema::compile_schema(nlohmann::json::parse(R"({"type": "object"})"), {});
+    REQUIRE(good);
+    const auto schema_key = stored_schema::put(*s, **good);
+    REQUIRE(not_a_bundle);
+    REQUIRE(not_a_node);
+    REQUIRE(schema_key);
+    store::RootRecord r;
+    r.name = "bad-schema";
+    r.key = *not_a_node;
+    r.schema_key = *not_a_bundle;
+    REQUIRE(s->commit_root(r));
+    r.name = "bad-document";
+    r.schema_key = *schema_key;
+    REQUIRE(s->commit_root(r));
+  }
+  verify::VerifyOptions o;
+  o.level = VerifyLevel::deep;
+  const auto r = run_verify(path, o);
+  INFO(describe(r));
+  CHECK(r.roots_schema_checked == 0);
+  bool schema_named = false;
+  bool document_named = false;
+  for (const auto& p : r.problems) {
+    if (p.kind != ProblemKind::schema_violation) {
+      continue;
+    }
+    schema_named |= p.detail.starts_with("root \"bad-schema\": its stored schema cannot be used");
+    document_named |= p.detail.starts_with("root \"bad-document\": not checked against its schema");
+  }
+  CHECK(schema_named);
+  CHECK(document_named);
+  CHECK_FALSE(r.ok());
+}
+
 TEST_CASE("verify: a missing child is named with its key and exactly the roots that reach it",
           "[verify]")
 {
