@@ -50,6 +50,15 @@ int write_types(const store::BlobStore& store, const store::RootRecord& root, co
     return out.error(std::move(schema).error().with_context(root.name));
   }
   hydrate::Document doc(store, root.key);
+  if (!args.at.empty()) { // as plain hydrate: a pointer to nothing is an error, not silence
+    auto exists = doc.has_value(args.at);
+    if (!exists) {
+      return out.error(std::move(exists).error().with_context(root.name));
+    }
+    if (!*exists) {
+      return out.error(make_error(Errc::not_found, root.name + ": no value at " + args.at));
+    }
+  }
   std::ostringstream text;
   if (auto written = doc.write_json(text, ""); !written) {
     return out.error(std::move(written).error().with_context(root.name));

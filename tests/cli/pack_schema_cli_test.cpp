@@ -135,6 +135,11 @@ TEST_CASE("cli hydrate --types and verify --deep need no schema file", "[cli][sc
   REQUIRE(at.exit_code == 0);
   CHECK(json::parse(at.out)["types"] ==
         json::parse(R"([{"pointer": "/pets/0", "type": "Pet"}, {"pointer": "/pets/0/tags", "type": "Tags"}])"));
+  // A pointer to nothing is an error, as for plain hydrate (it used to list nothing, exit 0).
+  const auto nowhere = run_pagable({"hydrate", f.archive, "good", "--types", "--at", "/pets/7"});
+  CHECK(nowhere.exit_code == run_pagable({"hydrate", f.archive, "good", "--at", "/pets/7"}).exit_code);
+  CHECK(nowhere.exit_code != 0);
+  CHECK_THAT(nowhere.err, Catch::Contains("/pets/7"));
   const auto untyped = run_pagable({"hydrate", f.archive, "plain", "--types"});
   CHECK(untyped.exit_code == 2);
   CHECK_THAT(untyped.err, Catch::Contains("without a schema"));
