@@ -861,25 +861,38 @@ private:
   bool m_fatal = false;
 };
 
-void children_for_key(const Node& n, const std::string& key, std::vector<const Node*>& out)
-  {
-    bool matched = false;
-    const auto it = std::lower_bound(n.properties.begin(), n.properties.end(), key,
-                                     [](const auto& e, const std::string& k) { return e.first < k; });
-    if (it != n.properties.end() && it->first == key) {
-      out.push_back(it->second);
+// Appends the subschemas `properties` and `patternProperties` of `n` assign to member `key`;
+// true when there is any. A pattern that gives up (match limit) counts as no match and is
+// reported in `*over`: validation treats it as validate() does, as a fatal error.
+bool match_member(const Node& n, const std::string& key, std::vector<const Node*>& out,
+                  const Regex** over = nullptr)
+{
+  bool matched = false;
+  const auto it = std::lower_bound(n.properties.begin(), n.properties.end(), key,
+                                   [](const auto& e, const std::string& k) { return e.first < k; });
+  if (it != n.properties.end() && it->first == key) {
+    out.push_back(it->second);
+    matched = true;
+  }
+  for (const auto& [re, child] : n.pattern_properties) {
+    const RegexMatch m = re->search(key);
+    if (m == RegexMatch::yes) {
+      out.push_back(child);
       matched = true;
-    }
-    for (const auto& [re, child] : n.pattern_properties) {
-      if (re->search(key) == RegexMatch::yes) {
-        out.push_back(child);
-        matched = true;
-      }
-    }
-    if (!matched && n.additional_properties != nullptr) {
-      out.push_back(n.additional_properties);
+    } else if (m == RegexMatch::limit && over != nullptr && *over == nullptr) {
+      *over = re.get();
     }
   }
+  return matched;
+}
+
+// The subschemas that apply to member `key` of an object `n` applies to.
+void children_for_key(const Node& n, const std::string& key, std::vector<const Node*>& out)
+{
+  if (!match_member(n, key, out) && n.additional_properties != nullptr) {
+    out.push_back(n.additional_properties);
+  }
+}
 
   // The nodes that apply in place at a value: follows $ref, allOf and discriminated branches.
 std::vector<const Node*> expand(std::vector<const Node*> todo, const json& value, TypeInfo& info)
@@ -1065,25 +1078,26 @@ public:
     if (f.keep_keys) {
       f.keys.insert(name);
     }
-    // A pattern over its match limit stops validation, as it does in validate(); below, a
-    // pattern that does not say yes is read as "no match".
+    // The member's subschemas, found once here for entry_nodes(); each pattern runs once. A
+    // pattern over its match limit stops validation, as it does in validate().
+    f.member_entry.clear();
     for (const Node* n : f.nodes) {
       if (n->is_bool) {
         continue;
       }
-      for (const auto& [re, child] : n->pattern_properties) {
-        if (re->search(name) == RegexMatch::limit) {
-          stop(*n, "patternProperties \"" + re->source() + "\" exceeded the regex match limit");
-          return;
-        }
+      const Regex* over = nullptr;
+      const bool matched = match_member(*n, name, f.member_entry, &over);
+      if (over != nullptr) {
+        stop(*n, "patternProperties \"" + over->source() + "\" exceeded the regex match limit");
+        return;
       }
-    }
-    for (const Node* n : f.nodes) {
-      if (!n->is_bool && additional_refused(*n) && !member_matched(*n, name)) {
+      if (!matched && additional_refused(*n)) {
         fail(pointer_at(m_frames.size()), *n, "additionalProperties",
              "property \"" + name + "\" is not allowed");
+      } else if (!matched && n->additional_properties != nullptr) {
+        f.member_entry.push_back(n->additional_properties);
       }
-      if (n->is_bool || n->property_names == nullptr) {
+      if (n->property_names == nullptr) {
         continue;
       }
       Evaluator e(m_so, m_scratch);
@@ -1177,6 +1191,7 @@ private:
     std::vector<const Node*> nodes;  // entry plus what applies in place through them
     std::uint64_t failures_before = 0;
     std::string key;       // the current member's name
+    std::vector<const Node*> member_entry; // the subschemas of that member (from key())
     std::size_t index = 0; // the current item's index
     std::size_t count = 0; // members or items so far
     bool keep_keys = false;
@@ -1243,18 +1258,6 @@ private:
            !n.additional_properties->bool_value;
   }
 
-  // Whether `properties` or `patternProperties` of `n` name `key`.
-  static bool member_matched(const Node& n, const std::string& key)
-  {
-    const auto it = std::lower_bound(n.properties.begin(), n.properties.end(), key,
-                                     [](const auto& e, const std::string& k) { return e.first < k; });
-    if (it != n.properties.end() && it->first == key) {
-      return true;
-    }
-    return std::any_of(n.pattern_properties.begin(), n.pattern_properties.end(),
-                       [&](const auto& p) { return p.first->search(key) == RegexMatch::yes; });
-  }
-
   // The subschemas the open container assigns to its next member or item.
   std::vector<const Node*> entry_nodes() const
   {
@@ -1264,19 +1267,14 @@ private:
       return out;
     }
     const Frame& f = m_frames.back();
+    if (f.object) {
+      return f.member_entry; // found by key()
+    }
     for (const Node* n : f.nodes) {
       if (n->is_bool) {
         continue;
       }
-      if (f.object) {
-        const bool refuses = additional_refused(*n);
-        const std::size_t before = out.size();
-        children_for_key(*n, f.key, out);
-        if (refuses && out.size() > before && out.back() == n->additional_properties &&
-            !member_matched(*n, f.key)) {
-          out.pop_back(); // key() reported it as validate() does
-        }
-      } else if (f.index < n->prefix_items.size()) {
+      if (f.index < n->prefix_items.size()) {
         out.push_back(n->prefix_items[f.index]);
       } else if (n->items != nullptr) {
         out.push_back(n->items);
