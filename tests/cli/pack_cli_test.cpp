@@ -79,6 +79,32 @@ std::string big_map(std::size_t n, std::size_t insert_at = SIZE_MAX)
   return s + "}";
 }
 
+// A JSON array of `n` small records, written to `path`: big enough that packing it takes a
+// while, so a signal can land in the middle.
+void write_big_array(const std::string& path, int n)
+{
+  std::string doc = "[";
+  for (int i = 0; i < n; ++i) {
+    doc += (i ? "," : "") + std::string("{\"i\":") + std::to_string(i) + ",\"s\":\"" +
+           std::to_string(i * 31) + "\"}";
+  }
+  doc += "]";
+  test::write_file(path, doc);
+}
+
+// Starts `pagable pack ARCHIVE FILE --name NAME` as a child the test can signal.
+pid_t spawn_pack(const std::string& archive, const std::string& file, const char* name)
+{
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::execl(PAGABLE_BINARY, PAGABLE_BINARY, "pack", archive.c_str(), file.c_str(), "--name", name,
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
 } // namespace
 
 TEST_CASE("pack/hydrate: every corpus document round-trips with its member order", "[cli][pack]")
@@ -358,23 +384,9 @@ TEST_CASE("pack: killed with SIGKILL part-way leaves every listed root hydratabl
   const auto archive = dir.file("a.pagable");
   test::write_file(dir.file("small.json"), R"({"small":true})");
   pack_json(archive, {dir.file("small.json")});
-  std::string doc = "[";
-  for (int i = 0; i < 300000; ++i) {
-    doc += (i ? "," : "") + std::string("{\"i\":") + std::to_string(i) + ",\"s\":\"" +
-           std::to_string(i * 31) + "\"}";
-  }
-  doc += "]";
-  test::write_file(dir.file("big.json"), doc);
+  write_big_array(dir.file("big.json"), 300000);
   for (const int delay_ms : {50, 300}) {
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      const std::string a = archive;
-      const std::string f = dir.file("big.json");
-      ::execl(PAGABLE_BINARY, PAGABLE_BINARY, "pack", a.c_str(), f.c_str(), "--name",
-              "big", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
+    const pid_t pid = spawn_pack(archive, dir.file("big.json"), "big");
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     ::kill(pid, SIGKILL);
     int status = 0;
@@ -396,22 +408,8 @@ TEST_CASE("pack: Ctrl-C stops with exit 130 and leaves no root for that document
   const auto archive = dir.file("a.pagable");
   test::write_file(dir.file("small.json"), R"({"small":true})");
   pack_json(archive, {dir.file("small.json")});
-  std::string doc = "[";
-  for (int i = 0; i < 600000; ++i) {
-    doc += (i ? "," : "") + std::string("{\"i\":") + std::to_string(i) + ",\"s\":\"" +
-           std::to_string(i * 31) + "\"}";
-  }
-  doc += "]";
-  test::write_file(dir.file("big.json"), doc);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const std::string a = archive;
-    const std::string f = dir.file("big.json");
-    ::execl(PAGABLE_BINARY, PAGABLE_BINARY, "pack", a.c_str(), f.c_str(), "--name", "big",
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  write_big_array(dir.file("big.json"), 600000);
+  const pid_t pid = spawn_pack(archive, dir.file("big.json"), "big");
   // The handler is installed once the archive is open (its -wal file appears): wait for that,
   // so the signal lands in the middle of the document rather than in start-up.
   for (int i = 0; i < 500 && !std::filesystem::exists(archive + "-wal"); ++i) {

@@ -5,6 +5,8 @@
 
 #include <pagable/schema.hpp>
 
+#include "compile_or_fail.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -17,14 +19,7 @@ using pagable::schema::SchemaOptions;
 
 namespace {
 
-std::shared_ptr<const pagable::schema::Schema> compile(const json& schema, SchemaOptions options = {})
-{
-  auto s = compile_schema(schema, options);
-  if (!s) {
-    FAIL("schema did not compile: " << s.error().message());
-  }
-  return *s;
-}
+using test::compile;
 
 std::vector<std::string> errors_of(const pagable::schema::Schema& schema, const json& instance)
 {

@@ -7,6 +7,8 @@
 
 #include <pagable/schema.hpp>
 
+#include "compile_or_fail.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -21,14 +23,7 @@ using pagable::schema::StreamStats;
 
 namespace {
 
-std::shared_ptr<const pagable::schema::Schema> compile(const json& schema, SchemaOptions options = {})
-{
-  auto s = compile_schema(schema, options);
-  if (!s) {
-    FAIL("schema did not compile: " << s.error().message());
-  }
-  return *s;
-}
+using test::compile;
 
 // Validates both ways and checks that they agree; returns the per-node report.
 pagable::schema::ValidationReport both(const pagable::schema::Schema& schema, const json& doc,

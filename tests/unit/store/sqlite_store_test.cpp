@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include <pagable/store.hpp>
 
+#include "support/archive_fixture.hpp"
 #include "support/store_conformance.hpp"
 #include "support/temp_dir.hpp"
 
@@ -32,17 +33,7 @@ std::unique_ptr<store::BlobStore> open_rw(const std::string& path, SqliteOptions
   return store::open_sqlite_store(path, o).value();
 }
 
-void sql(const std::string& path, const std::string& statement)
-{
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db, statement.c_str(), nullptr, nullptr, &err);
-  INFO((err ? err : ""));
-  sqlite3_free(err);
-  sqlite3_close(db);
-  REQUIRE(rc == SQLITE_OK);
-}
+using test::archive::sql;
 
 Blob blob_of(const std::string& s, std::vector<Key> children = {})
 {
