@@ -34,7 +34,8 @@ std::string escape_token(const std::string& token)
 }
 
 // --types: "POINTER<TAB>TYPE" per value that has a stable type name (plus "<TAB>VARIANT"
-// when a discriminator picked it), in document order, or one JSON report with --json.
+// when a discriminator picked it), depth first with members sorted by name (the walk uses
+// nlohmann::json, whose objects are ordered maps), or one JSON report with --json.
 // Loads the root's stored schema and walks the (whole) document with a type cursor.
 int write_types(const store::BlobStore& store, const store::RootRecord& root, const HydrateArgs& args,
                 const Output& out)
@@ -103,7 +104,7 @@ int write_types(const store::BlobStore& store, const store::RootRecord& root, co
         todo.push_back({&v[i], step.cursor.element(i, v[i]), step.pointer + "/" + std::to_string(i)});
       }
     }
-    std::reverse(todo.begin() + static_cast<std::ptrdiff_t>(first), todo.end()); // document order
+    std::reverse(todo.begin() + static_cast<std::ptrdiff_t>(first), todo.end()); // walk in order
   }
   if (out.json()) {
     out.report({{"root", root.name}, {"pointer", args.at}, {"types", listing}});
