@@ -35,7 +35,7 @@ std::string escape_token(const std::string& token)
 
 // --types: "POINTER<TAB>TYPE" per value that has a stable type name (plus "<TAB>VARIANT"
 // when a discriminator picked it), depth first with members sorted by name (the walk uses
-// nlohmann::json, whose objects are ordered maps), or one JSON report with --json.
+// nlohmann::json, whose objects are std::maps sorted by key), or one JSON report with --json.
 // Loads the root's stored schema and walks the (whole) document with a type cursor.
 int write_types(const store::BlobStore& store, const store::RootRecord& root, const HydrateArgs& args,
                 const Output& out)
