@@ -6,6 +6,7 @@
 
 #include "codec/node_codec.hpp"
 #include "pack/aligner.hpp"
+#include "pack/json_reader.hpp"
 #include "util/thread_pool.hpp"
 
 #include <nlohmann/json.hpp>
@@ -83,6 +84,49 @@ struct Entry {
   std::uint64_t count; // members or items below it
 };
 
+// The member names seen in one object, to reject duplicates. Most objects have a few members:
+// those are compared linearly in strings that keep their capacity from object to object (see
+// FrameStack); a hash set takes over above k_linear members.
+class NameSet {
+public:
+  // False when `name` was seen before.
+  bool insert(const std::string& name)
+  {
+    if (m_count < k_linear) {
+      for (std::size_t i = 0; i < m_count; ++i) {
+        if (m_small[i] == name) {
+          return false;
+        }
+      }
+      if (m_count < m_small.size()) {
+        m_small[m_count].assign(name);
+      } else {
+        m_small.push_back(name);
+      }
+      if (++m_count == k_linear) {
+        m_big.insert(m_small.begin(), m_small.end());
+      }
+      return true;
+    }
+    ++m_count;
+    return m_big.insert(name).second;
+  }
+
+  void clear()
+  {
+    if (m_count >= k_linear) {
+      std::unordered_set<std::string>().swap(m_big); // a large object's table is not kept
+    }
+    m_count = 0;
+  }
+
+private:
+  static constexpr std::size_t k_linear = 16;
+  std::vector<std::string> m_small;
+  std::size_t m_count = 0;
+  std::unordered_set<std::string> m_big; // all names, once there are k_linear or more
+};
+
 // One open object or array.
 struct Frame {
   bool object = false;
@@ -96,10 +140,59 @@ struct Frame {
   std::vector<Cut> cuts;
   std::vector<std::vector<Entry>> levels; // chunk tree levels (chunked only)
   std::vector<bool> level_emitted;
-  std::unordered_set<std::string> names; // member names seen (objects)
+  NameSet names;                         // member names seen (objects)
   std::string name;                      // the current member's name
   std::string ref;                       // the "$ref" value when it is the first member
   std::optional<bool> arc;               // the schema's x-pagable-arc for this value
+
+  // Empties the frame for the next container at its depth, keeping small buffers' capacity.
+  void reset(bool is_object)
+  {
+    constexpr std::size_t k_keep_bytes = 1024 * 1024;
+    object = is_object;
+    chunked = false;
+    if (buf.capacity() > k_keep_bytes) {
+      Bytes().swap(buf);
+    }
+    buf.clear();
+    children.clear();
+    items = 0;
+    index = 0;
+    item_bytes = 0;
+    item_children = 0;
+    cuts.clear();
+    levels.clear();
+    level_emitted.clear();
+    names.clear();
+    name.clear();
+    ref.clear();
+    arc.reset();
+  }
+};
+
+// The open containers, innermost last. A popped frame stays allocated and is reset for the
+// next container opened at its depth, so siblings reuse its buffers instead of allocating.
+class FrameStack {
+public:
+  bool empty() const noexcept { return m_size == 0; }
+  std::size_t size() const noexcept { return m_size; }
+  Frame& back() { return m_frames[m_size - 1]; }
+  const Frame& operator[](std::size_t i) const { return m_frames[i]; }
+  Frame& push(bool object)
+  {
+    if (m_size == m_frames.size()) {
+      m_frames.emplace_back();
+    }
+    Frame& f = m_frames[m_size++];
+    f.reset(object);
+    return f;
+  }
+  // The popped frame stays valid until the next push.
+  Frame& pop() { return m_frames[--m_size]; }
+
+private:
+  std::vector<Frame> m_frames;
+  std::size_t m_size = 0;
 };
 
 // Hands nodes to workers that wait for their children's keys, then store them.
@@ -178,67 +271,11 @@ private:
   std::size_t m_in_flight = 0;       // guarded by m_mutex
 };
 
-// Counts the bytes and lines that pass, for bytes_in and error positions.
-class CountingBuf : public std::streambuf {
-public:
-  explicit CountingBuf(std::streambuf* src) : m_src(src) {}
-
-  std::uint64_t consumed() const { return m_before + static_cast<std::uint64_t>(gptr() - eback()); }
-  // 1-based line and column (in bytes) of the next unread byte.
-  std::pair<std::uint64_t, std::uint64_t> position() const
-  {
-    std::uint64_t line = m_lines;
-    std::uint64_t line_start = m_line_start;
-    for (const char* p = eback(); p < gptr(); ++p) {
-      if (*p == '\n') {
-        ++line;
-        line_start = m_before + static_cast<std::uint64_t>(p - eback()) + 1;
-      }
-    }
-    return {line + 1, consumed() - line_start + 1};
-  }
-
-protected:
-  int_type underflow() override
-  {
-    if (gptr() < egptr()) {
-      return traits_type::to_int_type(*gptr());
-    }
-    for (const char* p = eback(); p < egptr(); ++p) {
-      if (*p == '\n') {
-        ++m_lines;
-        m_line_start = m_before + static_cast<std::uint64_t>(p - eback()) + 1;
-      }
-    }
-    m_before += static_cast<std::uint64_t>(egptr() - eback());
-    const std::streamsize n = m_src->sgetn(m_buf.data(), static_cast<std::streamsize>(m_buf.size()));
-    if (n <= 0) {
-      setg(m_buf.data(), m_buf.data(), m_buf.data());
-      return traits_type::eof();
-    }
-    setg(m_buf.data(), m_buf.data(), m_buf.data() + n);
-    if (on_refill) {
-      on_refill();
-    }
-    return traits_type::to_int_type(m_buf[0]);
-  }
-
-public:
-  std::function<void()> on_refill; // after each read from the source (progress)
-
-private:
-  std::streambuf* m_src;
-  std::array<char, 64 * 1024> m_buf{};
-  std::uint64_t m_before = 0;
-  std::uint64_t m_lines = 0;
-  std::uint64_t m_line_start = 0;
-};
-
 class Packer {
 public:
   using json = nlohmann::json;
 
-  Packer(store::BlobStore& store, const BoundarySettings& b, const PackOptions& o, CountingBuf& in)
+  Packer(store::BlobStore& store, const BoundarySettings& b, const PackOptions& o, JsonSource& in)
       : m_b(b), m_o(o), m_in(in),
         m_writer(store, o.workers == 0 ? util::hardware_threads() : o.workers, o.in_flight_bytes)
   {
@@ -252,7 +289,7 @@ public:
     }
   }
 
-  // --- SAX interface (nlohmann::json::sax_parse) ---
+  // --- events from JsonReader (those of nlohmann::json::sax_parse) ---
   bool null()
   {
     return schema_scalar(nullptr) && scalar([](Bytes& b) { codec::put_tag(b, Tag::null); });
@@ -296,7 +333,6 @@ public:
     }
     return schema_scalar(s) && scalar([&s](Bytes& b) { codec::put_string(b, s); });
   }
-  bool binary(json::binary_t&) { return fail("binary values are not JSON"); }
   bool start_object(std::size_t) { return open(true); }
   bool start_array(std::size_t) { return open(false); }
   bool key(std::string& name)
@@ -305,7 +341,7 @@ public:
     if (name.size() > m_o.max_string_bytes) {
       return fail("a member name of " + std::to_string(name.size()) + " bytes exceeds the limit");
     }
-    if (!f.names.insert(name).second) {
+    if (!f.names.insert(name)) {
       f.name = name;
       return fail("duplicate member name \"" + name + "\"");
     }
@@ -323,17 +359,9 @@ public:
   }
   bool end_object() { return close(); }
   bool end_array() { return close(); }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e)
+  // The reader's message already says where: this adds the JSON pointer.
+  bool syntax_error(const std::string& what)
   {
-    std::string what = e.what();
-    if (const auto close_bracket = what.find("] "); what.starts_with("[json.exception.") &&
-                                                    close_bracket != std::string::npos) {
-      what.erase(0, close_bracket + 2);
-    }
-    if (what.find(" at line ") == std::string::npos) {
-      const auto [line, col] = m_in.position();
-      what += " at line " + std::to_string(line) + ", column " + std::to_string(col);
-    }
     m_error = make_error(Errc::invalid_input, what + located());
     return false;
   }
@@ -382,8 +410,7 @@ private:
     if (m_align) {
       align_open();
     }
-    m_frames.emplace_back();
-    m_frames.back().object = object;
+    m_frames.push(object);
     if (m_validator) {
       object ? m_validator->begin_object() : m_validator->begin_array();
     }
@@ -413,7 +440,7 @@ private:
     Frame& f = m_frames.back();
     if (f.object && f.items == 1 && !f.ref.empty()) {
       auto pointer = codec::fragment_to_pointer(f.ref);
-      if (pointer) {
+      if (pointer && !m_refs.contains(*pointer)) { // the first place that names a target is kept
         m_refs.emplace(std::move(*pointer), std::make_pair(f.ref, pointer_to(m_frames.size() - 1)));
       }
       ++m_ref_count;
@@ -424,8 +451,7 @@ private:
         return false;
       }
     }
-    Frame done = std::move(f);
-    m_frames.pop_back();
+    Frame& done = m_frames.pop();
     auto value = finish_container(done);
     if (m_align) {
       m_align->close();
@@ -668,12 +694,12 @@ private:
 
   const BoundarySettings& m_b;
   const PackOptions& m_o;
-  CountingBuf& m_in;
+  JsonSource& m_in;
   std::unique_ptr<Aligner> m_align; // with update_of only
   std::uint64_t m_hinted = 0;
   NodeWriter m_writer;
   std::unique_ptr<schema::NodeValidator> m_validator;
-  std::vector<Frame> m_frames;
+  FrameStack m_frames;
   Value m_top;
   std::optional<Error> m_error;
   std::uint64_t m_nodes = 0;
@@ -809,8 +835,7 @@ Result<BoundarySettings> init_boundaries(store::BlobStore& store, const Boundary
 Result<PackResult> pack_stream(store::BlobStore& store, std::istream& input,
                                const BoundarySettings& boundaries, const PackOptions& options)
 {
-  CountingBuf counted(input.rdbuf());
-  std::istream in(&counted);
+  JsonSource counted(input.rdbuf());
   std::optional<Error> error;
   std::uint64_t bytes_in = 0;
   Result<PackResult> result = make_error(Errc::internal, "pack did not run");
@@ -828,7 +853,7 @@ Result<PackResult> pack_stream(store::BlobStore& store, std::istream& input,
     }
     bool parsed = false;
     try {
-      parsed = nlohmann::json::sax_parse(in, &packer);
+      parsed = JsonReader<Packer>(counted, packer).parse();
     } catch (const std::exception& e) {
       // Thrown by the input (a decompression or read error).
       error = make_error(Errc::invalid_input, std::string("reading the input: ") + e.what());
