@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <streambuf>
 #include <string>
@@ -70,11 +71,10 @@ public:
 private:
   bool refill()
   {
-    for (const char* p = m_buf.data(); p < m_end; ++p) {
-      if (*p == '\n') {
-        ++m_lines;
-        m_line_start = m_before + static_cast<std::uint64_t>(p - m_buf.data()) + 1;
-      }
+    const std::size_t size = static_cast<std::size_t>(m_end - m_buf.data());
+    if (const void* last = ::memrchr(m_buf.data(), '\n', size); last != nullptr) {
+      m_lines += static_cast<std::uint64_t>(std::count(static_cast<const char*>(m_buf.data()), m_end, '\n'));
+      m_line_start = m_before + static_cast<std::uint64_t>(static_cast<const char*>(last) - m_buf.data()) + 1;
     }
     m_before += static_cast<std::uint64_t>(m_end - m_buf.data());
     // What the source holds now, without waiting for a full block: a pipe's writer may pause

@@ -112,6 +112,15 @@ public:
     return m_big.insert(name).second;
   }
 
+  bool contains(const std::string& name) const
+  {
+    if (m_count >= k_linear) {
+      return m_big.contains(name);
+    }
+    return std::find(m_small.begin(), m_small.begin() + static_cast<std::ptrdiff_t>(m_count), name) !=
+           m_small.begin() + static_cast<std::ptrdiff_t>(m_count);
+  }
+
   void clear()
   {
     if (m_count >= k_linear) {
@@ -144,6 +153,7 @@ struct Frame {
   std::string name;                      // the current member's name
   std::string ref;                       // the "$ref" value when it is the first member
   std::optional<bool> arc;               // the schema's x-pagable-arc for this value
+  std::uint64_t path = 0;                // hash of its pointer, once $refs are tracked
 
   // Empties the frame for the next container at its depth, keeping small buffers' capacity.
   void reset(bool is_object)
@@ -167,6 +177,7 @@ struct Frame {
     name.clear();
     ref.clear();
     arc.reset();
+    path = 0;
   }
 };
 
@@ -178,6 +189,7 @@ public:
   std::size_t size() const noexcept { return m_size; }
   Frame& back() { return m_frames[m_size - 1]; }
   const Frame& operator[](std::size_t i) const { return m_frames[i]; }
+  Frame& at(std::size_t i) { return m_frames[i]; }
   Frame& push(bool object)
   {
     if (m_size == m_frames.size()) {
@@ -410,7 +422,8 @@ private:
     if (m_align) {
       align_open();
     }
-    m_frames.push(object);
+    const std::uint64_t path = m_track_paths ? child_path(m_frames.size()) : 0;
+    m_frames.push(object).path = path;
     if (m_validator) {
       object ? m_validator->begin_object() : m_validator->begin_array();
     }
@@ -441,9 +454,12 @@ private:
     if (f.object && f.items == 1 && !f.ref.empty()) {
       auto pointer = codec::fragment_to_pointer(f.ref);
       if (pointer && !m_refs.contains(*pointer)) { // the first place that names a target is kept
-        m_refs.emplace(std::move(*pointer), std::make_pair(f.ref, pointer_to(m_frames.size() - 1)));
+        add_ref_target(std::move(*pointer), f.ref);
       }
       ++m_ref_count;
+    }
+    if (!m_waiting.empty()) {
+      resolve_targets_in(f);
     }
     if (m_validator) {
       f.arc = m_validator->end_container().arc;
@@ -615,6 +631,80 @@ private:
     return Value{std::move(data), std::move(f.children)};
   }
 
+  // --- $ref targets: most are found while the parse passes their parent (see finish()) ---
+
+  // The hash of the pointer to the value now starting at `depth` (0 = the document).
+  std::uint64_t child_path(std::size_t depth) const
+  {
+    if (depth == 0) {
+      return k_fnv_basis;
+    }
+    const Frame& parent = m_frames[depth - 1];
+    if (parent.object) {
+      return path_step(parent.path, parent.name);
+    }
+    return path_step(parent.path, std::to_string(parent.index));
+  }
+
+  static std::uint64_t path_step(std::uint64_t parent, std::string_view token)
+  {
+    return mix(parent ^ fnv1a({reinterpret_cast<const std::uint8_t*>(token.data()), token.size()}));
+  }
+
+  void add_ref_target(std::string pointer, const std::string& text)
+  {
+    const auto [it, added] =
+        m_refs.emplace(std::move(pointer), RefTarget{text, pointer_to(m_frames.size() - 1)});
+    auto tokens = codec::parse_pointer(it->first);
+    if (!tokens || tokens->empty()) {
+      return; // has_values decides
+    }
+    if (!m_track_paths) { // from now on every container's path is hashed
+      m_track_paths = true;
+      for (std::size_t d = 0; d < m_frames.size(); ++d) {
+        m_frames.at(d).path = child_path(d);
+      }
+    }
+    std::uint64_t parent = k_fnv_basis;
+    for (std::size_t i = 0; i + 1 < tokens->size(); ++i) {
+      parent = path_step(parent, (*tokens)[i]);
+    }
+    m_waiting[parent].push_back(Waiting{&it->second, std::move(*tokens)});
+  }
+
+  // `f` closes: the targets whose parent it is are found, or known to be missing.
+  void resolve_targets_in(const Frame& f)
+  {
+    const auto it = m_waiting.find(f.path);
+    if (it == m_waiting.end()) {
+      return;
+    }
+    const std::size_t depth = m_frames.size() - 1; // f's
+    auto& list = it->second;
+    std::erase_if(list, [&](Waiting& w) {
+      if (w.tokens.size() != depth + 1) {
+        return false; // another path with the same hash
+      }
+      for (std::size_t i = 0; i < depth; ++i) {
+        const Frame& a = m_frames[i];
+        if (a.object ? a.name != w.tokens[i] : std::to_string(a.index) != w.tokens[i]) {
+          return false;
+        }
+      }
+      const std::string& last = w.tokens.back();
+      if (f.object) {
+        w.target->found = f.names.contains(last) ? Found::yes : Found::no;
+      } else {
+        const auto index = codec::parse_index(last);
+        w.target->found = index && *index < f.index ? Found::yes : Found::no;
+      }
+      return true;
+    });
+    if (list.empty()) {
+      m_waiting.erase(it);
+    }
+  }
+
   static Value ref_to(Pending p)
   {
     Value v;
@@ -704,8 +794,20 @@ private:
   std::optional<Error> m_error;
   std::uint64_t m_nodes = 0;
   std::uint64_t m_ref_count = 0;
-  // target pointer -> (the $ref text, where it first appears)
-  std::unordered_map<std::string, std::pair<std::string, std::string>> m_refs;
+  enum class Found : std::uint8_t { unknown, yes, no };
+  struct RefTarget {
+    std::string text;   // the $ref
+    std::string origin; // where it first appears
+    Found found = Found::unknown;
+  };
+  // A target whose parent had not closed when the $ref was read.
+  struct Waiting {
+    RefTarget* target;
+    std::vector<std::string> tokens; // of its pointer
+  };
+  std::unordered_map<std::string, RefTarget> m_refs; // by target pointer
+  std::unordered_map<std::uint64_t, std::vector<Waiting>> m_waiting; // by hash of the parent's pointer
+  bool m_track_paths = false; // Frame::path is set (once the first $ref is read)
 };
 
 std::optional<Error> Packer::schema_error() const
@@ -754,20 +856,28 @@ Result<PackResult> Packer::finish(store::BlobStore& store)
   if (m_align && m_align->error()) {
     result.alignment_error = m_align->error()->message();
   }
-  if (!m_refs.empty()) {
+  // A target's parent seen closing during the parse settled it; the others (a parent that
+  // closed before the $ref was read) are looked up in the stored document.
+  std::vector<std::string> pointers;
+  std::vector<RefTarget*> asked;
+  for (auto& [pointer, target] : m_refs) {
+    if (target.found == Found::unknown) {
+      pointers.push_back(pointer);
+      asked.push_back(&target);
+    }
+  }
+  if (!pointers.empty()) {
     // The check streams through the objects the pointers name: a small cache is enough.
     hydrate::Document doc(store, *key, 8 * 1024 * 1024);
-    std::vector<std::string> pointers;
-    for (const auto& entry : m_refs) {
-      pointers.push_back(entry.first);
-    }
     PAGABLE_TRY_ASSIGN(const auto found, doc.has_values(pointers));
-    std::size_t i = 0;
-    for (const auto& [pointer, origin] : m_refs) {
-      if (!found[i++]) {
-        result.dangling.push_back("\"" + origin.first + "\" at " +
-                                  (origin.second.empty() ? "/" : origin.second));
-      }
+    for (std::size_t i = 0; i < asked.size(); ++i) {
+      asked[i]->found = found[i] ? Found::yes : Found::no;
+    }
+  }
+  for (const auto& [pointer, target] : m_refs) {
+    if (target.found == Found::no) {
+      result.dangling.push_back("\"" + target.text + "\" at " +
+                                (target.origin.empty() ? "/" : target.origin));
     }
   }
   std::sort(result.dangling.begin(), result.dangling.end()); // m_refs has no order

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -103,6 +104,44 @@ TEST_CASE("pack: limits and dangling references are invalid input", "[pack]")
   const auto kept = pack_text(*s, R"({"a":{"$ref":"#/b"},"c":{"$ref":"#/a"}})", allow);
   CHECK(kept.dangling.size() == 1);
   CHECK(kept.refs == 2);
+}
+
+TEST_CASE("pack: $ref targets found or missing wherever they sit, without re-reading", "[pack]")
+{
+  struct Case {
+    const char* doc;
+    std::vector<std::string> dangling; // their $ref texts
+    bool reads_back;                   // a target's parent closed before its $ref was read
+  };
+  const std::vector<Case> cases = {
+      {R"({"a":{"$ref":"#/defs/x"},"defs":{"x":1}})", {}, false},
+      {R"({"a":{"$ref":"#/defs/y"},"defs":{"x":1}})", {"#/defs/y"}, false},
+      {R"({"nodes":{"k0":{},"k1":{"deps":[{"$ref":"#/nodes/k0"},{"$ref":"#/nodes/k9"}]}}})",
+       {"#/nodes/k9"}, false},
+      {R"({"defs":{"x":1},"a":{"$ref":"#/defs/x"},"b":{"$ref":"#/defs/z"}})", {"#/defs/z"}, true},
+      {R"({"l":[{"$ref":"#/l/1"},5,{"$ref":"#/l/4"},{"$ref":"#/l/01"}]})", {"#/l/4", "#/l/01"}, false},
+      {R"({"a/b":{"~c":1},"r":{"$ref":"#/a~1b/~0c"},"q":{"$ref":"#/a~1b/c"}})", {"#/a~1b/c"}, true},
+      {R"({"s":5,"r":{"$ref":"#/s/x"}})", {"#/s/x"}, true},
+      {R"({"r":{"$ref":"#/r/$ref"}})", {}, false},
+      {R"({"r":{"$ref":"#/d/0/k"},"d":[{"k":1},[{"$ref":"#/d/1/0"}]]})", {}, false},
+      {R"([{"$ref":"#/0"},{"$ref":"#/2"}])", {"#/2"}, false},
+  };
+  for (const auto& c : cases) {
+    INFO(c.doc);
+    auto s = store::make_memory_store();
+    pack::PackOptions allow;
+    allow.dangling_refs = pack::DanglingRefs::allow;
+    const auto r = pack_text(*s, c.doc, allow);
+    std::vector<std::string> texts;
+    for (const auto& d : r.dangling) { // "\"<text>\" at <where>"
+      texts.push_back(d.substr(1, d.find("\" at ") - 1));
+    }
+    std::vector<std::string> want = c.dangling;
+    std::sort(want.begin(), want.end());
+    std::sort(texts.begin(), texts.end());
+    CHECK(texts == want);
+    CHECK((s->counters().gets > 0) == c.reads_back);
+  }
 }
 
 TEST_CASE("pack: cancel stops with Errc::cancelled", "[pack]")
