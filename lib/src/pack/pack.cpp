@@ -431,10 +431,12 @@ private:
   }
 
   // Schema hooks: the validator sees every value as it completes (docs/SCHEMA.md).
-  bool schema_scalar(const json& v)
+  // A template, so that without a schema no json value (a copy of each string) is made.
+  template <typename T>
+  bool schema_scalar(const T& v)
   {
     if (m_validator) {
-      m_validator->scalar(v);
+      m_validator->scalar(json(v));
       return schema_go_on();
     }
     return true;
