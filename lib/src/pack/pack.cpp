@@ -655,8 +655,8 @@ private:
 
   void add_ref_target(std::string pointer, const std::string& text)
   {
-    const auto [it, added] =
-        m_refs.emplace(std::move(pointer), RefTarget{text, pointer_to(m_frames.size() - 1)});
+    const auto it =
+        m_refs.emplace(std::move(pointer), RefTarget{text, pointer_to(m_frames.size() - 1)}).first;
     auto tokens = codec::parse_pointer(it->first);
     if (!tokens || tokens->empty()) {
       return; // has_values decides

@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <fstream>
 #include <random>
-#include <regex>
 #include <sstream>
 
 using namespace pagable;
@@ -32,9 +31,16 @@ struct Recording {
 
 std::string position_in(const std::string& message)
 {
-  std::smatch m;
-  static const std::regex at("at line ([0-9]+), column ([0-9]+)");
-  return std::regex_search(message, m, at) ? m[0].str() : std::string("(none)");
+  const auto at = message.find("at line ");
+  if (at == std::string::npos) {
+    return "(none)";
+  }
+  int line = 0;
+  int col = 0;
+  if (std::sscanf(message.c_str() + at, "at line %d, column %d", &line, &col) != 2) {
+    return "(none)";
+  }
+  return "at line " + std::to_string(line) + ", column " + std::to_string(col);
 }
 
 std::pair<int, int> line_and_column(const std::string& where)
