@@ -43,6 +43,10 @@ struct BoundarySettings {
   std::size_t chunk_max_bytes = 131072;
   // Average entries per node of a chunk tree's index levels.
   std::size_t index_fanout = 32;
+  // A chunked object with at least this many members also stores 16-bit fingerprints of its
+  // member names, part by part, so that finding one member reads the fingerprints and about
+  // one part instead of every part (FORMAT.md "Routed objects"). Costs 2 bytes per member.
+  std::size_t route_members = 4096;
 
   // As archive settings ("pack.node_bytes", ...).
   std::map<std::string, std::string> to_settings() const;

@@ -119,11 +119,10 @@ Result<void> check_archive(Db& db, const std::string& path)
                           ", newer than this pagable reads (" + std::to_string(k_format_version) +
                           "); use a newer pagable");
   }
-  if (version < k_format_version) {
+  if (version < k_oldest_format_read) {
     return make_error(Errc::unusable_archive,
                       path + " has archive format " + std::to_string(version) +
-                          ", which this pagable no longer reads (format 0 is unstable and has "
-                          "no migration)");
+                          ", which this pagable no longer reads");
   }
   return {};
 }
@@ -342,6 +341,21 @@ Result<void> SqliteStore::open()
         for (const auto& [n, v] : rows) {
           PAGABLE_TRY(meta.bind(1, n).bind(2, v).run("writing archive metadata"));
         }
+        return {};
+      }
+      // An older format this pagable still reads is a subset of today's: what this writer
+      // adds may use today's features, so the archive says today's version from now on.
+      PAGABLE_TRY_ASSIGN(Stmt old, m_wdb.prepare("SELECT value FROM meta WHERE name = "
+                                                 "'format_version' AND CAST(value AS INTEGER) "
+                                                 "BETWEEN ?1 AND ?2"));
+      old.bind(1, k_oldest_format_read).bind(2, k_format_version - 1);
+      PAGABLE_TRY_ASSIGN(const bool older, old.step("reading the archive's format version"));
+      old.reset();
+      if (older) {
+        PAGABLE_TRY_ASSIGN(Stmt up, m_wdb.prepare("UPDATE meta SET value = ?1 WHERE name = "
+                                                  "'format_version'"));
+        PAGABLE_TRY(up.bind(1, std::to_string(k_format_version)).run("upgrading the format version"));
+        PAGABLE_TRY(m_wdb.exec("PRAGMA user_version = " + std::to_string(k_format_version)));
       }
       return {};
     }();
@@ -1158,6 +1172,10 @@ Result<StoreStats> SqliteStore::stats() const
   PAGABLE_TRY(d.step("measuring packs"));
   const auto raw = static_cast<std::uint64_t>(d.column_int(0));
   s.pack_bytes_dead = raw > s.bytes_logical ? raw - s.bytes_logical : 0;
+  PAGABLE_TRY_ASSIGN(Stmt v, reader->db.prepare("SELECT CAST(value AS INTEGER) FROM meta "
+                                                "WHERE name = 'format_version'"));
+  PAGABLE_TRY_ASSIGN(const bool has_version, v.step("reading the format version"));
+  s.format_version = has_version ? v.column_int(0) : 0;
   return s;
 }
 
