@@ -190,6 +190,17 @@ TEST_CASE("pack: one member inserted into a 100,000-member map adds a few nodes"
   REQUIRE(last.exit_code == 0);
   CHECK(last.out == R"({"id":99999,"name":"value number 68327"})");
   CHECK(nlohmann::json::parse(last.err)["bytes_read"].get<int>() < 512 * 1024);
+  // As an update of v1, the new part is a delta against the old one at its place: the aligner
+  // reads the old routed object's chunk tree.
+  const auto v3 = pack_json(archive, {dir.file("v2.json"), "--name", "v3", "--update-of", "v1"});
+  INFO(v3.dump());
+  CHECK(v3["key"] == v2["key"]);
+  CHECK(v3["new_nodes"] == 0);
+  test::write_file(dir.file("v4.json"), big_map(100000, 77777));
+  const auto v4 = pack_json(archive, {dir.file("v4.json"), "--name", "v4", "--update-of", "v1"});
+  INFO(v4.dump());
+  CHECK(v4["delta_nodes"].get<int>() >= 1);
+  CHECK(v4["bytes_added"].get<int>() < 16 * 1024);
 }
 
 TEST_CASE("pack: one string edited deep in browser-compat data adds a few nodes", "[cli][pack]")
