@@ -2,6 +2,7 @@
 // The golden archive of each format version (tests/data/golden/README.md): today's binary
 // must still read it, verify it clean, hydrate it to its input, and give the same keys when
 // it packs that input again. A change that breaks any of these is a format change.
+#include "support/archive_fixture.hpp"
 #include "support/report_schema.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
@@ -78,12 +79,31 @@ std::int64_t format_of(const std::string& archive)
 TEST_CASE("golden: the format 0 archive still reads, verifies and hydrates", "[cli][golden]")
 {
   test::TempDir dir;
-  // Reading leaves it as it is; the pack in check_golden marks it format 1.
-  CHECK(format_of(k_golden_dir + "/format-0.pagable") == 0);
+  // Commands that store no blob leave its format as it is, failing ones included.
+  const auto untouched = dir.file("untouched.pagable");
+  test::write_file(untouched, test::read_file(k_golden_dir + "/format-0.pagable"));
+  CHECK(format_of(untouched) == 0);
+  CHECK(pagable_run({"rm", untouched, "no-such-root"}).exit_code != 0);
+  CHECK(pagable_run({"gc", untouched}).exit_code == 0);
+  test::write_file(dir.file("bad.json"), "{\"truncated\": ");
+  CHECK(pagable_run({"pack", untouched, dir.file("bad.json")}).exit_code != 0);
+  CHECK(format_of(untouched) == 0);
+  // The pack in check_golden stores blobs, so it marks the archive format 1.
   const auto copy =
       check_golden(dir, "format-0", "1285e8e9712d5688507fe5fc81dcf9b2d1791f55df2f24d09d237ee8928d0bed");
   CHECK(format_of(copy) == 1);
   CHECK(pagable_run({"verify", copy}).exit_code == 0);
+}
+
+TEST_CASE("golden: an unreadable format version stays refused after a write attempt", "[cli][golden]")
+{
+  test::TempDir dir;
+  const auto archive = dir.file("garbled.pagable");
+  test::write_file(archive, test::read_file(k_golden_dir + "/format-0.pagable"));
+  test::archive::sql(archive, "UPDATE meta SET value = 'garbage' WHERE name = 'format_version'");
+  CHECK(pagable_run({"ls", archive}).exit_code == 5);
+  CHECK(pagable_run({"pack", archive, k_golden_dir + "/format-0.json", "--name", "x"}).exit_code == 5);
+  CHECK(pagable_run({"ls", archive}).exit_code == 5);
 }
 
 TEST_CASE("golden: the format 1 archive reads, verifies, hydrates and finds a routed member "
@@ -92,13 +112,13 @@ TEST_CASE("golden: the format 1 archive reads, verifies, hydrates and finds a ro
 {
   test::TempDir dir;
   const auto copy =
-      check_golden(dir, "format-1", "ffd2b903ecf38e72786b2d46bc5b4f8f3c303172791b7ca30c73f3eccd2c23b8");
+      check_golden(dir, "format-1", "247f588a31bfb275f5550768d902da0357cea5639bc65eb510159281b50def99");
   CHECK(format_of(copy) == 1);
-  // /outputs (190 kB, 4,200 members) is chunked into 6 parts. Scanning for its last member
-  // reads them all (177 kB with format 0's encoding); its fingerprints lead to the one part
-  // that holds it (16 kB read in all).
+  // /outputs (350 kB, 4,200 members) is chunked into parts. Scanning for its last member
+  // reads them all (341 kB with format 0's encoding); its fingerprints lead to the one part
+  // that holds it (23 kB read in all).
   const auto at = pagable_run({"hydrate", copy, "golden", "--at", "/outputs/out-04199", "--stats"});
   REQUIRE(at.exit_code == 0);
-  CHECK(at.out == R"("value 050885 of the routed map")");
+  CHECK(at.out == R"("value 050885 of the routed map, long enough to be worth a fingerprint")");
   CHECK(nlohmann::json::parse(at.err)["bytes_read"].get<int>() < 64 * 1024);
 }

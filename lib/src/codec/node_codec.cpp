@@ -187,10 +187,14 @@ Result<std::optional<Location>> find_in_routed_object(const BlobLoader& load,
   PAGABLE_TRY_ASSIGN(const std::uint64_t m, r.read_varint());
   PAGABLE_TRY_ASSIGN(auto tree, load_child(load, *routed, 0));
   const std::uint16_t want = member_fingerprint(member_name_hash(name));
+  const auto disagree = [] {
+    return corrupt("a routed object's fingerprints disagree with its part boundaries");
+  };
   std::uint64_t first = 0; // document position of the current part's first member
   for (std::uint64_t i = 0; i < m; ++i) {
-    PAGABLE_TRY(r.read_varint()); // parts: the fingerprint blob says it again
-    PAGABLE_TRY(r.read_varint()); // members: likewise
+    PAGABLE_TRY_ASSIGN(const std::uint64_t group_parts, r.read_varint());
+    PAGABLE_TRY_ASSIGN(const std::uint64_t group_members, r.read_varint());
+    const std::uint64_t group_first = first;
     PAGABLE_TRY_ASSIGN(auto fps, load_child(load, *routed, 1 + static_cast<std::size_t>(i)));
     NodeReader fr(fps->data);
     PAGABLE_TRY_ASSIGN(const Tag ft, fr.read_tag());
@@ -199,6 +203,9 @@ Result<std::optional<Location>> find_in_routed_object(const BlobLoader& load,
                      std::to_string(static_cast<int>(ft)));
     }
     PAGABLE_TRY_ASSIGN(const std::uint64_t parts, fr.read_varint());
+    if (parts != group_parts) {
+      return disagree();
+    }
     for (std::uint64_t p = 0; p < parts; ++p) {
       PAGABLE_TRY_ASSIGN(const std::uint64_t c, fr.read_varint());
       bool listed = false;
@@ -210,13 +217,13 @@ Result<std::optional<Location>> find_in_routed_object(const BlobLoader& load,
         std::uint64_t at = first;
         PAGABLE_TRY_ASSIGN(auto part, object_part_holding(load, tree, at));
         if (at != 0) {
-          return corrupt("a routed object's fingerprints disagree with its part boundaries");
+          return disagree();
         }
         NodeReader pr(part->data);
         PAGABLE_TRY(pr.read_tag());
         PAGABLE_TRY_ASSIGN(const std::uint64_t n, pr.read_varint());
         if (n != c) {
-          return corrupt("a routed object's fingerprints disagree with its part boundaries");
+          return disagree();
         }
         PAGABLE_TRY_ASSIGN(auto found, find_member(part, pr, 0, n, name));
         if (found) {
@@ -225,6 +232,24 @@ Result<std::optional<Location>> find_in_routed_object(const BlobLoader& load,
       }
       first += c;
     }
+    if (first - group_first != group_members) {
+      return disagree();
+    }
+  }
+  // Not found: the fingerprints must have covered every member, or the answer is not sound.
+  NodeReader tr(tree->data);
+  PAGABLE_TRY_ASSIGN(const Tag tree_tag, tr.read_tag());
+  if (tree_tag != Tag::object_chunks) {
+    return corrupt("a routed object whose tree is not an object chunk list");
+  }
+  PAGABLE_TRY_ASSIGN(const std::uint64_t entries, tr.read_varint());
+  std::uint64_t members = 0;
+  for (std::uint64_t e = 0; e < entries; ++e) {
+    PAGABLE_TRY_ASSIGN(const std::uint64_t count, tr.read_varint());
+    members += count;
+  }
+  if (members != first) {
+    return disagree();
   }
   return std::optional<Location>();
 }
@@ -446,6 +471,9 @@ Result<std::size_t> skip_value(NodeReader& reader)
         return corrupt("a routed object inside a value");
       }
       PAGABLE_TRY_ASSIGN(const std::uint64_t m, reader.read_varint());
+      if (m == 0) {
+        return corrupt("a routed object without fingerprints");
+      }
       for (std::uint64_t i = 0; i < m; ++i) {
         PAGABLE_TRY(reader.read_varint());
         PAGABLE_TRY(reader.read_varint());

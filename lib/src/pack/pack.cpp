@@ -73,8 +73,9 @@ struct Entry {
   std::uint64_t count; // members or items below it
 };
 
-// Average size of a routed object's fingerprint blob (at most 4 times as large): small, because
-// a member added or removed rewrites the blob that lists it.
+// Average size of a routed object's fingerprint blob: small, because a member added or removed
+// rewrites the blob that lists it. A group also ends once it reaches 4 times this, but only
+// after a whole part, so one part of many small members can make a larger group.
 constexpr std::uint64_t k_fingerprint_group_bytes = 4096;
 
 // Member fingerprints of consecutive parts of a routed object, one blob's worth.
@@ -100,6 +101,7 @@ struct Frame {
   std::unordered_set<std::string> names; // member names seen (objects)
   std::vector<std::uint16_t> fps;        // fingerprints of members not in a part yet (objects)
   std::vector<FingerprintGroup> fp_groups; // of the parts stored so far (chunked objects)
+  std::uint64_t part_bytes = 0; // encoded size of the parts stored so far, child keys included
   std::string name;                      // the current member's name
   std::string ref;                       // the "$ref" value when it is the first member
   std::optional<bool> arc;               // the schema's x-pagable-arc for this value
@@ -500,6 +502,7 @@ private:
                                          m_align ? m_align->part_bases(cut.items - prev.items)
                                                  : std::vector<Key>{}));
       if (f.object && m_b.route_members != 0) {
+        f.part_bytes += (cut.bytes - prev.bytes) + (cut.children - prev.children) * Key::k_size;
         PAGABLE_TRY(add_part_fingerprints(f, cut.items - prev.items, p.fp));
       }
       PAGABLE_TRY(add_entry(f, 0, Entry{std::move(p), cut.items - prev.items}));
@@ -641,7 +644,8 @@ private:
         PAGABLE_TRY(emit_parts(f));
       }
       PAGABLE_TRY_ASSIGN(Pending top, finish_levels(f));
-      if (f.object && m_b.route_members != 0 && f.index >= m_b.route_members) {
+      if (f.object && m_b.route_members != 0 && f.index >= m_b.route_members &&
+          f.part_bytes >= m_b.route_member_bytes * f.index) {
         PAGABLE_TRY_ASSIGN(top, route(f, std::move(top)));
       }
       return ref_to(std::move(top));
@@ -826,11 +830,11 @@ Result<PackResult> Packer::finish(store::BlobStore& store)
   return result;
 }
 
-std::optional<std::size_t> parse_size(const std::string& s)
+std::optional<std::size_t> parse_size(const std::string& s, bool zero_ok)
 {
   std::size_t v = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || v == 0) {
+  if (ec != std::errc() || end != s.data() + s.size() || (v == 0 && !zero_ok)) {
     return std::nullopt;
   }
   return v;
@@ -845,28 +849,36 @@ std::map<std::string, std::string> BoundarySettings::to_settings() const
           {"pack.chunk_target_bytes", std::to_string(chunk_target_bytes)},
           {"pack.chunk_max_bytes", std::to_string(chunk_max_bytes)},
           {"pack.index_fanout", std::to_string(index_fanout)},
-          {"pack.route_members", std::to_string(route_members)}};
+          {"pack.route_members", std::to_string(route_members)},
+          {"pack.route_member_bytes", std::to_string(route_member_bytes)}};
 }
 
 Result<BoundarySettings> BoundarySettings::from_settings(const std::map<std::string, std::string>& s)
 {
   BoundarySettings b;
-  const std::pair<const char*, std::size_t*> fields[] = {
-      {"pack.node_bytes", &b.node_bytes},
-      {"pack.chunk_above_bytes", &b.chunk_above_bytes},
-      {"pack.chunk_target_bytes", &b.chunk_target_bytes},
-      {"pack.chunk_max_bytes", &b.chunk_max_bytes},
-      {"pack.index_fanout", &b.index_fanout},
-      {"pack.route_members", &b.route_members}};
-  for (const auto& [name, field] : fields) {
+  struct Field {
+    const char* name;
+    std::size_t* value;
+    bool zero_ok; // 0 switches the feature off
+  };
+  const Field fields[] = {
+      {"pack.node_bytes", &b.node_bytes, false},
+      {"pack.chunk_above_bytes", &b.chunk_above_bytes, false},
+      {"pack.chunk_target_bytes", &b.chunk_target_bytes, false},
+      {"pack.chunk_max_bytes", &b.chunk_max_bytes, false},
+      {"pack.index_fanout", &b.index_fanout, false},
+      {"pack.route_members", &b.route_members, true},
+      {"pack.route_member_bytes", &b.route_member_bytes, true}};
+  for (const auto& [name, field, zero_ok] : fields) {
     const auto it = s.find(name);
     if (it == s.end()) {
       continue;
     }
-    const auto v = parse_size(it->second);
+    const auto v = parse_size(it->second, zero_ok);
     if (!v) {
-      return make_error(Errc::unusable_archive, std::string("archive setting ") + name +
-                                                    " is not a positive integer: " + it->second);
+      return make_error(Errc::unusable_archive,
+                        std::string("archive setting ") + name + " is not a " +
+                            (zero_ok ? "whole number" : "positive integer") + ": " + it->second);
     }
     *field = *v;
   }

@@ -257,6 +257,8 @@ private:
   Db m_wdb;
   Stmt m_w_insert_blob, m_w_insert_pack, m_w_insert_base, m_w_find_base, m_w_children;
   bool m_in_txn = false;
+  bool m_format_upgrade = false;        // the archive says an older format (writer thread)
+  bool m_format_upgrade_in_txn = false; // the open transaction marks it with today's
   std::chrono::steady_clock::time_point m_txn_started;
   std::int64_t m_pack_id = 0; // id of the pack being filled
   Bytes m_pack_buf;
@@ -343,20 +345,6 @@ Result<void> SqliteStore::open()
         }
         return {};
       }
-      // An older format this pagable still reads is a subset of today's: what this writer
-      // adds may use today's features, so the archive says today's version from now on.
-      PAGABLE_TRY_ASSIGN(Stmt old, m_wdb.prepare("SELECT value FROM meta WHERE name = "
-                                                 "'format_version' AND CAST(value AS INTEGER) "
-                                                 "BETWEEN ?1 AND ?2"));
-      old.bind(1, k_oldest_format_read).bind(2, k_format_version - 1);
-      PAGABLE_TRY_ASSIGN(const bool older, old.step("reading the archive's format version"));
-      old.reset();
-      if (older) {
-        PAGABLE_TRY_ASSIGN(Stmt up, m_wdb.prepare("UPDATE meta SET value = ?1 WHERE name = "
-                                                  "'format_version'"));
-        PAGABLE_TRY(up.bind(1, std::to_string(k_format_version)).run("upgrading the format version"));
-        PAGABLE_TRY(m_wdb.exec("PRAGMA user_version = " + std::to_string(k_format_version)));
-      }
       return {};
     }();
     if (!created) {
@@ -365,6 +353,13 @@ Result<void> SqliteStore::open()
     }
     PAGABLE_TRY(m_wdb.exec("COMMIT"));
     PAGABLE_TRY(check_archive(m_wdb, m_path));
+    // An older format this pagable still reads is a subset of today's. The first blob this
+    // writer stores may use today's features, so that transaction marks the archive with
+    // today's version (write_blob); opening, or writing no blob, leaves it as it was.
+    PAGABLE_TRY_ASSIGN(Stmt version, m_wdb.prepare("SELECT value FROM meta WHERE name = "
+                                                   "'format_version'"));
+    PAGABLE_TRY(version.step("reading the archive's format version"));
+    m_format_upgrade = version.column_text(0) != std::to_string(k_format_version);
     PAGABLE_TRY_ASSIGN(m_w_insert_blob,
                        m_wdb.prepare("INSERT OR IGNORE INTO blobs(key, pack, offset, size, children)"
                                      " VALUES (?1, ?2, ?3, ?4, ?5)"));
@@ -711,6 +706,7 @@ void SqliteStore::fail_writer(Error e)
     (void)m_wdb.exec("ROLLBACK");
     m_in_txn = false;
   }
+  m_format_upgrade_in_txn = false; // rolled back with the rest
   m_pack_buf.clear();
   m_pack_blobs = 0;
   m_pack_bases.clear();
@@ -753,6 +749,13 @@ Result<void> SqliteStore::begin_write()
 Result<void> SqliteStore::write_blob(QueuedBlob& item)
 {
   PAGABLE_TRY(begin_write());
+  if (m_format_upgrade && !m_format_upgrade_in_txn) {
+    PAGABLE_TRY_ASSIGN(Stmt up, m_wdb.prepare("UPDATE meta SET value = ?1 WHERE name = "
+                                              "'format_version'"));
+    PAGABLE_TRY(up.bind(1, std::to_string(k_format_version)).run("marking the format version"));
+    PAGABLE_TRY(m_wdb.exec("PRAGMA user_version = " + std::to_string(k_format_version)));
+    m_format_upgrade_in_txn = true;
+  }
   const Bytes children = encode_children(item.blob.children);
   Stmt& ins = m_w_insert_blob;
   ins.bind(1, item.key.bytes())
@@ -868,6 +871,9 @@ Result<void> SqliteStore::commit_write()
   PAGABLE_TRY(finish_pack());
   PAGABLE_TRY(m_wdb.exec("COMMIT"));
   m_in_txn = false;
+  if (m_format_upgrade_in_txn) {
+    m_format_upgrade = m_format_upgrade_in_txn = false;
+  }
   return {};
 }
 
@@ -936,6 +942,7 @@ void SqliteStore::writer_loop()
       if (!result && m_in_txn) {
         (void)m_wdb.exec("ROLLBACK");
         m_in_txn = false;
+        m_format_upgrade_in_txn = false;
       }
       t.done->set_value(std::move(result));
     }

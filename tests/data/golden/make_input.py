@@ -27,6 +27,7 @@ doc = {
     "targets": targets,
 }
 if len(sys.argv) > 1 and sys.argv[1] == "1":
-    doc["outputs"] = {f"out-{i:05d}": f"value {i * 7919 % 100003:06d} of the routed map"
+    doc["outputs"] = {f"out-{i:05d}": f"value {i * 7919 % 100003:06d} of the routed map, "
+                                      "long enough to be worth a fingerprint"
                       for i in range(4200)}
 json.dump(doc, sys.stdout, ensure_ascii=False, separators=(",", ":"))

@@ -128,6 +128,15 @@ TEST_CASE("pack: boundary settings round-trip through archive settings", "[pack]
   const auto again = pack::init_boundaries(*s, {}).value(); // fixed for the archive's life
   CHECK(again.node_bytes == 1234);
   CHECK_FALSE(pack::BoundarySettings::from_settings({{"pack.node_bytes", "zero"}}));
+  CHECK_FALSE(pack::BoundarySettings::from_settings({{"pack.node_bytes", "0"}}));
+  // Routing may be switched off, and that survives the archive's settings.
+  auto t = store::make_memory_store();
+  pack::BoundarySettings off;
+  off.route_members = 0;
+  const auto stored = pack::init_boundaries(*t, off);
+  REQUIRE(stored);
+  CHECK(stored->route_members == 0);
+  CHECK(pack::init_boundaries(*t, {}).value().route_members == 0);
 }
 
 TEST_CASE("pack: the $ref check reads a chunked object one part at a time", "[pack]")
@@ -202,13 +211,14 @@ TEST_CASE("pack: a routed object finds every member, through fingerprint collisi
   doc += "}";
   pack::BoundarySettings routed = tiny_boundaries();
   routed.route_members = 50;
+  routed.route_member_bytes = 0; // these members are tiny
   pack::BoundarySettings plain = tiny_boundaries();
   plain.route_members = 0;
 
   auto s = store::make_memory_store();
   const auto r = pack_text(*s, doc, {}, routed);
   CHECK(hydrate_text(*s, r.key) == doc);
-  for (int i = 0; i < 600; i += 37) {
+  for (int i = 0; i < 600; ++i) {
     CHECK(hydrate_text(*s, r.key, "/m" + std::to_string(i)) == std::to_string(i));
   }
   CHECK(hydrate_text(*s, r.key, "/m7") == "7");
@@ -231,11 +241,19 @@ TEST_CASE("pack: a routed object finds every member, through fingerprint collisi
   const auto rp = pack_text(*p, doc, {}, plain);
   CHECK(rp.key != r.key); // routing is part of the node boundaries, so of the keys
   CHECK(gets_for(*s, r.key, "/m599") * 4 < gets_for(*p, rp.key, "/m599"));
+  // Members this small (a few bytes each) are not worth 2 bytes of fingerprint each: with the
+  // default route_member_bytes the object is left plain.
+  pack::BoundarySettings small_members = routed;
+  small_members.route_member_bytes = pack::BoundarySettings{}.route_member_bytes;
+  auto q = store::make_memory_store();
+  CHECK(pack_text(*q, doc, {}, small_members).key == rp.key);
   // One worker or several: the same keys.
-  auto s1 = store::make_memory_store();
-  pack::PackOptions one;
-  one.workers = 1;
-  CHECK(pack_text(*s1, doc, one, routed).key == r.key);
+  for (const unsigned workers : {1U, 4U}) {
+    auto sw = store::make_memory_store();
+    pack::PackOptions o;
+    o.workers = workers;
+    CHECK(pack_text(*sw, doc, o, routed).key == r.key);
+  }
 }
 
 TEST_CASE("pack: a routed object whose fingerprints disagree with its parts is corrupt", "[pack]")
@@ -267,4 +285,21 @@ TEST_CASE("pack: a routed object whose fingerprints disagree with its parts is c
   CHECK_THAT(found.error().message(), Catch::Contains("disagree"));
   // Whole-document reading follows the chunk tree alone.
   CHECK(hydrate_text(*s, routed) == R"({"x":1,"y":2})");
+
+  // Fingerprints that cover fewer members than the tree: a name they do not list cannot be
+  // called absent.
+  const Bytes short_fps{tag(Tag::member_fingerprints), 1, 1, static_cast<std::uint8_t>(fx & 0xFF),
+                        static_cast<std::uint8_t>(fx >> 8)};
+  const Key short_key = s->put(Blob{short_fps, {}}).value();
+  const Key short_routed =
+      s->put(Blob{Bytes{tag(Tag::routed_object), 1, 1, 1}, {tree, short_key}}).value();
+  const auto absent = codec::locate(load, short_routed, {"no such name"});
+  REQUIRE_FALSE(absent);
+  CHECK(absent.error().code() == Errc::corrupt);
+  // And a routed object's own counts must match its fingerprint blob's.
+  const Key miscounted =
+      s->put(Blob{Bytes{tag(Tag::routed_object), 1, 2, 1}, {tree, short_key}}).value();
+  const auto bad_count = codec::locate(load, miscounted, {"no such name"});
+  REQUIRE_FALSE(bad_count);
+  CHECK(bad_count.error().code() == Errc::corrupt);
 }
