@@ -22,6 +22,8 @@ std::unique_ptr<CLI::App> build_app(Context& ctx)
       "pagable");
   app->set_version_flag("-V,--version", std::string("pagable ") + k_version +
                                             " (archive format " +
+                                            std::to_string(k_format_version) + "; reads " +
+                                            std::to_string(k_oldest_format_read) + " to " +
                                             std::to_string(k_format_version) + ")");
   app->require_subcommand(1);
   app->fallthrough();

@@ -155,6 +155,7 @@ int run_hydrate(const HydrateArgs& args, const Context& ctx, const Output& out)
         {"cache_hits", s.cache_hits},
         {"re_decodes", s.re_decodes},
         {"bytes_out", s.bytes_out},
+        {"packs_decoded", (*store)->counters().packs_decoded},
         {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
     std::cerr << stats.dump() << '\n';
   }
@@ -179,7 +180,7 @@ void add_hydrate_command(CLI::App& app, Context& ctx)
                 "Instead of the JSON, list POINTER<TAB>TYPE for every value (under --at) that has a "
                 "stable type name in the root's stored schema (with --json: one report)");
   cmd->add_flag("--stats", args->stats,
-                "Print blobs_read and other counters as JSON on stderr");
+                "Print blobs_read, packs_decoded and other counters as JSON on stderr");
   cmd->callback([args, &ctx] {
     ctx.run = [args, &ctx](const Output& out) { return run_hydrate(*args, ctx, out); };
   });

@@ -38,6 +38,7 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
       roots->begin(), roots->end(), [](const store::RootRecord& r) { return r.schema_key.has_value(); }));
   const double ratio =
       s.bytes_stored == 0 ? 0.0 : static_cast<double>(s.bytes_logical) / s.bytes_stored;
+  out.line("format:         " + std::to_string(s.format_version));
   out.line("roots:          " + std::to_string(s.roots));
   out.line("with a schema:  " + std::to_string(with_schema) + " roots (pack --schema)");
   out.line("blobs:          " + std::to_string(s.blobs));
@@ -57,7 +58,8 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
               {"unreachable_blobs", g.blobs_removed},
               {"pack_bytes_dead", s.pack_bytes_dead},
               {"reclaimable_bytes", g.bytes_freed},
-              {"roots_with_schema", with_schema}});
+              {"roots_with_schema", with_schema},
+              {"format_version", s.format_version}});
   return 0;
 }
 

@@ -2,6 +2,7 @@
 // The golden archive of each format version (tests/data/golden/README.md): today's binary
 // must still read it, verify it clean, hydrate it to its input, and give the same keys when
 // it packs that input again. A change that breaks any of these is a format change.
+#include "support/archive_fixture.hpp"
 #include "support/report_schema.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
@@ -20,8 +21,6 @@ test::ProcessResult pagable_run(std::vector<std::string> args)
 }
 
 const std::string k_golden_dir = std::string(PAGABLE_SOURCE_DIR) + "/tests/data/golden";
-// The root key recorded when format-0.pagable was made; keys never change within a format.
-const std::string k_format0_key = "1285e8e9712d5688507fe5fc81dcf9b2d1791f55df2f24d09d237ee8928d0bed";
 
 nlohmann::ordered_json parse_file(const std::string& path)
 {
@@ -29,21 +28,21 @@ nlohmann::ordered_json parse_file(const std::string& path)
   return nlohmann::ordered_json::parse(in);
 }
 
-} // namespace
-
-TEST_CASE("golden: the format 0 archive still reads, verifies and hydrates", "[cli][golden]")
+// One golden archive, copied into `dir`: lists, verifies, hydrates to its input and packs its
+// input again to `key` with no new nodes (keys never change within a format). Returns the
+// copy's path.
+std::string check_golden(const test::TempDir& dir, const std::string& name, const std::string& key)
 {
-  test::TempDir dir;
-  const auto archive = dir.file("format-0.pagable");
-  test::write_file(archive, test::read_file(k_golden_dir + "/format-0.pagable"));
-  const auto input = k_golden_dir + "/format-0.json";
+  const auto archive = dir.file(name + ".pagable");
+  test::write_file(archive, test::read_file(k_golden_dir + "/" + name + ".pagable"));
+  const auto input = k_golden_dir + "/" + name + ".json";
 
   const auto ls = pagable_run({"--json", "ls", archive});
   REQUIRE(ls.exit_code == 0);
   const auto roots = test::check_report(PAGABLE_SOURCE_DIR, ls.out, "ls")["roots"];
   REQUIRE(roots.size() == 1);
   CHECK(roots[0]["name"] == "golden");
-  CHECK(roots[0]["key"] == k_format0_key);
+  CHECK(roots[0]["key"] == key);
   CHECK(roots[0]["labels"]["made-by"] == "make_input.py");
 
   const auto verify = pagable_run({"--json", "verify", archive});
@@ -63,6 +62,63 @@ TEST_CASE("golden: the format 0 archive still reads, verifies and hydrates", "[c
   const auto again = pagable_run({"--json", "pack", archive, input, "--name", "again"});
   REQUIRE(again.exit_code == 0);
   const auto report = test::check_report(PAGABLE_SOURCE_DIR, again.out, "pack");
-  CHECK(report["key"] == k_format0_key);
+  CHECK(report["key"] == key);
   CHECK(report["new_nodes"] == 0);
+  return archive;
+}
+
+std::int64_t format_of(const std::string& archive)
+{
+  const auto stat = pagable_run({"--json", "stat", archive});
+  REQUIRE(stat.exit_code == 0);
+  return test::check_report(PAGABLE_SOURCE_DIR, stat.out, "stat")["format_version"].get<std::int64_t>();
+}
+
+} // namespace
+
+TEST_CASE("golden: the format 0 archive still reads, verifies and hydrates", "[cli][golden]")
+{
+  test::TempDir dir;
+  // Commands that store no blob leave its format as it is, failing ones included.
+  const auto untouched = dir.file("untouched.pagable");
+  test::write_file(untouched, test::read_file(k_golden_dir + "/format-0.pagable"));
+  CHECK(format_of(untouched) == 0);
+  CHECK(pagable_run({"rm", untouched, "no-such-root"}).exit_code != 0);
+  CHECK(pagable_run({"gc", untouched}).exit_code == 0);
+  test::write_file(dir.file("bad.json"), "{\"truncated\": ");
+  CHECK(pagable_run({"pack", untouched, dir.file("bad.json")}).exit_code != 0);
+  CHECK(format_of(untouched) == 0);
+  // The pack in check_golden stores blobs, so it marks the archive format 1.
+  const auto copy =
+      check_golden(dir, "format-0", "1285e8e9712d5688507fe5fc81dcf9b2d1791f55df2f24d09d237ee8928d0bed");
+  CHECK(format_of(copy) == 1);
+  CHECK(pagable_run({"verify", copy}).exit_code == 0);
+}
+
+TEST_CASE("golden: an unreadable format version stays refused after a write attempt", "[cli][golden]")
+{
+  test::TempDir dir;
+  const auto archive = dir.file("garbled.pagable");
+  test::write_file(archive, test::read_file(k_golden_dir + "/format-0.pagable"));
+  test::archive::sql(archive, "UPDATE meta SET value = 'garbage' WHERE name = 'format_version'");
+  CHECK(pagable_run({"ls", archive}).exit_code == 5);
+  CHECK(pagable_run({"pack", archive, k_golden_dir + "/format-0.json", "--name", "x"}).exit_code == 5);
+  CHECK(pagable_run({"ls", archive}).exit_code == 5);
+}
+
+TEST_CASE("golden: the format 1 archive reads, verifies, hydrates and finds a routed member "
+          "without a scan",
+          "[cli][golden]")
+{
+  test::TempDir dir;
+  const auto copy =
+      check_golden(dir, "format-1", "247f588a31bfb275f5550768d902da0357cea5639bc65eb510159281b50def99");
+  CHECK(format_of(copy) == 1);
+  // /outputs (350 kB, 4,200 members) is chunked into parts. Scanning for its last member
+  // reads them all (341 kB with format 0's encoding); its fingerprints lead to the one part
+  // that holds it (23 kB read in all).
+  const auto at = pagable_run({"hydrate", copy, "golden", "--at", "/outputs/out-04199", "--stats"});
+  REQUIRE(at.exit_code == 0);
+  CHECK(at.out == R"("value 050885 of the routed map, long enough to be worth a fingerprint")");
+  CHECK(nlohmann::json::parse(at.err)["bytes_read"].get<int>() < 64 * 1024);
 }

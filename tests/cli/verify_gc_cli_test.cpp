@@ -103,7 +103,7 @@ TEST_CASE("cli verify: damage exits 3 and names kind, key and roots", "[cli][ver
                             Catch::Contains("next step"));
 }
 
-TEST_CASE("cli verify: a non-SQLite file exits 5; a truncated one exits 3 or 5, never crashes",
+TEST_CASE("cli verify: a non-SQLite file exits 5, a truncated one exits 3 or 5, never crashes",
           "[cli][verify]")
 {
   test::TempDir dir;

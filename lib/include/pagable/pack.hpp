@@ -43,6 +43,13 @@ struct BoundarySettings {
   std::size_t chunk_max_bytes = 131072;
   // Average entries per node of a chunk tree's index levels.
   std::size_t index_fanout = 32;
+  // A chunked object with at least this many members, of at least route_member_bytes encoded
+  // bytes each on average, also stores 16-bit fingerprints of its member names, part by part,
+  // so that finding one member reads the fingerprints and about one part instead of every
+  // part (FORMAT.md "Routed objects"). Costs 2 incompressible bytes per member, which is why
+  // objects of tiny members are left to be scanned. 0 switches routing off.
+  std::size_t route_members = 4096;
+  std::size_t route_member_bytes = 32;
 
   // As archive settings ("pack.node_bytes", ...).
   std::map<std::string, std::string> to_settings() const;

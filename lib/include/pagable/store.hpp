@@ -64,6 +64,8 @@ struct StoreStats {
   // Uncompressed pack content no blob row points into any more (blobs removed, their bytes
   // still in their pack until gc rewrites it). Counted without decompressing anything.
   std::uint64_t pack_bytes_dead = 0;
+  // The archive format the file says it is in (docs/FORMAT.md; memory: today's).
+  std::int64_t format_version = 0;
 };
 
 class BlobStore {

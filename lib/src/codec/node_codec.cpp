@@ -128,6 +128,132 @@ Result<std::optional<Location>> find_in_object_chunks(const BlobLoader& load,
   return std::optional<Location>();
 }
 
+// Reads a chunks node's entry counts (after its tag) and picks the entry that holds item or
+// member number `want`, which becomes its number within that entry; none when `want` is past
+// the end.
+Result<std::optional<std::size_t>> pick_entry(NodeReader& r, std::uint64_t& want)
+{
+  PAGABLE_TRY_ASSIGN(const std::uint64_t n, r.read_varint());
+  std::optional<std::size_t> entry;
+  for (std::uint64_t e = 0; e < n; ++e) {
+    PAGABLE_TRY_ASSIGN(const std::uint64_t count, r.read_varint());
+    if (!entry) {
+      if (want < count) {
+        entry = static_cast<std::size_t>(e);
+      } else {
+        want -= count;
+      }
+    }
+  }
+  return entry;
+}
+
+// Descends the object chunk tree under `top` to the part that holds member number `want`
+// (counting from 0 in document order). Returns the part and, in `want`, the member's index in it.
+Result<std::shared_ptr<const Blob>> object_part_holding(const BlobLoader& load,
+                                                        std::shared_ptr<const Blob> node,
+                                                        std::uint64_t& want)
+{
+  for (;;) {
+    NodeReader r(node->data);
+    PAGABLE_TRY_ASSIGN(const Tag tag, r.read_tag());
+    if (tag == Tag::object_part) {
+      PAGABLE_TRY_ASSIGN(const std::uint64_t n, r.read_varint());
+      if (want >= n) {
+        return corrupt("an object chunk count disagrees with its part");
+      }
+      return node;
+    }
+    if (tag != Tag::object_chunks) {
+      return corrupt("an object chunk tree holds a tag " + std::to_string(static_cast<int>(tag)));
+    }
+    PAGABLE_TRY_ASSIGN(const auto entry, pick_entry(r, want));
+    if (!entry) {
+      return corrupt("a routed object's fingerprints count more members than its chunk tree");
+    }
+    PAGABLE_TRY_ASSIGN(node, load_child(load, *node, *entry));
+  }
+}
+
+// Member `name` of a routed object (`routed`, tag routed_object): reads its fingerprint blobs
+// and visits only the parts that list the name's fingerprint, each reached from the chunk tree
+// by its first member's position.
+Result<std::optional<Location>> find_in_routed_object(const BlobLoader& load,
+                                                      const std::shared_ptr<const Blob>& routed,
+                                                      std::string_view name)
+{
+  NodeReader r(routed->data);
+  PAGABLE_TRY(r.read_tag());
+  PAGABLE_TRY_ASSIGN(const std::uint64_t m, r.read_varint());
+  PAGABLE_TRY_ASSIGN(auto tree, load_child(load, *routed, 0));
+  const std::uint16_t want = member_fingerprint(member_name_hash(name));
+  const auto disagree = [] {
+    return corrupt("a routed object's fingerprints disagree with its part boundaries");
+  };
+  std::uint64_t first = 0; // document position of the current part's first member
+  for (std::uint64_t i = 0; i < m; ++i) {
+    PAGABLE_TRY_ASSIGN(const std::uint64_t group_parts, r.read_varint());
+    PAGABLE_TRY_ASSIGN(const std::uint64_t group_members, r.read_varint());
+    const std::uint64_t group_first = first;
+    PAGABLE_TRY_ASSIGN(auto fps, load_child(load, *routed, 1 + static_cast<std::size_t>(i)));
+    NodeReader fr(fps->data);
+    PAGABLE_TRY_ASSIGN(const Tag ft, fr.read_tag());
+    if (ft != Tag::member_fingerprints) {
+      return corrupt("a routed object's fingerprint child holds a tag " +
+                     std::to_string(static_cast<int>(ft)));
+    }
+    PAGABLE_TRY_ASSIGN(const std::uint64_t parts, fr.read_varint());
+    if (parts != group_parts) {
+      return disagree();
+    }
+    for (std::uint64_t p = 0; p < parts; ++p) {
+      PAGABLE_TRY_ASSIGN(const std::uint64_t c, fr.read_varint());
+      bool listed = false;
+      for (std::uint64_t j = 0; j < c; ++j) {
+        PAGABLE_TRY_ASSIGN(const std::uint16_t f, fr.read_u16());
+        listed = listed || f == want;
+      }
+      if (listed && c > 0) {
+        std::uint64_t at = first;
+        PAGABLE_TRY_ASSIGN(auto part, object_part_holding(load, tree, at));
+        if (at != 0) {
+          return disagree();
+        }
+        NodeReader pr(part->data);
+        PAGABLE_TRY(pr.read_tag());
+        PAGABLE_TRY_ASSIGN(const std::uint64_t n, pr.read_varint());
+        if (n != c) {
+          return disagree();
+        }
+        PAGABLE_TRY_ASSIGN(auto found, find_member(part, pr, 0, n, name));
+        if (found) {
+          return found;
+        }
+      }
+      first += c;
+    }
+    if (first - group_first != group_members) {
+      return disagree();
+    }
+  }
+  // Not found: the fingerprints must have covered every member, or the answer is not sound.
+  NodeReader tr(tree->data);
+  PAGABLE_TRY_ASSIGN(const Tag tree_tag, tr.read_tag());
+  if (tree_tag != Tag::object_chunks) {
+    return corrupt("a routed object whose tree is not an object chunk list");
+  }
+  PAGABLE_TRY_ASSIGN(const std::uint64_t entries, tr.read_varint());
+  std::uint64_t members = 0;
+  for (std::uint64_t e = 0; e < entries; ++e) {
+    PAGABLE_TRY_ASSIGN(const std::uint64_t count, tr.read_varint());
+    members += count;
+  }
+  if (members != first) {
+    return disagree();
+  }
+  return std::optional<Location>();
+}
+
 } // namespace
 
 // --- writing ---
@@ -296,6 +422,16 @@ Result<double> NodeReader::read_binary64_body()
   return v;
 }
 
+Result<std::uint16_t> NodeReader::read_u16()
+{
+  if (m_data.size() - m_pos < 2) {
+    return corrupt("truncated fingerprint");
+  }
+  const auto v = static_cast<std::uint16_t>(m_data[m_pos] | (m_data[m_pos + 1] << 8));
+  m_pos += 2;
+  return v;
+}
+
 Result<std::size_t> skip_value(NodeReader& reader)
 {
   // Each entry: values still to skip in an open container, and whether it is an object
@@ -330,6 +466,34 @@ Result<std::size_t> skip_value(NodeReader& reader)
     case Tag::string: PAGABLE_TRY(reader.read_text()); break;
     case Tag::binary64: PAGABLE_TRY(reader.read_binary64_body()); break;
     case Tag::ref: ++refs; break;
+    case Tag::routed_object: {
+      if (!open.empty()) {
+        return corrupt("a routed object inside a value");
+      }
+      PAGABLE_TRY_ASSIGN(const std::uint64_t m, reader.read_varint());
+      if (m == 0) {
+        return corrupt("a routed object without fingerprints");
+      }
+      for (std::uint64_t i = 0; i < m; ++i) {
+        PAGABLE_TRY(reader.read_varint());
+        PAGABLE_TRY(reader.read_varint());
+      }
+      refs += 1 + static_cast<std::size_t>(m);
+      break;
+    }
+    case Tag::member_fingerprints: {
+      if (!open.empty()) {
+        return corrupt("member fingerprints inside a value");
+      }
+      PAGABLE_TRY_ASSIGN(const std::uint64_t parts, reader.read_varint());
+      for (std::uint64_t i = 0; i < parts; ++i) {
+        PAGABLE_TRY_ASSIGN(const std::uint64_t c, reader.read_varint());
+        for (std::uint64_t j = 0; j < c; ++j) {
+          PAGABLE_TRY(reader.read_u16());
+        }
+      }
+      break;
+    }
     case Tag::object_part:
     case Tag::array_part:
     case Tag::object_chunks:
@@ -483,10 +647,13 @@ Result<bool> for_each_member_name(const BlobLoader& load, Location loc,
     PAGABLE_TRY(scan(r));
     return true;
   }
-  if (tag != Tag::object_chunks) {
+  std::shared_ptr<const Blob> top = loc.blob;
+  if (tag == Tag::routed_object) {
+    PAGABLE_TRY_ASSIGN(top, load_child(load, *loc.blob, 0));
+  } else if (tag != Tag::object_chunks) {
     return false;
   }
-  std::vector<std::pair<std::shared_ptr<const Blob>, std::size_t>> stack{{loc.blob, 0}};
+  std::vector<std::pair<std::shared_ptr<const Blob>, std::size_t>> stack{{std::move(top), 0}};
   while (!stack.empty()) {
     auto& [blob, next] = stack.back();
     if (next >= blob->children.size()) {
@@ -540,6 +707,14 @@ Result<Location> locate_from(const BlobLoader& load, Location start,
       loc = std::move(*found);
       break;
     }
+    case Tag::routed_object: {
+      PAGABLE_TRY_ASSIGN(auto found, find_in_routed_object(load, loc.blob, token));
+      if (!found) {
+        return not_found_at(tokens, i, "no such member");
+      }
+      loc = std::move(*found);
+      break;
+    }
     case Tag::object_chunks: {
       PAGABLE_TRY_ASSIGN(auto found, find_in_object_chunks(load, loc.blob, token));
       if (!found) {
@@ -567,18 +742,7 @@ Result<Location> locate_from(const BlobLoader& load, Location start,
       NodeReader cr = r;
       for (;;) {
         // `cr` is just after an array_chunks tag of `node`: pick the entry holding `want`.
-        PAGABLE_TRY_ASSIGN(const std::uint64_t n, cr.read_varint());
-        std::optional<std::size_t> entry;
-        for (std::uint64_t e = 0; e < n; ++e) {
-          PAGABLE_TRY_ASSIGN(const std::uint64_t count, cr.read_varint());
-          if (!entry) {
-            if (want < count) {
-              entry = static_cast<std::size_t>(e);
-            } else {
-              want -= count;
-            }
-          }
-        }
+        PAGABLE_TRY_ASSIGN(const auto entry, pick_entry(cr, want));
         if (!entry) {
           return not_found_at(tokens, i, "beyond the end of the array");
         }

@@ -39,9 +39,43 @@ enum class Tag : std::uint8_t {
   object_part = 0x0B,   // n members of a chunked object
   array_chunks = 0x0C,  // a chunked array: varint n, n varint item counts; children in order
   array_part = 0x0D,    // n items of a chunked array
+  routed_object = 0x0E, // a chunked object with member fingerprints: varint m, m (parts,
+                        // members) varint pairs; child 0 its chunk tree, 1..m fingerprints
+  member_fingerprints = 0x0F, // varint p; per part: varint c, c 16-bit fingerprints
 };
 
-inline constexpr std::uint8_t k_max_tag = 0x0D;
+inline constexpr std::uint8_t k_max_tag = 0x0F;
+
+// --- hashes (FORMAT.md "Chunking") ---
+inline constexpr std::uint64_t k_fnv_basis = 0xcbf29ce484222325ULL;
+inline std::uint64_t fnv1a64(std::span<const std::uint8_t> bytes, std::uint64_t h = k_fnv_basis)
+{
+  for (const std::uint8_t b : bytes) {
+    h = (h ^ b) * 0x100000001b3ULL;
+  }
+  return h;
+}
+// SplitMix64's finaliser.
+inline std::uint64_t mix64(std::uint64_t x)
+{
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+// The chunking hash of a member name: mix(fnv1a64(name)).
+inline std::uint64_t member_name_hash(std::string_view name)
+{
+  return mix64(fnv1a64({reinterpret_cast<const std::uint8_t*>(name.data()), name.size()}));
+}
+// The 16-bit fingerprint of a member name in a routed object's fingerprint blobs (FORMAT.md
+// "Routed objects"): the top 16 bits of its chunking hash (the low bits choose part ends).
+inline std::uint16_t member_fingerprint(std::uint64_t name_hash)
+{
+  return static_cast<std::uint16_t>(name_hash >> 48);
+}
 
 // --- writing ---
 void put_varint(Bytes& out, std::uint64_t v);
@@ -80,6 +114,7 @@ public:
   Result<std::string_view> read_text(); // varint length + bytes (strings, names, big integers)
   Result<std::int64_t> read_integer_body();
   Result<double> read_binary64_body();
+  Result<std::uint16_t> read_u16(); // 2 bytes little-endian (member fingerprints)
 
 private:
   std::span<const std::uint8_t> m_data;
@@ -114,8 +149,9 @@ Result<std::string> fragment_to_pointer(std::string_view ref);
 using util::escape_pointer_token;
 
 // The value at `tokens` under the node `root`, following child refs and chunk trees (an
-// array chunk tree is descended by its item counts; an object chunk tree is scanned part by
-// part). Errc::not_found naming the pointer when there is no such value.
+// array chunk tree is descended by its item counts; a routed object's fingerprints lead to the
+// parts that may hold a member; any other chunked object is scanned part by part).
+// Errc::not_found naming the pointer when there is no such value.
 Result<Location> locate(const BlobLoader& load, const Key& root,
                         const std::vector<std::string>& tokens);
 // The same, from a position inside an already loaded blob.

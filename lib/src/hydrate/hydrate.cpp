@@ -306,8 +306,24 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
         levels.emplace_back(Level{LevelKind::chunks, n, true, object});
         return {};
       }
+      case Tag::routed_object: {
+        // The object is its chunk tree (child 0); the fingerprints only serve lookups.
+        if (c.blob->children.empty()) {
+          return make_error(Errc::corrupt, "a routed object without its chunk tree");
+        }
+        PAGABLE_TRY_ASSIGN(auto tree, load(c.blob->children.front()));
+        NodeReader tr(tree->data);
+        PAGABLE_TRY_ASSIGN(const Tag tt, tr.read_tag());
+        if (tt != Tag::object_chunks) {
+          return make_error(Errc::corrupt, "a routed object whose tree is not an object chunk list");
+        }
+        cursors.push_back(Cursor{tree, NodeReader(tree->data), 0});
+        levels.emplace_back(Level{LevelKind::blob_end});
+        continue;
+      }
       case Tag::object_part:
       case Tag::array_part:
+      case Tag::member_fingerprints:
         return make_error(Errc::corrupt, "a chunk part where a value belongs (byte " +
                                              std::to_string(tag_pos) + ")");
       }

@@ -100,7 +100,8 @@ Result<Aligner::Old> Aligner::make_old(Location loc, Key node)
   for (;;) {
     NodeReader r(loc.blob->data, loc.pos);
     PAGABLE_TRY_ASSIGN(const Tag tag, r.read_tag());
-    if (tag != Tag::ref) {
+    // A routed object aligns as its chunk tree (child 0); its fingerprints get no bases.
+    if (tag != Tag::ref && tag != Tag::routed_object) {
       break;
     }
     if (loc.next_child >= loc.blob->children.size()) {

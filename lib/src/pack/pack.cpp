@@ -31,24 +31,14 @@ using codec::Tag;
 
 // --- fingerprints: content hashes that choose chunk boundaries (FORMAT.md "Chunking") ---
 
-constexpr std::uint64_t k_fnv_basis = 0xcbf29ce484222325ULL;
-
-std::uint64_t fnv1a(std::span<const std::uint8_t> bytes, std::uint64_t h = k_fnv_basis)
+std::uint64_t fnv1a(std::span<const std::uint8_t> bytes)
 {
-  for (const std::uint8_t b : bytes) {
-    h = (h ^ b) * 0x100000001b3ULL;
-  }
-  return h;
+  return codec::fnv1a64(bytes);
 }
 
 std::uint64_t mix(std::uint64_t x)
 {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
+  return codec::mix64(x);
 }
 
 // A node (or child) not stored yet: its key arrives when a worker has stored it.
@@ -82,6 +72,18 @@ struct Cut {
 struct Entry {
   Pending node;
   std::uint64_t count; // members or items below it
+};
+
+// Average size of a routed object's fingerprint blob: small, because a member added or removed
+// rewrites the blob that lists it. A group also ends once it reaches 4 times this, but only
+// after a whole part, so one part of many small members can make a larger group.
+constexpr std::uint64_t k_fingerprint_group_bytes = 4096;
+
+// Member fingerprints of consecutive parts of a routed object, one blob's worth.
+struct FingerprintGroup {
+  Bytes data; // per part: varint members, then a 16-bit fingerprint per member
+  std::uint64_t parts = 0;
+  std::uint64_t members = 0;
 };
 
 // The member names seen in one object, to reject duplicates. Most objects have a few members:
@@ -150,6 +152,9 @@ struct Frame {
   std::vector<std::vector<Entry>> levels; // chunk tree levels (chunked only)
   std::vector<bool> level_emitted;
   NameSet names;                         // member names seen (objects)
+  std::vector<std::uint16_t> fps;        // fingerprints of members not in a part yet (objects)
+  std::vector<FingerprintGroup> fp_groups; // of the parts stored so far (chunked objects)
+  std::uint64_t part_bytes = 0; // encoded size of the parts stored so far, child keys included
   std::string name;                      // the current member's name
   std::string ref;                       // the "$ref" value when it is the first member
   std::optional<bool> arc;               // the schema's x-pagable-arc for this value
@@ -174,6 +179,9 @@ struct Frame {
     levels.clear();
     level_emitted.clear();
     names.clear();
+    fps.clear();
+    fp_groups.clear();
+    part_bytes = 0;
     name.clear();
     ref.clear();
     arc.reset();
@@ -497,7 +505,10 @@ private:
         item.size() + (f.children.size() - f.item_children) * Key::k_size;
     std::uint64_t h = 0;
     if (f.object) {
-      h = mix(fnv1a({reinterpret_cast<const std::uint8_t*>(f.name.data()), f.name.size()}));
+      h = codec::member_name_hash(f.name);
+      if (m_b.route_members != 0) {
+        f.fps.push_back(codec::member_fingerprint(h));
+      }
     } else {
       h = mix(fingerprint(item, std::span<const Pending>(f.children).subspan(f.item_children)));
     }
@@ -537,6 +548,10 @@ private:
       PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(data), std::move(children),
                                          m_align ? m_align->part_bases(cut.items - prev.items)
                                                  : std::vector<Key>{}));
+      if (f.object && m_b.route_members != 0) {
+        f.part_bytes += (cut.bytes - prev.bytes) + (cut.children - prev.children) * Key::k_size;
+        PAGABLE_TRY(add_part_fingerprints(f, cut.items - prev.items, p.fp));
+      }
       PAGABLE_TRY(add_entry(f, 0, Entry{std::move(p), cut.items - prev.items}));
       prev = cut;
     }
@@ -548,6 +563,65 @@ private:
     f.item_children -= std::min(f.item_children, prev.children);
     f.cuts.clear();
     return {};
+  }
+
+  // Moves the fingerprints of a stored part's `members` members into the frame's groups. As
+  // parts end (FORMAT.md "Chunking"), a group ends after a part whose content hash modulo the
+  // target is below the part's share of bytes, or at 4 times the target: an edit moves at most
+  // the group boundaries next to it.
+  Result<void> add_part_fingerprints(Frame& f, std::uint64_t members, std::uint64_t part_fp)
+  {
+    if (f.fps.size() < members) {
+      return make_error(Errc::internal, "pack lost track of member fingerprints at " +
+                                            pointer_to(m_frames.size()));
+    }
+    if (f.fp_groups.empty()) {
+      f.fp_groups.emplace_back();
+    }
+    FingerprintGroup& g = f.fp_groups.back();
+    const auto n = static_cast<std::size_t>(members);
+    codec::put_varint(g.data, n);
+    for (std::size_t i = 0; i < n; ++i) {
+      g.data.push_back(static_cast<std::uint8_t>(f.fps[i] & 0xFF));
+      g.data.push_back(static_cast<std::uint8_t>(f.fps[i] >> 8));
+    }
+    f.fps.erase(f.fps.begin(), f.fps.begin() + static_cast<std::ptrdiff_t>(n));
+    ++g.parts;
+    g.members += n;
+    if (mix(part_fp ^ 0x2545f4914f6cdd1dULL) % k_fingerprint_group_bytes < 2 * n + 1 ||
+        g.data.size() >= 4 * k_fingerprint_group_bytes) {
+      f.fp_groups.emplace_back();
+    }
+    return {};
+  }
+
+  // A chunked object of at least route_members members becomes a routed object: its chunk
+  // tree `top`, and its fingerprint groups stored one after another (so that a lookup, which
+  // reads them all, decompresses few packs).
+  Result<Pending> route(Frame& f, Pending top)
+  {
+    std::vector<Pending> children{std::move(top)};
+    Bytes data;
+    codec::put_tag(data, Tag::routed_object);
+    std::vector<FingerprintGroup> groups = std::move(f.fp_groups);
+    f.fp_groups.clear();
+    if (!groups.empty() && groups.back().parts == 0) {
+      groups.pop_back();
+    }
+    codec::put_varint(data, groups.size());
+    for (FingerprintGroup& g : groups) {
+      codec::put_varint(data, g.parts);
+      codec::put_varint(data, g.members);
+      Bytes fp_data;
+      fp_data.reserve(g.data.size() + 11);
+      codec::put_tag(fp_data, Tag::member_fingerprints);
+      codec::put_varint(fp_data, g.parts);
+      fp_data.insert(fp_data.end(), g.data.begin(), g.data.end());
+      g.data = Bytes();
+      PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(fp_data), {}));
+      children.push_back(std::move(p));
+    }
+    return emit(std::move(data), std::move(children));
   }
 
   Result<void> add_entry(Frame& f, std::size_t level, Entry e)
@@ -617,6 +691,10 @@ private:
         PAGABLE_TRY(emit_parts(f));
       }
       PAGABLE_TRY_ASSIGN(Pending top, finish_levels(f));
+      if (f.object && m_b.route_members != 0 && f.index >= m_b.route_members &&
+          f.part_bytes >= m_b.route_member_bytes * f.index) {
+        PAGABLE_TRY_ASSIGN(top, route(f, std::move(top)));
+      }
       return ref_to(std::move(top));
     }
     Bytes data;
@@ -635,11 +713,13 @@ private:
 
   // --- $ref targets: most are found while the parse passes their parent (see finish()) ---
 
+  static constexpr std::uint64_t k_root_path = 0xcbf29ce484222325ULL; // the document's path hash
+
   // The hash of the pointer to the value now starting at `depth` (0 = the document).
   std::uint64_t child_path(std::size_t depth) const
   {
     if (depth == 0) {
-      return k_fnv_basis;
+      return k_root_path;
     }
     const Frame& parent = m_frames[depth - 1];
     if (parent.object) {
@@ -667,7 +747,7 @@ private:
         m_frames.at(d).path = child_path(d);
       }
     }
-    std::uint64_t parent = k_fnv_basis;
+    std::uint64_t parent = k_root_path;
     for (std::size_t i = 0; i + 1 < tokens->size(); ++i) {
       parent = path_step(parent, (*tokens)[i]);
     }
@@ -893,11 +973,11 @@ Result<PackResult> Packer::finish(store::BlobStore& store)
   return result;
 }
 
-std::optional<std::size_t> parse_size(const std::string& s)
+std::optional<std::size_t> parse_size(const std::string& s, bool zero_ok)
 {
   std::size_t v = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || v == 0) {
+  if (ec != std::errc() || end != s.data() + s.size() || (v == 0 && !zero_ok)) {
     return std::nullopt;
   }
   return v;
@@ -911,27 +991,37 @@ std::map<std::string, std::string> BoundarySettings::to_settings() const
           {"pack.chunk_above_bytes", std::to_string(chunk_above_bytes)},
           {"pack.chunk_target_bytes", std::to_string(chunk_target_bytes)},
           {"pack.chunk_max_bytes", std::to_string(chunk_max_bytes)},
-          {"pack.index_fanout", std::to_string(index_fanout)}};
+          {"pack.index_fanout", std::to_string(index_fanout)},
+          {"pack.route_members", std::to_string(route_members)},
+          {"pack.route_member_bytes", std::to_string(route_member_bytes)}};
 }
 
 Result<BoundarySettings> BoundarySettings::from_settings(const std::map<std::string, std::string>& s)
 {
   BoundarySettings b;
-  const std::pair<const char*, std::size_t*> fields[] = {
-      {"pack.node_bytes", &b.node_bytes},
-      {"pack.chunk_above_bytes", &b.chunk_above_bytes},
-      {"pack.chunk_target_bytes", &b.chunk_target_bytes},
-      {"pack.chunk_max_bytes", &b.chunk_max_bytes},
-      {"pack.index_fanout", &b.index_fanout}};
-  for (const auto& [name, field] : fields) {
+  struct Field {
+    const char* name;
+    std::size_t* value;
+    bool zero_ok; // 0 switches the feature off
+  };
+  const Field fields[] = {
+      {"pack.node_bytes", &b.node_bytes, false},
+      {"pack.chunk_above_bytes", &b.chunk_above_bytes, false},
+      {"pack.chunk_target_bytes", &b.chunk_target_bytes, false},
+      {"pack.chunk_max_bytes", &b.chunk_max_bytes, false},
+      {"pack.index_fanout", &b.index_fanout, false},
+      {"pack.route_members", &b.route_members, true},
+      {"pack.route_member_bytes", &b.route_member_bytes, true}};
+  for (const auto& [name, field, zero_ok] : fields) {
     const auto it = s.find(name);
     if (it == s.end()) {
       continue;
     }
-    const auto v = parse_size(it->second);
+    const auto v = parse_size(it->second, zero_ok);
     if (!v) {
-      return make_error(Errc::unusable_archive, std::string("archive setting ") + name +
-                                                    " is not a positive integer: " + it->second);
+      return make_error(Errc::unusable_archive,
+                        std::string("archive setting ") + name + " is not a " +
+                            (zero_ok ? "whole number" : "positive integer") + ": " + it->second);
     }
     *field = *v;
   }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include <pagable/store.hpp>
+#include <pagable/version.hpp>
 
 #include "store/reachability.hpp"
 
@@ -170,6 +171,7 @@ public:
   {
     std::shared_lock lock(m_mutex);
     StoreStats s;
+    s.format_version = k_format_version;
     s.blobs = m_blobs.size();
     s.roots = m_roots.size();
     for (const auto& [_, b] : m_blobs) {

@@ -144,9 +144,11 @@ public:
     }
     PAGABLE_TRY_ASSIGN(Stmt uv, m_db.prepare("PRAGMA user_version"));
     PAGABLE_TRY(uv.step("reading the user version"));
-    if (uv.column_int(0) != k_format_version) {
-      out.push_back("user_version is " + std::to_string(uv.column_int(0)) +
-                    ", expected the format version " + std::to_string(k_format_version));
+    const std::int64_t user_version = uv.column_int(0);
+    if (user_version < k_oldest_format_read || user_version > k_format_version) {
+      out.push_back("user_version is " + std::to_string(user_version) +
+                    ", expected a format version from " + std::to_string(k_oldest_format_read) +
+                    " to " + std::to_string(k_format_version));
     }
     PAGABLE_TRY_ASSIGN(Stmt cols, m_db.prepare("SELECT name FROM pragma_table_info(?1)"));
     bool tables_ok = true;
@@ -188,9 +190,9 @@ public:
     }
     if (m.count("format_version") == 0) {
       out.push_back("metadata has no format_version");
-    } else if (m["format_version"] != std::to_string(k_format_version)) {
-      out.push_back("metadata says format_version " + m["format_version"] + ", expected " +
-                    std::to_string(k_format_version));
+    } else if (m["format_version"] != std::to_string(user_version)) {
+      out.push_back("metadata says format_version " + m["format_version"] +
+                    ", but user_version is " + std::to_string(user_version));
     }
     if (m.count("key_algorithm") == 0 || m["key_algorithm"] != "sha256") {
       out.push_back("metadata key_algorithm is \"" + m["key_algorithm"] + "\", expected sha256");

@@ -119,11 +119,10 @@ Result<void> check_archive(Db& db, const std::string& path)
                           ", newer than this pagable reads (" + std::to_string(k_format_version) +
                           "); use a newer pagable");
   }
-  if (version < k_format_version) {
+  if (version < k_oldest_format_read) {
     return make_error(Errc::unusable_archive,
                       path + " has archive format " + std::to_string(version) +
-                          ", which this pagable no longer reads (format 0 is unstable and has "
-                          "no migration)");
+                          ", which this pagable no longer reads");
   }
   return {};
 }
@@ -258,6 +257,8 @@ private:
   Db m_wdb;
   Stmt m_w_insert_blob, m_w_insert_pack, m_w_insert_base, m_w_find_base, m_w_children;
   bool m_in_txn = false;
+  bool m_format_upgrade = false;        // the archive says an older format (writer thread)
+  bool m_format_upgrade_in_txn = false; // the open transaction marks it with today's
   std::chrono::steady_clock::time_point m_txn_started;
   std::int64_t m_pack_id = 0; // id of the pack being filled
   Bytes m_pack_buf;
@@ -342,6 +343,7 @@ Result<void> SqliteStore::open()
         for (const auto& [n, v] : rows) {
           PAGABLE_TRY(meta.bind(1, n).bind(2, v).run("writing archive metadata"));
         }
+        return {};
       }
       return {};
     }();
@@ -351,6 +353,13 @@ Result<void> SqliteStore::open()
     }
     PAGABLE_TRY(m_wdb.exec("COMMIT"));
     PAGABLE_TRY(check_archive(m_wdb, m_path));
+    // An older format this pagable still reads is a subset of today's. The first blob this
+    // writer stores may use today's features, so that transaction marks the archive with
+    // today's version (write_blob); opening, or writing no blob, leaves it as it was.
+    PAGABLE_TRY_ASSIGN(Stmt version, m_wdb.prepare("SELECT value FROM meta WHERE name = "
+                                                   "'format_version'"));
+    PAGABLE_TRY(version.step("reading the archive's format version"));
+    m_format_upgrade = version.column_text(0) != std::to_string(k_format_version);
     PAGABLE_TRY_ASSIGN(m_w_insert_blob,
                        m_wdb.prepare("INSERT OR IGNORE INTO blobs(key, pack, offset, size, children)"
                                      " VALUES (?1, ?2, ?3, ?4, ?5)"));
@@ -697,6 +706,7 @@ void SqliteStore::fail_writer(Error e)
     (void)m_wdb.exec("ROLLBACK");
     m_in_txn = false;
   }
+  m_format_upgrade_in_txn = false; // rolled back with the rest
   m_pack_buf.clear();
   m_pack_blobs = 0;
   m_pack_bases.clear();
@@ -739,6 +749,13 @@ Result<void> SqliteStore::begin_write()
 Result<void> SqliteStore::write_blob(QueuedBlob& item)
 {
   PAGABLE_TRY(begin_write());
+  if (m_format_upgrade && !m_format_upgrade_in_txn) {
+    PAGABLE_TRY_ASSIGN(Stmt up, m_wdb.prepare("UPDATE meta SET value = ?1 WHERE name = "
+                                              "'format_version'"));
+    PAGABLE_TRY(up.bind(1, std::to_string(k_format_version)).run("marking the format version"));
+    PAGABLE_TRY(m_wdb.exec("PRAGMA user_version = " + std::to_string(k_format_version)));
+    m_format_upgrade_in_txn = true;
+  }
   const Bytes children = encode_children(item.blob.children);
   Stmt& ins = m_w_insert_blob;
   ins.bind(1, item.key.bytes())
@@ -854,6 +871,9 @@ Result<void> SqliteStore::commit_write()
   PAGABLE_TRY(finish_pack());
   PAGABLE_TRY(m_wdb.exec("COMMIT"));
   m_in_txn = false;
+  if (m_format_upgrade_in_txn) {
+    m_format_upgrade = m_format_upgrade_in_txn = false;
+  }
   return {};
 }
 
@@ -922,6 +942,7 @@ void SqliteStore::writer_loop()
       if (!result && m_in_txn) {
         (void)m_wdb.exec("ROLLBACK");
         m_in_txn = false;
+        m_format_upgrade_in_txn = false;
       }
       t.done->set_value(std::move(result));
     }
@@ -1158,6 +1179,10 @@ Result<StoreStats> SqliteStore::stats() const
   PAGABLE_TRY(d.step("measuring packs"));
   const auto raw = static_cast<std::uint64_t>(d.column_int(0));
   s.pack_bytes_dead = raw > s.bytes_logical ? raw - s.bytes_logical : 0;
+  PAGABLE_TRY_ASSIGN(Stmt v, reader->db.prepare("SELECT CAST(value AS INTEGER) FROM meta "
+                                                "WHERE name = 'format_version'"));
+  PAGABLE_TRY_ASSIGN(const bool has_version, v.step("reading the format version"));
+  s.format_version = has_version ? v.column_int(0) : 0;
   return s;
 }
 

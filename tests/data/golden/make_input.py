@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT OR Apache-2.0
-"""Writes format-0.json, the input of the golden archive format-0.pagable (see README.md here).
+"""Writes the input of a golden archive (see README.md here): `make_input.py` writes
+format-0.json, `make_input.py 1` format-1.json.
 
 Deterministic: a build graph large enough to be chunked at the default node boundaries, with
 the values the canonical encoding must keep exactly (big integers, 1.0, -0.0, non-ASCII
-strings, escapes, $refs between targets)."""
+strings, escapes, $refs between targets). Format 1 adds a chunked object of 4,200 members,
+enough to be stored as a routed object (FORMAT.md "Routed objects")."""
 import json
 import sys
 
@@ -24,4 +26,8 @@ doc = {
     "text": {"unicode": "Grüße, 世界, 🎉", "escapes": "tab\tquote\"backslash\\nul\u0000"},
     "targets": targets,
 }
+if len(sys.argv) > 1 and sys.argv[1] == "1":
+    doc["outputs"] = {f"out-{i:05d}": f"value {i * 7919 % 100003:06d} of the routed map, "
+                                      "long enough to be worth a fingerprint"
+                      for i in range(4200)}
 json.dump(doc, sys.stdout, ensure_ascii=False, separators=(",", ":"))

@@ -78,6 +78,27 @@ TEST_CASE("codec: check_node accepts well-formed nodes and refuses malformed one
   CHECK_FALSE(codec::check_node(Blob{Bytes{0x7F}, {}}));
 }
 
+TEST_CASE("codec: check_node knows routed objects and member fingerprints (format 1)", "[codec]")
+{
+  const auto tag = [](Tag t) { return static_cast<std::uint8_t>(t); };
+  const Key a = compute_key(Bytes{1}, {}), b = compute_key(Bytes{2}, {});
+  // One fingerprint blob covering 1 part of 2 members: children are the tree and that blob.
+  const Bytes routed{tag(Tag::routed_object), 1, 1, 2};
+  CHECK(codec::check_node(Blob{routed, {a, b}}));
+  CHECK_FALSE(codec::check_node(Blob{routed, {a}}));
+  CHECK_FALSE(codec::check_node(Blob{Bytes{tag(Tag::routed_object), 1, 1}, {a, b}})); // truncated
+  const Bytes fps{tag(Tag::member_fingerprints), 1, 2, 0x34, 0x12, 0xcd, 0xab};
+  CHECK(codec::check_node(Blob{fps, {}}));
+  CHECK_FALSE(codec::check_node(Blob{Bytes(fps.begin(), fps.end() - 1), {}})); // half a fingerprint
+  CHECK_FALSE(codec::check_node(Blob{fps, {a}}));
+  // Neither may appear inside a value.
+  CHECK_FALSE(codec::check_node(Blob{Bytes{tag(Tag::array), 1, tag(Tag::routed_object), 0}, {a}}));
+  CHECK_FALSE(codec::check_node(Blob{Bytes{tag(Tag::array), 1, tag(Tag::member_fingerprints), 0}, {}}));
+  // The fingerprint of a name is the top of its chunking hash.
+  CHECK(codec::member_fingerprint(codec::member_name_hash("k1")) ==
+        static_cast<std::uint16_t>(codec::mix64(codec::fnv1a64(Bytes{'k', '1'})) >> 48));
+}
+
 TEST_CASE("codec: JSON pointers and fragments", "[codec]")
 {
   CHECK(codec::parse_pointer("").value().empty());

@@ -48,7 +48,7 @@ gc::GcFigures run_gc(const std::string& path, gc::GcOptions o = {})
 
 } // namespace
 
-TEST_CASE("gc: rm A then gc removes exactly A's private blobs; B reads identically", "[gc]")
+TEST_CASE("gc: rm A then gc removes exactly A's private blobs, and B reads identically", "[gc]")
 {
   test::TempDir dir;
   const auto path = dir.file("a.pagable");

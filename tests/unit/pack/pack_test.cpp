@@ -11,6 +11,7 @@
 #include <sstream>
 
 using namespace pagable;
+using codec::Tag;
 
 namespace {
 
@@ -166,6 +167,15 @@ TEST_CASE("pack: boundary settings round-trip through archive settings", "[pack]
   const auto again = pack::init_boundaries(*s, {}).value(); // fixed for the archive's life
   CHECK(again.node_bytes == 1234);
   CHECK_FALSE(pack::BoundarySettings::from_settings({{"pack.node_bytes", "zero"}}));
+  CHECK_FALSE(pack::BoundarySettings::from_settings({{"pack.node_bytes", "0"}}));
+  // Routing may be switched off, and that survives the archive's settings.
+  auto t = store::make_memory_store();
+  pack::BoundarySettings off;
+  off.route_members = 0;
+  const auto stored = pack::init_boundaries(*t, off);
+  REQUIRE(stored);
+  CHECK(stored->route_members == 0);
+  CHECK(pack::init_boundaries(*t, {}).value().route_members == 0);
 }
 
 TEST_CASE("pack: the $ref check reads a chunked object one part at a time", "[pack]")
@@ -215,4 +225,120 @@ TEST_CASE("pack: the $ref check reads a chunked object one part at a time", "[pa
                                    "/list/3", "/nope/x", "", "/list"});
   REQUIRE(found);
   CHECK(*found == std::vector<bool>{true, true, false, true, false, false, true, true});
+}
+
+TEST_CASE("pack: a routed object finds every member, through fingerprint collisions", "[pack]")
+{
+  // Names whose 16-bit fingerprint equals that of "m7": two become members far apart, and one
+  // stays out of the object, so lookups meet parts that list the fingerprint in vain.
+  const auto fp = [](const std::string& name) {
+    return codec::member_fingerprint(codec::member_name_hash(name));
+  };
+  std::vector<std::string> twins;
+  for (int j = 0; twins.size() < 3; ++j) {
+    if (fp("twin" + std::to_string(j)) == fp("m7")) {
+      twins.push_back("twin" + std::to_string(j));
+    }
+  }
+  std::string doc = "{";
+  for (int i = 0; i < 600; ++i) {
+    doc += (i ? "," : "") + std::string("\"m") + std::to_string(i) + "\":" + std::to_string(i);
+    if (i == 100 || i == 500) {
+      doc += ",\"" + twins[i == 100 ? 0 : 1] + "\":\"" + twins[i == 100 ? 0 : 1] + "\"";
+    }
+  }
+  doc += "}";
+  pack::BoundarySettings routed = tiny_boundaries();
+  routed.route_members = 50;
+  routed.route_member_bytes = 0; // these members are tiny
+  pack::BoundarySettings plain = tiny_boundaries();
+  plain.route_members = 0;
+
+  auto s = store::make_memory_store();
+  const auto r = pack_text(*s, doc, {}, routed);
+  CHECK(hydrate_text(*s, r.key) == doc);
+  for (int i = 0; i < 600; ++i) {
+    CHECK(hydrate_text(*s, r.key, "/m" + std::to_string(i)) == std::to_string(i));
+  }
+  CHECK(hydrate_text(*s, r.key, "/m7") == "7");
+  CHECK(hydrate_text(*s, r.key, "/" + twins[0]) == "\"" + twins[0] + "\"");
+  CHECK(hydrate_text(*s, r.key, "/" + twins[1]) == "\"" + twins[1] + "\"");
+  {
+    hydrate::Document d(*s, r.key);
+    std::ostringstream out;
+    const auto absent = d.write_json(out, "/" + twins[2]);
+    REQUIRE_FALSE(absent);
+    CHECK(absent.error().code() == Errc::not_found);
+  }
+  // The fingerprints spare the scan: the last member costs a few blobs, not every part.
+  const auto gets_for = [](const store::BlobStore& st, const Key& key, const std::string& at) {
+    const auto before = st.counters().gets;
+    hydrate_text(st, key, at);
+    return st.counters().gets - before;
+  };
+  auto p = store::make_memory_store();
+  const auto rp = pack_text(*p, doc, {}, plain);
+  CHECK(rp.key != r.key); // routing is part of the node boundaries, so of the keys
+  CHECK(gets_for(*s, r.key, "/m599") * 4 < gets_for(*p, rp.key, "/m599"));
+  // Members this small (a few bytes each) are not worth 2 bytes of fingerprint each: with the
+  // default route_member_bytes the object is left plain.
+  pack::BoundarySettings small_members = routed;
+  small_members.route_member_bytes = pack::BoundarySettings{}.route_member_bytes;
+  auto q = store::make_memory_store();
+  CHECK(pack_text(*q, doc, {}, small_members).key == rp.key);
+  // One worker or several: the same keys.
+  for (const unsigned workers : {1U, 4U}) {
+    auto sw = store::make_memory_store();
+    pack::PackOptions o;
+    o.workers = workers;
+    CHECK(pack_text(*sw, doc, o, routed).key == r.key);
+  }
+}
+
+TEST_CASE("pack: a routed object whose fingerprints disagree with its parts is corrupt", "[pack]")
+{
+  // Hand-made blobs with valid keys: the fingerprints claim 3 members in a part of 2.
+  auto s = store::make_memory_store();
+  const auto tag = [](Tag t) { return static_cast<std::uint8_t>(t); };
+  Bytes part{tag(Tag::object_part), 2};
+  codec::put_name(part, "x");
+  codec::put_integer(part, 1);
+  codec::put_name(part, "y");
+  codec::put_integer(part, 2);
+  const Key part_key = s->put(Blob{part, {}}).value();
+  const Key tree = s->put(Blob{Bytes{tag(Tag::object_chunks), 1, 2}, {part_key}}).value();
+  const std::uint16_t fx = codec::member_fingerprint(codec::member_name_hash("x"));
+  const Bytes fps{tag(Tag::member_fingerprints), 1, 3, static_cast<std::uint8_t>(fx & 0xFF),
+                  static_cast<std::uint8_t>(fx >> 8), 0, 0, 0, 0};
+  const Key fps_key = s->put(Blob{fps, {}}).value();
+  const Key routed = s->put(Blob{Bytes{tag(Tag::routed_object), 1, 1, 3}, {tree, fps_key}}).value();
+  const codec::BlobLoader load = [&](const Key& k) -> Result<std::shared_ptr<const Blob>> {
+    auto got = s->get(k);
+    REQUIRE(got);
+    REQUIRE(*got);
+    return std::make_shared<const Blob>(std::move(**got));
+  };
+  const auto found = codec::locate(load, routed, {"x"});
+  REQUIRE_FALSE(found);
+  CHECK(found.error().code() == Errc::corrupt);
+  CHECK_THAT(found.error().message(), Catch::Contains("disagree"));
+  // Whole-document reading follows the chunk tree alone.
+  CHECK(hydrate_text(*s, routed) == R"({"x":1,"y":2})");
+
+  // Fingerprints that cover fewer members than the tree: a name they do not list cannot be
+  // called absent.
+  const Bytes short_fps{tag(Tag::member_fingerprints), 1, 1, static_cast<std::uint8_t>(fx & 0xFF),
+                        static_cast<std::uint8_t>(fx >> 8)};
+  const Key short_key = s->put(Blob{short_fps, {}}).value();
+  const Key short_routed =
+      s->put(Blob{Bytes{tag(Tag::routed_object), 1, 1, 1}, {tree, short_key}}).value();
+  const auto absent = codec::locate(load, short_routed, {"no such name"});
+  REQUIRE_FALSE(absent);
+  CHECK(absent.error().code() == Errc::corrupt);
+  // And a routed object's own counts must match its fingerprint blob's.
+  const Key miscounted =
+      s->put(Blob{Bytes{tag(Tag::routed_object), 1, 2, 1}, {tree, short_key}}).value();
+  const auto bad_count = codec::locate(load, miscounted, {"no such name"});
+  REQUIRE_FALSE(bad_count);
+  CHECK(bad_count.error().code() == Errc::corrupt);
 }

@@ -81,7 +81,7 @@ std::string describe(const verify::VerifyReport& r)
 
 } // namespace
 
-TEST_CASE("verify: a sound archive is clean at every level; unreachable blobs are not problems",
+TEST_CASE("verify: a sound archive is clean at every level, and unreachable blobs are not problems",
           "[verify]")
 {
   test::TempDir dir;
