@@ -342,3 +342,34 @@ TEST_CASE("pack: a routed object whose fingerprints disagree with its parts is c
   REQUIRE_FALSE(bad_count);
   CHECK(bad_count.error().code() == Errc::corrupt);
 }
+
+TEST_CASE("pack: sibling routed objects each keep their own fingerprints", "[pack]")
+{
+  // Frames are reused for siblings at the same depth: an object must not inherit what the one
+  // before it left (fingerprints of an object too small to be chunked or routed), or its
+  // lookups would miss members. Sizes: 3 members (inline), 30 (chunked, not routed), then
+  // 300, 400 and 500 (routed).
+  const int sizes[] = {3, 30, 300, 400, 500};
+  std::string doc = "[";
+  for (int o = 0; o < 5; ++o) {
+    doc += o ? ",{" : "{";
+    for (int i = 0; i < sizes[o]; ++i) {
+      doc += (i ? "," : "") + std::string("\"o") + std::to_string(o) + "m" + std::to_string(i) +
+             "\":\"" + std::string(40, static_cast<char>('a' + o)) + "\"";
+    }
+    doc += "}";
+  }
+  doc += "]";
+  pack::BoundarySettings routed = tiny_boundaries();
+  routed.route_members = 50;
+  auto s = store::make_memory_store();
+  const auto r = pack_text(*s, doc, {}, routed);
+  CHECK(hydrate_text(*s, r.key) == doc);
+  for (int o = 0; o < 5; ++o) {
+    for (int i = 0; i < sizes[o]; ++i) {
+      CHECK(hydrate_text(*s, r.key, "/" + std::to_string(o) + "/o" + std::to_string(o) + "m" +
+                                        std::to_string(i)) ==
+            "\"" + std::string(40, static_cast<char>('a' + o)) + "\"");
+    }
+  }
+}
