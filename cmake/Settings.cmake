@@ -23,6 +23,13 @@ if(PAGABLE_ENABLE_SANITIZER_THREAD)
   endif()
   list(APPEND _san thread)
 endif()
+if(PAGABLE_BUILD_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "PAGABLE_BUILD_FUZZ needs Clang (libFuzzer)")
+  endif()
+  # Coverage instrumentation everywhere; the fuzz targets link libFuzzer's main.
+  list(APPEND _san fuzzer-no-link)
+endif()
 if(_san)
   list(JOIN _san "," _san_list)
   # Applied globally so that every object (tests, CLI, library) agrees on the runtime.

@@ -325,6 +325,9 @@ TEST_CASE("pack: bad input is refused with its location, exit 1, archive unchang
       {"a million deep", deep, {}, "depth"},
       {"overflow", R"({"n":[1e400]})", {}, "1e400"},
       {"dangling ref", R"({"a":{"$ref":"#/nowhere"}})", {}, "#/nowhere"},
+      // Not JSON pointers at all (found by tests/fuzz): dangling too, not a usage error.
+      {"ref with a bad ~ escape", R"({"a":{"$ref":"#/~K"}})", {}, "#/~K\" at /a"},
+      {"ref with a bad %-escape", R"({"a":{"$ref":"#/%zz"}})", {}, "#/%zz\" at /a"},
       {"empty", "", {}, "empty"},
       {"random bytes", random_bytes, {}, "line"},
   };

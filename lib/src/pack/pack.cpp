@@ -462,9 +462,12 @@ private:
   {
     Frame& f = m_frames.back();
     if (f.object && f.items == 1 && !f.ref.empty()) {
+      // A fragment that does not decode is its own target (it starts with '#', a pointer
+      // with '/'), one that resolves nowhere.
       auto pointer = codec::fragment_to_pointer(f.ref);
-      if (pointer && !m_refs.contains(*pointer)) { // the first place that names a target is kept
-        add_ref_target(std::move(*pointer), f.ref);
+      std::string target = pointer ? std::move(*pointer) : f.ref;
+      if (!m_refs.contains(target)) { // the first place that names a target is kept
+        add_ref_target(std::move(target), f.ref);
       }
       ++m_ref_count;
     }
@@ -738,7 +741,11 @@ private:
     const auto it =
         m_refs.emplace(std::move(pointer), RefTarget{text, pointer_to(m_frames.size() - 1)}).first;
     auto tokens = codec::parse_pointer(it->first);
-    if (!tokens || tokens->empty()) {
+    if (!tokens) { // not a JSON pointer (a bad ~ escape, an undecodable fragment): dangling
+      it->second.found = Found::no;
+      return;
+    }
+    if (tokens->empty()) {
       return; // has_values decides
     }
     if (!m_track_paths) { // from now on every container's path is hashed
