@@ -3,21 +3,17 @@
 #include <pagable/store.hpp>
 
 #include "support/report_schema.hpp"
+#include "support/run_pagable.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+using test::run_pagable;
 using test::run_process;
 
 namespace {
-
-test::ProcessResult pagable_run(std::vector<std::string> args, const std::vector<std::string>& env = {})
-{
-  args.insert(args.begin(), PAGABLE_BINARY);
-  return run_process(args, {}, env);
-}
 
 std::string make_archive(const test::TempDir& dir)
 {
@@ -39,7 +35,7 @@ std::string make_archive(const test::TempDir& dir)
 
 TEST_CASE("cli: --help lists the commands and the exit codes", "[cli]")
 {
-  const auto r = pagable_run({"--help"});
+  const auto r = run_pagable({"--help"});
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("ls") && Catch::Contains("stat") &&
                         Catch::Contains("Exit status"));
@@ -47,17 +43,17 @@ TEST_CASE("cli: --help lists the commands and the exit codes", "[cli]")
 
 TEST_CASE("cli: --version names the archive format", "[cli]")
 {
-  const auto r = pagable_run({"--version"});
+  const auto r = run_pagable({"--version"});
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::StartsWith("pagable 0.1.0") && Catch::Contains("archive format 1; reads 0 to 1"));
 }
 
 TEST_CASE("cli: usage errors exit 2", "[cli]")
 {
-  CHECK(pagable_run({"--no-such-option"}).exit_code == 2);
-  CHECK(pagable_run({"no-such-command"}).exit_code == 2);
-  CHECK(pagable_run({}).exit_code == 2);
-  CHECK(pagable_run({"ls"}, {"PAGABLE_ARCHIVE="}).exit_code == 2);
+  CHECK(run_pagable({"--no-such-option"}).exit_code == 2);
+  CHECK(run_pagable({"no-such-command"}).exit_code == 2);
+  CHECK(run_pagable({}).exit_code == 2);
+  CHECK(run_pagable({"ls"}, {}, {"PAGABLE_ARCHIVE="}).exit_code == 2);
 }
 
 TEST_CASE("cli: an unusable archive exits 5 with a message naming it", "[cli]")
@@ -65,14 +61,14 @@ TEST_CASE("cli: an unusable archive exits 5 with a message naming it", "[cli]")
   test::TempDir dir;
   SECTION("missing")
   {
-    const auto r = pagable_run({"ls", dir.file("nope.pagable")});
+    const auto r = run_pagable({"ls", dir.file("nope.pagable")});
     CHECK(r.exit_code == 5);
     CHECK_THAT(r.err, Catch::Contains("nope.pagable"));
   }
   SECTION("not SQLite, with --json")
   {
     test::write_file(dir.file("junk"), "this is not a database at all, just some text");
-    const auto r = pagable_run({"--json", "stat", dir.file("junk")});
+    const auto r = run_pagable({"--json", "stat", dir.file("junk")});
     CHECK(r.exit_code == 5);
     const auto report = test::check_report(PAGABLE_SOURCE_DIR, r.out, "error");
     CHECK(report["error"]["code"] == "unusable_archive");
@@ -84,16 +80,16 @@ TEST_CASE("cli: ls and stat report on an archive, as text and --json", "[cli]")
 {
   test::TempDir dir;
   const auto path = make_archive(dir);
-  const auto ls = pagable_run({"ls", path});
+  const auto ls = run_pagable({"ls", path});
   CHECK(ls.exit_code == 0);
   CHECK_THAT(ls.out, Catch::Contains("run-1") && Catch::Contains("job=42"));
-  const auto ls_json = pagable_run({"ls", path, "--json"});
+  const auto ls_json = run_pagable({"ls", path, "--json"});
   REQUIRE(ls_json.exit_code == 0);
   const auto roots = test::check_report(PAGABLE_SOURCE_DIR, ls_json.out, "ls")["roots"];
   REQUIRE(roots.size() == 1);
   CHECK(roots[0]["name"] == "run-1");
   CHECK(roots[0]["labels"]["job"] == "42");
-  const auto stat = pagable_run({"--json", "stat"}, {"PAGABLE_ARCHIVE=" + path});
+  const auto stat = run_pagable({"--json", "stat"}, {}, {"PAGABLE_ARCHIVE=" + path});
   REQUIRE(stat.exit_code == 0);
   const auto s = test::check_report(PAGABLE_SOURCE_DIR, stat.out, "stat");
   CHECK(s["roots"] == 1);

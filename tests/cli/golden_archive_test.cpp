@@ -4,6 +4,7 @@
 // it packs that input again. A change that breaks any of these is a format change.
 #include "support/archive_fixture.hpp"
 #include "support/report_schema.hpp"
+#include "support/run_pagable.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -12,13 +13,9 @@
 
 #include <fstream>
 
-namespace {
+using test::run_pagable;
 
-test::ProcessResult pagable_run(std::vector<std::string> args)
-{
-  args.insert(args.begin(), PAGABLE_BINARY);
-  return test::run_process(args);
-}
+namespace {
 
 const std::string k_golden_dir = std::string(PAGABLE_SOURCE_DIR) + "/tests/data/golden";
 
@@ -37,7 +34,7 @@ std::string check_golden(const test::TempDir& dir, const std::string& name, cons
   test::write_file(archive, test::read_file(k_golden_dir + "/" + name + ".pagable"));
   const auto input = k_golden_dir + "/" + name + ".json";
 
-  const auto ls = pagable_run({"--json", "ls", archive});
+  const auto ls = run_pagable({"--json", "ls", archive});
   REQUIRE(ls.exit_code == 0);
   const auto roots = test::check_report(PAGABLE_SOURCE_DIR, ls.out, "ls")["roots"];
   REQUIRE(roots.size() == 1);
@@ -45,11 +42,11 @@ std::string check_golden(const test::TempDir& dir, const std::string& name, cons
   CHECK(roots[0]["key"] == key);
   CHECK(roots[0]["labels"]["made-by"] == "make_input.py");
 
-  const auto verify = pagable_run({"--json", "verify", archive});
+  const auto verify = run_pagable({"--json", "verify", archive});
   CHECK(verify.exit_code == 0);
   CHECK(test::check_report(PAGABLE_SOURCE_DIR, verify.out, "verify")["problems"].empty());
 
-  const auto hydrated = pagable_run({"hydrate", archive, "golden"});
+  const auto hydrated = run_pagable({"hydrate", archive, "golden"});
   REQUIRE(hydrated.exit_code == 0);
   CHECK(nlohmann::ordered_json::parse(hydrated.out) == parse_file(input));
   // Exact bytes where the canonical form is exact: big integers, 1.0 and -0.0.
@@ -59,7 +56,7 @@ std::string check_golden(const test::TempDir& dir, const std::string& name, cons
 
   // Packing the same input again, with the archive's own boundary settings, must give the
   // same root key and store nothing new: keys are stable within a format.
-  const auto again = pagable_run({"--json", "pack", archive, input, "--name", "again"});
+  const auto again = run_pagable({"--json", "pack", archive, input, "--name", "again"});
   REQUIRE(again.exit_code == 0);
   const auto report = test::check_report(PAGABLE_SOURCE_DIR, again.out, "pack");
   CHECK(report["key"] == key);
@@ -69,7 +66,7 @@ std::string check_golden(const test::TempDir& dir, const std::string& name, cons
 
 std::int64_t format_of(const std::string& archive)
 {
-  const auto stat = pagable_run({"--json", "stat", archive});
+  const auto stat = run_pagable({"--json", "stat", archive});
   REQUIRE(stat.exit_code == 0);
   return test::check_report(PAGABLE_SOURCE_DIR, stat.out, "stat")["format_version"].get<std::int64_t>();
 }
@@ -83,16 +80,16 @@ TEST_CASE("golden: the format 0 archive still reads, verifies and hydrates", "[c
   const auto untouched = dir.file("untouched.pagable");
   test::write_file(untouched, test::read_file(k_golden_dir + "/format-0.pagable"));
   CHECK(format_of(untouched) == 0);
-  CHECK(pagable_run({"rm", untouched, "no-such-root"}).exit_code != 0);
-  CHECK(pagable_run({"gc", untouched}).exit_code == 0);
+  CHECK(run_pagable({"rm", untouched, "no-such-root"}).exit_code != 0);
+  CHECK(run_pagable({"gc", untouched}).exit_code == 0);
   test::write_file(dir.file("bad.json"), "{\"truncated\": ");
-  CHECK(pagable_run({"pack", untouched, dir.file("bad.json")}).exit_code != 0);
+  CHECK(run_pagable({"pack", untouched, dir.file("bad.json")}).exit_code != 0);
   CHECK(format_of(untouched) == 0);
   // The pack in check_golden stores blobs, so it marks the archive format 1.
   const auto copy =
       check_golden(dir, "format-0", "1285e8e9712d5688507fe5fc81dcf9b2d1791f55df2f24d09d237ee8928d0bed");
   CHECK(format_of(copy) == 1);
-  CHECK(pagable_run({"verify", copy}).exit_code == 0);
+  CHECK(run_pagable({"verify", copy}).exit_code == 0);
 }
 
 TEST_CASE("golden: an unreadable format version stays refused after a write attempt", "[cli][golden]")
@@ -101,9 +98,9 @@ TEST_CASE("golden: an unreadable format version stays refused after a write atte
   const auto archive = dir.file("garbled.pagable");
   test::write_file(archive, test::read_file(k_golden_dir + "/format-0.pagable"));
   test::archive::sql(archive, "UPDATE meta SET value = 'garbage' WHERE name = 'format_version'");
-  CHECK(pagable_run({"ls", archive}).exit_code == 5);
-  CHECK(pagable_run({"pack", archive, k_golden_dir + "/format-0.json", "--name", "x"}).exit_code == 5);
-  CHECK(pagable_run({"ls", archive}).exit_code == 5);
+  CHECK(run_pagable({"ls", archive}).exit_code == 5);
+  CHECK(run_pagable({"pack", archive, k_golden_dir + "/format-0.json", "--name", "x"}).exit_code == 5);
+  CHECK(run_pagable({"ls", archive}).exit_code == 5);
 }
 
 TEST_CASE("golden: the format 1 archive reads, verifies, hydrates and finds a routed member "
@@ -117,7 +114,7 @@ TEST_CASE("golden: the format 1 archive reads, verifies, hydrates and finds a ro
   // /outputs (350 kB, 4,200 members) is chunked into parts. Scanning for its last member
   // reads them all (341 kB with format 0's encoding); its fingerprints lead to the one part
   // that holds it (23 kB read in all).
-  const auto at = pagable_run({"hydrate", copy, "golden", "--at", "/outputs/out-04199", "--stats"});
+  const auto at = run_pagable({"hydrate", copy, "golden", "--at", "/outputs/out-04199", "--stats"});
   REQUIRE(at.exit_code == 0);
   CHECK(at.out == R"("value 050885 of the routed map, long enough to be worth a fingerprint")");
   CHECK(nlohmann::json::parse(at.err)["bytes_read"].get<int>() < 64 * 1024);

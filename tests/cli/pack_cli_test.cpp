@@ -2,6 +2,7 @@
 // End-to-end: pack, hydrate and unpack through the built binary.
 #include <pagable/store.hpp>
 
+#include "support/run_pagable.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -17,16 +18,11 @@
 #include <set>
 #include <thread>
 
+using test::run_pagable;
 using nlohmann::ordered_json;
 using test::run_process;
 
 namespace {
-
-test::ProcessResult run_pagable(std::vector<std::string> args, const std::string& stdin_text = {})
-{
-  args.insert(args.begin(), PAGABLE_BINARY);
-  return run_process(args, stdin_text);
-}
 
 nlohmann::json pack_json(const std::string& archive, const std::vector<std::string>& extra)
 {

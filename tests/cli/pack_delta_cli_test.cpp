@@ -4,6 +4,7 @@
 // times (about 2 minutes in a Debug build): it is [.slow]; the synthetic cases always run.
 #include "support/archive_fixture.hpp"
 #include "support/report_schema.hpp"
+#include "support/run_pagable.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -13,16 +14,11 @@
 #include <filesystem>
 #include <random>
 
+using test::run_pagable;
 using nlohmann::ordered_json;
 using test::run_process;
 
 namespace {
-
-test::ProcessResult run_pagable(std::vector<std::string> args)
-{
-  args.insert(args.begin(), PAGABLE_BINARY);
-  return run_process(args);
-}
 
 nlohmann::json pack_json(const std::vector<std::string>& args)
 {

@@ -2,11 +2,14 @@
 // The --json reports of pack and unpack and hydrate --stats conform to schemas/report-*.json.
 // Checked with a small structural checker (type, required, properties, items, the key
 // pattern, minimum) until the project's own validator can take over.
+#include "support/run_pagable.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+
+using test::run_pagable;
 
 
 using nlohmann::json;
@@ -101,12 +104,6 @@ std::vector<std::string> problems_of(const std::string& schema_name, const std::
   std::vector<std::string> problems;
   check_against(schema, json::parse(report), "", problems);
   return problems;
-}
-
-test::ProcessResult run_pagable(std::vector<std::string> args)
-{
-  args.insert(args.begin(), PAGABLE_BINARY);
-  return test::run_process(args);
 }
 
 } // namespace

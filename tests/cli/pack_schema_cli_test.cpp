@@ -5,6 +5,7 @@
 
 #include "support/archive_fixture.hpp"
 #include "support/report_schema.hpp"
+#include "support/run_pagable.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -13,21 +14,11 @@
 
 #include <filesystem>
 
+using test::run_pagable;
+using test::report_of;
 using nlohmann::json;
 
 namespace {
-
-test::ProcessResult run_pagable(std::vector<std::string> args)
-{
-  args.insert(args.begin(), PAGABLE_BINARY);
-  return test::run_process(args);
-}
-
-json report_of(const test::ProcessResult& r, const std::string& command)
-{
-  INFO(r.err);
-  return test::check_report(PAGABLE_SOURCE_DIR, r.out, command);
-}
 
 constexpr const char* k_schema = R"({
   "$defs": {

@@ -3,6 +3,7 @@
 // against schemas/report-validate.schema.json with our own validator).
 #include <pagable/schema.hpp>
 
+#include "support/run_pagable.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -11,15 +12,10 @@
 
 #include <filesystem>
 
+using test::run_pagable;
 using nlohmann::json;
 
 namespace {
-
-test::ProcessResult pagable_run(std::vector<std::string> args)
-{
-  args.insert(args.begin(), PAGABLE_BINARY);
-  return test::run_process(args);
-}
 
 struct Fixture {
   test::TempDir dir;
@@ -45,22 +41,22 @@ struct Fixture {
 TEST_CASE("cli: validate exits 0 when every file is valid and 1 when any is not", "[cli][validate]")
 {
   Fixture f;
-  const auto ok = pagable_run({"validate", "--schema", f.schema, f.good});
+  const auto ok = run_pagable({"validate", "--schema", f.schema, f.good});
   CHECK(ok.exit_code == 0);
   CHECK_THAT(ok.out, Catch::Contains("1 of 1 file valid"));
 
-  const auto bad = pagable_run({"validate", "--schema", f.schema, f.good, f.bad});
+  const auto bad = run_pagable({"validate", "--schema", f.schema, f.good, f.bad});
   CHECK(bad.exit_code == 1);
   CHECK_THAT(bad.out, Catch::Contains(f.bad + ": /name: string is shorter than 1 characters (schema "
                                       "https://example.com/elsewhere/common.json#/$defs/name/minLength)"));
   CHECK_THAT(bad.out, !Catch::Contains(f.good + ":"));
 
   // Formats are asserted only on request.
-  const auto formats = pagable_run({"validate", "--validate-formats", "--schema", f.schema, f.good});
+  const auto formats = run_pagable({"validate", "--validate-formats", "--schema", f.schema, f.good});
   CHECK(formats.exit_code == 1);
   CHECK_THAT(formats.out, Catch::Contains("/when: string \"2024-02-30\" is not a valid date"));
 
-  const auto not_json = pagable_run({"validate", "--schema", f.schema, f.broken});
+  const auto not_json = run_pagable({"validate", "--schema", f.schema, f.broken});
   CHECK(not_json.exit_code == 1);
   CHECK_THAT(not_json.out, Catch::Contains("not valid JSON"));
 }
@@ -68,25 +64,25 @@ TEST_CASE("cli: validate exits 0 when every file is valid and 1 when any is not"
 TEST_CASE("cli: validate usage errors and unusable schemas", "[cli][validate]")
 {
   Fixture f;
-  CHECK(pagable_run({"validate", f.good}).exit_code == 2);                              // no --schema
-  CHECK(pagable_run({"validate", "--schema", f.schema}).exit_code == 2);                // no FILE
-  CHECK(pagable_run({"validate", "--schema", f.dir.file("none.json"), f.good}).exit_code == 2);
-  CHECK(pagable_run({"validate", "--schema", f.schema, "--max-errors", "0", f.good}).exit_code == 2);
+  CHECK(run_pagable({"validate", f.good}).exit_code == 2);                              // no --schema
+  CHECK(run_pagable({"validate", "--schema", f.schema}).exit_code == 2);                // no FILE
+  CHECK(run_pagable({"validate", "--schema", f.dir.file("none.json"), f.good}).exit_code == 2);
+  CHECK(run_pagable({"validate", "--schema", f.schema, "--max-errors", "0", f.good}).exit_code == 2);
   test::write_file(f.dir.file("dangling.json"), R"({"$ref": "nowhere.json"})");
-  const auto dangling = pagable_run({"validate", "--schema", f.dir.file("dangling.json"), f.good});
+  const auto dangling = run_pagable({"validate", "--schema", f.dir.file("dangling.json"), f.good});
   CHECK(dangling.exit_code == 1);
   CHECK_THAT(dangling.err, Catch::Contains("nowhere.json"));
   // --schema-path makes the missing file findable.
   std::filesystem::create_directories(f.dir.file("lib"));
   test::write_file(f.dir.file("lib/nowhere.json"), R"({"type": "object"})");
-  CHECK(pagable_run({"validate", "--schema", f.dir.file("dangling.json"), "--schema-path", f.dir.file("lib"), f.good})
+  CHECK(run_pagable({"validate", "--schema", f.dir.file("dangling.json"), "--schema-path", f.dir.file("lib"), f.good})
             .exit_code == 0);
 }
 
 TEST_CASE("cli: validate --json reports per-file results matching its schema", "[cli][validate]")
 {
   Fixture f;
-  const auto r = pagable_run({"--json", "validate", "--schema", f.schema, "--max-errors", "1", f.good, f.bad});
+  const auto r = run_pagable({"--json", "validate", "--schema", f.schema, "--max-errors", "1", f.good, f.bad});
   CHECK(r.exit_code == 1);
   const json report = json::parse(r.out);
   CHECK(report["valid"] == false);

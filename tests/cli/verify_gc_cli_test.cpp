@@ -5,6 +5,7 @@
 
 #include "support/archive_fixture.hpp"
 #include "support/report_schema.hpp"
+#include "support/run_pagable.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -21,22 +22,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+using test::run_pagable;
+using test::report_of;
 using namespace test::archive;
 using nlohmann::json;
 
 namespace {
-
-test::ProcessResult pagable_run(std::vector<std::string> args)
-{
-  args.insert(args.begin(), PAGABLE_BINARY);
-  return test::run_process(args);
-}
-
-json report_of(const test::ProcessResult& r, const std::string& command)
-{
-  INFO(r.err);
-  return test::check_report(PAGABLE_SOURCE_DIR, r.out, command);
-}
 
 struct Archive {
   std::string path;
@@ -62,21 +53,21 @@ TEST_CASE("cli verify: clean archive exits 0 at every level", "[cli][verify]")
   test::TempDir dir;
   const auto t = build(dir);
   for (const std::string level : {"--quick", "--connectivity", "-j2"}) {
-    const auto r = pagable_run({"--json", "verify", t.path, level});
+    const auto r = run_pagable({"--json", "verify", t.path, level});
     INFO(level << r.err);
     CHECK(r.exit_code == 0);
     const auto report = report_of(r, "verify");
     CHECK(report["ok"] == true);
     CHECK(report["problems"].empty());
   }
-  const auto human = pagable_run({"verify", t.path});
+  const auto human = run_pagable({"verify", t.path});
   CHECK(human.exit_code == 0);
   CHECK_THAT(human.out, Catch::Contains("ok"));
-  CHECK(pagable_run({"verify", t.path, "--quick", "--deep"}).exit_code == 2);
-  CHECK(pagable_run({"verify", t.path, "--subset", "5/4"}).exit_code == 2);
-  CHECK(pagable_run({"verify", t.path, "no-such-root"}).exit_code == 2);
+  CHECK(run_pagable({"verify", t.path, "--quick", "--deep"}).exit_code == 2);
+  CHECK(run_pagable({"verify", t.path, "--subset", "5/4"}).exit_code == 2);
+  CHECK(run_pagable({"verify", t.path, "no-such-root"}).exit_code == 2);
   // Roots without a schema are not schema-checked, and that is not a problem.
-  const auto deep = pagable_run({"--json", "verify", t.path, "--deep"});
+  const auto deep = run_pagable({"--json", "verify", t.path, "--deep"});
   CHECK(deep.exit_code == 0);
   CHECK(report_of(deep, "verify")["roots_without_schema"] == 2);
 }
@@ -88,7 +79,7 @@ TEST_CASE("cli verify: damage exits 3 and names kind, key and roots", "[cli][ver
   const Key victim = *std::find_if(t.b.privates.begin(), t.b.privates.end(),
                                    [&](const Key& k) { return k != t.b.top; });
   delete_blob_row(t.path, victim);
-  const auto r = pagable_run({"--json", "verify", t.path});
+  const auto r = run_pagable({"--json", "verify", t.path});
   CHECK(r.exit_code == 3);
   const auto report = report_of(r, "verify");
   CHECK(report["ok"] == false);
@@ -97,7 +88,7 @@ TEST_CASE("cli verify: damage exits 3 and names kind, key and roots", "[cli][ver
   CHECK(report["problems"][0]["key"] == victim.to_hex());
   CHECK(report["problems"][0]["roots"] == json::array({"B"}));
   CHECK_FALSE(report["suggestion"].get<std::string>().empty());
-  const auto human = pagable_run({"verify", t.path});
+  const auto human = run_pagable({"verify", t.path});
   CHECK(human.exit_code == 3);
   CHECK_THAT(human.out, Catch::Contains(victim.to_hex()) && Catch::Contains("[roots: B]") &&
                             Catch::Contains("next step"));
@@ -108,7 +99,7 @@ TEST_CASE("cli verify: a non-SQLite file exits 5, a truncated one exits 3 or 5, 
 {
   test::TempDir dir;
   test::write_file(dir.file("junk"), std::string(9000, 'x'));
-  const auto junk = pagable_run({"--json", "verify", dir.file("junk")});
+  const auto junk = run_pagable({"--json", "verify", dir.file("junk")});
   CHECK(junk.exit_code == 5);
   CHECK(json::parse(junk.out)["error"]["code"] == "unusable_archive");
   const auto t = build(dir);
@@ -122,7 +113,7 @@ TEST_CASE("cli verify: a non-SQLite file exits 5, a truncated one exits 3 or 5, 
   const auto size = std::filesystem::file_size(t.path);
   for (const auto keep : {size / 2, size / 5, std::uintmax_t{100}}) {
     std::filesystem::resize_file(t.path, keep);
-    const auto r = pagable_run({"verify", t.path});
+    const auto r = run_pagable({"verify", t.path});
     INFO("kept " << keep << " bytes: " << r.err << r.out);
     CHECK((r.exit_code == 3 || r.exit_code == 5));
     if (r.exit_code == 5) {
@@ -138,19 +129,19 @@ TEST_CASE("cli rm + gc: rm by name, gc frees, dry run changes no byte, gc again 
 {
   test::TempDir dir;
   const auto t = build(dir);
-  CHECK(pagable_run({"rm", t.path, "A", "nope"}).exit_code == 2); // nothing removed
-  const auto rm = pagable_run({"--json", "rm", t.path, "A"});
+  CHECK(run_pagable({"rm", t.path, "A", "nope"}).exit_code == 2); // nothing removed
+  const auto rm = run_pagable({"--json", "rm", t.path, "A"});
   CHECK(rm.exit_code == 0);
   CHECK(report_of(rm, "rm")["removed"] == json::array({"A"}));
 
-  const auto stat = pagable_run({"--json", "stat", t.path});
+  const auto stat = run_pagable({"--json", "stat", t.path});
   REQUIRE(stat.exit_code == 0);
   const auto st = json::parse(stat.out);
   CHECK(st["unreachable_blobs"] == t.a.privates.size());
   CHECK(st["reclaimable_bytes"].get<std::uint64_t>() > 0);
 
   const std::string before = test::read_file(t.path);
-  const auto dry = pagable_run({"--json", "gc", t.path, "--dry-run"});
+  const auto dry = run_pagable({"--json", "gc", t.path, "--dry-run"});
   CHECK(dry.exit_code == 0);
   const auto dry_report = report_of(dry, "gc");
   CHECK(test::read_file(t.path) == before);
@@ -158,20 +149,20 @@ TEST_CASE("cli rm + gc: rm by name, gc frees, dry run changes no byte, gc again 
   CHECK(dry_report["blobs_removed"] == t.a.privates.size());
   CHECK(dry_report["bytes_freed"] == st["reclaimable_bytes"]);
 
-  const auto gc = pagable_run({"--json", "gc", t.path});
+  const auto gc = run_pagable({"--json", "gc", t.path});
   CHECK(gc.exit_code == 0);
   const auto gc_report = report_of(gc, "gc");
   CHECK(gc_report["dry_run"] == false);
   CHECK(gc_report["blobs_removed"] == dry_report["blobs_removed"]);
   CHECK(gc_report["bytes_freed"] == dry_report["bytes_freed"]);
   CHECK(test::read_file(t.path) != before);
-  CHECK(pagable_run({"verify", t.path}).exit_code == 0);
+  CHECK(run_pagable({"verify", t.path}).exit_code == 0);
 
-  const auto again = report_of(pagable_run({"--json", "gc", t.path, "--compact"}), "gc");
+  const auto again = report_of(run_pagable({"--json", "gc", t.path, "--compact"}), "gc");
   CHECK(again["blobs_removed"] == 0);
   CHECK(again["bytes_freed"] == 0);
   CHECK(again["compact"] == true);
-  CHECK(json::parse(pagable_run({"--json", "stat", t.path}).out)["reclaimable_bytes"] == 0);
+  CHECK(json::parse(run_pagable({"--json", "stat", t.path}).out)["reclaimable_bytes"] == 0);
 }
 
 TEST_CASE("cli rm --keep-last N [--prefix P] keeps the newest N", "[cli][gc]")
@@ -192,13 +183,13 @@ TEST_CASE("cli rm --keep-last N [--prefix P] keeps the newest N", "[cli][gc]")
       }
     }
   }
-  CHECK(pagable_run({"rm", path}).exit_code == 2);
-  CHECK(pagable_run({"rm", path, "pr-1", "--keep-last", "2"}).exit_code == 2);
-  CHECK(pagable_run({"rm", path, "pr-1", "--prefix", "pr-"}).exit_code == 2);
-  const auto r = pagable_run({"--json", "rm", path, "--keep-last", "2", "--prefix", "nightly-"});
+  CHECK(run_pagable({"rm", path}).exit_code == 2);
+  CHECK(run_pagable({"rm", path, "pr-1", "--keep-last", "2"}).exit_code == 2);
+  CHECK(run_pagable({"rm", path, "pr-1", "--prefix", "pr-"}).exit_code == 2);
+  const auto r = run_pagable({"--json", "rm", path, "--keep-last", "2", "--prefix", "nightly-"});
   CHECK(r.exit_code == 0);
   CHECK(report_of(r, "rm")["removed"] == json::array({"nightly-0", "nightly-1", "nightly-2"}));
-  const auto all = pagable_run({"--json", "rm", path, "--keep-last", "2"});
+  const auto all = run_pagable({"--json", "rm", path, "--keep-last", "2"});
   CHECK(report_of(all, "rm")["removed"] ==
         json::array({"pr-0", "pr-1", "pr-2", "nightly-3", "pr-3"}));
   auto s = open(path, pagable::store::OpenMode::read_only);
@@ -229,15 +220,15 @@ TEST_CASE("cli pack: a blob reused by a pack and removed by a concurrent gc is s
   doc += "\"last\":true}";
   const auto file = dir.file("doc.json");
   test::write_file(file, doc);
-  REQUIRE(pagable_run({"pack", archive, file, "--name", "A"}).exit_code == 0);
-  REQUIRE(pagable_run({"rm", archive, "A"}).exit_code == 0);
+  REQUIRE(run_pagable({"pack", archive, file, "--name", "A"}).exit_code == 0);
+  REQUIRE(run_pagable({"rm", archive, "A"}).exit_code == 0);
 
   const auto fifo = dir.file("doc.fifo");
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   std::atomic<bool> done{false};
   test::ProcessResult packed;
   std::thread packer([&] {
-    packed = pagable_run({"pack", archive, fifo, "--name", "B"});
+    packed = run_pagable({"pack", archive, fifo, "--name", "B"});
     done = true;
   });
   // The FIFO opened for writing once the pack has opened it for reading; -1 when the pack
@@ -263,7 +254,7 @@ TEST_CASE("cli pack: a blob reused by a pack and removed by a concurrent gc is s
   REQUIRE(write_all(fd, head));
   // Let the pack parse and reuse the inner nodes (its writer commits at least every 0.5 s).
   std::this_thread::sleep_for(std::chrono::seconds(3));
-  const auto gc = pagable_run({"--json", "gc", archive});
+  const auto gc = run_pagable({"--json", "gc", archive});
   CHECK(gc.exit_code == 0);
   CHECK(report_of(gc, "gc")["blobs_removed"].get<std::uint64_t>() >= 6);
   REQUIRE(write_all(fd, "}"));
@@ -281,8 +272,8 @@ TEST_CASE("cli pack: a blob reused by a pack and removed by a concurrent gc is s
   CHECK(fed_again);
   CHECK(packed.exit_code == 0);
   CHECK_THAT(packed.err, Catch::Contains("packing the file again"));
-  const auto hydrated = pagable_run({"hydrate", archive, "B"});
+  const auto hydrated = run_pagable({"hydrate", archive, "B"});
   REQUIRE(hydrated.exit_code == 0);
   CHECK(json::parse(hydrated.out) == json::parse(doc));
-  CHECK(pagable_run({"verify", archive}).exit_code == 0);
+  CHECK(run_pagable({"verify", archive}).exit_code == 0);
 }
