@@ -68,7 +68,7 @@ std::int64_t format_of(const std::string& archive)
 {
   const auto stat = run_pagable({"--json", "stat", archive});
   REQUIRE(stat.exit_code == 0);
-  return test::check_report(PAGABLE_SOURCE_DIR, stat.out, "stat")["format_version"].get<std::int64_t>();
+  return test::report_of(stat, "stat")["format_version"].get<std::int64_t>();
 }
 
 } // namespace
@@ -95,12 +95,16 @@ TEST_CASE("golden: the format 0 archive still reads, verifies and hydrates", "[c
 TEST_CASE("golden: an unreadable format version stays refused after a write attempt", "[cli][golden]")
 {
   test::TempDir dir;
-  const auto archive = dir.file("garbled.pagable");
-  test::write_file(archive, test::read_file(k_golden_dir + "/format-0.pagable"));
-  test::archive::sql(archive, "UPDATE meta SET value = 'garbage' WHERE name = 'format_version'");
-  CHECK(run_pagable({"ls", archive}).exit_code == 5);
-  CHECK(run_pagable({"pack", archive, k_golden_dir + "/format-0.json", "--name", "x"}).exit_code == 5);
-  CHECK(run_pagable({"ls", archive}).exit_code == 5);
+  // "0x1" and "1 " start like a version a lenient parse would accept.
+  for (const std::string garbled : {"garbage", "0x1", "1 "}) {
+    INFO(garbled);
+    const auto archive = dir.file("garbled.pagable");
+    test::write_file(archive, test::read_file(k_golden_dir + "/format-0.pagable"));
+    test::archive::sql(archive, "UPDATE meta SET value = '" + garbled + "' WHERE name = 'format_version'");
+    CHECK(run_pagable({"ls", archive}).exit_code == 5);
+    CHECK(run_pagable({"pack", archive, k_golden_dir + "/format-0.json", "--name", "x"}).exit_code == 5);
+    CHECK(run_pagable({"ls", archive}).exit_code == 5);
+  }
 }
 
 TEST_CASE("golden: the format 1 archive reads, verifies, hydrates and finds a routed member "

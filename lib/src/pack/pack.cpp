@@ -31,15 +31,8 @@ using codec::Tag;
 
 // --- fingerprints: content hashes that choose chunk boundaries (FORMAT.md "Chunking") ---
 
-std::uint64_t fnv1a(std::span<const std::uint8_t> bytes)
-{
-  return codec::fnv1a64(bytes);
-}
-
-std::uint64_t mix(std::uint64_t x)
-{
-  return codec::mix64(x);
-}
+using codec::fnv1a64;
+using codec::mix64;
 
 // A node (or child) not stored yet: its key arrives when a worker has stored it.
 struct Pending {
@@ -49,9 +42,9 @@ struct Pending {
 
 std::uint64_t fingerprint(std::span<const std::uint8_t> bytes, std::span<const Pending> children)
 {
-  std::uint64_t h = fnv1a(bytes);
+  std::uint64_t h = fnv1a64(bytes);
   for (const Pending& c : children) {
-    h = mix(h ^ c.fp);
+    h = mix64(h ^ c.fp);
   }
   return h;
 }
@@ -513,7 +506,7 @@ private:
         f.fps.push_back(codec::member_fingerprint(h));
       }
     } else {
-      h = mix(fingerprint(item, std::span<const Pending>(f.children).subspan(f.item_children)));
+      h = mix64(fingerprint(item, std::span<const Pending>(f.children).subspan(f.item_children)));
     }
     ++f.items;
     ++f.index;
@@ -591,7 +584,7 @@ private:
     f.fps.erase(f.fps.begin(), f.fps.begin() + static_cast<std::ptrdiff_t>(n));
     ++g.parts;
     g.members += n;
-    if (mix(part_fp ^ 0x2545f4914f6cdd1dULL) % k_fingerprint_group_bytes < 2 * n + 1 ||
+    if (mix64(part_fp ^ 0x2545f4914f6cdd1dULL) % k_fingerprint_group_bytes < 2 * n + 1 ||
         g.data.size() >= 4 * k_fingerprint_group_bytes) {
       f.fp_groups.emplace_back();
     }
@@ -633,7 +626,7 @@ private:
       f.levels.resize(level + 1);
       f.level_emitted.resize(level + 1, false);
     }
-    const std::uint64_t h = mix(e.node.fp ^ (0x9e3779b97f4a7c15ULL * (level + 1)));
+    const std::uint64_t h = mix64(e.node.fp ^ (0x9e3779b97f4a7c15ULL * (level + 1)));
     f.levels[level].push_back(std::move(e));
     if (h % m_b.index_fanout == 0 || f.levels[level].size() >= 4 * m_b.index_fanout) {
       return emit_index(f, level);
@@ -716,7 +709,7 @@ private:
 
   // --- $ref targets: most are found while the parse passes their parent (see finish()) ---
 
-  static constexpr std::uint64_t k_root_path = 0xcbf29ce484222325ULL; // the document's path hash
+  static constexpr std::uint64_t k_root_path = codec::k_fnv_basis; // the document's path hash
 
   // The hash of the pointer to the value now starting at `depth` (0 = the document).
   std::uint64_t child_path(std::size_t depth) const
@@ -733,7 +726,7 @@ private:
 
   static std::uint64_t path_step(std::uint64_t parent, std::string_view token)
   {
-    return mix(parent ^ fnv1a({reinterpret_cast<const std::uint8_t*>(token.data()), token.size()}));
+    return mix64(parent ^ fnv1a64({reinterpret_cast<const std::uint8_t*>(token.data()), token.size()}));
   }
 
   void add_ref_target(std::string pointer, const std::string& text)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <list>
@@ -85,7 +86,7 @@ std::string file_uri(const std::string& path, const std::string& query)
 }
 
 // Reads meta and refuses what this version cannot use.
-Result<void> check_archive(Db& db, const std::string& path)
+Result<std::int64_t> check_archive(Db& db, const std::string& path)
 {
   PAGABLE_TRY_ASSIGN(Stmt app, db.prepare("PRAGMA application_id"));
   auto has = app.step("reading the archive header");
@@ -107,10 +108,9 @@ Result<void> check_archive(Db& db, const std::string& path)
     return make_error(Errc::unusable_archive, path + ": archive metadata has no format version");
   }
   const std::string v = meta.column_text(0);
-  long long version = -1;
-  try {
-    version = std::stoll(v);
-  } catch (const std::exception&) {
+  std::int64_t version = -1;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
+  if (ec != std::errc() || end != v.data() + v.size()) {
     return make_error(Errc::unusable_archive, path + ": unreadable format version \"" + v + "\"");
   }
   if (version > k_format_version) {
@@ -124,7 +124,7 @@ Result<void> check_archive(Db& db, const std::string& path)
                       path + " has archive format " + std::to_string(version) +
                           ", which this pagable no longer reads");
   }
-  return {};
+  return version;
 }
 
 // A fixed pool of read-only connections with their prepared statements.
@@ -352,14 +352,11 @@ Result<void> SqliteStore::open()
       return std::move(created).error();
     }
     PAGABLE_TRY(m_wdb.exec("COMMIT"));
-    PAGABLE_TRY(check_archive(m_wdb, m_path));
+    PAGABLE_TRY_ASSIGN(const std::int64_t version, check_archive(m_wdb, m_path));
     // An older format this pagable still reads is a subset of today's. The first blob this
     // writer stores may use today's features, so that transaction marks the archive with
     // today's version (write_blob); opening, or writing no blob, leaves it as it was.
-    PAGABLE_TRY_ASSIGN(Stmt version, m_wdb.prepare("SELECT value FROM meta WHERE name = "
-                                                   "'format_version'"));
-    PAGABLE_TRY(version.step("reading the archive's format version"));
-    m_format_upgrade = version.column_text(0) != std::to_string(k_format_version);
+    m_format_upgrade = version != k_format_version;
     PAGABLE_TRY_ASSIGN(m_w_insert_blob,
                        m_wdb.prepare("INSERT OR IGNORE INTO blobs(key, pack, offset, size, children)"
                                      " VALUES (?1, ?2, ?3, ?4, ?5)"));
