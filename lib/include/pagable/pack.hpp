@@ -54,7 +54,8 @@ struct BoundarySettings {
   // As archive settings ("pack.node_bytes", ...).
   std::map<std::string, std::string> to_settings() const;
   // Reads the pack.* entries of an archive's settings; absent ones keep their defaults.
-  // Errc::unusable_archive when a value is not a positive integer.
+  // Errc::unusable_archive when a value is not a positive integer (or 0, for the routing
+  // settings, where 0 switches routing off).
   static Result<BoundarySettings> from_settings(const std::map<std::string, std::string>& s);
 };
 
