@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include "store/pack_codec.hpp"
 
+#define ZSTD_STATIC_LINKING_ONLY // ZSTD_d_stableOutBuffer: decode straight into the content buffer
 #include <zstd.h>
+
+#include <algorithm>
 
 #include <cstdlib>
 #include <memory>
@@ -55,9 +58,11 @@ EncodedPack encode_pack(std::span<const std::uint8_t> raw, int level,
   return out;
 }
 
-Result<Bytes> decode_pack(PackCodec codec, std::span<const std::uint8_t> data,
-                          std::uint64_t raw_size, std::uint64_t max_bytes,
-                          std::span<const std::uint8_t> prefix)
+namespace {
+
+// The checks every decode makes before it decompresses anything.
+Result<void> check_frame(PackCodec codec, std::span<const std::uint8_t> data, std::uint64_t raw_size,
+                         std::uint64_t max_bytes, bool has_prefix)
 {
   if (raw_size > max_bytes) {
     return make_error(Errc::corrupt, "pack claims " + std::to_string(raw_size) +
@@ -70,7 +75,7 @@ Result<Bytes> decode_pack(PackCodec codec, std::span<const std::uint8_t> data,
       return make_error(Errc::corrupt, "raw pack holds " + std::to_string(data.size()) +
                                            " bytes, its row says " + std::to_string(raw_size));
     }
-    return Bytes(data.begin(), data.end());
+    return {};
   case PackCodec::zstd:
   case PackCodec::zstd_prefix: {
     const unsigned long long claimed = ZSTD_getFrameContentSize(data.data(), data.size());
@@ -81,30 +86,10 @@ Result<Bytes> decode_pack(PackCodec codec, std::span<const std::uint8_t> data,
       return make_error(Errc::corrupt, "zstd frame claims " + std::to_string(claimed) +
                                            " bytes, its row says " + std::to_string(raw_size));
     }
-    thread_local std::unique_ptr<ZSTD_DCtx, DctxDeleter> dctx(ZSTD_createDCtx());
-    if (!dctx) {
-      return make_error(Errc::internal, "out of memory creating a zstd context");
+    if (codec == PackCodec::zstd_prefix && !has_prefix) {
+      return make_error(Errc::corrupt, "delta pack has no base content");
     }
-    Bytes out(raw_size);
-    ZSTD_DCtx_reset(dctx.get(), ZSTD_reset_session_and_parameters);
-    ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, 27);
-    if (codec == PackCodec::zstd_prefix) {
-      if (prefix.empty()) {
-        return make_error(Errc::corrupt, "delta pack has no base content");
-      }
-      ZSTD_DCtx_refPrefix(dctx.get(), prefix.data(), prefix.size());
-    }
-    const std::size_t n =
-        ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), data.data(), data.size());
-    if (ZSTD_isError(n)) {
-      return make_error(Errc::corrupt,
-                        std::string("pack does not decompress: ") + ZSTD_getErrorName(n));
-    }
-    if (n != raw_size) {
-      return make_error(Errc::corrupt, "pack decompressed to " + std::to_string(n) +
-                                           " bytes, its row says " + std::to_string(raw_size));
-    }
-    return out;
+    return {};
   }
   case PackCodec::zstd_dict:
     return make_error(Errc::unusable_archive,
@@ -113,6 +98,150 @@ Result<Bytes> decode_pack(PackCodec codec, std::span<const std::uint8_t> data,
   }
   return make_error(Errc::corrupt,
                     "pack has unknown codec " + std::to_string(static_cast<std::int64_t>(codec)));
+}
+
+// A decompression context for one frame: the window may be as large as a writer's prefix.
+Result<void> prepare_dctx(ZSTD_DCtx* dctx, std::span<const std::uint8_t> prefix)
+{
+  if (dctx == nullptr) {
+    return make_error(Errc::internal, "out of memory creating a zstd context");
+  }
+  ZSTD_DCtx_reset(dctx, ZSTD_reset_session_and_parameters);
+  ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, 27);
+  if (!prefix.empty()) {
+    ZSTD_DCtx_refPrefix(dctx, prefix.data(), prefix.size());
+  }
+  return {};
+}
+
+Error not_decompressing(std::size_t zstd_code)
+{
+  return Error(Errc::corrupt, std::string("pack does not decompress: ") + ZSTD_getErrorName(zstd_code));
+}
+
+Error wrong_size(std::uint64_t got, std::uint64_t raw_size)
+{
+  return Error(Errc::corrupt, "pack decompressed to " + std::to_string(got) +
+                                  " bytes, its row says " + std::to_string(raw_size));
+}
+
+} // namespace
+
+Result<Bytes> decode_pack(PackCodec codec, std::span<const std::uint8_t> data,
+                          std::uint64_t raw_size, std::uint64_t max_bytes,
+                          std::span<const std::uint8_t> prefix)
+{
+  PAGABLE_TRY(check_frame(codec, data, raw_size, max_bytes, !prefix.empty()));
+  if (codec == PackCodec::raw) {
+    return Bytes(data.begin(), data.end());
+  }
+  thread_local std::unique_ptr<ZSTD_DCtx, DctxDeleter> dctx(ZSTD_createDCtx());
+  PAGABLE_TRY(prepare_dctx(dctx.get(), codec == PackCodec::zstd_prefix ? prefix
+                                                                      : std::span<const std::uint8_t>{}));
+  Bytes out(raw_size);
+  const std::size_t n =
+      ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), data.data(), data.size());
+  if (ZSTD_isError(n)) {
+    return not_decompressing(n);
+  }
+  if (n != raw_size) {
+    return wrong_size(n, raw_size);
+  }
+  return out;
+}
+
+struct PackDecoder::Stream {
+  std::unique_ptr<ZSTD_DCtx, DctxDeleter> dctx;
+  Bytes data;               // the compressed frame
+  std::size_t in_pos = 0;   // how much of it zstd has consumed
+  std::size_t next_in = 64; // zstd's hint: the input its next step wants (a block)
+  Bytes prefix;             // referenced by dctx until the frame ends
+};
+
+PackDecoder::PackDecoder(std::uint64_t raw_size)
+    : m_raw_size(raw_size), m_out(std::make_unique_for_overwrite<std::uint8_t[]>(raw_size))
+{
+}
+
+PackDecoder::~PackDecoder() = default;
+
+Result<std::shared_ptr<PackDecoder>> PackDecoder::open(PackCodec codec,
+                                                      std::span<const std::uint8_t> data,
+                                                      std::uint64_t raw_size,
+                                                      std::uint64_t max_bytes, Bytes prefix)
+{
+  PAGABLE_TRY(check_frame(codec, data, raw_size, max_bytes, !prefix.empty()));
+  std::shared_ptr<PackDecoder> d(new PackDecoder(raw_size));
+  if (codec == PackCodec::raw) {
+    std::copy(data.begin(), data.end(), d->m_out.get());
+    d->m_done = raw_size;
+    return d;
+  }
+  auto stream = std::make_unique<Stream>();
+  stream->dctx.reset(ZSTD_createDCtx());
+  stream->data.assign(data.begin(), data.end());
+  if (codec == PackCodec::zstd_prefix) {
+    stream->prefix = std::move(prefix);
+  }
+  PAGABLE_TRY(prepare_dctx(stream->dctx.get(), stream->prefix));
+  // zstd writes each block straight into the content buffer, which never moves.
+  ZSTD_DCtx_setParameter(stream->dctx.get(), ZSTD_d_stableOutBuffer, 1);
+  d->m_stream = std::move(stream);
+  return d;
+}
+
+Result<std::span<const std::uint8_t>> PackDecoder::decode_to(std::uint64_t end)
+{
+  std::lock_guard lock(m_mutex);
+  if (m_error) {
+    return *m_error;
+  }
+  end = std::min(end, m_raw_size);
+  // Asked for everything, the frame is read to its end (and its checksum checked).
+  if (m_stream && (m_done < end || end == m_raw_size)) {
+    auto stepped = step(end);
+    if (!stepped) {
+      m_error = stepped.error();
+      m_stream.reset();
+      return std::move(stepped).error();
+    }
+  }
+  return std::span<const std::uint8_t>(m_out.get(), m_done);
+}
+
+Result<void> PackDecoder::step(std::uint64_t end)
+{
+  Stream& s = *m_stream;
+  // One block per call: zstd decodes a block once all of it is in its input, so feeding it
+  // the size it hints stops decoding soon after `end` instead of at the end of the pack.
+  ZSTD_outBuffer out{m_out.get(), m_raw_size, m_done};
+  for (;;) {
+    ZSTD_inBuffer in{s.data.data(), std::min(s.data.size(), s.in_pos + s.next_in), s.in_pos};
+    const std::size_t before_in = in.pos, before_out = out.pos;
+    const std::size_t hint = ZSTD_decompressStream(s.dctx.get(), &out, &in);
+    if (ZSTD_isError(hint)) {
+      return not_decompressing(hint);
+    }
+    s.in_pos = in.pos;
+    m_done = out.pos;
+    if (hint == 0) { // the frame is complete
+      if (out.pos != m_raw_size) {
+        return wrong_size(out.pos, m_raw_size);
+      }
+      if (in.pos != s.data.size()) {
+        return make_error(Errc::corrupt, "pack holds bytes after its zstd frame");
+      }
+      m_stream.reset();
+      return {};
+    }
+    s.next_in = hint;
+    if (in.pos == s.data.size() && in.pos == before_in && out.pos == before_out) {
+      return make_error(Errc::corrupt, "pack's zstd frame is truncated");
+    }
+    if (out.pos >= end && out.pos < m_raw_size) {
+      return {};
+    }
+  }
 }
 
 } // namespace pagable::store

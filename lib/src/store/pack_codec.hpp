@@ -8,6 +8,9 @@
 #include <pagable/result.hpp>
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <span>
 
 namespace pagable::store {
@@ -37,5 +40,38 @@ EncodedPack encode_pack(std::span<const std::uint8_t> raw, int level,
 Result<Bytes> decode_pack(PackCodec codec, std::span<const std::uint8_t> data,
                           std::uint64_t raw_size, std::uint64_t max_bytes,
                           std::span<const std::uint8_t> prefix = {});
+
+// A pack decoded front to back only as far as readers have asked: a read of one blob near
+// the start of a 2 MiB pack decompresses what precedes it, not the whole pack, and a later
+// read further on resumes where the last one stopped. Bytes already decoded never move or
+// change, so views of them stay valid for the decoder's life.
+// Thread-safety: decode_to and decoded may be called from any thread.
+class PackDecoder {
+public:
+  // Takes the row's (codec, raw_size, data) and, for zstd_prefix, the prefix bytes; the same
+  // checks as decode_pack, but damage past the point read so far is found only when reached.
+  static Result<std::shared_ptr<PackDecoder>> open(PackCodec codec, std::span<const std::uint8_t> data,
+                                                   std::uint64_t raw_size, std::uint64_t max_bytes,
+                                                   Bytes prefix = {});
+  ~PackDecoder();
+  PackDecoder(const PackDecoder&) = delete;
+  PackDecoder& operator=(const PackDecoder&) = delete;
+
+  // The content's first min(end, raw_size) bytes at least (more when a zstd block ends later).
+  Result<std::span<const std::uint8_t>> decode_to(std::uint64_t end);
+  std::uint64_t raw_size() const noexcept { return m_raw_size; }
+
+private:
+  struct Stream;
+  PackDecoder(std::uint64_t raw_size);
+  Result<void> step(std::uint64_t end); // m_mutex held
+
+  const std::uint64_t m_raw_size;
+  std::unique_ptr<std::uint8_t[]> m_out; // raw_size bytes, written front to back
+  std::mutex m_mutex;
+  std::uint64_t m_done = 0;              // guarded by m_mutex: bytes of m_out decoded
+  std::unique_ptr<Stream> m_stream;      // guarded by m_mutex: null once complete
+  std::optional<Error> m_error;          // guarded by m_mutex: a damaged frame stays damaged
+};
 
 } // namespace pagable::store

@@ -183,13 +183,16 @@ private:
   Result<std::unique_ptr<Reader>> make_reader() const;
   ReaderLease acquire_reader() const;
   void release_reader(Reader* r) const;
-  // The decompressed content of pack `pack_id`, through the shared cache when `cached`
-  // (readers) or straight from `db` (the writer, inside its own transaction). Delta packs
-  // load their bases first, at most `depth_budget` levels deep.
-  using PackMemo = std::unordered_map<std::int64_t, std::shared_ptr<const Bytes>>;
-  Result<std::shared_ptr<const Bytes>> load_pack(sql::Db& db, std::int64_t pack_id, bool cached,
+  // The decoder of pack `pack_id`, through the shared cache when `cached` (readers) or
+  // straight from `db` (the writer, inside its own transaction); callers decode it as far as
+  // they read. Delta packs load their bases first, at most `depth_budget` levels deep.
+  using PackMemo = std::unordered_map<std::int64_t, std::shared_ptr<PackDecoder>>;
+  Result<std::shared_ptr<PackDecoder>> load_pack(sql::Db& db, std::int64_t pack_id, bool cached,
                                                  PackMemo* memo = nullptr,
                                                  int depth_budget = k_max_delta_depth + 1) const;
+  // Bytes [offset, offset + size) of a pack's content; Errc::corrupt when they lie outside it.
+  static Result<std::span<const std::uint8_t>> pack_slice(PackDecoder& pack, std::int64_t offset,
+                                                          std::int64_t size);
 
   // --- writer thread ---
   using Task = std::function<Result<void>(Db&)>;
@@ -235,7 +238,7 @@ private:
   mutable std::mutex m_cache_mutex;
   mutable std::list<std::int64_t> m_cache_lru;
   mutable std::unordered_map<std::int64_t,
-                             std::pair<std::shared_ptr<const Bytes>, std::list<std::int64_t>::iterator>>
+                             std::pair<std::shared_ptr<PackDecoder>, std::list<std::int64_t>::iterator>>
       m_cache;
   mutable std::size_t m_cache_bytes = 0;
 
@@ -445,7 +448,7 @@ void SqliteStore::release_reader(Reader* r) const
   m_pool_cv.notify_one();
 }
 
-Result<std::shared_ptr<const Bytes>> SqliteStore::load_pack(sql::Db& db, std::int64_t pack_id,
+Result<std::shared_ptr<PackDecoder>> SqliteStore::load_pack(sql::Db& db, std::int64_t pack_id,
                                                              bool cached, PackMemo* memo,
                                                              int depth_budget) const
 {
@@ -490,41 +493,58 @@ Result<std::shared_ptr<const Bytes>> SqliteStore::load_pack(sql::Db& db, std::in
         break;
       }
       const std::int64_t base = b.column_int(0), off = b.column_int(1), size = b.column_int(2);
-      PAGABLE_TRY_ASSIGN(const auto content, load_pack(db, base, cached, memo, depth_budget - 1));
-      if (off < 0 || size < 0 || static_cast<std::uint64_t>(off) > content->size() ||
-          static_cast<std::uint64_t>(size) > content->size() - static_cast<std::uint64_t>(off) ||
-          prefix.size() + static_cast<std::uint64_t>(size) > m_options.max_pack_bytes) {
-        return make_error(Errc::corrupt, what + ": a delta base lies outside pack " +
-                                             std::to_string(base));
+      PAGABLE_TRY_ASSIGN(const auto base_pack, load_pack(db, base, cached, memo, depth_budget - 1));
+      auto slice = pack_slice(*base_pack, off, size);
+      if (!slice) {
+        return std::move(slice).error().with_context(what + ": delta base pack " +
+                                                     std::to_string(base));
       }
-      prefix.insert(prefix.end(), content->begin() + off, content->begin() + off + size);
+      if (prefix.size() + slice->size() > m_options.max_pack_bytes) {
+        return make_error(Errc::corrupt, what + ": its delta bases exceed the largest pack");
+      }
+      prefix.insert(prefix.end(), slice->begin(), slice->end());
     }
   }
-  auto decoded = decode_pack(codec, q.column_blob(2),
-                             raw_size < 0 ? ~std::uint64_t{0} : static_cast<std::uint64_t>(raw_size),
-                             m_options.max_pack_bytes, prefix);
-  if (!decoded) {
-    return std::move(decoded).error().with_context(what);
+  auto opened = PackDecoder::open(codec, q.column_blob(2),
+                                  raw_size < 0 ? ~std::uint64_t{0} : static_cast<std::uint64_t>(raw_size),
+                                  m_options.max_pack_bytes, std::move(prefix));
+  if (!opened) {
+    return std::move(opened).error().with_context(what);
   }
   m_packs_decoded.fetch_add(1, std::memory_order_relaxed);
-  auto pack = std::make_shared<const Bytes>(std::move(decoded).value());
+  auto pack = std::move(opened).value();
   memo->emplace(pack_id, pack);
   if (!cached) {
     return pack;
   }
+  // Charged at its full size: what a reader may yet decode of it.
   std::lock_guard lock(m_cache_mutex);
-  if (m_cache.count(pack_id) == 0 && pack->size() <= m_options.pack_cache_bytes) {
+  if (m_cache.count(pack_id) == 0 && pack->raw_size() <= m_options.pack_cache_bytes) {
     m_cache_lru.push_front(pack_id);
     m_cache.emplace(pack_id, std::make_pair(pack, m_cache_lru.begin()));
-    m_cache_bytes += pack->size();
+    m_cache_bytes += pack->raw_size();
     while (m_cache_bytes > m_options.pack_cache_bytes && !m_cache_lru.empty()) {
       const auto victim = m_cache.find(m_cache_lru.back());
-      m_cache_bytes -= victim->second.first->size();
+      m_cache_bytes -= victim->second.first->raw_size();
       m_cache.erase(victim);
       m_cache_lru.pop_back();
     }
   }
   return pack;
+}
+
+Result<std::span<const std::uint8_t>> SqliteStore::pack_slice(PackDecoder& pack, std::int64_t offset,
+                                                               std::int64_t size)
+{
+  if (offset < 0 || size < 0 || static_cast<std::uint64_t>(offset) > pack.raw_size() ||
+      static_cast<std::uint64_t>(size) > pack.raw_size() - static_cast<std::uint64_t>(offset)) {
+    return make_error(Errc::corrupt, "bytes [" + std::to_string(offset) + ", +" +
+                                         std::to_string(size) + ") lie outside its " +
+                                         std::to_string(pack.raw_size()) + " bytes");
+  }
+  const std::uint64_t end = static_cast<std::uint64_t>(offset) + static_cast<std::uint64_t>(size);
+  PAGABLE_TRY_ASSIGN(const auto content, pack.decode_to(end));
+  return content.subspan(static_cast<std::size_t>(offset), static_cast<std::size_t>(size));
 }
 
 Result<std::optional<Blob>> SqliteStore::get(const Key& key) const
@@ -551,14 +571,13 @@ Result<std::optional<Blob>> SqliteStore::get(const Key& key) const
   if (!pack) {
     return std::move(pack).error().with_context("blob " + key.to_hex());
   }
-  const Bytes& p = **pack;
-  if (offset < 0 || size < 0 || static_cast<std::uint64_t>(offset) > p.size() ||
-      static_cast<std::uint64_t>(size) > p.size() - static_cast<std::uint64_t>(offset)) {
-    return make_error(Errc::corrupt, "blob " + key.to_hex() + ": its place in pack " +
-                                         std::to_string(pack_id) + " is out of bounds");
+  auto slice = pack_slice(**pack, offset, size);
+  if (!slice) {
+    return std::move(slice).error().with_context("blob " + key.to_hex() + ": pack " +
+                                                 std::to_string(pack_id));
   }
   Blob blob;
-  blob.data.assign(p.begin() + offset, p.begin() + offset + size);
+  blob.data.assign(slice->begin(), slice->end());
   blob.children = std::move(children).value();
   if (blob.key() != key) {
     return make_error(Errc::corrupt,
@@ -808,11 +827,12 @@ Result<void> SqliteStore::finish_pack()
   if (!m_pack_bases.empty()) {
     PackMemo loaded;
     for (const BaseSlice& b : m_pack_bases) {
-      PAGABLE_TRY_ASSIGN(const auto content, load_pack(m_wdb, b.pack, false, &loaded));
-      if (static_cast<std::uint64_t>(b.offset + b.size) > content->size()) {
-        return make_error(Errc::corrupt, "delta base outside pack " + std::to_string(b.pack));
+      PAGABLE_TRY_ASSIGN(const auto base_pack, load_pack(m_wdb, b.pack, false, &loaded));
+      auto slice = pack_slice(*base_pack, b.offset, b.size);
+      if (!slice) {
+        return std::move(slice).error().with_context("delta base pack " + std::to_string(b.pack));
       }
-      prefix.insert(prefix.end(), content->begin() + b.offset, content->begin() + b.offset + b.size);
+      prefix.insert(prefix.end(), slice->begin(), slice->end());
     }
     PAGABLE_TRY_ASSIGN(Stmt d, m_wdb.prepare("SELECT max(depth) FROM packs WHERE id IN "
                                              "(SELECT value FROM json_each(?1))"));
