@@ -156,6 +156,7 @@ int run_hydrate(const HydrateArgs& args, const Context& ctx, const Output& out)
         {"re_decodes", s.re_decodes},
         {"bytes_out", s.bytes_out},
         {"packs_decoded", (*store)->counters().packs_decoded},
+        {"pack_bytes_decoded", (*store)->counters().pack_bytes_decoded},
         {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
     std::cerr << stats.dump() << '\n';
   }

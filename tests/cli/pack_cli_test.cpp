@@ -263,6 +263,7 @@ TEST_CASE("hydrate --at: exactly the sub-value, blobs_read independent of the ar
     // A new process: every pack it reads is decoded once (no deltas in this archive).
     CHECK(stats["packs_decoded"].get<int>() >= 1);
     CHECK(stats["packs_decoded"].get<int>() <= stats["blobs_read"].get<int>());
+    CHECK(stats["pack_bytes_decoded"].get<std::int64_t>() >= stats["bytes_read"].get<std::int64_t>());
     return stats["blobs_read"].get<int>();
   };
   const int alone = hydrate_at();

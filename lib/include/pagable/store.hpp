@@ -30,6 +30,10 @@ struct PutHints {
   // Keys of already-stored blobs the new one resembles (the same JSON path in an older
   // version). The SQLite store may compress against them; an absent base is ignored.
   std::vector<Key> delta_bases;
+  // The blob is read on the way to others (a chunk tree's index level, a routing table, a
+  // document's root) more than for its own content. The SQLite store packs such blobs apart
+  // from the rest, so that a lookup decompresses little besides the blobs it wants.
+  bool index = false;
 };
 
 // A named entry pointing at a top-level blob (DESIGN §4).
@@ -51,6 +55,8 @@ struct StoreCounters {
                                     // after compression plus index entries)
   std::uint64_t gets = 0;           // get() calls that read stored data
   std::uint64_t packs_decoded = 0;  // compressed groups decompressed (SQLite only)
+  std::uint64_t pack_bytes_decoded = 0; // of their content: a read stops decoding a pack
+                                        // past the blob it wants (SQLite only)
   std::uint64_t blobs_delta = 0;    // new blobs written into delta packs (compressed against
                                     // PutHints bases; SQLite only)
 };

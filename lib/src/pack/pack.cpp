@@ -221,12 +221,12 @@ public:
   ~NodeWriter() { wait_idle(); }
 
   Pending submit(Bytes data, std::vector<Pending> children, std::uint64_t fp,
-                 std::vector<Key> bases = {})
+                 std::vector<Key> bases, bool index)
   {
     auto promise = std::make_shared<std::promise<Result<Key>>>();
     Pending p{promise->get_future().share(), fp};
     if (!m_pool) {
-      promise->set_value(store_node(std::move(data), children, bases));
+      promise->set_value(store_node(std::move(data), children, bases, index));
       return p;
     }
     const std::size_t cost = data.size() + children.size() * Key::k_size + 64;
@@ -239,8 +239,8 @@ public:
     // Children were submitted before their parent and the pool runs tasks in order, so every
     // key a task waits for belongs to a task that has already started: no deadlock.
     m_pool->submit([this, promise, cost, data = std::move(data), children = std::move(children),
-                    bases = std::move(bases)]() mutable {
-      promise->set_value(store_node(std::move(data), children, bases));
+                    bases = std::move(bases), index]() mutable {
+      promise->set_value(store_node(std::move(data), children, bases, index));
       std::lock_guard lock(m_mutex);
       m_in_flight_bytes -= cost;
       --m_in_flight;
@@ -256,7 +256,8 @@ public:
   }
 
 private:
-  Result<Key> store_node(Bytes data, const std::vector<Pending>& children, std::vector<Key>& bases)
+  Result<Key> store_node(Bytes data, const std::vector<Pending>& children, std::vector<Key>& bases,
+                         bool index)
   {
     try {
       std::vector<Key> keys;
@@ -269,7 +270,7 @@ private:
         keys.push_back(*k);
       }
       return m_store.put(Blob{std::move(data), std::move(keys)},
-                         store::PutHints{std::move(bases)});
+                         store::PutHints{std::move(bases), index});
     } catch (const std::exception& e) {
       return make_error(Errc::internal, std::string("storing a node: ") + e.what());
     }
@@ -614,10 +615,10 @@ private:
       codec::put_varint(fp_data, g.parts);
       fp_data.insert(fp_data.end(), g.data.begin(), g.data.end());
       g.data = Bytes();
-      PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(fp_data), {}));
+      PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(fp_data), {}, {}, k_index));
       children.push_back(std::move(p));
     }
-    return emit(std::move(data), std::move(children));
+    return emit(std::move(data), std::move(children), {}, k_index);
   }
 
   Result<void> add_entry(Frame& f, std::size_t level, Entry e)
@@ -647,7 +648,7 @@ private:
       count += e.count;
       children.push_back(std::move(e.node));
     }
-    return emit(std::move(data), std::move(children));
+    return emit(std::move(data), std::move(children), {}, k_index);
   }
 
   Result<void> emit_index(Frame& f, std::size_t level)
@@ -701,7 +702,8 @@ private:
     const std::size_t size = data.size() + f.children.size() * Key::k_size;
     if (m_frames.empty() || (f.arc ? *f.arc : size >= m_b.node_bytes)) {
       PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(data), std::move(f.children),
-                                         m_align ? m_align->node_bases() : std::vector<Key>{}));
+                                         m_align ? m_align->node_bases() : std::vector<Key>{},
+                                         /*index=*/m_frames.empty()));
       return ref_to(std::move(p));
     }
     return Value{std::move(data), std::move(f.children)};
@@ -807,7 +809,11 @@ private:
     }
   }
 
-  Result<Pending> emit(Bytes data, std::vector<Pending> children, std::vector<Key> bases = {})
+  // PutHints::index, for the nodes a lookup passes through: index levels, routing, the root.
+  static constexpr bool k_index = true;
+
+  Result<Pending> emit(Bytes data, std::vector<Pending> children, std::vector<Key> bases = {},
+                       bool index = false)
   {
     if (m_o.cancel != nullptr && m_o.cancel->load()) {
       return make_error(Errc::cancelled, "interrupted");
@@ -820,7 +826,7 @@ private:
     ++m_nodes;
     m_hinted += bases.empty() ? 0 : 1;
     const std::uint64_t fp = fingerprint(data, children);
-    return m_writer.submit(std::move(data), std::move(children), fp, std::move(bases));
+    return m_writer.submit(std::move(data), std::move(children), fp, std::move(bases), index);
   }
 
   // The JSON pointer of the value open at depth `depth` (0 = the document).
@@ -921,7 +927,7 @@ Result<PackResult> Packer::finish(store::BlobStore& store)
     root = std::move(m_top.children.front());
   } else {
     PAGABLE_TRY_ASSIGN(root, emit(std::move(m_top.bytes), std::move(m_top.children),
-                                  m_align ? m_align->root_bases() : std::vector<Key>{}));
+                                  m_align ? m_align->root_bases() : std::vector<Key>{}, k_index));
   }
   m_writer.wait_idle();
   const Result<Key>& key = root.key.get();

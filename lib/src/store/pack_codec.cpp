@@ -168,13 +168,18 @@ PackDecoder::~PackDecoder() = default;
 Result<std::shared_ptr<PackDecoder>> PackDecoder::open(PackCodec codec,
                                                       std::span<const std::uint8_t> data,
                                                       std::uint64_t raw_size,
-                                                      std::uint64_t max_bytes, Bytes prefix)
+                                                      std::uint64_t max_bytes, Bytes prefix,
+                                                      std::atomic<std::uint64_t>* decoded_bytes)
 {
   PAGABLE_TRY(check_frame(codec, data, raw_size, max_bytes, !prefix.empty()));
   std::shared_ptr<PackDecoder> d(new PackDecoder(raw_size));
+  d->m_decoded_bytes = decoded_bytes;
   if (codec == PackCodec::raw) {
     std::copy(data.begin(), data.end(), d->m_out.get());
     d->m_done = raw_size;
+    if (decoded_bytes != nullptr) {
+      decoded_bytes->fetch_add(raw_size, std::memory_order_relaxed);
+    }
     return d;
   }
   auto stream = std::make_unique<Stream>();
@@ -223,6 +228,9 @@ Result<void> PackDecoder::step(std::uint64_t end)
       return not_decompressing(hint);
     }
     s.in_pos = in.pos;
+    if (m_decoded_bytes != nullptr) {
+      m_decoded_bytes->fetch_add(out.pos - before_out, std::memory_order_relaxed);
+    }
     m_done = out.pos;
     if (hint == 0) { // the frame is complete
       if (out.pos != m_raw_size) {

@@ -7,6 +7,7 @@
 #include <pagable/blob.hpp>
 #include <pagable/result.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -50,9 +51,12 @@ class PackDecoder {
 public:
   // Takes the row's (codec, raw_size, data) and, for zstd_prefix, the prefix bytes; the same
   // checks as decode_pack, but damage past the point read so far is found only when reached.
+  // `decoded_bytes`, when given, is advanced by every byte of content decoded (and must
+  // outlive the decoder).
   static Result<std::shared_ptr<PackDecoder>> open(PackCodec codec, std::span<const std::uint8_t> data,
                                                    std::uint64_t raw_size, std::uint64_t max_bytes,
-                                                   Bytes prefix = {});
+                                                   Bytes prefix = {},
+                                                   std::atomic<std::uint64_t>* decoded_bytes = nullptr);
   ~PackDecoder();
   PackDecoder(const PackDecoder&) = delete;
   PackDecoder& operator=(const PackDecoder&) = delete;
@@ -68,6 +72,7 @@ private:
 
   const std::uint64_t m_raw_size;
   std::unique_ptr<std::uint8_t[]> m_out; // raw_size bytes, written front to back
+  std::atomic<std::uint64_t>* m_decoded_bytes = nullptr;
   std::mutex m_mutex;
   std::uint64_t m_done = 0;              // guarded by m_mutex: bytes of m_out decoded
   std::unique_ptr<Stream> m_stream;      // guarded by m_mutex: null once complete

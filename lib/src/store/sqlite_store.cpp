@@ -200,6 +200,7 @@ private:
     Key key;
     Blob blob;
     std::vector<Key> bases; // delta-base hints
+    bool index = false;     // PutHints::index
   };
   struct BaseSlice {
     std::int64_t pack;
@@ -215,7 +216,18 @@ private:
   void writer_loop();
   Result<void> write_blob(QueuedBlob& item);
   Result<void> begin_write();
-  Result<void> finish_pack();
+  // A pack being filled. Index-like blobs (read on the way to others) fill one of their own.
+  struct OpenPack {
+    std::int64_t id = 0; // chosen when its first blob arrives
+    Bytes buf;
+    std::size_t blobs = 0;
+    std::vector<BaseSlice> bases;        // old nodes the pack's new nodes resemble
+    std::unordered_set<Key> base_keys;   // dedup of bases
+    std::size_t base_bytes = 0;
+    void clear();
+  };
+  Result<void> finish_pack(OpenPack& pack);
+  Result<void> finish_packs();
   Result<void> commit_write();
   void fail_writer(Error e);
   Result<void> writer_error() const;
@@ -232,7 +244,8 @@ private:
   mutable std::vector<std::unique_ptr<Reader>> m_readers; // all, guarded by m_pool_mutex
   mutable std::vector<Reader*> m_free_readers;            // guarded by m_pool_mutex
   unsigned m_max_readers = 2;
-  std::unique_ptr<util::ThreadPool> m_async_pool;
+  mutable std::once_flag m_async_pool_once;
+  mutable std::unique_ptr<util::ThreadPool> m_async_pool; // made by the first get_async
 
   // Pack cache: decompressed packs by id, least recently used evicted first.
   mutable std::mutex m_cache_mutex;
@@ -263,17 +276,14 @@ private:
   bool m_format_upgrade = false;        // the archive says an older format (writer thread)
   bool m_format_upgrade_in_txn = false; // the open transaction marks it with today's
   std::chrono::steady_clock::time_point m_txn_started;
-  std::int64_t m_pack_id = 0; // id of the pack being filled
-  Bytes m_pack_buf;
-  std::size_t m_pack_blobs = 0;
-  std::vector<BaseSlice> m_pack_bases;     // old nodes the pack's new nodes resemble
-  std::unordered_set<Key> m_pack_base_keys; // dedup of m_pack_bases
-  std::size_t m_pack_base_bytes = 0;
+  std::int64_t m_next_pack_id = 0; // the id the next pack opened gets
+  OpenPack m_data_pack;
+  OpenPack m_index_pack;
   std::uint64_t m_processed = 0; // items taken off the queue and applied (maybe uncommitted)
 
   // Counters (any thread).
   mutable std::atomic<std::uint64_t> m_puts{0}, m_written{0}, m_deduped{0}, m_bytes_written{0},
-      m_gets{0}, m_packs_decoded{0}, m_delta_blobs{0};
+      m_gets{0}, m_packs_decoded{0}, m_pack_bytes_decoded{0}, m_delta_blobs{0};
 };
 
 Result<void> SqliteStore::open()
@@ -384,7 +394,6 @@ Result<void> SqliteStore::open()
     m_free_readers.push_back(first.get());
     m_readers.push_back(std::move(first));
   }
-  m_async_pool = std::make_unique<util::ThreadPool>(m_max_readers);
   return {};
 }
 
@@ -507,7 +516,8 @@ Result<std::shared_ptr<PackDecoder>> SqliteStore::load_pack(sql::Db& db, std::in
   }
   auto opened = PackDecoder::open(codec, q.column_blob(2),
                                   raw_size < 0 ? ~std::uint64_t{0} : static_cast<std::uint64_t>(raw_size),
-                                  m_options.max_pack_bytes, std::move(prefix));
+                                  m_options.max_pack_bytes, std::move(prefix),
+                                  &m_pack_bytes_decoded);
   if (!opened) {
     return std::move(opened).error().with_context(what);
   }
@@ -590,6 +600,9 @@ std::future<Result<std::optional<Blob>>> SqliteStore::get_async(const Key& key) 
 {
   auto promise = std::make_shared<std::promise<Result<std::optional<Blob>>>>();
   auto future = promise->get_future();
+  // Started on first use: most commands never read ahead, and threads cost a short one time.
+  std::call_once(m_async_pool_once,
+                 [this] { m_async_pool = std::make_unique<util::ThreadPool>(m_max_readers); });
   m_async_pool->submit([this, key, promise] { promise->set_value(get(key)); });
   return future;
 }
@@ -664,7 +677,7 @@ Result<Key> SqliteStore::put(Blob blob, const PutHints& hints)
   if (m_error) {
     return *m_error;
   }
-  m_queue.emplace_back(QueuedBlob{key, std::move(blob), hints.delta_bases});
+  m_queue.emplace_back(QueuedBlob{key, std::move(blob), hints.delta_bases, hints.index});
   m_queue_bytes += cost;
   ++m_enqueued;
   lock.unlock();
@@ -723,11 +736,8 @@ void SqliteStore::fail_writer(Error e)
     m_in_txn = false;
   }
   m_format_upgrade_in_txn = false; // rolled back with the rest
-  m_pack_buf.clear();
-  m_pack_blobs = 0;
-  m_pack_bases.clear();
-  m_pack_base_keys.clear();
-  m_pack_base_bytes = 0;
+  m_data_pack.clear();
+  m_index_pack.clear();
   {
     std::lock_guard lock(m_queue_mutex);
     if (!m_error) {
@@ -758,7 +768,7 @@ Result<void> SqliteStore::begin_write()
                                     "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE "
                                     "name = 'packs'), 0), coalesce((SELECT max(id) FROM packs), 0)) + 1"));
   PAGABLE_TRY(next.step("choosing a pack id"));
-  m_pack_id = next.column_int(0);
+  m_next_pack_id = next.column_int(0);
   return {};
 }
 
@@ -773,10 +783,14 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
     m_format_upgrade_in_txn = true;
   }
   const Bytes children = encode_children(item.blob.children);
+  OpenPack& pack = item.index ? m_index_pack : m_data_pack;
+  if (pack.blobs == 0) {
+    pack.id = m_next_pack_id++;
+  }
   Stmt& ins = m_w_insert_blob;
   ins.bind(1, item.key.bytes())
-      .bind(2, m_pack_id)
-      .bind(3, static_cast<std::int64_t>(m_pack_buf.size()))
+      .bind(2, pack.id)
+      .bind(3, static_cast<std::int64_t>(pack.buf.size()))
       .bind(4, static_cast<std::int64_t>(item.blob.data.size()));
   if (children.empty()) {
     ins.bind_null(5);
@@ -791,11 +805,11 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
   m_written.fetch_add(1, std::memory_order_relaxed);
   // What the index row costs: key, child keys and the row's integers.
   m_bytes_written.fetch_add(Key::k_size + children.size() + 16, std::memory_order_relaxed);
-  m_pack_buf.insert(m_pack_buf.end(), item.blob.data.begin(), item.blob.data.end());
-  ++m_pack_blobs;
+  pack.buf.insert(pack.buf.end(), item.blob.data.begin(), item.blob.data.end());
+  ++pack.blobs;
   for (const Key& base : item.bases) {
-    if (m_pack_base_bytes >= k_max_prefix_factor * m_options.pack_target_bytes ||
-        !m_pack_base_keys.insert(base).second) {
+    if (pack.base_bytes >= k_max_prefix_factor * m_options.pack_target_bytes ||
+        !pack.base_keys.insert(base).second) {
       continue;
     }
     Stmt& f = m_w_find_base;
@@ -804,29 +818,30 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
     PAGABLE_TRY_ASSIGN(const bool found, f.step("looking up a delta base"));
     // Bases in packs that are deltas k_max_delta_depth deep already are not used: chains stay
     // short, so reading never decodes more than that many packs for one.
-    if (found && f.column_int(3) < k_max_delta_depth && f.column_int(0) != m_pack_id) {
-      m_pack_bases.push_back(BaseSlice{f.column_int(0), f.column_int(1), f.column_int(2)});
-      m_pack_base_bytes += static_cast<std::size_t>(f.column_int(2));
+    const bool open = f.column_int(0) == m_data_pack.id || f.column_int(0) == m_index_pack.id;
+    if (found && f.column_int(3) < k_max_delta_depth && !open) {
+      pack.bases.push_back(BaseSlice{f.column_int(0), f.column_int(1), f.column_int(2)});
+      pack.base_bytes += static_cast<std::size_t>(f.column_int(2));
     }
     f.reset();
   }
-  if (m_pack_buf.size() >= m_options.pack_target_bytes) {
-    PAGABLE_TRY(finish_pack());
+  if (pack.buf.size() >= m_options.pack_target_bytes) {
+    PAGABLE_TRY(finish_pack(pack));
   }
   return {};
 }
 
-Result<void> SqliteStore::finish_pack()
+Result<void> SqliteStore::finish_pack(OpenPack& open)
 {
-  if (m_pack_blobs == 0) {
+  if (open.blobs == 0) {
     return {};
   }
   // A delta pack: the new nodes compress against the old nodes they replace.
   Bytes prefix;
   std::int64_t depth = 0;
-  if (!m_pack_bases.empty()) {
+  if (!open.bases.empty()) {
     PackMemo loaded;
-    for (const BaseSlice& b : m_pack_bases) {
+    for (const BaseSlice& b : open.bases) {
       PAGABLE_TRY_ASSIGN(const auto base_pack, load_pack(m_wdb, b.pack, false, &loaded));
       auto slice = pack_slice(*base_pack, b.offset, b.size);
       if (!slice) {
@@ -844,21 +859,21 @@ Result<void> SqliteStore::finish_pack()
     PAGABLE_TRY(d.step("reading delta depths"));
     depth = d.column_int(0) + 1;
   }
-  const EncodedPack pack = encode_pack(m_pack_buf, m_options.compression_level, prefix);
+  const EncodedPack pack = encode_pack(open.buf, m_options.compression_level, prefix);
   if (pack.codec != PackCodec::zstd_prefix) {
     depth = 0;
   }
-  PAGABLE_TRY(m_w_insert_pack.bind(1, m_pack_id)
+  PAGABLE_TRY(m_w_insert_pack.bind(1, open.id)
                   .bind(2, static_cast<std::int64_t>(pack.codec))
                   .bind(3, depth)
-                  .bind(4, static_cast<std::int64_t>(m_pack_buf.size()))
+                  .bind(4, static_cast<std::int64_t>(open.buf.size()))
                   .bind(5, pack.data)
                   .run("writing a pack"));
   std::size_t index_bytes = 24;
   if (pack.codec == PackCodec::zstd_prefix) {
-    for (std::size_t i = 0; i < m_pack_bases.size(); ++i) {
-      const BaseSlice& b = m_pack_bases[i];
-      PAGABLE_TRY(m_w_insert_base.bind(1, m_pack_id)
+    for (std::size_t i = 0; i < open.bases.size(); ++i) {
+      const BaseSlice& b = open.bases[i];
+      PAGABLE_TRY(m_w_insert_base.bind(1, open.id)
                       .bind(2, static_cast<std::int64_t>(i))
                       .bind(3, b.pack)
                       .bind(4, b.offset)
@@ -869,15 +884,26 @@ Result<void> SqliteStore::finish_pack()
   }
   m_bytes_written.fetch_add(pack.data.size() + index_bytes, std::memory_order_relaxed);
   if (pack.codec == PackCodec::zstd_prefix) {
-    m_delta_blobs.fetch_add(m_pack_blobs, std::memory_order_relaxed);
+    m_delta_blobs.fetch_add(open.blobs, std::memory_order_relaxed);
   }
-  ++m_pack_id;
-  m_pack_buf.clear();
-  m_pack_blobs = 0;
-  m_pack_bases.clear();
-  m_pack_base_keys.clear();
-  m_pack_base_bytes = 0;
+  open.clear();
   return {};
+}
+
+void SqliteStore::OpenPack::clear()
+{
+  id = 0;
+  buf.clear();
+  blobs = 0;
+  bases.clear();
+  base_keys.clear();
+  base_bytes = 0;
+}
+
+Result<void> SqliteStore::finish_packs()
+{
+  PAGABLE_TRY(finish_pack(m_data_pack));
+  return finish_pack(m_index_pack);
 }
 
 Result<void> SqliteStore::commit_write()
@@ -885,7 +911,7 @@ Result<void> SqliteStore::commit_write()
   if (!m_in_txn) {
     return {};
   }
-  PAGABLE_TRY(finish_pack());
+  PAGABLE_TRY(finish_packs());
   PAGABLE_TRY(m_wdb.exec("COMMIT"));
   m_in_txn = false;
   if (m_format_upgrade_in_txn) {
@@ -1228,6 +1254,7 @@ StoreCounters SqliteStore::counters() const
   c.bytes_written = m_bytes_written.load();
   c.gets = m_gets.load();
   c.packs_decoded = m_packs_decoded.load();
+  c.pack_bytes_decoded = m_pack_bytes_decoded.load();
   return c;
 }
 

@@ -3,10 +3,14 @@
 #include <pagable/pack.hpp>
 
 #include "codec/node_codec.hpp"
+#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <sqlite3.h>
+
 #include <algorithm>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -372,4 +376,56 @@ TEST_CASE("pack: sibling routed objects each keep their own fingerprints", "[pac
             "\"" + std::string(40, static_cast<char>('a' + o)) + "\"");
     }
   }
+}
+
+TEST_CASE("pack: the nodes a lookup passes through are packed apart from the content", "[pack]")
+{
+  // A lookup of one member reads the root, the routing fingerprints and the chunk index on
+  // its way to one part. Stored apart (PutHints::index), they do not make a cold read
+  // decompress the content packs they would otherwise be mixed into.
+  std::string doc = "{\"meta\":\"x\",\"nodes\":{";
+  for (int i = 0; i < 400; ++i) {
+    doc += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":\"" +
+           std::string(40, static_cast<char>('a' + i % 26)) + "\"";
+  }
+  doc += "}}";
+  pack::BoundarySettings routed = tiny_boundaries();
+  routed.route_members = 50;
+  test::TempDir dir;
+  const std::string path = dir.file("a.pagable");
+  store::SqliteOptions o;
+  o.mode = store::OpenMode::create;
+  o.pack_target_bytes = 2048; // many packs
+  auto s = store::open_sqlite_store(path, o).value();
+  const auto r = pack_text(*s, doc, {}, routed);
+  REQUIRE(s->flush());
+
+  std::map<std::int64_t, std::vector<Key>> packs;
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT pack, lower(hex(key)) FROM blobs", -1, &q, nullptr) ==
+          SQLITE_OK);
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    packs[sqlite3_column_int64(q, 0)].push_back(
+        Key::parse(reinterpret_cast<const char*>(sqlite3_column_text(q, 1))).value());
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+
+  const auto is_index = [&](const Key& k) {
+    const Blob b = s->get(k).value().value();
+    const auto tag = static_cast<Tag>(b.data.at(0));
+    return k == r.key || tag == Tag::object_chunks || tag == Tag::array_chunks ||
+           tag == Tag::routed_object || tag == Tag::member_fingerprints;
+  };
+  std::size_t index_packs = 0, content_packs = 0;
+  for (const auto& [pack, keys] : packs) {
+    const auto n = std::count_if(keys.begin(), keys.end(), is_index);
+    INFO("pack " << pack << ": " << n << " of " << keys.size() << " blobs are index nodes");
+    CHECK((n == 0 || n == static_cast<std::ptrdiff_t>(keys.size())));
+    (n == 0 ? content_packs : index_packs) += 1;
+  }
+  CHECK(index_packs >= 1);
+  CHECK(content_packs >= 2);
 }
