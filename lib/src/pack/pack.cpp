@@ -79,12 +79,94 @@ struct FingerprintGroup {
   std::uint64_t members = 0;
 };
 
+// A set of 64-bit hashes (0 excepted) at about 11 bytes each: 256 open-addressing shards
+// (linear probing, at most 13/16 full, growing by a quarter). Each shard stays small, so a
+// growing set never holds two large tables at once, nor takes memory the allocator keeps.
+class HashSet64 {
+public:
+  // False when `h` is there already.
+  bool insert(std::uint64_t h)
+  {
+    if (m_shards.empty()) {
+      m_shards.resize(k_shards);
+    }
+    const std::uint64_t m = mix64(h);
+    Shard& s = m_shards[m >> 56];
+    if ((s.used + 1) * 16 > s.slots.size() * 13) {
+      grow(s);
+    }
+    return place(s, h, m);
+  }
+
+  bool contains(std::uint64_t h) const
+  {
+    if (m_shards.empty()) {
+      return false;
+    }
+    const std::uint64_t m = mix64(h);
+    const Shard& s = m_shards[m >> 56];
+    if (s.slots.empty()) {
+      return false;
+    }
+    for (std::size_t i = first_slot(s, m);; i = i + 1 == s.slots.size() ? 0 : i + 1) {
+      if (s.slots[i] == h) {
+        return true;
+      }
+      if (s.slots[i] == 0) {
+        return false;
+      }
+    }
+  }
+
+  bool empty() const { return m_shards.empty(); }
+  void clear() { std::vector<Shard>().swap(m_shards); }
+
+private:
+  static constexpr std::size_t k_shards = 256;
+  struct Shard {
+    std::vector<std::uint64_t> slots;
+    std::size_t used = 0;
+  };
+
+  static std::size_t first_slot(const Shard& s, std::uint64_t m)
+  {
+    return static_cast<std::size_t>(((m & 0xFFFFFFFFU) * s.slots.size()) >> 32);
+  }
+
+  static bool place(Shard& s, std::uint64_t h, std::uint64_t m)
+  {
+    std::size_t i = first_slot(s, m);
+    for (; s.slots[i] != 0; i = i + 1 == s.slots.size() ? 0 : i + 1) {
+      if (s.slots[i] == h) {
+        return false;
+      }
+    }
+    s.slots[i] = h;
+    ++s.used;
+    return true;
+  }
+
+  static void grow(Shard& s)
+  {
+    std::vector<std::uint64_t> old(std::max<std::size_t>(16, s.slots.size() + s.slots.size() / 4), 0);
+    old.swap(s.slots);
+    s.used = 0;
+    for (const std::uint64_t h : old) {
+      if (h != 0) {
+        place(s, h, mix64(h));
+      }
+    }
+  }
+
+  std::vector<Shard> m_shards; // none until the first insert
+};
+
 // The member names seen in one object, to reject duplicates. Most objects have a few members:
 // those are compared linearly in strings that keep their capacity from object to object (see
 // FrameStack); a hash set of the names takes over above k_linear members. Above
-// `exact_limit` members only a `hash_bits`-bit hash of each name is kept (8 bytes a slot), so
-// that a huge object's names cost no more than a few bytes each: a repeated hash is then only
-// maybe a repeated name, which the packer verifies against the stored object (Packer::Suspect).
+// `exact_limit` members only a `hash_bits`-bit hash of each name is kept (HashSet64), so
+// that a huge object's names cost a few bytes each: a repeated hash is then only maybe a
+// repeated name, which the packer verifies against the stored object (Packer::Suspect).
 class NameSet {
 public:
   enum class Added : std::uint8_t { yes, duplicate, maybe_duplicate };
@@ -113,7 +195,7 @@ public:
       }
       return Added::yes;
     }
-    if (m_table.empty()) {
+    if (m_hashes.empty()) {
       if (!m_big.insert(name).second) {
         return Added::duplicate;
       }
@@ -122,7 +204,7 @@ public:
       }
       return Added::yes;
     }
-    if (!insert_hash(hash(name))) {
+    if (!m_hashes.insert(hash(name))) {
       return Added::maybe_duplicate; // counted as a member all the same
     }
     ++m_count;
@@ -131,21 +213,13 @@ public:
 
   // With hashes only, also true for a name whose hash another member's has (with 64 bits, a
   // chance of members / 2^64).
-  bool contains(const std::string& name) const
+  bool contains(std::string_view name) const
   {
-    if (!m_table.empty()) {
-      const std::uint64_t h = hash(name);
-      for (std::size_t i = slot(h);; i = (i + 1) & (m_table.size() - 1)) {
-        if (m_table[i] == h) {
-          return true;
-        }
-        if (m_table[i] == 0) {
-          return false;
-        }
-      }
+    if (!m_hashes.empty()) {
+      return m_hashes.contains(hash(name));
     }
     if (m_count >= k_linear) {
-      return m_big.contains(name);
+      return m_big.contains(std::string(name));
     }
     return std::find(m_small.begin(), m_small.begin() + static_cast<std::ptrdiff_t>(m_count), name) !=
            m_small.begin() + static_cast<std::ptrdiff_t>(m_count);
@@ -155,8 +229,7 @@ public:
   {
     if (m_count >= k_linear) {
       std::unordered_set<std::string>().swap(m_big); // a large object's table is not kept
-      std::vector<std::uint64_t>().swap(m_table);
-      m_hashes = 0;
+      m_hashes.clear();
     }
     m_count = 0;
   }
@@ -164,57 +237,28 @@ public:
 private:
   static constexpr std::size_t k_linear = 16;
 
-  // Never 0, which marks an empty slot.
-  std::uint64_t hash(const std::string& name) const
+  // Never 0, which HashSet64 does not hold.
+  std::uint64_t hash(std::string_view name) const
   {
     const std::uint64_t h = codec::member_name_hash(name) & m_mask;
     return h == 0 ? 1 : h;
   }
-  std::size_t slot(std::uint64_t h) const
-  {
-    return static_cast<std::size_t>(mix64(h)) & (m_table.size() - 1);
-  }
 
-  // False when `h` is there already.
-  bool insert_hash(std::uint64_t h)
-  {
-    if ((m_hashes + 1) * 4 > m_table.size() * 3) { // at most 3/4 full: short probes
-      std::vector<std::uint64_t> old(m_table.empty() ? 64 : m_table.size() * 2, 0);
-      old.swap(m_table);
-      m_hashes = 0;
-      for (const std::uint64_t o : old) {
-        if (o != 0) {
-          insert_hash(o);
-        }
-      }
-    }
-    std::size_t i = slot(h);
-    for (; m_table[i] != 0; i = (i + 1) & (m_table.size() - 1)) {
-      if (m_table[i] == h) {
-        return false;
-      }
-    }
-    m_table[i] = h;
-    ++m_hashes;
-    return true;
-  }
-
-  // Replaces the exact names by their hashes. Two distinct names with one hash are both kept
-  // (a second insert_hash finds the first): the set still holds every name.
+  // Replaces the exact names by their hashes. Two distinct names with one hash are both in
+  // the set all the same (the second insert finds the first).
   void to_hashes()
   {
     std::unordered_set<std::string> names;
     names.swap(m_big);
     for (const std::string& n : names) {
-      insert_hash(hash(n));
+      m_hashes.insert(hash(n));
     }
   }
 
   std::vector<std::string> m_small;
   std::size_t m_count = 0;
   std::unordered_set<std::string> m_big; // all names, from k_linear to exact_limit members
-  std::vector<std::uint64_t> m_table;   // open addressing: name hashes, beyond exact_limit
-  std::size_t m_hashes = 0;             // non-empty slots of m_table
+  HashSet64 m_hashes;                   // their hashes instead, beyond exact_limit
   std::size_t m_exact_limit = 4096;
   std::uint64_t m_mask = ~std::uint64_t{0};
 };
