@@ -6,6 +6,7 @@
 
 #include "codec/node_codec.hpp"
 #include "pack/aligner.hpp"
+#include "pack/hash_set.hpp"
 #include "pack/json_reader.hpp"
 #include "util/thread_pool.hpp"
 
@@ -77,88 +78,6 @@ struct FingerprintGroup {
   Bytes data; // per part: varint members, then a 16-bit fingerprint per member
   std::uint64_t parts = 0;
   std::uint64_t members = 0;
-};
-
-// A set of 64-bit hashes (0 excepted) at about 11 bytes each: 256 open-addressing shards
-// (linear probing, at most 13/16 full, growing by a quarter). Each shard stays small, so a
-// growing set never holds two large tables at once, nor takes memory the allocator keeps.
-class HashSet64 {
-public:
-  // False when `h` is there already.
-  bool insert(std::uint64_t h)
-  {
-    if (m_shards.empty()) {
-      m_shards.resize(k_shards);
-    }
-    const std::uint64_t m = mix64(h);
-    Shard& s = m_shards[m >> 56];
-    if ((s.used + 1) * 16 > s.slots.size() * 13) {
-      grow(s);
-    }
-    return place(s, h, m);
-  }
-
-  bool contains(std::uint64_t h) const
-  {
-    if (m_shards.empty()) {
-      return false;
-    }
-    const std::uint64_t m = mix64(h);
-    const Shard& s = m_shards[m >> 56];
-    if (s.slots.empty()) {
-      return false;
-    }
-    for (std::size_t i = first_slot(s, m);; i = i + 1 == s.slots.size() ? 0 : i + 1) {
-      if (s.slots[i] == h) {
-        return true;
-      }
-      if (s.slots[i] == 0) {
-        return false;
-      }
-    }
-  }
-
-  bool empty() const { return m_shards.empty(); }
-  void clear() { std::vector<Shard>().swap(m_shards); }
-
-private:
-  static constexpr std::size_t k_shards = 256;
-  struct Shard {
-    std::vector<std::uint64_t> slots;
-    std::size_t used = 0;
-  };
-
-  static std::size_t first_slot(const Shard& s, std::uint64_t m)
-  {
-    return static_cast<std::size_t>(((m & 0xFFFFFFFFU) * s.slots.size()) >> 32);
-  }
-
-  static bool place(Shard& s, std::uint64_t h, std::uint64_t m)
-  {
-    std::size_t i = first_slot(s, m);
-    for (; s.slots[i] != 0; i = i + 1 == s.slots.size() ? 0 : i + 1) {
-      if (s.slots[i] == h) {
-        return false;
-      }
-    }
-    s.slots[i] = h;
-    ++s.used;
-    return true;
-  }
-
-  static void grow(Shard& s)
-  {
-    std::vector<std::uint64_t> old(std::max<std::size_t>(16, s.slots.size() + s.slots.size() / 4), 0);
-    old.swap(s.slots);
-    s.used = 0;
-    for (const std::uint64_t h : old) {
-      if (h != 0) {
-        place(s, h, mix64(h));
-      }
-    }
-  }
-
-  std::vector<Shard> m_shards; // none until the first insert
 };
 
 // The member names seen in one object, to reject duplicates. Most objects have a few members:
@@ -738,6 +657,7 @@ private:
     g.members += n;
     if (mix64(part_fp ^ 0x2545f4914f6cdd1dULL) % k_fingerprint_group_bytes < 2 * n + 1 ||
         g.data.size() >= 4 * k_fingerprint_group_bytes) {
+      g.data.shrink_to_fit(); // kept until the object ends: 2 bytes a member, not up to 4
       f.fp_groups.emplace_back();
     }
     return {};
@@ -887,6 +807,9 @@ private:
   // its parent closes later, or, for a parent closed already, in the stored document.
   void check_ref(const std::string& text)
   {
+    if (text.find_first_of("%~") == std::string::npos && found_at_once(text)) {
+      return;
+    }
     // A fragment that does not decode is its own target (it starts with '#', a pointer
     // with '/'), one that resolves nowhere.
     auto pointer = codec::fragment_to_pointer(text);
@@ -914,8 +837,34 @@ private:
     add_ref_target(std::move(target), text);
   }
 
+  // The common case without allocating: a "#/a/b" with nothing to decode whose target's
+  // parent is open and holds it already.
+  bool found_at_once(std::string_view text)
+  {
+    std::vector<std::string_view>& tokens = m_ref_tokens;
+    tokens.clear();
+    for (std::size_t begin = 2;;) { // after "#/"
+      const std::size_t end = std::min(text.find('/', begin), text.size());
+      tokens.push_back(text.substr(begin, end - begin));
+      if (end == text.size()) {
+        break;
+      }
+      begin = end + 1;
+    }
+    if (!parent_is_open(tokens)) {
+      return false;
+    }
+    const Frame& parent = m_frames[tokens.size() - 1];
+    if (parent.object) {
+      return parent.names.contains(tokens.back());
+    }
+    const auto index = codec::parse_index(tokens.back());
+    return index && *index <= parent.index;
+  }
+
   // Whether the container holding the target of `tokens` is open now.
-  bool parent_is_open(const std::vector<std::string>& tokens) const
+  template <typename Token>
+  bool parent_is_open(const std::vector<Token>& tokens) const
   {
     const std::size_t depth = tokens.size() - 1;
     if (depth >= m_frames.size()) {
@@ -1104,6 +1053,7 @@ private:
   };
   std::vector<Suspect> m_suspects; // in document order
   bool m_track_paths = false; // Frame::path is set (once the first $ref is read)
+  std::vector<std::string_view> m_ref_tokens; // found_at_once's, kept for their capacity
 };
 
 std::optional<Error> Packer::schema_error() const
