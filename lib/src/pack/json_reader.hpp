@@ -32,18 +32,24 @@ public:
 
   std::uint64_t consumed() const { return m_before + static_cast<std::uint64_t>(m_p - m_block); }
 
-  // 1-based line and column (in bytes) of the next unread byte.
+  // 1-based line and column (in bytes) of the next unread byte. The block is scanned from
+  // where the last call stopped, so asking often (pack's repeated name hashes) stays cheap.
   std::pair<std::uint64_t, std::uint64_t> position() const
   {
-    std::uint64_t line = m_lines;
-    std::uint64_t line_start = m_line_start;
-    for (const char* p = m_block; p < m_p; ++p) {
-      if (*p == '\n') {
-        ++line;
-        line_start = m_before + static_cast<std::uint64_t>(p - m_block) + 1;
+    const std::size_t at = static_cast<std::size_t>(m_p - m_block);
+    if (m_scan_block != m_blocks_read || m_scanned > at) {
+      m_scan_block = m_blocks_read;
+      m_scanned = 0;
+      m_scan_lines = m_lines;
+      m_scan_line_start = m_line_start;
+    }
+    for (; m_scanned < at; ++m_scanned) {
+      if (m_block[m_scanned] == '\n') {
+        ++m_scan_lines;
+        m_scan_line_start = m_before + m_scanned + 1;
       }
     }
-    return {line + 1, consumed() - line_start + 1};
+    return {m_scan_lines + 1, consumed() - m_scan_line_start + 1};
   }
 
   // The next byte (0-255) without consuming it, or -1 at the end of the input.
@@ -83,6 +89,7 @@ private:
       m_line_start = m_before + static_cast<std::uint64_t>(static_cast<const char*>(last) - m_block) + 1;
     }
     m_before += static_cast<std::uint64_t>(m_end - m_block);
+    ++m_blocks_read;
     if (m_blocks != nullptr) {
       const std::span<const char> block = m_blocks->next_block();
       m_block = block.data();
@@ -126,6 +133,12 @@ private:
   std::uint64_t m_before = 0; // bytes before the current block
   std::uint64_t m_lines = 0;  // newlines before the current block
   std::uint64_t m_line_start = 0;
+  std::uint64_t m_blocks_read = 0; // refills so far
+  // position()'s progress through the current block.
+  mutable std::uint64_t m_scan_block = 0;
+  mutable std::size_t m_scanned = 0;
+  mutable std::uint64_t m_scan_lines = 0;
+  mutable std::uint64_t m_scan_line_start = 0;
 };
 
 // Parses one JSON document from `in` and calls the handler as nlohmann::json::sax_parse would:

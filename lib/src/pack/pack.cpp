@@ -118,7 +118,7 @@ public:
       if (!m_big.insert(name).second) {
         return Added::duplicate;
       }
-      if (++m_count == m_exact_limit) {
+      if (++m_count >= m_exact_limit) {
         to_hashes();
       }
       return Added::yes;
@@ -130,8 +130,8 @@ public:
     return Added::yes;
   }
 
-  // With hashes only, also true for a name whose hash another member's has (with 64 bits, a
-  // chance of members / 2^64).
+  // With hashes only, also true for a name whose hash another member's has (a chance of
+  // members / 2^60: HashSet64 keeps 60 bits).
   bool contains(std::string_view name) const
   {
     if (!m_hashes.empty()) {
@@ -423,6 +423,12 @@ public:
       return fail("duplicate member name \"" + name + "\"");
     }
     if (added == NameSet::Added::maybe_duplicate) {
+      // Kept until the end, so their number is bounded: with 60 bits of hash, only real
+      // duplicates come anywhere near it (a document full of them is refused here).
+      if (m_suspects.size() >= k_max_suspects) {
+        return fail("duplicate member name \"" + name + "\" (one of more than " +
+                    std::to_string(k_max_suspects) + " repeated member-name hashes)");
+      }
       m_suspects.push_back(Suspect{pointer_to(m_frames.size() - 1), name,
                                    failure("duplicate member name \"" + name + "\"")});
     }
@@ -1052,6 +1058,7 @@ private:
     Error error;        // the duplicate's error, should it be one
   };
   std::vector<Suspect> m_suspects; // in document order
+  static constexpr std::size_t k_max_suspects = 65536;
   bool m_track_paths = false; // Frame::path is set (once the first $ref is read)
   std::vector<std::string_view> m_ref_tokens; // found_at_once's, kept for their capacity
 };
@@ -1082,30 +1089,50 @@ Result<void> Packer::check_suspects(const store::BlobStore& store, const Key& ro
     }
     return std::make_shared<const Blob>(std::move(*blob));
   };
-  // Suspects of one object are consecutive unless another object's come between: each run
-  // reads its object once.
-  for (std::size_t begin = 0; begin < m_suspects.size();) {
-    std::size_t end = begin + 1;
-    while (end < m_suspects.size() && m_suspects[end].object == m_suspects[begin].object) {
-      ++end;
+  // Each object is read once, for all its suspects; the first duplicate in document order
+  // is the error.
+  std::unordered_map<std::string_view, std::vector<std::size_t>> by_object;
+  std::vector<std::string_view> objects; // in order of their first suspect
+  for (std::size_t i = 0; i < m_suspects.size(); ++i) {
+    auto& list = by_object[m_suspects[i].object];
+    if (list.empty()) {
+      objects.push_back(m_suspects[i].object);
     }
-    std::unordered_map<std::string_view, std::uint64_t> seen;
-    for (std::size_t i = begin; i < end; ++i) {
-      seen.emplace(m_suspects[i].name, 0);
+    list.push_back(i);
+  }
+  std::optional<std::size_t> first;
+  for (const std::string_view object : objects) {
+    const std::vector<std::size_t>& list = by_object.at(object);
+    // Per name: members of the stored object so named, and suspects so named. Every
+    // occurrence after a name's first is a suspect (its hash was there), so the suspects are
+    // its last occurrences: the j-th of s is occurrence c - s + j, a duplicate unless first.
+    struct Count {
+      std::uint64_t members = 0;
+      std::uint64_t suspects = 0;
+      std::uint64_t seen = 0; // suspects passed below
+    };
+    std::unordered_map<std::string_view, Count> counts;
+    for (const std::size_t i : list) {
+      ++counts[m_suspects[i].name].suspects;
     }
-    PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(m_suspects[begin].object));
+    PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(object));
     PAGABLE_TRY_ASSIGN(const auto loc, codec::locate(load, root, tokens));
     PAGABLE_TRY(codec::for_each_member_name(load, loc, [&](std::string_view name) {
-      if (const auto it = seen.find(name); it != seen.end()) {
-        ++it->second;
+      if (const auto it = counts.find(name); it != counts.end()) {
+        ++it->second.members;
       }
     }));
-    for (std::size_t i = begin; i < end; ++i) {
-      if (seen.at(m_suspects[i].name) > 1) {
-        return m_suspects[i].error;
+    for (const std::size_t i : list) {
+      Count& c = counts.at(m_suspects[i].name);
+      if (c.members + c.seen >= c.suspects + 1) { // c - s + j >= 1
+        first = std::min(first.value_or(i), i);
+        break;
       }
+      ++c.seen;
     }
-    begin = end;
+  }
+  if (first) {
+    return m_suspects[*first].error;
   }
   return {};
 }

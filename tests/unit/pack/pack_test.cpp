@@ -3,10 +3,12 @@
 #include <pagable/pack.hpp>
 
 #include "codec/node_codec.hpp"
+#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -515,4 +517,62 @@ TEST_CASE("pack: repeated names in a huge object are rejected, repeated hashes a
     messages.push_back(r.error().message());
   }
   CHECK(messages[0] == messages[1]);
+}
+
+TEST_CASE("pack: a file from open_input is read in place, with the results of a copy", "[pack]")
+{
+  // Several read(2) blocks of plain input, then an error far in: the same key, byte count
+  // and error position as from a string stream (which is copied block by block).
+  test::TempDir dir;
+  std::string doc = "{\"items\":[";
+  for (int i = 0; i < 20000; ++i) {
+    doc += (i ? ",\n" : "") + std::string("{\"i\":") + std::to_string(i) + ",\"s\":\"" +
+           std::string(static_cast<std::size_t>(i % 50), 'x') + "\"}";
+  }
+  const std::string good = doc + "]}";
+  const std::string bad = doc + ",tru]}";
+  REQUIRE(good.size() > 3 * 256 * 1024);
+  for (const auto& text : {good, bad}) {
+    const auto path = dir.file("doc.json");
+    {
+      std::ofstream(path, std::ios::binary) << text;
+    }
+    auto s = store::make_memory_store();
+    std::istringstream mem(text);
+    const auto want = pack::pack_stream(*s, mem, {}, {});
+    auto file = pack::open_input(path);
+    REQUIRE(file);
+    const auto got = pack::pack_stream(*s, **file, {}, {});
+    REQUIRE(bool(got) == bool(want));
+    if (want) {
+      CHECK(got->key == want->key);
+      CHECK(got->bytes_in == text.size());
+      CHECK(got->bytes_in == want->bytes_in);
+    } else {
+      CHECK_THAT(got.error().message(), Catch::Contains("line 20000"));
+      CHECK(got.error().message() == want.error().message());
+    }
+  }
+}
+
+TEST_CASE("pack: repeated name hashes are kept for the end only up to a bound", "[pack]")
+{
+  // Each repeat is kept (its place and message) until the document is packed; a document
+  // with tens of thousands of duplicate names must not make that grow without end. With
+  // 60-bit hashes only real duplicates get there; 4-bit ones make 70,000 distinct names
+  // look like it, and are refused the same way.
+  pack::PackOptions weak;
+  weak.exact_member_names = 16;
+  weak.member_name_hash_bits = 4;
+  std::string doc = "{";
+  for (int i = 0; i < 70000; ++i) {
+    doc += (i ? ",\"" : "\"") + std::to_string(i) + "\":0";
+  }
+  doc += "}";
+  auto s = store::make_memory_store();
+  std::istringstream in(doc);
+  const auto r = pack::pack_stream(*s, in, {}, weak);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().message(), Catch::Contains("more than 65536 repeated member-name hashes"));
+  CHECK(pack_text(*s, doc).refs == 0); // with the full hashes, the same names are fine
 }
