@@ -100,6 +100,15 @@ struct PackOptions {
   // and once more with done = true when the input is all read.
   std::function<void(const PackProgress&)> progress;
   std::chrono::milliseconds progress_interval{250};
+  // An object's member names are kept whole up to this many members, to reject a repeated
+  // one; beyond, only 60 bits of a hash of each (~8 bytes a name), so that a huge object's
+  // names cost little. A repeated hash is verified against the stored object once the
+  // document is packed (a true duplicate is then the error, with its line and column), and a
+  // $ref into such an object is taken as found when its name's hash is there (a dangling ref
+  // is missed with a chance of members / 2^60).
+  std::size_t exact_member_names = 4096;
+  // Bits of those name hashes before the 60 kept (64; tests use few to force repeats).
+  unsigned member_name_hash_bits = 64;
 };
 
 struct PackResult {

@@ -2,6 +2,8 @@
 // open_input: a file or standard input, decompressed when its first bytes say zstd or gzip.
 #include <pagable/pack.hpp>
 
+#include "pack/block_input.hpp"
+
 #include <zlib.h>
 #include <zstd.h>
 
@@ -21,7 +23,7 @@ enum class Compression : std::uint8_t { none, zstd, gzip };
 
 // Reads a file descriptor, decompressing as it goes. Decompression and read errors are
 // thrown (std::runtime_error) out of underflow; pack_stream turns them into errors.
-class InputBuf : public std::streambuf {
+class InputBuf : public BlockInput {
 public:
   explicit InputBuf(int fd, bool owned) : m_fd(fd), m_owned(owned) {}
   ~InputBuf() override
@@ -61,6 +63,25 @@ public:
     return true;
   }
 
+  std::span<const char> next_block() override
+  {
+    if (gptr() == egptr()) {
+      if (m_kind == Compression::none && m_raw_pos >= m_raw_end && !m_eof) {
+        // Plain input is read straight into the block handed out: no copy on the way.
+        std::size_t n = 0;
+        if (!read_into(m_out.data(), m_out.size(), n)) {
+          throw std::runtime_error(std::string("read error: ") + std::strerror(errno));
+        }
+        setg(m_out.data(), m_out.data(), m_out.data() + n);
+      } else if (traits_type::eq_int_type(underflow(), traits_type::eof())) {
+        return {};
+      }
+    }
+    const std::span<const char> block(gptr(), egptr());
+    setg(eback(), egptr(), egptr());
+    return block;
+  }
+
 protected:
   int_type underflow() override
   {
@@ -92,8 +113,14 @@ private:
   {
     m_raw_pos = 0;
     m_raw_end = 0;
+    return read_into(m_raw.data(), m_raw.size(), m_raw_end);
+  }
+
+  // One read(2) into `out`: its byte count in `n`, 0 at the end (which sets m_eof).
+  bool read_into(char* out, std::size_t size, std::size_t& n)
+  {
     for (;;) {
-      const ssize_t r = ::read(m_fd, m_raw.data(), m_raw.size());
+      const ssize_t r = ::read(m_fd, out, size);
       if (r < 0 && errno == EINTR) {
         continue;
       }
@@ -103,7 +130,7 @@ private:
       if (r == 0) {
         m_eof = true;
       }
-      m_raw_end = static_cast<std::size_t>(r);
+      n = static_cast<std::size_t>(r);
       return true;
     }
   }
@@ -153,7 +180,7 @@ private:
   std::size_t m_raw_end = 0;
   bool m_eof = false;
   bool m_in_frame = false;
-  std::array<char, 128 * 1024> m_out{};
+  std::array<char, 256 * 1024> m_out{}; // decoded bytes (plain input: read straight here)
   ZSTD_DStream* m_zstd = nullptr;
   z_stream m_z{};
   bool m_gzip_open = false;

@@ -5,6 +5,8 @@
 // each byte through two containers. Iterative: nesting depth costs no stack.
 #pragma once
 
+#include "pack/block_input.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -20,24 +22,34 @@
 namespace pagable::pack {
 
 // The input in blocks, counting the bytes and lines that pass (bytes_in and error positions).
+// A BlockInput's blocks are read where they are; any other stream buffer's are copied.
 class JsonSource {
 public:
-  explicit JsonSource(std::streambuf* src) : m_src(src), m_buf(k_block) {}
+  explicit JsonSource(std::streambuf* src)
+      : m_src(src), m_blocks(dynamic_cast<BlockInput*>(src)), m_buf(m_blocks ? 0 : k_block)
+  {
+  }
 
-  std::uint64_t consumed() const { return m_before + static_cast<std::uint64_t>(m_p - m_buf.data()); }
+  std::uint64_t consumed() const { return m_before + static_cast<std::uint64_t>(m_p - m_block); }
 
-  // 1-based line and column (in bytes) of the next unread byte.
+  // 1-based line and column (in bytes) of the next unread byte. The block is scanned from
+  // where the last call stopped, so asking often (pack's repeated name hashes) stays cheap.
   std::pair<std::uint64_t, std::uint64_t> position() const
   {
-    std::uint64_t line = m_lines;
-    std::uint64_t line_start = m_line_start;
-    for (const char* p = m_buf.data(); p < m_p; ++p) {
-      if (*p == '\n') {
-        ++line;
-        line_start = m_before + static_cast<std::uint64_t>(p - m_buf.data()) + 1;
+    const std::size_t at = static_cast<std::size_t>(m_p - m_block);
+    if (m_scan_block != m_blocks_read || m_scanned > at) {
+      m_scan_block = m_blocks_read;
+      m_scanned = 0;
+      m_scan_lines = m_lines;
+      m_scan_line_start = m_line_start;
+    }
+    for (; m_scanned < at; ++m_scanned) {
+      if (m_block[m_scanned] == '\n') {
+        ++m_scan_lines;
+        m_scan_line_start = m_before + m_scanned + 1;
       }
     }
-    return {line + 1, consumed() - line_start + 1};
+    return {m_scan_lines + 1, consumed() - m_scan_line_start + 1};
   }
 
   // The next byte (0-255) without consuming it, or -1 at the end of the input.
@@ -71,12 +83,27 @@ public:
 private:
   bool refill()
   {
-    const std::size_t size = static_cast<std::size_t>(m_end - m_buf.data());
-    if (const void* last = ::memrchr(m_buf.data(), '\n', size); last != nullptr) {
-      m_lines += static_cast<std::uint64_t>(std::count(static_cast<const char*>(m_buf.data()), m_end, '\n'));
-      m_line_start = m_before + static_cast<std::uint64_t>(static_cast<const char*>(last) - m_buf.data()) + 1;
+    const std::size_t size = static_cast<std::size_t>(m_end - m_block);
+    if (const void* last = size == 0 ? nullptr : ::memrchr(m_block, '\n', size); last != nullptr) {
+      m_lines += static_cast<std::uint64_t>(std::count(m_block, m_end, '\n'));
+      m_line_start = m_before + static_cast<std::uint64_t>(static_cast<const char*>(last) - m_block) + 1;
     }
-    m_before += static_cast<std::uint64_t>(m_end - m_buf.data());
+    m_before += static_cast<std::uint64_t>(m_end - m_block);
+    ++m_blocks_read;
+    if (m_blocks != nullptr) {
+      const std::span<const char> block = m_blocks->next_block();
+      m_block = block.data();
+      m_p = m_block;
+      m_end = m_block + block.size();
+      if (block.empty()) {
+        m_block = m_p = m_end = nullptr;
+        return false;
+      }
+      if (on_refill) {
+        on_refill();
+      }
+      return true;
+    }
     // What the source holds now, without waiting for a full block: a pipe's writer may pause
     // (and the nodes parsed so far are stored meanwhile).
     std::streamsize n = 0;
@@ -84,8 +111,9 @@ private:
       const std::streamsize ready = std::max<std::streamsize>(m_src->in_avail(), 1);
       n = m_src->sgetn(m_buf.data(), std::min(ready, static_cast<std::streamsize>(m_buf.size())));
     }
-    m_p = m_buf.data();
-    m_end = m_buf.data() + (n > 0 ? n : 0);
+    m_block = m_buf.data();
+    m_p = m_block;
+    m_end = m_block + (n > 0 ? n : 0);
     if (n <= 0) {
       return false;
     }
@@ -97,12 +125,20 @@ private:
 
   static constexpr std::size_t k_block = 256 * 1024;
   std::streambuf* m_src;
-  std::vector<char> m_buf;
-  const char* m_p = m_buf.data();
-  const char* m_end = m_buf.data();
+  BlockInput* m_blocks; // m_src when it is one
+  std::vector<char> m_buf; // the current block, copied from m_src (not a BlockInput)
+  const char* m_block = nullptr; // the current block's first byte
+  const char* m_p = nullptr;
+  const char* m_end = nullptr;
   std::uint64_t m_before = 0; // bytes before the current block
   std::uint64_t m_lines = 0;  // newlines before the current block
   std::uint64_t m_line_start = 0;
+  std::uint64_t m_blocks_read = 0; // refills so far
+  // position()'s progress through the current block.
+  mutable std::uint64_t m_scan_block = 0;
+  mutable std::size_t m_scanned = 0;
+  mutable std::uint64_t m_scan_lines = 0;
+  mutable std::uint64_t m_scan_line_start = 0;
 };
 
 // Parses one JSON document from `in` and calls the handler as nlohmann::json::sax_parse would:

@@ -6,6 +6,7 @@
 
 #include "codec/node_codec.hpp"
 #include "pack/aligner.hpp"
+#include "pack/hash_set.hpp"
 #include "pack/json_reader.hpp"
 #include "util/thread_pool.hpp"
 
@@ -81,16 +82,26 @@ struct FingerprintGroup {
 
 // The member names seen in one object, to reject duplicates. Most objects have a few members:
 // those are compared linearly in strings that keep their capacity from object to object (see
-// FrameStack); a hash set takes over above k_linear members.
+// FrameStack); a hash set of the names takes over above k_linear members. Above
+// `exact_limit` members only a `hash_bits`-bit hash of each name is kept (HashSet64), so
+// that a huge object's names cost a few bytes each: a repeated hash is then only maybe a
+// repeated name, which the packer verifies against the stored object (Packer::Suspect).
 class NameSet {
 public:
-  // False when `name` was seen before.
-  bool insert(const std::string& name)
+  enum class Added : std::uint8_t { yes, duplicate, maybe_duplicate };
+
+  void set_limits(std::size_t exact_limit, unsigned hash_bits)
+  {
+    m_exact_limit = std::max(exact_limit, k_linear);
+    m_mask = hash_bits >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << hash_bits) - 1;
+  }
+
+  Added insert(const std::string& name)
   {
     if (m_count < k_linear) {
       for (std::size_t i = 0; i < m_count; ++i) {
         if (m_small[i] == name) {
-          return false;
+          return Added::duplicate;
         }
       }
       if (m_count < m_small.size()) {
@@ -101,16 +112,33 @@ public:
       if (++m_count == k_linear) {
         m_big.insert(m_small.begin(), m_small.end());
       }
-      return true;
+      return Added::yes;
+    }
+    if (m_hashes.empty()) {
+      if (!m_big.insert(name).second) {
+        return Added::duplicate;
+      }
+      if (++m_count >= m_exact_limit) {
+        to_hashes();
+      }
+      return Added::yes;
+    }
+    if (!m_hashes.insert(hash(name))) {
+      return Added::maybe_duplicate; // counted as a member all the same
     }
     ++m_count;
-    return m_big.insert(name).second;
+    return Added::yes;
   }
 
-  bool contains(const std::string& name) const
+  // With hashes only, also true for a name whose hash another member's has (a chance of
+  // members / 2^60: HashSet64 keeps 60 bits).
+  bool contains(std::string_view name) const
   {
+    if (!m_hashes.empty()) {
+      return m_hashes.contains(hash(name));
+    }
     if (m_count >= k_linear) {
-      return m_big.contains(name);
+      return m_big.contains(std::string(name));
     }
     return std::find(m_small.begin(), m_small.begin() + static_cast<std::ptrdiff_t>(m_count), name) !=
            m_small.begin() + static_cast<std::ptrdiff_t>(m_count);
@@ -120,15 +148,38 @@ public:
   {
     if (m_count >= k_linear) {
       std::unordered_set<std::string>().swap(m_big); // a large object's table is not kept
+      m_hashes.clear();
     }
     m_count = 0;
   }
 
 private:
   static constexpr std::size_t k_linear = 16;
+
+  // Never 0, which HashSet64 does not hold.
+  std::uint64_t hash(std::string_view name) const
+  {
+    const std::uint64_t h = codec::member_name_hash(name) & m_mask;
+    return h == 0 ? 1 : h;
+  }
+
+  // Replaces the exact names by their hashes. Two distinct names with one hash are both in
+  // the set all the same (the second insert finds the first).
+  void to_hashes()
+  {
+    std::unordered_set<std::string> names;
+    names.swap(m_big);
+    for (const std::string& n : names) {
+      m_hashes.insert(hash(n));
+    }
+  }
+
   std::vector<std::string> m_small;
   std::size_t m_count = 0;
-  std::unordered_set<std::string> m_big; // all names, once there are k_linear or more
+  std::unordered_set<std::string> m_big; // all names, from k_linear to exact_limit members
+  HashSet64 m_hashes;                   // their hashes instead, beyond exact_limit
+  std::size_t m_exact_limit = 4096;
+  std::uint64_t m_mask = ~std::uint64_t{0};
 };
 
 // One open object or array.
@@ -150,6 +201,8 @@ struct Frame {
   std::uint64_t part_bytes = 0; // encoded size of the parts stored so far, child keys included
   std::string name;                      // the current member's name
   std::string ref;                       // the "$ref" value when it is the first member
+  // Members not seen yet that a $ref names, by name: the target pointer (a key of m_refs).
+  std::unordered_map<std::string, std::string> awaited;
   std::optional<bool> arc;               // the schema's x-pagable-arc for this value
   std::uint64_t path = 0;                // hash of its pointer, once $refs are tracked
 
@@ -177,6 +230,7 @@ struct Frame {
     part_bytes = 0;
     name.clear();
     ref.clear();
+    awaited.clear();
     arc.reset();
     path = 0;
   }
@@ -195,10 +249,16 @@ public:
   {
     if (m_size == m_frames.size()) {
       m_frames.emplace_back();
+      m_frames.back().names.set_limits(m_exact_names, m_name_hash_bits);
     }
     Frame& f = m_frames[m_size++];
     f.reset(object);
     return f;
+  }
+  void set_name_limits(std::size_t exact_names, unsigned hash_bits)
+  {
+    m_exact_names = exact_names;
+    m_name_hash_bits = hash_bits;
   }
   // The popped frame stays valid until the next push.
   Frame& pop() { return m_frames[--m_size]; }
@@ -206,6 +266,8 @@ public:
 private:
   std::vector<Frame> m_frames;
   std::size_t m_size = 0;
+  std::size_t m_exact_names = 4096;
+  unsigned m_name_hash_bits = 64;
 };
 
 // Hands nodes to workers that wait for their children's keys, then store them.
@@ -301,6 +363,7 @@ public:
     if (o.update_of) {
       m_align = std::make_unique<Aligner>(store, *o.update_of);
     }
+    m_frames.set_name_limits(o.exact_member_names, o.member_name_hash_bits);
   }
 
   // --- events from JsonReader (those of nlohmann::json::sax_parse) ---
@@ -355,11 +418,27 @@ public:
     if (name.size() > m_o.max_string_bytes) {
       return fail("a member name of " + std::to_string(name.size()) + " bytes exceeds the limit");
     }
-    if (!f.names.insert(name)) {
-      f.name = name;
+    const NameSet::Added added = f.names.insert(name);
+    f.name = name;
+    if (added == NameSet::Added::duplicate) {
       return fail("duplicate member name \"" + name + "\"");
     }
-    f.name = name;
+    if (added == NameSet::Added::maybe_duplicate) {
+      // Kept until the end, so their number is bounded: with 60 bits of hash, only real
+      // duplicates come anywhere near it (a document full of them is refused here).
+      if (m_suspects.size() >= k_max_suspects) {
+        return fail("duplicate member name \"" + name + "\" (one of more than " +
+                    std::to_string(k_max_suspects) + " repeated member-name hashes)");
+      }
+      m_suspects.push_back(Suspect{pointer_to(m_frames.size() - 1), name,
+                                   failure("duplicate member name \"" + name + "\"")});
+    }
+    if (!f.awaited.empty()) {
+      if (const auto it = f.awaited.find(name); it != f.awaited.end()) {
+        m_refs.erase(it->second); // a forward $ref's target: found
+        f.awaited.erase(it);
+      }
+    }
     f.item_bytes = f.buf.size();
     f.item_children = f.children.size();
     codec::put_name(f.buf, name);
@@ -456,15 +535,13 @@ private:
   {
     Frame& f = m_frames.back();
     if (f.object && f.items == 1 && !f.ref.empty()) {
-      // A fragment that does not decode is its own target (it starts with '#', a pointer
-      // with '/'), one that resolves nowhere.
-      auto pointer = codec::fragment_to_pointer(f.ref);
-      std::string target = pointer ? std::move(*pointer) : f.ref;
-      if (!m_refs.contains(target)) { // the first place that names a target is kept
-        add_ref_target(std::move(target), f.ref);
-      }
+      check_ref(f.ref);
       ++m_ref_count;
     }
+    for (auto& [name, target] : f.awaited) { // forward $refs to members that never came
+      m_refs.at(target).found = Found::no;
+    }
+    f.awaited.clear();
     if (!m_waiting.empty()) {
       resolve_targets_in(f);
     }
@@ -587,6 +664,7 @@ private:
     g.members += n;
     if (mix64(part_fp ^ 0x2545f4914f6cdd1dULL) % k_fingerprint_group_bytes < 2 * n + 1 ||
         g.data.size() >= 4 * k_fingerprint_group_bytes) {
+      g.data.shrink_to_fit(); // kept until the object ends: 2 bytes a member, not up to 4
       f.fp_groups.emplace_back();
     }
     return {};
@@ -731,6 +809,84 @@ private:
     return mix64(parent ^ fnv1a64({reinterpret_cast<const std::uint8_t*>(token.data()), token.size()}));
   }
 
+  // A $ref just read, in the object now closing. Its target is settled at once when its
+  // parent is open and holds it already (a backward ref: nothing is kept), or when that parent
+  // reads the member or closes (a forward ref to a member: kept until then); otherwise when
+  // its parent closes later, or, for a parent closed already, in the stored document.
+  void check_ref(const std::string& text)
+  {
+    if (text.find_first_of("%~") == std::string::npos && found_at_once(text)) {
+      return;
+    }
+    // A fragment that does not decode is its own target (it starts with '#', a pointer
+    // with '/'), one that resolves nowhere.
+    auto pointer = codec::fragment_to_pointer(text);
+    std::string target = pointer ? std::move(*pointer) : text;
+    if (m_refs.contains(target)) { // the first place that names a target is kept
+      return;
+    }
+    auto tokens = codec::parse_pointer(target);
+    if (tokens && !tokens->empty() && parent_is_open(*tokens)) {
+      Frame& parent = m_frames.at(tokens->size() - 1);
+      const std::string& last = tokens->back();
+      if (parent.object) {
+        if (parent.names.contains(last)) {
+          return;
+        }
+        parent.awaited.emplace(last, target);
+        m_refs.emplace(std::move(target), RefTarget{text, pointer_to(m_frames.size() - 1)});
+        return;
+      }
+      const auto index = codec::parse_index(last);
+      if (index && *index <= parent.index) { // an item before the open one, or that one
+        return;
+      }
+    }
+    add_ref_target(std::move(target), text);
+  }
+
+  // The common case without allocating: a "#/a/b" with nothing to decode whose target's
+  // parent is open and holds it already.
+  bool found_at_once(std::string_view text)
+  {
+    std::vector<std::string_view>& tokens = m_ref_tokens;
+    tokens.clear();
+    for (std::size_t begin = 2;;) { // after "#/"
+      const std::size_t end = std::min(text.find('/', begin), text.size());
+      tokens.push_back(text.substr(begin, end - begin));
+      if (end == text.size()) {
+        break;
+      }
+      begin = end + 1;
+    }
+    if (!parent_is_open(tokens)) {
+      return false;
+    }
+    const Frame& parent = m_frames[tokens.size() - 1];
+    if (parent.object) {
+      return parent.names.contains(tokens.back());
+    }
+    const auto index = codec::parse_index(tokens.back());
+    return index && *index <= parent.index;
+  }
+
+  // Whether the container holding the target of `tokens` is open now.
+  template <typename Token>
+  bool parent_is_open(const std::vector<Token>& tokens) const
+  {
+    const std::size_t depth = tokens.size() - 1;
+    if (depth >= m_frames.size()) {
+      return false;
+    }
+    for (std::size_t i = 0; i < depth; ++i) {
+      const Frame& a = m_frames[i];
+      if (a.object ? a.name != tokens[i] : codec::parse_index(tokens[i]) != a.index) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   void add_ref_target(std::string pointer, const std::string& text)
   {
     const auto it =
@@ -862,13 +1018,19 @@ private:
     return false;
   }
 
-  bool fail(const std::string& what)
+  // `what` at the current place in the input.
+  Error failure(const std::string& what) const
   {
     const auto [line, col] = m_in.position();
-    return fail(make_error(Errc::invalid_input, what + " at line " + std::to_string(line) +
-                                                    ", column " + std::to_string(col) +
-                                                    located()));
+    return make_error(Errc::invalid_input, what + " at line " + std::to_string(line) +
+                                               ", column " + std::to_string(col) + located());
   }
+
+  bool fail(const std::string& what) { return fail(failure(what)); }
+
+  // Verifies the suspects against the stored document: the first name really repeated is
+  // the error.
+  Result<void> check_suspects(const store::BlobStore& store, const Key& root) const;
 
   const BoundarySettings& m_b;
   const PackOptions& m_o;
@@ -895,7 +1057,16 @@ private:
   };
   std::unordered_map<std::string, RefTarget> m_refs; // by target pointer
   std::unordered_map<std::uint64_t, std::vector<Waiting>> m_waiting; // by hash of the parent's pointer
+  // A member whose name's hash an earlier member of its (huge) object has (NameSet).
+  struct Suspect {
+    std::string object; // the object's pointer
+    std::string name;
+    Error error;        // the duplicate's error, should it be one
+  };
+  std::vector<Suspect> m_suspects; // in document order
+  static constexpr std::size_t k_max_suspects = 65536;
   bool m_track_paths = false; // Frame::path is set (once the first $ref is read)
+  std::vector<std::string_view> m_ref_tokens; // found_at_once's, kept for their capacity
 };
 
 std::optional<Error> Packer::schema_error() const
@@ -913,6 +1084,63 @@ std::optional<Error> Packer::schema_error() const
     msg += "\n  (more errors not shown)";
   }
   return make_error(Errc::invalid_input, msg);
+}
+
+Result<void> Packer::check_suspects(const store::BlobStore& store, const Key& root) const
+{
+  const codec::BlobLoader load = [&store](const Key& k) -> Result<std::shared_ptr<const Blob>> {
+    PAGABLE_TRY_ASSIGN(auto blob, store.get(k));
+    if (!blob) {
+      return make_error(Errc::internal, "a node just stored is missing: " + k.to_hex());
+    }
+    return std::make_shared<const Blob>(std::move(*blob));
+  };
+  // Each object is read once, for all its suspects; the first duplicate in document order
+  // is the error.
+  std::unordered_map<std::string_view, std::vector<std::size_t>> by_object;
+  std::vector<std::string_view> objects; // in order of their first suspect
+  for (std::size_t i = 0; i < m_suspects.size(); ++i) {
+    auto& list = by_object[m_suspects[i].object];
+    if (list.empty()) {
+      objects.push_back(m_suspects[i].object);
+    }
+    list.push_back(i);
+  }
+  std::optional<std::size_t> first;
+  for (const std::string_view object : objects) {
+    const std::vector<std::size_t>& list = by_object.at(object);
+    // Per name: members of the stored object so named, and suspects so named. Every
+    // occurrence after a name's first is a suspect (its hash was there), so the suspects are
+    // its last occurrences: the j-th of s is occurrence c - s + j, a duplicate unless first.
+    struct Count {
+      std::uint64_t members = 0;
+      std::uint64_t suspects = 0;
+      std::uint64_t seen = 0; // suspects passed below
+    };
+    std::unordered_map<std::string_view, Count> counts;
+    for (const std::size_t i : list) {
+      ++counts[m_suspects[i].name].suspects;
+    }
+    PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(object));
+    PAGABLE_TRY_ASSIGN(const auto loc, codec::locate(load, root, tokens));
+    PAGABLE_TRY(codec::for_each_member_name(load, loc, [&](std::string_view name) {
+      if (const auto it = counts.find(name); it != counts.end()) {
+        ++it->second.members;
+      }
+    }));
+    for (const std::size_t i : list) {
+      Count& c = counts.at(m_suspects[i].name);
+      if (c.members + c.seen >= c.suspects + 1) { // c - s + j >= 1
+        first = std::min(first.value_or(i), i);
+        break;
+      }
+      ++c.seen;
+    }
+  }
+  if (first) {
+    return m_suspects[*first].error;
+  }
+  return {};
 }
 
 Result<PackResult> Packer::finish(store::BlobStore& store)
@@ -935,6 +1163,7 @@ Result<PackResult> Packer::finish(store::BlobStore& store)
     return key.error();
   }
   PAGABLE_TRY(store.flush());
+  PAGABLE_TRY(check_suspects(store, *key));
   PackResult result;
   result.key = *key;
   result.nodes = m_nodes;

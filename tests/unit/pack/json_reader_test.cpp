@@ -183,6 +183,71 @@ TEST_CASE("JsonReader: an error names the offending byte's line and column", "[p
   CHECK_THAT(missing.message, Catch::Contains("end of input"));
 }
 
+namespace {
+
+// A BlockInput handing out `block` bytes at a time, counting how it is read.
+class TinyBlocks : public pack::BlockInput {
+public:
+  TinyBlocks(std::string text, std::size_t block) : m_text(std::move(text)), m_block(block) {}
+
+  std::span<const char> next_block() override
+  {
+    ++blocks_in_place;
+    const std::size_t n = std::min(m_block, m_text.size() - m_pos);
+    const std::span<const char> out(m_text.data() + m_pos, n);
+    m_pos += n;
+    return out;
+  }
+
+  int blocks_in_place = 0;
+  int underflows = 0;
+
+protected:
+  int_type underflow() override
+  {
+    ++underflows;
+    const std::span<const char> b = next_block();
+    if (b.empty()) {
+      return traits_type::eof();
+    }
+    char* p = const_cast<char*>(b.data());
+    setg(p, p, p + b.size());
+    return traits_type::to_int_type(*p);
+  }
+
+private:
+  std::string m_text;
+  std::size_t m_block;
+  std::size_t m_pos = 0;
+};
+
+} // namespace
+
+TEST_CASE("JsonReader: a BlockInput's blocks are read in place, with the same results", "[pack][reader]")
+{
+  const std::vector<std::string> docs = {
+      R"({"a":[1,-2.5e3,"x\ny",{"b":null,"c":[true,false]}],"d":"\u00e9\ud83d\ude00","e":{}})",
+      "{\"a\":[1,2,\n{\"b\":tru}]}", "[1,\n\n  \"ok \xC3\x28\"]", "{\"a\":1\n\n", "", "  \n",
+      "[\"" + std::string(1000, 'x') + "\xE2\x82\xAC\"]"};
+  for (const auto& doc : docs) {
+    for (const std::size_t block : {std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{4096}}) {
+      INFO(doc.substr(0, 40) << " in blocks of " << block);
+      const Recording want = with_reader(doc); // copied from a stringbuf
+      Recording got;
+      Recorder h{&got};
+      TinyBlocks in(doc, block);
+      pack::JsonSource source(&in);
+      got.ok = pack::JsonReader<Recorder>(source, h).parse();
+      CHECK(got.ok == want.ok);
+      CHECK(got.events == want.events);
+      CHECK(got.message == want.message);
+      CHECK(source.consumed() <= doc.size());
+      CHECK(in.underflows == 0);
+      CHECK(in.blocks_in_place > 0);
+    }
+  }
+}
+
 TEST_CASE("JsonReader: strings, escapes and UTF-8 across block boundaries", "[pack][reader]")
 {
   // The reader reads 256 KiB blocks: each tail starts a few bytes either side of a boundary.

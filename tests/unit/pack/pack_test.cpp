@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -428,4 +429,205 @@ TEST_CASE("pack: the nodes a lookup passes through are packed apart from the con
   }
   CHECK(index_packs >= 1);
   CHECK(content_packs >= 2);
+}
+
+namespace {
+
+// {"nodes":{"k0":{"deps":[...]}, ... -- left open: member i lists `refs(i)` as its deps.
+template <typename Refs>
+std::string seed_doc(int members, Refs refs)
+{
+  std::string doc = "{\"nodes\":{";
+  for (int i = 0; i < members; ++i) {
+    doc += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":{\"deps\":[";
+    const std::vector<std::string> targets = refs(i);
+    for (std::size_t j = 0; j < targets.size(); ++j) {
+      doc += (j ? "," : "") + std::string("{\"$ref\":\"#/nodes/") + targets[j] + "\"}";
+    }
+    doc += "]}";
+  }
+  return doc;
+}
+
+std::vector<std::string> dangling_texts(const pack::PackResult& r)
+{
+  std::vector<std::string> out = r.dangling;
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("pack: $refs into a huge object, backward and forward, with their places", "[pack]")
+{
+  // Backward refs are settled against the open object's member names at once, forward ones
+  // when the member arrives or the object ends. Beyond exact_member_names only hashes of the
+  // names are kept: both regimes must give the same answers.
+  const auto doc = seed_doc(3000, [](int i) {
+    std::vector<std::string> t;
+    if (i > 0) {
+      t.push_back("k" + std::to_string(i - 1)); // backward
+    }
+    if (i + 5 < 3000) {
+      t.push_back("k" + std::to_string(i + 5)); // forward
+    }
+    if (i == 10) {
+      t.push_back("k2999"); // forward, far
+      t.push_back("k3000"); // forward, never defined
+    }
+    if (i == 2500) {
+      t.push_back("k0");    // backward, far
+      t.push_back("zz");    // never defined
+      t.push_back("k3000"); // the same dangling target again: its first place is kept
+    }
+    return t;
+  }) + "},\"after\":[{\"$ref\":\"#/nodes/k17\"},{\"$ref\":\"#/nodes/k-1\"}]}";
+  for (const std::size_t exact : {std::size_t{100000}, std::size_t{16}}) {
+    INFO("exact_member_names = " << exact);
+    auto s = store::make_memory_store();
+    pack::PackOptions o;
+    o.dangling_refs = pack::DanglingRefs::allow;
+    o.exact_member_names = exact;
+    const auto r = pack_text(*s, doc, o, tiny_boundaries());
+    CHECK(r.refs == 2999 + 2995 + 2 + 3 + 2);
+    CHECK(dangling_texts(r) == std::vector<std::string>{
+                                   "\"#/nodes/k-1\" at /after/1",
+                                   "\"#/nodes/k3000\" at /nodes/k10/deps/3",
+                                   "\"#/nodes/zz\" at /nodes/k2500/deps/3",
+                               });
+    // And refused by default, naming the first (in sorted order) and how many more.
+    auto t = store::make_memory_store();
+    std::istringstream in(doc);
+    pack::PackOptions strict;
+    strict.exact_member_names = exact;
+    const auto refused = pack::pack_stream(*t, in, tiny_boundaries(), strict);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code() == Errc::invalid_input);
+    CHECK_THAT(refused.error().message(),
+               Catch::Contains("\"#/nodes/k-1\" at /after/1 (and 2 more)"));
+  }
+}
+
+TEST_CASE("pack: repeated names in a huge object are rejected, repeated hashes are not", "[pack]")
+{
+  // With 4-bit name hashes, the 3000 distinct names of a huge object share 16 hashes: each
+  // repeat is verified against the stored object, and only a real duplicate is an error,
+  // with the place where it was read.
+  pack::PackOptions weak;
+  weak.exact_member_names = 16;
+  weak.member_name_hash_bits = 4;
+  weak.dangling_refs = pack::DanglingRefs::allow; // 4-bit hashes say "found" to most names
+  const auto doc = seed_doc(3000, [](int i) {
+    return i > 0 ? std::vector<std::string>{"k" + std::to_string(i - 1)} : std::vector<std::string>{};
+  });
+  for (const auto& options : {weak, pack::PackOptions{}}) {
+    auto s = store::make_memory_store();
+    const auto r = pack_text(*s, doc + "}}", options, tiny_boundaries());
+    CHECK(hydrate_text(*s, r.key, "/nodes/k2999/deps/0") == R"({"$ref":"#/nodes/k2998"})");
+  }
+  const std::string inner = R"("inner":{)" + [] {
+    std::string m;
+    for (int i = 0; i < 40; ++i) {
+      m += (i ? "," : "") + std::string("\"i") + std::to_string(i) + "\":" + std::to_string(i);
+    }
+    return m;
+  }();
+  struct Case {
+    std::string doc;
+    std::string error; // empty: packs
+  };
+  const std::vector<Case> cases = {
+      {doc + ",\"k1234\":{}}}", "duplicate member name \"k1234\" at line 1"},
+      {doc + ",\"k3000\":{}}}", ""},
+      // An inner object between the outer object's suspects: each is checked on its own.
+      {doc + "," + inner + "}," + "\"k3001\":1}}", ""},
+      {doc + "," + inner + ",\"i7\":0}," + "\"k3001\":1}}", "duplicate member name \"i7\""},
+      {doc + "," + inner + "}," + "\"k7\":1}}", "duplicate member name \"k7\""},
+      {doc + "},\"k7\":1}", ""}, // another object's name
+  };
+  for (const auto& options : {weak, pack::PackOptions{}}) {
+    for (const auto& c : cases) {
+      INFO(c.doc.substr(c.doc.size() - 40) << " with " << options.member_name_hash_bits << " bits");
+      auto s = store::make_memory_store();
+      std::istringstream in(c.doc);
+      const auto r = pack::pack_stream(*s, in, tiny_boundaries(), options);
+      if (c.error.empty()) {
+        CHECK(r);
+        continue;
+      }
+      REQUIRE_FALSE(r);
+      CHECK(r.error().code() == Errc::invalid_input);
+      CHECK_THAT(r.error().message(), Catch::Contains(c.error));
+    }
+  }
+  // The place: line and column of the repeat, and its pointer, as when it is found at once.
+  std::vector<std::string> messages;
+  for (const auto& options : {weak, pack::PackOptions{}}) {
+    auto s = store::make_memory_store();
+    std::istringstream in(doc + ",\n  \"k1234\":{}}}");
+    const auto r = pack::pack_stream(*s, in, tiny_boundaries(), options);
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message(), Catch::Contains("at line 2, column") &&
+                                        Catch::Contains("(at \"/nodes/k1234\")"));
+    messages.push_back(r.error().message());
+  }
+  CHECK(messages[0] == messages[1]);
+}
+
+TEST_CASE("pack: a file from open_input is read in place, with the results of a copy", "[pack]")
+{
+  // Several read(2) blocks of plain input, then an error far in: the same key, byte count
+  // and error position as from a string stream (which is copied block by block).
+  test::TempDir dir;
+  std::string doc = "{\"items\":[";
+  for (int i = 0; i < 20000; ++i) {
+    doc += (i ? ",\n" : "") + std::string("{\"i\":") + std::to_string(i) + ",\"s\":\"" +
+           std::string(static_cast<std::size_t>(i % 50), 'x') + "\"}";
+  }
+  const std::string good = doc + "]}";
+  const std::string bad = doc + ",tru]}";
+  REQUIRE(good.size() > 3 * 256 * 1024);
+  for (const auto& text : {good, bad}) {
+    const auto path = dir.file("doc.json");
+    {
+      std::ofstream(path, std::ios::binary) << text;
+    }
+    auto s = store::make_memory_store();
+    std::istringstream mem(text);
+    const auto want = pack::pack_stream(*s, mem, {}, {});
+    auto file = pack::open_input(path);
+    REQUIRE(file);
+    const auto got = pack::pack_stream(*s, **file, {}, {});
+    REQUIRE(bool(got) == bool(want));
+    if (want) {
+      CHECK(got->key == want->key);
+      CHECK(got->bytes_in == text.size());
+      CHECK(got->bytes_in == want->bytes_in);
+    } else {
+      CHECK_THAT(got.error().message(), Catch::Contains("line 20000"));
+      CHECK(got.error().message() == want.error().message());
+    }
+  }
+}
+
+TEST_CASE("pack: repeated name hashes are kept for the end only up to a bound", "[pack]")
+{
+  // Each repeat is kept (its place and message) until the document is packed; a document
+  // with tens of thousands of duplicate names must not make that grow without end. With
+  // 60-bit hashes only real duplicates get there; 4-bit ones make 70,000 distinct names
+  // look like it, and are refused the same way.
+  pack::PackOptions weak;
+  weak.exact_member_names = 16;
+  weak.member_name_hash_bits = 4;
+  std::string doc = "{";
+  for (int i = 0; i < 70000; ++i) {
+    doc += (i ? ",\"" : "\"") + std::to_string(i) + "\":0";
+  }
+  doc += "}";
+  auto s = store::make_memory_store();
+  std::istringstream in(doc);
+  const auto r = pack::pack_stream(*s, in, {}, weak);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().message(), Catch::Contains("more than 65536 repeated member-name hashes"));
+  CHECK(pack_text(*s, doc).refs == 0); // with the full hashes, the same names are fine
 }

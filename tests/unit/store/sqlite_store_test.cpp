@@ -411,3 +411,31 @@ TEST_CASE("sqlite_store decodes a pack only as far as the blob read", "[store][s
   CHECK(last.pack_bytes_decoded > 1000 * 1000);
   CHECK(last.pack_bytes_decoded < 1100 * 1000);
 }
+
+TEST_CASE("sqlite_store's writer keeps a small page cache whatever it has written", "[store][sqlite]")
+{
+  // Pages the writer wrote stay in its page cache until the cache is full: with a cache of
+  // 64 MB, pack's peak memory grew with the document up to that much.
+  test::TempDir dir;
+  const auto path = dir.file("a.pagable");
+  sqlite3_int64 before = 0;
+  sqlite3_int64 high = 0;
+  REQUIRE(sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &before, &high, 0) == SQLITE_OK);
+  auto s = open_rw(path);
+  std::mt19937_64 rng(7);
+  constexpr int k_blobs = 2000;
+  constexpr std::size_t k_bytes = 8192; // incompressible: 16 MB stored
+  for (int i = 0; i < k_blobs; ++i) {
+    Bytes data(k_bytes);
+    for (auto& b : data) {
+      b = static_cast<std::uint8_t>(rng());
+    }
+    REQUIRE(s->put(Blob{std::move(data), {}}));
+  }
+  REQUIRE(s->flush());
+  CHECK(s->stats().value().bytes_stored >= k_blobs * k_bytes);
+  sqlite3_int64 now = 0;
+  REQUIRE(sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &now, &high, 0) == SQLITE_OK);
+  INFO("SQLite memory: " << before << " bytes before, " << now << " after");
+  CHECK(now - before < 6 * 1024 * 1024);
+}
