@@ -31,7 +31,7 @@ struct PutHints {
   // version). The SQLite store may compress against them; an absent base is ignored.
   std::vector<Key> delta_bases;
   // The blob is read on the way to others (a chunk tree's index level, a routing table, a
-  // document's root) more than for its own content. The SQLite store packs such blobs apart
+  // document's root made mostly of references) more than for its own content. The SQLite store packs such blobs apart
   // from the rest, so that a lookup decompresses little besides the blobs it wants.
   bool index = false;
 };

@@ -779,9 +779,13 @@ private:
     data.insert(data.end(), f.buf.begin(), f.buf.end());
     const std::size_t size = data.size() + f.children.size() * Key::k_size;
     if (m_frames.empty() || (f.arc ? *f.arc : size >= m_b.node_bytes)) {
+      // A document's root is passed through by every lookup; when it is mostly references
+      // (no more data than child keys) it is packed with the index nodes, otherwise it is
+      // content like any other and compresses better beside the rest.
+      const bool index = m_frames.empty() && data.size() <= f.children.size() * Key::k_size;
       PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(data), std::move(f.children),
                                          m_align ? m_align->node_bases() : std::vector<Key>{},
-                                         /*index=*/m_frames.empty()));
+                                         index));
       return ref_to(std::move(p));
     }
     return Value{std::move(data), std::move(f.children)};

@@ -384,12 +384,15 @@ TEST_CASE("pack: the nodes a lookup passes through are packed apart from the con
   // A lookup of one member reads the root, the routing fingerprints and the chunk index on
   // its way to one part. Stored apart (PutHints::index), they do not make a cold read
   // decompress the content packs they would otherwise be mixed into.
-  std::string doc = "{\"meta\":\"x\",\"nodes\":{";
+  std::string members;
   for (int i = 0; i < 400; ++i) {
-    doc += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":\"" +
-           std::string(40, static_cast<char>('a' + i % 26)) + "\"";
+    members += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":\"" +
+               std::string(40, static_cast<char>('a' + i % 26)) + "\"";
   }
-  doc += "}}";
+  const std::string doc = "{\"meta\":\"x\",\"nodes\":{" + members + "}}";
+  // A root with content of its own (more data than child keys) is content.
+  const std::string big_root = "{\"meta\":\"" + std::string(300, 'm') + "\",\"nodes\":{" +
+                               members + ",\"extra\":1}}";
   pack::BoundarySettings routed = tiny_boundaries();
   routed.route_members = 50;
   test::TempDir dir;
@@ -399,6 +402,7 @@ TEST_CASE("pack: the nodes a lookup passes through are packed apart from the con
   o.pack_target_bytes = 2048; // many packs
   auto s = store::open_sqlite_store(path, o).value();
   const auto r = pack_text(*s, doc, {}, routed);
+  const auto r2 = pack_text(*s, big_root, {}, routed);
   REQUIRE(s->flush());
 
   std::map<std::int64_t, std::vector<Key>> packs;
@@ -426,6 +430,9 @@ TEST_CASE("pack: the nodes a lookup passes through are packed apart from the con
     INFO("pack " << pack << ": " << n << " of " << keys.size() << " blobs are index nodes");
     CHECK((n == 0 || n == static_cast<std::ptrdiff_t>(keys.size())));
     (n == 0 ? content_packs : index_packs) += 1;
+    if (std::find(keys.begin(), keys.end(), r2.key) != keys.end()) {
+      CHECK(n == 0);
+    }
   }
   CHECK(index_packs >= 1);
   CHECK(content_packs >= 2);
