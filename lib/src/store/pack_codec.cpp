@@ -202,7 +202,7 @@ Result<std::span<const std::uint8_t>> PackDecoder::decode_to(std::uint64_t end)
     return *m_error;
   }
   end = std::min(end, m_raw_size);
-  // Asked for everything, the frame is read to its end (and its checksum checked).
+  // Asked for everything, the frame is read to its end, so that trailing damage is found.
   if (m_stream && (m_done < end || end == m_raw_size)) {
     auto stepped = step(end);
     if (!stepped) {
@@ -243,8 +243,11 @@ Result<void> PackDecoder::step(std::uint64_t end)
       return {};
     }
     s.next_in = hint;
-    if (in.pos == s.data.size() && in.pos == before_in && out.pos == before_out) {
-      return make_error(Errc::corrupt, "pack's zstd frame is truncated");
+    if (in.pos == before_in && out.pos == before_out) {
+      if (in.size == s.data.size()) {
+        return make_error(Errc::corrupt, "pack's zstd frame is truncated");
+      }
+      s.next_in = std::max(hint, 2 * (in.size - in.pos)); // never stall: offer more input
     }
     if (out.pos >= end && out.pos < m_raw_size) {
       return {};
