@@ -5,6 +5,7 @@
 
 #include <map>
 #include <set>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -486,6 +487,25 @@ Result<std::vector<bool>> Document::has_values(const std::vector<std::string>& p
     }
   }
   return answers;
+}
+
+Result<std::vector<std::uint64_t>> Document::count_members(std::string_view pointer,
+                                                            const std::vector<std::string_view>& names)
+{
+  const auto load = m_impl->loader();
+  PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
+  PAGABLE_TRY_ASSIGN(const auto loc, codec::locate(load, m_impl->root, tokens));
+  std::unordered_map<std::string_view, std::size_t> index;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    index.emplace(names[i], i);
+  }
+  std::vector<std::uint64_t> counts(names.size(), 0);
+  PAGABLE_TRY(codec::for_each_member_name(load, loc, [&](std::string_view name) {
+    if (const auto it = index.find(name); it != index.end()) {
+      ++counts[it->second];
+    }
+  }));
+  return counts;
 }
 
 HydrateStats Document::stats() const

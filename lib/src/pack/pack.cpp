@@ -1092,13 +1092,9 @@ std::optional<Error> Packer::schema_error() const
 
 Result<void> Packer::check_suspects(const store::BlobStore& store, const Key& root) const
 {
-  const codec::BlobLoader load = [&store](const Key& k) -> Result<std::shared_ptr<const Blob>> {
-    PAGABLE_TRY_ASSIGN(auto blob, store.get(k));
-    if (!blob) {
-      return make_error(Errc::internal, "a node just stored is missing: " + k.to_hex());
-    }
-    return std::make_shared<const Blob>(std::move(*blob));
-  };
+  if (m_suspects.empty()) {
+    return {};
+  }
   // Each object is read once, for all its suspects; the first duplicate in document order
   // is the error.
   std::unordered_map<std::string_view, std::vector<std::size_t>> by_object;
@@ -1110,6 +1106,7 @@ Result<void> Packer::check_suspects(const store::BlobStore& store, const Key& ro
     }
     list.push_back(i);
   }
+  hydrate::Document doc(store, root, 8 * 1024 * 1024); // streams through each object
   std::optional<std::size_t> first;
   for (const std::string_view object : objects) {
     const std::vector<std::size_t>& list = by_object.at(object);
@@ -1122,16 +1119,16 @@ Result<void> Packer::check_suspects(const store::BlobStore& store, const Key& ro
       std::uint64_t seen = 0; // suspects passed below
     };
     std::unordered_map<std::string_view, Count> counts;
+    std::vector<std::string_view> names;
     for (const std::size_t i : list) {
-      ++counts[m_suspects[i].name].suspects;
-    }
-    PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(object));
-    PAGABLE_TRY_ASSIGN(const auto loc, codec::locate(load, root, tokens));
-    PAGABLE_TRY(codec::for_each_member_name(load, loc, [&](std::string_view name) {
-      if (const auto it = counts.find(name); it != counts.end()) {
-        ++it->second.members;
+      if (counts[m_suspects[i].name].suspects++ == 0) {
+        names.push_back(m_suspects[i].name);
       }
-    }));
+    }
+    PAGABLE_TRY_ASSIGN(const auto members, doc.count_members(object, names));
+    for (std::size_t n = 0; n < names.size(); ++n) {
+      counts.at(names[n]).members = members[n];
+    }
     for (const std::size_t i : list) {
       Count& c = counts.at(m_suspects[i].name);
       if (c.members + c.seen >= c.suspects + 1) { // c - s + j >= 1
