@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -127,6 +128,24 @@ inline void sql(const std::string& path, const std::string& statement)
   sqlite3_free(err);
   sqlite3_close(db);
   REQUIRE(rc == SQLITE_OK);
+}
+
+// The keys of the blobs the index places in each pack, by pack id.
+inline std::map<std::int64_t, std::vector<Key>> blobs_by_pack(const std::string& path)
+{
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT pack, key FROM blobs", -1, &st, nullptr) == SQLITE_OK);
+  std::map<std::int64_t, std::vector<Key>> out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const auto* k = static_cast<const std::uint8_t*>(sqlite3_column_blob(st, 1));
+    out[sqlite3_column_int64(st, 0)].push_back(
+        Key::from_bytes({k, static_cast<std::size_t>(sqlite3_column_bytes(st, 1))}).value());
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
 }
 
 // One integer from a query.

@@ -3,11 +3,10 @@
 #include <pagable/pack.hpp>
 
 #include "codec/node_codec.hpp"
+#include "support/archive_fixture.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
-
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <fstream>
@@ -230,6 +229,12 @@ TEST_CASE("pack: the $ref check reads a chunked object one part at a time", "[pa
                                    "/list/3", "/nope/x", "", "/list"});
   REQUIRE(found);
   CHECK(*found == std::vector<bool>{true, true, false, true, false, false, true, true});
+  // count_members streams the chunked object once for several names.
+  const auto counts = d.count_members("/nodes", {"k0", "k2999", "k3000", "k17"});
+  REQUIRE(counts);
+  CHECK(*counts == std::vector<std::uint64_t>{1, 1, 0, 1});
+  CHECK(d.count_members("/list", {"0"}).value() == std::vector<std::uint64_t>{0}); // an array
+  CHECK(d.count_members("/nope", {"k0"}).error().code() == Errc::not_found);
 }
 
 TEST_CASE("pack: a routed object finds every member, through fingerprint collisions", "[pack]")
@@ -405,18 +410,7 @@ TEST_CASE("pack: the nodes a lookup passes through are packed apart from the con
   const auto r2 = pack_text(*s, big_root, {}, routed);
   REQUIRE(s->flush());
 
-  std::map<std::int64_t, std::vector<Key>> packs;
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* q = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT pack, lower(hex(key)) FROM blobs", -1, &q, nullptr) ==
-          SQLITE_OK);
-  while (sqlite3_step(q) == SQLITE_ROW) {
-    packs[sqlite3_column_int64(q, 0)].push_back(
-        Key::parse(reinterpret_cast<const char*>(sqlite3_column_text(q, 1))).value());
-  }
-  sqlite3_finalize(q);
-  sqlite3_close(db);
+  const auto packs = test::archive::blobs_by_pack(path);
 
   const auto is_index = [&](const Key& k) {
     const Blob b = s->get(k).value().value();

@@ -15,11 +15,9 @@
 #include <spawn.h>
 
 #include <algorithm>
-#include <cctype>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <map>
 #include <random>
 #include <set>
 
@@ -324,53 +322,26 @@ TEST_CASE("sqlite_store: a process killed mid-write leaves only complete roots",
   }
 }
 
-namespace {
-
-// Each pack id -> the keys (upper-case hex) of the blobs the index places in it.
-std::map<std::int64_t, std::set<std::string>> packs_by_blob(const std::string& path)
-{
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* q = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT pack, hex(key) FROM blobs", -1, &q, nullptr) == SQLITE_OK);
-  std::map<std::int64_t, std::set<std::string>> out;
-  while (sqlite3_step(q) == SQLITE_ROW) {
-    out[sqlite3_column_int64(q, 0)].insert(reinterpret_cast<const char*>(sqlite3_column_text(q, 1)));
-  }
-  sqlite3_finalize(q);
-  sqlite3_close(db);
-  return out;
-}
-
-std::string upper_hex(const Key& k)
-{
-  std::string h = k.to_hex();
-  std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::toupper(c); });
-  return h;
-}
-
-} // namespace
-
 TEST_CASE("sqlite_store packs blobs hinted as index apart from the rest", "[store][sqlite]")
 {
   test::TempDir dir;
   const auto path = dir.file("a.pagable");
-  std::set<std::string> index, data;
+  std::set<Key> index, data;
   {
     auto s = open_rw(path);
     for (int i = 0; i < 300; ++i) {
       const Key d = s->put(blob_of("{\"member\":" + std::to_string(i) + "}")).value();
-      data.insert(upper_hex(d));
+      data.insert(d);
       if (i % 10 == 9) {
         store::PutHints h;
         h.index = true;
-        index.insert(upper_hex(s->put(blob_of("index " + std::to_string(i), {d}), h).value()));
+        index.insert(s->put(blob_of("index " + std::to_string(i), {d}), h).value());
       }
     }
     REQUIRE(s->flush());
   }
   std::size_t index_packs = 0;
-  for (const auto& [pack, keys] : packs_by_blob(path)) {
+  for (const auto& [pack, keys] : test::archive::blobs_by_pack(path)) {
     const bool has_index = std::any_of(keys.begin(), keys.end(), [&](auto& k) { return index.count(k); });
     const bool has_data = std::any_of(keys.begin(), keys.end(), [&](auto& k) { return data.count(k); });
     CHECK_FALSE((has_index && has_data));
