@@ -25,14 +25,15 @@ nlohmann::ordered_json parse_file(const std::string& path)
   return nlohmann::ordered_json::parse(in);
 }
 
-// One golden archive, copied into `dir`: lists, verifies, hydrates to its input and packs its
-// input again to `key` with no new nodes (keys never change within a format). Returns the
-// copy's path.
-std::string check_golden(const test::TempDir& dir, const std::string& name, const std::string& key)
+// One golden archive, copied into `dir`: lists, verifies, hydrates to its input (`input`.json,
+// by default the archive's own name) and packs that input again to `key` with no new nodes
+// (keys never change within a format). Returns the copy's path.
+std::string check_golden(const test::TempDir& dir, const std::string& name, const std::string& key,
+                         const std::string& input_name = "")
 {
   const auto archive = dir.file(name + ".pagable");
   test::write_file(archive, test::read_file(k_golden_dir + "/" + name + ".pagable"));
-  const auto input = k_golden_dir + "/" + name + ".json";
+  const auto input = k_golden_dir + "/" + (input_name.empty() ? name : input_name) + ".json";
 
   const auto ls = run_pagable({"--json", "ls", archive});
   REQUIRE(ls.exit_code == 0);
@@ -71,6 +72,23 @@ std::int64_t format_of(const std::string& archive)
   return test::report_of(stat, "stat")["format_version"].get<std::int64_t>();
 }
 
+std::int64_t wide_fingerprints_from(const std::string& archive)
+{
+  return test::archive::sql_int(archive, "SELECT CAST(value AS INTEGER) FROM settings "
+                                         "WHERE name = 'pack.route_wide_members'");
+}
+
+// /outputs (350 kB, 4,200 members) is chunked into parts. Scanning for its last member reads
+// them all (341 kB with format 0's encoding); its fingerprints lead to the one part that holds
+// it (23 kB read in all).
+void check_routed_lookup(const std::string& archive)
+{
+  const auto at = run_pagable({"hydrate", archive, "golden", "--at", "/outputs/out-04199", "--stats"});
+  REQUIRE(at.exit_code == 0);
+  CHECK(at.out == R"("value 050885 of the routed map, long enough to be worth a fingerprint")");
+  CHECK(nlohmann::json::parse(at.err)["bytes_read"].get<int>() < 64 * 1024);
+}
+
 } // namespace
 
 TEST_CASE("golden: the format 0 archive still reads, verifies and hydrates", "[cli][golden]")
@@ -85,10 +103,10 @@ TEST_CASE("golden: the format 0 archive still reads, verifies and hydrates", "[c
   test::write_file(dir.file("bad.json"), "{\"truncated\": ");
   CHECK(run_pagable({"pack", untouched, dir.file("bad.json")}).exit_code != 0);
   CHECK(format_of(untouched) == 0);
-  // The pack in check_golden stores blobs, so it marks the archive format 1.
+  // The pack in check_golden stores blobs, so it marks the archive with today's format.
   const auto copy =
       check_golden(dir, "format-0", "1285e8e9712d5688507fe5fc81dcf9b2d1791f55df2f24d09d237ee8928d0bed");
-  CHECK(format_of(copy) == 1);
+  CHECK(format_of(copy) == 2);
   CHECK(run_pagable({"verify", copy}).exit_code == 0);
 }
 
@@ -112,14 +130,30 @@ TEST_CASE("golden: the format 1 archive reads, verifies, hydrates and finds a ro
           "[cli][golden]")
 {
   test::TempDir dir;
+  test::write_file(dir.file("untouched.pagable"), test::read_file(k_golden_dir + "/format-1.pagable"));
+  CHECK(format_of(dir.file("untouched.pagable")) == 1);
+  // Packing its input again gives the same keys: /outputs (4,200 members) is below the
+  // threshold of wide fingerprints that format 2 adds to the archive's settings.
   const auto copy =
       check_golden(dir, "format-1", "247f588a31bfb275f5550768d902da0357cea5639bc65eb510159281b50def99");
-  CHECK(format_of(copy) == 1);
-  // /outputs (350 kB, 4,200 members) is chunked into parts. Scanning for its last member
-  // reads them all (341 kB with format 0's encoding); its fingerprints lead to the one part
-  // that holds it (23 kB read in all).
-  const auto at = run_pagable({"hydrate", copy, "golden", "--at", "/outputs/out-04199", "--stats"});
-  REQUIRE(at.exit_code == 0);
-  CHECK(at.out == R"("value 050885 of the routed map, long enough to be worth a fingerprint")");
-  CHECK(nlohmann::json::parse(at.err)["bytes_read"].get<int>() < 64 * 1024);
+  CHECK(format_of(copy) == 2);
+  CHECK(wide_fingerprints_from(copy) == 131072);
+  check_routed_lookup(copy);
+}
+
+TEST_CASE("golden: the format 2 archive reads, verifies, hydrates and finds a member through wide "
+          "fingerprints",
+          "[cli][golden]")
+{
+  test::TempDir dir;
+  // Made from format 1's input with pack.route_wide_members = 4096 (README.md here), so that
+  // /outputs (4,200 members) has 24-bit fingerprints.
+  const auto copy = check_golden(dir, "format-2",
+                                 "3d8a825c7e346e1f8e81803f3bafa5a3fe6a5c0964b5c152d2f1986cfed80a09",
+                                 "format-1");
+  CHECK(format_of(copy) == 2);
+  CHECK(wide_fingerprints_from(copy) == 4096);
+  check_routed_lookup(copy);
+  const auto absent = run_pagable({"hydrate", copy, "golden", "--at", "/outputs/out-99999"});
+  CHECK(absent.exit_code != 0);
 }

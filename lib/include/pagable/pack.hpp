@@ -50,6 +50,10 @@ struct BoundarySettings {
   // objects of tiny members are left to be scanned. 0 switches routing off.
   std::size_t route_members = 4096;
   std::size_t route_member_bytes = 32;
+  // A routed object with at least this many members stores 24-bit fingerprints instead (one
+  // more byte a member): a 16-bit one also matches one member in 65,536 of the others, and
+  // each such match costs a lookup a part read for nothing (format 2). 0: never.
+  std::size_t route_wide_members = 131072;
 
   // As archive settings ("pack.node_bytes", ...).
   std::map<std::string, std::string> to_settings() const;

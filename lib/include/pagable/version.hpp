@@ -7,11 +7,11 @@
 namespace pagable {
 
 inline constexpr const char* k_version = "0.1.0";
-// The archive format (docs/FORMAT.md). 0 = unstable, may change without migration.
 // The archive format this pagable writes (docs/FORMAT.md), and the oldest it reads. Format 1
-// adds routed objects to format 0 and changes nothing else, so a format-0 archive is read as
-// it is and marked format 1 when pagable first opens it to write.
-inline constexpr std::int64_t k_format_version = 1;
+// adds routed objects to format 0, format 2 wide member fingerprints to format 1, and neither
+// changes anything else, so an older archive is read as it is and marked with today's format
+// when pagable first stores a blob in it.
+inline constexpr std::int64_t k_format_version = 2;
 inline constexpr std::int64_t k_oldest_format_read = 0;
 
 } // namespace pagable

@@ -186,7 +186,7 @@ Result<std::optional<Location>> find_in_routed_object(const BlobLoader& load,
   PAGABLE_TRY(r.read_tag());
   PAGABLE_TRY_ASSIGN(const std::uint64_t m, r.read_varint());
   PAGABLE_TRY_ASSIGN(auto tree, load_child(load, *routed, 0));
-  const std::uint16_t want = member_fingerprint(member_name_hash(name));
+  const std::uint32_t wide_want = wide_member_fingerprint(member_name_hash(name));
   const auto disagree = [] {
     return corrupt("a routed object's fingerprints disagree with its part boundaries");
   };
@@ -198,22 +198,20 @@ Result<std::optional<Location>> find_in_routed_object(const BlobLoader& load,
     PAGABLE_TRY_ASSIGN(auto fps, load_child(load, *routed, 1 + static_cast<std::size_t>(i)));
     NodeReader fr(fps->data);
     PAGABLE_TRY_ASSIGN(const Tag ft, fr.read_tag());
-    if (ft != Tag::member_fingerprints) {
+    const unsigned width = fingerprint_width(ft);
+    if (width == 0) {
       return corrupt("a routed object's fingerprint child holds a tag " +
                      std::to_string(static_cast<int>(ft)));
     }
+    const std::uint32_t want = wide_want >> (8 * (3 - width));
     PAGABLE_TRY_ASSIGN(const std::uint64_t parts, fr.read_varint());
     if (parts != group_parts) {
       return disagree();
     }
     for (std::uint64_t p = 0; p < parts; ++p) {
       PAGABLE_TRY_ASSIGN(const std::uint64_t c, fr.read_varint());
-      bool listed = false;
-      for (std::uint64_t j = 0; j < c; ++j) {
-        PAGABLE_TRY_ASSIGN(const std::uint16_t f, fr.read_u16());
-        listed = listed || f == want;
-      }
-      if (listed && c > 0) {
+      PAGABLE_TRY_ASSIGN(const auto listed_fps, fr.read_fingerprints(c, width));
+      if (c > 0 && lists_fingerprint(listed_fps, width, want)) {
         std::uint64_t at = first;
         PAGABLE_TRY_ASSIGN(auto part, object_part_holding(load, tree, at));
         if (at != 0) {
@@ -422,14 +420,16 @@ Result<double> NodeReader::read_binary64_body()
   return v;
 }
 
-Result<std::uint16_t> NodeReader::read_u16()
+Result<std::span<const std::uint8_t>> NodeReader::read_fingerprints(std::uint64_t count,
+                                                                   unsigned width)
 {
-  if (m_data.size() - m_pos < 2) {
-    return corrupt("truncated fingerprint");
+  if (count > (m_data.size() - m_pos) / width) {
+    return corrupt("truncated fingerprints");
   }
-  const auto v = static_cast<std::uint16_t>(m_data[m_pos] | (m_data[m_pos + 1] << 8));
-  m_pos += 2;
-  return v;
+  const auto n = static_cast<std::size_t>(count) * width;
+  const auto out = m_data.subspan(m_pos, n);
+  m_pos += n;
+  return out;
 }
 
 Result<std::size_t> skip_value(NodeReader& reader)
@@ -481,16 +481,15 @@ Result<std::size_t> skip_value(NodeReader& reader)
       refs += 1 + static_cast<std::size_t>(m);
       break;
     }
-    case Tag::member_fingerprints: {
+    case Tag::member_fingerprints:
+    case Tag::wide_member_fingerprints: {
       if (!open.empty()) {
         return corrupt("member fingerprints inside a value");
       }
       PAGABLE_TRY_ASSIGN(const std::uint64_t parts, reader.read_varint());
       for (std::uint64_t i = 0; i < parts; ++i) {
         PAGABLE_TRY_ASSIGN(const std::uint64_t c, reader.read_varint());
-        for (std::uint64_t j = 0; j < c; ++j) {
-          PAGABLE_TRY(reader.read_u16());
-        }
+        PAGABLE_TRY(reader.read_fingerprints(c, fingerprint_width(tag)));
       }
       break;
     }

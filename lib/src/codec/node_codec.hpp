@@ -42,9 +42,10 @@ enum class Tag : std::uint8_t {
   routed_object = 0x0E, // a chunked object with member fingerprints: varint m, m (parts,
                         // members) varint pairs; child 0 its chunk tree, 1..m fingerprints
   member_fingerprints = 0x0F, // varint p; per part: varint c, c 16-bit fingerprints
+  wide_member_fingerprints = 0x10, // the same with 24-bit fingerprints (format 2)
 };
 
-inline constexpr std::uint8_t k_max_tag = 0x0F;
+inline constexpr std::uint8_t k_max_tag = 0x10;
 
 // --- hashes (FORMAT.md "Chunking") ---
 inline constexpr std::uint64_t k_fnv_basis = 0xcbf29ce484222325ULL;
@@ -75,6 +76,31 @@ inline std::uint64_t member_name_hash(std::string_view name)
 inline std::uint16_t member_fingerprint(std::uint64_t name_hash)
 {
   return static_cast<std::uint16_t>(name_hash >> 48);
+}
+// The 24-bit fingerprint of wide fingerprint blobs: the top 24 bits of the same hash, so that
+// its top 16 bits are the narrow one.
+inline std::uint32_t wide_member_fingerprint(std::uint64_t name_hash)
+{
+  return static_cast<std::uint32_t>(name_hash >> 40);
+}
+// Whether `fps`, fingerprints of `width` bytes little-endian, lists `want`.
+inline bool lists_fingerprint(std::span<const std::uint8_t> fps, unsigned width, std::uint32_t want)
+{
+  for (std::size_t i = 0; i + width <= fps.size(); i += width) {
+    std::uint32_t v = 0;
+    for (unsigned b = 0; b < width; ++b) {
+      v |= static_cast<std::uint32_t>(fps[i + b]) << (8 * b);
+    }
+    if (v == want) {
+      return true;
+    }
+  }
+  return false;
+}
+// Bytes per fingerprint in a fingerprint blob of tag `tag` (0 for any other tag).
+inline unsigned fingerprint_width(Tag tag)
+{
+  return tag == Tag::member_fingerprints ? 2 : tag == Tag::wide_member_fingerprints ? 3 : 0;
 }
 
 // --- writing ---
@@ -114,7 +140,8 @@ public:
   Result<std::string_view> read_text(); // varint length + bytes (strings, names, big integers)
   Result<std::int64_t> read_integer_body();
   Result<double> read_binary64_body();
-  Result<std::uint16_t> read_u16(); // 2 bytes little-endian (member fingerprints)
+  // The bytes of `count` member fingerprints of `width` (2 or 3) bytes each.
+  Result<std::span<const std::uint8_t>> read_fingerprints(std::uint64_t count, unsigned width);
 
 private:
   std::span<const std::uint8_t> m_data;

@@ -325,6 +325,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       case Tag::object_part:
       case Tag::array_part:
       case Tag::member_fingerprints:
+      case Tag::wide_member_fingerprints:
         return make_error(Errc::corrupt, "a chunk part where a value belongs (byte " +
                                              std::to_string(tag_pos) + ")");
       }

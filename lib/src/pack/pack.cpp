@@ -73,11 +73,14 @@ struct Entry {
 // after a whole part, so one part of many small members can make a larger group.
 constexpr std::uint64_t k_fingerprint_group_bytes = 4096;
 
-// Member fingerprints of consecutive parts of a routed object, one blob's worth.
+// Member fingerprints of consecutive parts of a routed object, one blob's worth. Kept wide
+// until the object ends, when its member count decides their width.
 struct FingerprintGroup {
-  Bytes data; // per part: varint members, then a 16-bit fingerprint per member
+  Bytes data; // per part: varint members, then a 24-bit fingerprint per member
   std::uint64_t parts = 0;
   std::uint64_t members = 0;
+  // The size `data` has with 16-bit fingerprints: group ends do not depend on the width.
+  std::uint64_t narrow_bytes = 0;
 };
 
 // The member names seen in one object, to reject duplicates. Most objects have a few members:
@@ -196,7 +199,7 @@ struct Frame {
   std::vector<std::vector<Entry>> levels; // chunk tree levels (chunked only)
   std::vector<bool> level_emitted;
   NameSet names;                         // member names seen (objects)
-  std::vector<std::uint16_t> fps;        // fingerprints of members not in a part yet (objects)
+  std::vector<std::uint32_t> fps;        // wide fingerprints of members not in a part yet (objects)
   std::vector<FingerprintGroup> fp_groups; // of the parts stored so far (chunked objects)
   std::uint64_t part_bytes = 0; // encoded size of the parts stored so far, child keys included
   std::string name;                      // the current member's name
@@ -581,7 +584,7 @@ private:
     if (f.object) {
       h = codec::member_name_hash(f.name);
       if (m_b.route_members != 0) {
-        f.fps.push_back(codec::member_fingerprint(h));
+        f.fps.push_back(codec::wide_member_fingerprint(h));
       }
     } else {
       h = mix64(fingerprint(item, std::span<const Pending>(f.children).subspan(f.item_children)));
@@ -654,20 +657,47 @@ private:
     }
     FingerprintGroup& g = f.fp_groups.back();
     const auto n = static_cast<std::size_t>(members);
+    const std::size_t varint_at = g.data.size();
     codec::put_varint(g.data, n);
+    g.narrow_bytes += (g.data.size() - varint_at) + 2 * n;
     for (std::size_t i = 0; i < n; ++i) {
-      g.data.push_back(static_cast<std::uint8_t>(f.fps[i] & 0xFF));
-      g.data.push_back(static_cast<std::uint8_t>(f.fps[i] >> 8));
+      for (unsigned b = 0; b < 3; ++b) {
+        g.data.push_back(static_cast<std::uint8_t>(f.fps[i] >> (8 * b)));
+      }
     }
     f.fps.erase(f.fps.begin(), f.fps.begin() + static_cast<std::ptrdiff_t>(n));
     ++g.parts;
     g.members += n;
     if (mix64(part_fp ^ 0x2545f4914f6cdd1dULL) % k_fingerprint_group_bytes < 2 * n + 1 ||
-        g.data.size() >= 4 * k_fingerprint_group_bytes) {
-      g.data.shrink_to_fit(); // kept until the object ends: 2 bytes a member, not up to 4
+        g.narrow_bytes >= 4 * k_fingerprint_group_bytes) {
+      g.data.shrink_to_fit(); // kept until the object ends: 3 bytes a member, not up to 6
       f.fp_groups.emplace_back();
     }
     return {};
+  }
+
+  // A group's fingerprints as a blob's data: wide (24-bit) or narrowed to their top 16 bits.
+  static Bytes fingerprint_blob(const FingerprintGroup& g, bool wide)
+  {
+    Bytes out;
+    out.reserve((wide ? g.data.size() : g.narrow_bytes) + 11);
+    codec::put_tag(out, wide ? Tag::wide_member_fingerprints : Tag::member_fingerprints);
+    codec::put_varint(out, g.parts);
+    if (wide) {
+      out.insert(out.end(), g.data.begin(), g.data.end());
+      return out;
+    }
+    codec::NodeReader r(g.data);
+    for (std::uint64_t p = 0; p < g.parts; ++p) {
+      const std::uint64_t c = r.read_varint().value(); // written just above by this packer
+      codec::put_varint(out, c);
+      const auto wide_fps = r.read_fingerprints(c, 3).value();
+      for (std::size_t j = 0; j < wide_fps.size(); j += 3) {
+        out.push_back(wide_fps[j + 1]); // the top 16 of the 24 bits, little-endian
+        out.push_back(wide_fps[j + 2]);
+      }
+    }
+    return out;
   }
 
   // A chunked object of at least route_members members becomes a routed object: its chunk
@@ -684,14 +714,13 @@ private:
       groups.pop_back();
     }
     codec::put_varint(data, groups.size());
+    // Past route_wide_members a 16-bit fingerprint matches too many other members (one in
+    // 65,536): each such match costs reading a part for nothing.
+    const bool wide = m_b.route_wide_members != 0 && f.index >= m_b.route_wide_members;
     for (FingerprintGroup& g : groups) {
       codec::put_varint(data, g.parts);
       codec::put_varint(data, g.members);
-      Bytes fp_data;
-      fp_data.reserve(g.data.size() + 11);
-      codec::put_tag(fp_data, Tag::member_fingerprints);
-      codec::put_varint(fp_data, g.parts);
-      fp_data.insert(fp_data.end(), g.data.begin(), g.data.end());
+      Bytes fp_data = fingerprint_blob(g, wide);
       g.data = Bytes();
       PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(fp_data), {}, {}, k_index));
       children.push_back(std::move(p));
@@ -1229,7 +1258,8 @@ std::map<std::string, std::string> BoundarySettings::to_settings() const
           {"pack.chunk_max_bytes", std::to_string(chunk_max_bytes)},
           {"pack.index_fanout", std::to_string(index_fanout)},
           {"pack.route_members", std::to_string(route_members)},
-          {"pack.route_member_bytes", std::to_string(route_member_bytes)}};
+          {"pack.route_member_bytes", std::to_string(route_member_bytes)},
+          {"pack.route_wide_members", std::to_string(route_wide_members)}};
 }
 
 Result<BoundarySettings> BoundarySettings::from_settings(const std::map<std::string, std::string>& s)
@@ -1247,7 +1277,8 @@ Result<BoundarySettings> BoundarySettings::from_settings(const std::map<std::str
       {"pack.chunk_max_bytes", &b.chunk_max_bytes, false},
       {"pack.index_fanout", &b.index_fanout, false},
       {"pack.route_members", &b.route_members, true},
-      {"pack.route_member_bytes", &b.route_member_bytes, true}};
+      {"pack.route_member_bytes", &b.route_member_bytes, true},
+      {"pack.route_wide_members", &b.route_wide_members, true}};
   for (const auto& [name, field, zero_ok] : fields) {
     const auto it = s.find(name);
     if (it == s.end()) {

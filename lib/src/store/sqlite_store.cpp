@@ -412,6 +412,9 @@ Result<std::unique_ptr<Reader>> SqliteStore::make_reader() const
                                      m_options.lock_wait));
   // Readers never write; this makes an accidental write an error instead of a change.
   PAGABLE_TRY(r->db.exec("PRAGMA query_only = ON"));
+  if (m_options.read_mmap_bytes > 0) {
+    PAGABLE_TRY(r->db.exec("PRAGMA mmap_size = " + std::to_string(m_options.read_mmap_bytes)));
+  }
   auto prep = [&]() -> Result<void> {
     PAGABLE_TRY_ASSIGN(r->get_blob,
                        r->db.prepare("SELECT pack, offset, size, children FROM blobs WHERE key = ?1"));
@@ -836,7 +839,10 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
     }
     f.reset();
   }
-  if (pack.buf.size() >= m_options.pack_target_bytes) {
+  const std::size_t target = item.index ? std::min(m_options.pack_target_bytes,
+                                                   m_options.index_pack_target_bytes)
+                                        : m_options.pack_target_bytes;
+  if (pack.buf.size() >= target) {
     PAGABLE_TRY(finish_pack(pack));
   }
   return {};

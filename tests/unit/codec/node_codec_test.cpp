@@ -99,6 +99,32 @@ TEST_CASE("codec: check_node knows routed objects and member fingerprints (forma
         static_cast<std::uint16_t>(codec::mix64(codec::fnv1a64(Bytes{'k', '1'})) >> 48));
 }
 
+TEST_CASE("codec: check_node knows wide member fingerprints (format 2)", "[codec]")
+{
+  const auto tag = [](Tag t) { return static_cast<std::uint8_t>(t); };
+  // 1 part of 2 members, 3 bytes each.
+  const Bytes fps{tag(Tag::wide_member_fingerprints), 1, 2, 0x56, 0x34, 0x12, 0xef, 0xcd, 0xab};
+  CHECK(codec::check_node(Blob{fps, {}}));
+  CHECK_FALSE(codec::check_node(Blob{Bytes(fps.begin(), fps.end() - 1), {}}));
+  CHECK_FALSE(codec::check_node(Blob{Bytes(fps.begin(), fps.end() - 2), {}}));
+  CHECK_FALSE(codec::check_node(
+      Blob{Bytes{tag(Tag::array), 1, tag(Tag::wide_member_fingerprints), 0}, {}}));
+  codec::NodeReader r(fps, 3);
+  const auto two = r.read_fingerprints(2, 3).value();
+  CHECK(codec::lists_fingerprint(two, 3, 0x123456));
+  CHECK(codec::lists_fingerprint(two, 3, 0xabcdef));
+  CHECK_FALSE(codec::lists_fingerprint(two, 3, 0x3412ef)); // straddles two fingerprints
+  CHECK_FALSE(codec::lists_fingerprint(two.first(5), 3, 0xabcdef)); // a partial one is not listed
+  CHECK(codec::lists_fingerprint(two, 2, 0x3456));
+  CHECK_FALSE(r.read_fingerprints(1, 3)); // nothing left
+  codec::NodeReader huge(fps, 3);
+  CHECK_FALSE(huge.read_fingerprints(~std::uint64_t{0} / 2, 2)); // count * width overflows
+  // The narrow fingerprint is the top 16 of the wide one's 24 bits.
+  const std::uint64_t h = codec::member_name_hash("k1");
+  CHECK(codec::wide_member_fingerprint(h) == (h >> 40));
+  CHECK(codec::member_fingerprint(h) == codec::wide_member_fingerprint(h) >> 8);
+}
+
 TEST_CASE("codec: JSON pointers and fragments", "[codec]")
 {
   CHECK(codec::parse_pointer("").value().empty());

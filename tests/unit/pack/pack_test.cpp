@@ -305,6 +305,82 @@ TEST_CASE("pack: a routed object finds every member, through fingerprint collisi
   }
 }
 
+TEST_CASE("pack: a routed object of route_wide_members or more stores 24-bit fingerprints",
+          "[pack]")
+{
+  // Names whose 16-bit fingerprint is m7's but whose 24-bit one is not: two are members, and
+  // looking up the third (absent) visits their parts with narrow fingerprints, none with wide.
+  const auto hash = [](const std::string& name) { return codec::member_name_hash(name); };
+  std::vector<std::string> twins;
+  for (int j = 0; twins.size() < 3; ++j) {
+    const std::string name = "twin" + std::to_string(j);
+    if (codec::member_fingerprint(hash(name)) == codec::member_fingerprint(hash("m7")) &&
+        codec::wide_member_fingerprint(hash(name)) != codec::wide_member_fingerprint(hash("m7"))) {
+      twins.push_back(name);
+    }
+  }
+  std::string doc = "{";
+  for (int i = 0; i < 600; ++i) {
+    doc += (i ? "," : "") + std::string("\"m") + std::to_string(i) + "\":" + std::to_string(i);
+    if (i == 100 || i == 500) {
+      doc += ",\"" + twins[i == 100 ? 0 : 1] + "\":0";
+    }
+  }
+  doc += "}";
+  pack::BoundarySettings narrow = tiny_boundaries();
+  narrow.route_members = 50;
+  narrow.route_member_bytes = 0;
+  narrow.route_wide_members = 603; // one more than the object has
+  pack::BoundarySettings wide = narrow;
+  wide.route_wide_members = 602;
+
+  const auto fingerprint_tags = [](const store::BlobStore& st, const Key& root) {
+    const Blob top = st.get(root).value().value();
+    REQUIRE(static_cast<Tag>(top.data.at(0)) == Tag::routed_object);
+    std::set<Tag> tags;
+    for (std::size_t i = 1; i < top.children.size(); ++i) {
+      tags.insert(static_cast<Tag>(st.get(top.children[i]).value().value().data.at(0)));
+    }
+    return tags;
+  };
+  const auto gets_for = [](const store::BlobStore& st, const Key& key, const std::string& at) {
+    const auto before = st.counters().gets;
+    hydrate::Document d(st, key);
+    std::ostringstream out;
+    (void)d.write_json(out, at);
+    return st.counters().gets - before;
+  };
+  auto n = store::make_memory_store();
+  auto w = store::make_memory_store();
+  const auto rn = pack_text(*n, doc, {}, narrow);
+  const auto rw = pack_text(*w, doc, {}, wide);
+  CHECK(fingerprint_tags(*n, rn.key) == std::set<Tag>{Tag::member_fingerprints});
+  CHECK(fingerprint_tags(*w, rw.key) == std::set<Tag>{Tag::wide_member_fingerprints});
+  CHECK(rw.key != rn.key);
+  // Below the threshold the object is exactly what format 1 wrote: no threshold at all gives
+  // the same keys.
+  pack::BoundarySettings never = narrow;
+  never.route_wide_members = 0;
+  auto v = store::make_memory_store();
+  CHECK(pack_text(*v, doc, {}, never).key == rn.key);
+
+  CHECK(hydrate_text(*w, rw.key) == doc);
+  for (int i = 0; i < 600; ++i) {
+    CHECK(hydrate_text(*w, rw.key, "/m" + std::to_string(i)) == std::to_string(i));
+  }
+  CHECK(hydrate_text(*w, rw.key, "/" + twins[0]) == "0");
+  CHECK(hydrate_text(*w, rw.key, "/" + twins[1]) == "0");
+  // The absent twin: narrow fingerprints send the lookup to three parts (m7's and the two
+  // twins'), wide ones to none.
+  CHECK(gets_for(*w, rw.key, "/" + twins[2]) + 3 <= gets_for(*n, rn.key, "/" + twins[2]));
+  for (const unsigned workers : {1U, 4U}) {
+    auto sw = store::make_memory_store();
+    pack::PackOptions o;
+    o.workers = workers;
+    CHECK(pack_text(*sw, doc, o, wide).key == rw.key);
+  }
+}
+
 TEST_CASE("pack: a routed object whose fingerprints disagree with its parts is corrupt", "[pack]")
 {
   // Hand-made blobs with valid keys: the fingerprints claim 3 members in a part of 2.

@@ -18,6 +18,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 
@@ -349,6 +350,70 @@ TEST_CASE("sqlite_store packs blobs hinted as index apart from the rest", "[stor
   }
   CHECK(index_packs >= 1);
 }
+
+TEST_CASE("sqlite_store fills index packs to their own, smaller target", "[store][sqlite]")
+{
+  test::TempDir dir;
+  const auto path = dir.file("a.pagable");
+  std::set<Key> index;
+  {
+    SqliteOptions o;
+    o.pack_target_bytes = 1 << 20;
+    o.index_pack_target_bytes = 4096;
+    auto s = open_rw(path, o);
+    store::PutHints h;
+    h.index = true;
+    for (int i = 0; i < 40; ++i) { // 40 index blobs of 1 kB, and as much content
+      REQUIRE(s->put(blob_of(std::string(1000, 'c') + std::to_string(i))));
+      index.insert(s->put(blob_of(std::string(1000, 'i') + std::to_string(i)), h).value());
+    }
+    REQUIRE(s->flush());
+  }
+  std::size_t index_packs = 0, content_packs = 0;
+  for (const auto& [pack, keys] : test::archive::blobs_by_pack(path)) {
+    const bool has_index = std::any_of(keys.begin(), keys.end(), [&](auto& k) { return index.count(k); });
+    (has_index ? index_packs : content_packs) += 1;
+    if (has_index) {
+      CHECK(keys.size() <= 5); // about 4 kB each
+    }
+  }
+  CHECK(content_packs == 1);
+  CHECK(index_packs >= 8);
+}
+
+#ifdef __linux__
+TEST_CASE("sqlite_store readers map the file when read_mmap_bytes allows it", "[store][sqlite]")
+{
+  test::TempDir dir;
+  const auto path = dir.file("mapped.pagable");
+  Key key;
+  {
+    auto s = open_rw(path);
+    key = s->put(blob_of("mapped")).value();
+    REQUIRE(s->flush());
+  }
+  const auto mapped = [&] {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+      // The file itself, not its -shm (mapped in WAL mode whatever the setting).
+      if (line.size() >= path.size() && line.compare(line.size() - path.size(), path.size(), path) == 0) {
+        return true;
+      }
+    }
+    return false;
+  };
+  CHECK(SqliteOptions{}.read_mmap_bytes > 0);
+  for (const std::size_t bytes : {std::size_t{0}, std::size_t{1} << 20}) {
+    INFO("read_mmap_bytes " << bytes);
+    SqliteOptions o;
+    o.read_mmap_bytes = bytes;
+    auto s = store::open_sqlite_store(path, o).value();
+    CHECK(s->get(key).value().value().data == blob_of("mapped").data);
+    CHECK(mapped() == (bytes > 0));
+  }
+}
+#endif
 
 TEST_CASE("sqlite_store decodes a pack only as far as the blob read", "[store][sqlite]")
 {
