@@ -187,8 +187,17 @@ Result<Packed> pack_one(store::BlobStore& store, const pack::BoundarySettings& b
     if (committed) {
       break;
     }
-    if (committed.error().code() != Errc::not_found || file == "-" || attempt == k_attempts) {
+    if (committed.error().code() != Errc::not_found) {
       return std::move(committed).error();
+    }
+    if (file == "-" || attempt == k_attempts) {
+      // Not the user's mistake (exit 2) but the archive's traffic: busy, like a held lock.
+      return make_error(Errc::locked,
+                        committed.error().message() + ": a gc running at the same time removed " +
+                            "it after this pack reused it, " +
+                            (file == "-" ? std::string("and standard input cannot be read twice")
+                                         : "on " + std::to_string(attempt) + " attempts") +
+                            "; nothing of it was committed, pack it again");
     }
     out.warn(file + ": " + committed.error().message() +
              " (a gc running at the same time removed it); packing the file again");

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include <fcntl.h>
@@ -199,15 +200,12 @@ TEST_CASE("cli rm --keep-last N [--prefix P] keeps the newest N", "[cli][gc]")
   CHECK(roots[1].name == "pr-4");
 }
 
-TEST_CASE("cli pack: a blob reused by a pack and removed by a concurrent gc is stored again",
-          "[cli][gc]")
+namespace {
+
+// A document of 6 inner nodes, packed as root A and removed again: its inner nodes stay
+// stored, unreachable, until a gc.
+std::string reusable_document(const std::string& archive, const std::string& file)
 {
-  // Deterministic version of the race DESIGN §4 describes: the pack reads its input from a
-  // FIFO, so the test holds it after the inner nodes (all present already, unreachable since
-  // `rm A`) were reused and before the top-level node; gc then removes them; the pack's root
-  // commit finds them missing and the pack reads its file again instead of failing.
-  test::TempDir dir;
-  const auto archive = dir.file("a.pagable");
   std::string doc = "{";
   for (int part = 0; part < 6; ++part) {
     doc += "\"part" + std::to_string(part) + "\":{";
@@ -218,17 +216,29 @@ TEST_CASE("cli pack: a blob reused by a pack and removed by a concurrent gc is s
     doc += "},";
   }
   doc += "\"last\":true}";
-  const auto file = dir.file("doc.json");
   test::write_file(file, doc);
   REQUIRE(run_pagable({"pack", archive, file, "--name", "A"}).exit_code == 0);
   REQUIRE(run_pagable({"rm", archive, "A"}).exit_code == 0);
+  return doc;
+}
 
-  const auto fifo = dir.file("doc.fifo");
+struct GcRace {
+  test::ProcessResult packed;
+  bool fed_again = false; // the pack read its input a second time
+};
+
+// Deterministic version of the race DESIGN §4 describes: `start_pack` runs a pack of `doc`
+// that reads from the FIFO `fifo`; the test holds the input after the inner nodes (stored
+// already by reusable_document) were reused and before the top-level node; gc then removes
+// them, and the pack's root commit finds them missing.
+GcRace pack_while_gc_removes(const std::string& archive, const std::string& doc, const std::string& fifo,
+                             const std::function<test::ProcessResult()>& start_pack)
+{
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   std::atomic<bool> done{false};
-  test::ProcessResult packed;
+  GcRace race;
   std::thread packer([&] {
-    packed = run_pagable({"pack", archive, fifo, "--name", "B"});
+    race.packed = start_pack();
     done = true;
   });
   // The FIFO opened for writing once the pack has opened it for reading; -1 when the pack
@@ -263,17 +273,55 @@ TEST_CASE("cli pack: a blob reused by a pack and removed by a concurrent gc is s
   // then the refused commit, within milliseconds), or the pipe would still be the first one.
   std::this_thread::sleep_for(std::chrono::seconds(2));
   const int again = open_writer();
-  const bool fed_again = again >= 0 && write_all(again, doc);
+  race.fed_again = again >= 0 && write_all(again, doc);
   if (again >= 0) {
     ::close(again);
   }
   packer.join();
-  INFO(packed.err);
-  CHECK(fed_again);
-  CHECK(packed.exit_code == 0);
-  CHECK_THAT(packed.err, Catch::Contains("packing the file again"));
+  return race;
+}
+
+} // namespace
+
+TEST_CASE("cli pack: a blob reused by a pack and removed by a concurrent gc is stored again",
+          "[cli][gc]")
+{
+  // The pack reads its file again instead of failing.
+  test::TempDir dir;
+  const auto archive = dir.file("a.pagable");
+  const auto doc = reusable_document(archive, dir.file("doc.json"));
+  const auto fifo = dir.file("doc.fifo");
+  const auto race = pack_while_gc_removes(archive, doc, fifo, [&] {
+    return run_pagable({"pack", archive, fifo, "--name", "B"});
+  });
+  INFO(race.packed.err);
+  CHECK(race.fed_again);
+  CHECK(race.packed.exit_code == 0);
+  CHECK_THAT(race.packed.err, Catch::Contains("packing the file again"));
   const auto hydrated = run_pagable({"hydrate", archive, "B"});
   REQUIRE(hydrated.exit_code == 0);
   CHECK(json::parse(hydrated.out) == json::parse(doc));
+  CHECK(run_pagable({"verify", archive}).exit_code == 0);
+}
+
+TEST_CASE("cli pack: standard input whose reused blob a concurrent gc removed fails as busy",
+          "[cli][gc]")
+{
+  // Standard input cannot be read twice: the pack commits nothing and says to run it again,
+  // with the busy status (4), not the usage one.
+  test::TempDir dir;
+  const auto archive = dir.file("a.pagable");
+  const auto doc = reusable_document(archive, dir.file("doc.json"));
+  const auto fifo = dir.file("doc.fifo");
+  const auto race = pack_while_gc_removes(archive, doc, fifo, [&] {
+    return test::run_process({"/bin/sh", "-c", "exec \"$0\" pack \"$1\" - --name B < \"$2\"",
+                              PAGABLE_BINARY, archive, fifo});
+  });
+  INFO(race.packed.err);
+  CHECK_FALSE(race.fed_again);
+  CHECK(race.packed.exit_code == 4);
+  CHECK_THAT(race.packed.err, Catch::Contains("standard input cannot be read twice") &&
+                                  Catch::Contains("pack it again"));
+  CHECK(run_pagable({"hydrate", archive, "B"}).exit_code == 2); // no such root
   CHECK(run_pagable({"verify", archive}).exit_code == 0);
 }
