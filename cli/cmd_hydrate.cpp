@@ -124,7 +124,13 @@ int write_types(const store::BlobStore& store, const store::RootRecord& root, co
 int run_hydrate(const HydrateArgs& args, const Context& ctx, const Output& out)
 {
   const auto t0 = std::chrono::steady_clock::now();
-  auto store = open_archive(args.archive, store::OpenMode::read_only, ctx);
+  store::SqliteOptions open_options;
+  if (!args.at.empty() && !args.types) {
+    // A short random read: mapping the file spares a pread per page (SqliteOptions says what
+    // it risks). A whole document is read through system calls, so that its RSS stays small.
+    open_options.read_mmap_bytes = 256 * 1024 * 1024;
+  }
+  auto store = open_archive(args.archive, store::OpenMode::read_only, ctx, open_options);
   if (!store) {
     return out.error(store.error());
   }

@@ -26,6 +26,7 @@ pack::BoundarySettings small_boundaries()
   b.index_fanout = 4;
   b.route_members = 8;
   b.route_member_bytes = 0;
+  b.route_wide_members = 16; // both fingerprint widths
   return b;
 }
 

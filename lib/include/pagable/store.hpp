@@ -159,7 +159,8 @@ struct SqliteOptions {
   // The same for packs of index blobs (PutHints::index), when smaller. A lookup reads a few
   // blobs here and there from these, and routing fingerprints do not compress, so small
   // packs lose little and spare decoding: a cold `hydrate --at` into a 500,000-member object
-  // took 1.6 ms less with 64 KiB than with 2 MiB index packs, for 0.6% more bytes.
+  // took 1.6 ms less with 64 KiB than with 2 MiB index packs, for 0.6% more bytes. (0: each
+  // index blob in a pack of its own.)
   std::size_t index_pack_target_bytes = 64 * 1024;
   // Bytes of blobs queued for the writer before put() blocks (back-pressure).
   std::size_t write_queue_bytes = 32 * 1024 * 1024;
@@ -169,9 +170,12 @@ struct SqliteOptions {
   unsigned readers = 0;
   // Bytes of the file each read connection maps into memory (SQLite's mmap_size); 0 reads
   // through system calls only. A mapped page costs no pread and no copy into SQLite's cache:
-  // a cold `hydrate --at` on a 500,000-member object went from 7.7 to 6.5 ms. Mapped pages
-  // are the OS's file cache but count in the process's RSS once touched, hence the bound.
-  std::size_t read_mmap_bytes = 256 * 1024 * 1024;
+  // a cold `hydrate --at` on a 500,000-member object went from 7.7 to 6.5 ms. The price: an
+  // I/O error on a mapped page, or the file truncated by something other than SQLite while
+  // it is open, kills the process with SIGBUS instead of returning an error; and mapped
+  // pages, the OS's file cache, count in the process's RSS once touched (per connection).
+  // So it is off by default; `pagable hydrate --at`, a short random read, turns it on.
+  std::size_t read_mmap_bytes = 0;
   // A pack (or blob) claiming more than this many uncompressed bytes is refused as corrupt.
   std::size_t max_pack_bytes = 256 * 1024 * 1024;
 };

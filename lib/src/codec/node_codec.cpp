@@ -191,6 +191,7 @@ Result<std::optional<Location>> find_in_routed_object(const BlobLoader& load,
     return corrupt("a routed object's fingerprints disagree with its part boundaries");
   };
   std::uint64_t first = 0; // document position of the current part's first member
+  unsigned object_width = 0; // all of an object's fingerprint blobs have the first one's
   for (std::uint64_t i = 0; i < m; ++i) {
     PAGABLE_TRY_ASSIGN(const std::uint64_t group_parts, r.read_varint());
     PAGABLE_TRY_ASSIGN(const std::uint64_t group_members, r.read_varint());
@@ -202,6 +203,11 @@ Result<std::optional<Location>> find_in_routed_object(const BlobLoader& load,
     if (width == 0) {
       return corrupt("a routed object's fingerprint child holds a tag " +
                      std::to_string(static_cast<int>(ft)));
+    }
+    if (i == 0) {
+      object_width = width;
+    } else if (width != object_width) {
+      return corrupt("a routed object's fingerprint blobs differ in width");
     }
     const std::uint32_t want = wide_want >> (8 * (3 - width));
     PAGABLE_TRY_ASSIGN(const std::uint64_t parts, fr.read_varint());
@@ -423,6 +429,9 @@ Result<double> NodeReader::read_binary64_body()
 Result<std::span<const std::uint8_t>> NodeReader::read_fingerprints(std::uint64_t count,
                                                                    unsigned width)
 {
+  if (width < 2 || width > 3) {
+    return corrupt("a fingerprint width of " + std::to_string(width) + " bytes");
+  }
   if (count > (m_data.size() - m_pos) / width) {
     return corrupt("truncated fingerprints");
   }

@@ -86,6 +86,9 @@ inline std::uint32_t wide_member_fingerprint(std::uint64_t name_hash)
 // Whether `fps`, fingerprints of `width` bytes little-endian, lists `want`.
 inline bool lists_fingerprint(std::span<const std::uint8_t> fps, unsigned width, std::uint32_t want)
 {
+  if (width < 2 || width > 3) {
+    return false;
+  }
   for (std::size_t i = 0; i + width <= fps.size(); i += width) {
     std::uint32_t v = 0;
     for (unsigned b = 0; b < width; ++b) {

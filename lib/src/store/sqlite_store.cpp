@@ -412,9 +412,8 @@ Result<std::unique_ptr<Reader>> SqliteStore::make_reader() const
                                      m_options.lock_wait));
   // Readers never write; this makes an accidental write an error instead of a change.
   PAGABLE_TRY(r->db.exec("PRAGMA query_only = ON"));
-  if (m_options.read_mmap_bytes > 0) {
-    PAGABLE_TRY(r->db.exec("PRAGMA mmap_size = " + std::to_string(m_options.read_mmap_bytes)));
-  }
+  // Always set: 0 must mean off even where SQLite was built or configured to map by default.
+  PAGABLE_TRY(r->db.exec("PRAGMA mmap_size = " + std::to_string(m_options.read_mmap_bytes)));
   auto prep = [&]() -> Result<void> {
     PAGABLE_TRY_ASSIGN(r->get_blob,
                        r->db.prepare("SELECT pack, offset, size, children FROM blobs WHERE key = ?1"));
@@ -821,8 +820,12 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
   m_bytes_written.fetch_add(Key::k_size + children.size() + 16, std::memory_order_relaxed);
   pack.buf.insert(pack.buf.end(), item.blob.data.begin(), item.blob.data.end());
   ++pack.blobs;
+  // Index packs are smaller (a lookup reads a few blobs from each); so is their delta prefix.
+  const std::size_t target = item.index ? std::min(m_options.pack_target_bytes,
+                                                   m_options.index_pack_target_bytes)
+                                        : m_options.pack_target_bytes;
   for (const Key& base : item.bases) {
-    if (pack.base_bytes >= k_max_prefix_factor * m_options.pack_target_bytes ||
+    if (pack.base_bytes >= k_max_prefix_factor * target ||
         !pack.base_keys.insert(base).second) {
       continue;
     }
@@ -839,9 +842,6 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
     }
     f.reset();
   }
-  const std::size_t target = item.index ? std::min(m_options.pack_target_bytes,
-                                                   m_options.index_pack_target_bytes)
-                                        : m_options.pack_target_bytes;
   if (pack.buf.size() >= target) {
     PAGABLE_TRY(finish_pack(pack));
   }

@@ -381,6 +381,42 @@ TEST_CASE("pack: a routed object of route_wide_members or more stores 24-bit fin
   }
 }
 
+TEST_CASE("pack: fingerprint groups end where format 1 ended them, whatever the width", "[pack]")
+{
+  // 300,000 tiny members in parts of about 85: some groups run to the 16 KiB cap, which is
+  // counted in 16-bit fingerprints whatever their width, so that narrow groups, and the keys
+  // of format-1 archives, stay as they were.
+  std::string doc = "{";
+  for (int i = 0; i < 300000; ++i) {
+    doc += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i % 97);
+  }
+  doc += "}";
+  pack::BoundarySettings narrow = tiny_boundaries();
+  narrow.chunk_target_bytes = 1024;
+  narrow.chunk_max_bytes = 4096;
+  narrow.route_members = 50;
+  narrow.route_member_bytes = 0;
+  narrow.route_wide_members = 0;
+  pack::BoundarySettings wide = narrow;
+  wide.route_wide_members = 1;
+  auto n = store::make_memory_store();
+  auto w = store::make_memory_store();
+  const auto rn = pack_text(*n, doc, {}, narrow);
+  const auto rw = pack_text(*w, doc, {}, wide);
+  // The key pagable 0.1.0 gave this document with format 1 (commit cae1cf8).
+  CHECK(rn.key.to_hex() == "f1187ca3d162f433ad74204106fd228440f75de1df862f97928d17cac6882423");
+  const Blob rn_top = n->get(rn.key).value().value();
+  const Blob rw_top = w->get(rw.key).value().value();
+  REQUIRE(static_cast<Tag>(rn_top.data.at(0)) == Tag::routed_object);
+  CHECK(rw_top.data == rn_top.data); // the same groups of the same parts
+  CHECK(rw_top.children.at(0) == rn_top.children.at(0));
+  std::size_t capped = 0;
+  for (std::size_t i = 1; i < rn_top.children.size(); ++i) {
+    capped += n->get(rn_top.children[i]).value().value().data.size() >= 4 * 4096 ? 1 : 0;
+  }
+  CHECK(capped >= 1);
+}
+
 TEST_CASE("pack: a routed object whose fingerprints disagree with its parts is corrupt", "[pack]")
 {
   // Hand-made blobs with valid keys: the fingerprints claim 3 members in a part of 2.
@@ -427,6 +463,29 @@ TEST_CASE("pack: a routed object whose fingerprints disagree with its parts is c
   const auto bad_count = codec::locate(load, miscounted, {"no such name"});
   REQUIRE_FALSE(bad_count);
   CHECK(bad_count.error().code() == Errc::corrupt);
+
+  // Two groups of one part each, one narrow and one wide: one object's fingerprints have one
+  // width (format 2), so the second group is corrupt.
+  const Key tree2 =
+      s->put(Blob{Bytes{tag(Tag::object_chunks), 2, 2, 2}, {part_key, part_key}}).value();
+  const Bytes narrow_fps{tag(Tag::member_fingerprints), 1, 2, 0, 0, 0, 0};
+  const Bytes wide_fps{tag(Tag::wide_member_fingerprints), 1, 2, 0, 0, 0, 0, 0, 0};
+  const Key mixed = s->put(Blob{Bytes{tag(Tag::routed_object), 2, 1, 2, 1, 2},
+                                {tree2, s->put(Blob{narrow_fps, {}}).value(),
+                                 s->put(Blob{wide_fps, {}}).value()}})
+                        .value();
+  const auto mixed_lookup = codec::locate(load, mixed, {"no such name"});
+  REQUIRE_FALSE(mixed_lookup);
+  CHECK(mixed_lookup.error().code() == Errc::corrupt);
+  CHECK_THAT(mixed_lookup.error().message(), Catch::Contains("width"));
+  // The same object with both groups wide is sound: the name is simply absent.
+  const Key wide_key = s->put(Blob{wide_fps, {}}).value();
+  const Key both_wide = s->put(Blob{Bytes{tag(Tag::routed_object), 2, 1, 2, 1, 2},
+                                    {tree2, wide_key, wide_key}})
+                            .value();
+  const auto absent_wide = codec::locate(load, both_wide, {"no such name"});
+  REQUIRE_FALSE(absent_wide);
+  CHECK(absent_wide.error().code() == Errc::not_found);
 }
 
 TEST_CASE("pack: sibling routed objects each keep their own fingerprints", "[pack]")
