@@ -264,34 +264,6 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
     }
     ps.schema = std::move(*compiled);
   }
-  // Updates go into smaller packs (bench/results/2026-11-24-delta.md): a delta pack of
-  // sparse changes draws on the old packs of a wide stretch of the document, and a read
-  // decodes those base packs too. 64 KiB delta packs name half as many base packs, which
-  // made a cold `hydrate --at` on the 5th version of a chain about 2.5x faster for about 3%
-  // more bytes (measured over 256 KiB fresh packs; over today's 2 MiB ones such a read takes
-  // about 11 ms). Only when every file updates a root: a fresh document keeps 2 MiB packs.
-  bool all_updates = !args.update_of.empty();
-  if (!all_updates) {
-    all_updates = true;
-    for (const auto& file : args.files) {
-      auto existing = (*store)->get_root(args.name.empty() ? root_name_for(file) : args.name);
-      if (!existing) {
-        return out.error(existing.error());
-      }
-      if (!existing->has_value()) {
-        all_updates = false;
-        break;
-      }
-    }
-  }
-  if (all_updates) {
-    store->reset(); // closes the archive before it is opened again
-    store_options.pack_target_bytes = 64 * 1024;
-    store = open_archive(args.archive, store::OpenMode::read_write, ctx, store_options);
-    if (!store) {
-      return out.error(store.error());
-    }
-  }
   auto boundaries = pack::init_boundaries(**store);
   if (!boundaries) {
     return out.error(boundaries.error());

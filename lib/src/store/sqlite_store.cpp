@@ -222,9 +222,7 @@ private:
     std::int64_t id = 0; // chosen when its first blob arrives
     Bytes buf;
     std::size_t blobs = 0;
-    std::vector<BaseSlice> bases;        // old nodes the pack's new nodes resemble
-    std::unordered_set<Key> base_keys;   // dedup of bases
-    std::size_t base_bytes = 0;
+    std::vector<BaseSlice> bases;        // old nodes the pack's new node resembles (delta pack)
     void clear();
   };
   Result<void> finish_pack(OpenPack& pack);
@@ -283,6 +281,7 @@ private:
   std::int64_t m_cache_kib = 0;    // the writer's page cache, as last set
   OpenPack m_data_pack;
   OpenPack m_index_pack;
+  OpenPack m_delta_pack; // blobs with delta bases: one, or a few small ones
   std::uint64_t m_processed = 0; // items taken off the queue and applied (maybe uncommitted)
 
   // Counters (any thread).
@@ -748,6 +747,7 @@ void SqliteStore::fail_writer(Error e)
   m_format_upgrade_in_txn = false; // rolled back with the rest
   m_data_pack.clear();
   m_index_pack.clear();
+  m_delta_pack.clear();
   {
     std::lock_guard lock(m_queue_mutex);
     if (!m_error) {
@@ -793,7 +793,43 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
     m_format_upgrade_in_txn = true;
   }
   const Bytes children = encode_children(item.blob.children);
-  OpenPack& pack = item.index ? m_index_pack : m_data_pack;
+  // Index packs are smaller (a lookup reads a few blobs from each); so is their delta prefix.
+  const std::size_t target = item.index ? std::min(m_options.pack_target_bytes,
+                                                   m_options.index_pack_target_bytes)
+                                        : m_options.pack_target_bytes;
+  // A blob with usable delta bases goes into a delta pack of at most delta_pack_target_bytes,
+  // so a node of any size has one of its own, whose prefix is just its bases. Mixed into a
+  // shared pack, it would make a reader of any blob there decode the bases of all of them,
+  // and the pack's depth would be its deepest base's, so a blob whose base is shallow could
+  // not be a base itself by the next version (24 mdn releases in a row: 3.41 against 2.50 MB,
+  // and a cold `hydrate --at` in the last one decoding 41 packs).
+  std::vector<BaseSlice> bases;
+  std::unordered_set<Key> seen;
+  std::size_t base_bytes = 0;
+  for (const Key& base : item.bases) {
+    if (base_bytes >= k_max_prefix_factor * target || !seen.insert(base).second) {
+      continue;
+    }
+    Stmt& f = m_w_find_base;
+    f.reset();
+    f.bind(1, base.bytes());
+    PAGABLE_TRY_ASSIGN(const bool found, f.step("looking up a delta base"));
+    // Bases in packs that are deltas k_max_delta_depth deep already are not used: chains stay
+    // short, so reading never decodes more than that many packs for one. Bases in packs not
+    // written yet cannot be read.
+    const bool open = f.column_int(0) == m_data_pack.id || f.column_int(0) == m_index_pack.id ||
+                      f.column_int(0) == m_delta_pack.id;
+    if (found && f.column_int(3) < k_max_delta_depth && !open) {
+      bases.push_back(BaseSlice{f.column_int(0), f.column_int(1), f.column_int(2)});
+      base_bytes += static_cast<std::size_t>(f.column_int(2));
+    }
+    f.reset();
+  }
+  if (!bases.empty() && m_delta_pack.blobs > 0 &&
+      item.blob.data.size() >= m_options.delta_pack_target_bytes) {
+    PAGABLE_TRY(finish_pack(m_delta_pack)); // a node this big is alone in its delta pack
+  }
+  OpenPack& pack = !bases.empty() ? m_delta_pack : item.index ? m_index_pack : m_data_pack;
   if (pack.blobs == 0) {
     pack.id = m_next_pack_id++;
   }
@@ -820,27 +856,12 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
   m_bytes_written.fetch_add(Key::k_size + children.size() + 16, std::memory_order_relaxed);
   pack.buf.insert(pack.buf.end(), item.blob.data.begin(), item.blob.data.end());
   ++pack.blobs;
-  // Index packs are smaller (a lookup reads a few blobs from each); so is their delta prefix.
-  const std::size_t target = item.index ? std::min(m_options.pack_target_bytes,
-                                                   m_options.index_pack_target_bytes)
-                                        : m_options.pack_target_bytes;
-  for (const Key& base : item.bases) {
-    if (pack.base_bytes >= k_max_prefix_factor * target ||
-        !pack.base_keys.insert(base).second) {
-      continue;
+  if (&pack == &m_delta_pack) {
+    pack.bases.insert(pack.bases.end(), bases.begin(), bases.end());
+    if (pack.buf.size() >= m_options.delta_pack_target_bytes) {
+      PAGABLE_TRY(finish_pack(pack));
     }
-    Stmt& f = m_w_find_base;
-    f.reset();
-    f.bind(1, base.bytes());
-    PAGABLE_TRY_ASSIGN(const bool found, f.step("looking up a delta base"));
-    // Bases in packs that are deltas k_max_delta_depth deep already are not used: chains stay
-    // short, so reading never decodes more than that many packs for one.
-    const bool open = f.column_int(0) == m_data_pack.id || f.column_int(0) == m_index_pack.id;
-    if (found && f.column_int(3) < k_max_delta_depth && !open) {
-      pack.bases.push_back(BaseSlice{f.column_int(0), f.column_int(1), f.column_int(2)});
-      pack.base_bytes += static_cast<std::size_t>(f.column_int(2));
-    }
-    f.reset();
+    return {};
   }
   if (pack.buf.size() >= target) {
     PAGABLE_TRY(finish_pack(pack));
@@ -913,13 +934,13 @@ void SqliteStore::OpenPack::clear()
   buf.clear();
   blobs = 0;
   bases.clear();
-  base_keys.clear();
-  base_bytes = 0;
+
 }
 
 Result<void> SqliteStore::finish_packs()
 {
   PAGABLE_TRY(finish_pack(m_data_pack));
+  PAGABLE_TRY(finish_pack(m_delta_pack));
   return finish_pack(m_index_pack);
 }
 

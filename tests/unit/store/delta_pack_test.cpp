@@ -4,12 +4,14 @@
 #include <pagable/store.hpp>
 #include <pagable/verify.hpp>
 
+#include "support/archive_fixture.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <random>
 
 using namespace pagable;
@@ -99,6 +101,74 @@ TEST_CASE("sqlite_store: delta hints shrink an update and it reads back", "[stor
   CHECK(delta * 4 < plain);
   CHECK(query_int(dir.file("delta.pagable"), "SELECT count(*) FROM packs WHERE codec = 3") > 0);
   CHECK(query_int(dir.file("plain.pagable"), "SELECT count(*) FROM packs WHERE codec = 3") == 0);
+}
+
+TEST_CASE("sqlite_store: a blob with delta bases gets a pack of its own, small ones share one",
+          "[store][sqlite][delta]")
+{
+  // A reader of a delta pack decodes the bases of every blob in it, and its depth is that of
+  // its deepest base: each node of delta_pack_target_bytes or more is packed alone with its
+  // own bases; small ones share a delta pack up to that size; blobs without bases share the
+  // ordinary packs as before.
+  test::TempDir dir;
+  const auto path = dir.file("a.pagable");
+  const auto text = [&](int i, int version, int records) {
+    std::string t;
+    std::mt19937 same(static_cast<unsigned>(i)); // the same tokens in every version
+    for (int r = 0; r < records; ++r) {
+      t += record(i * 1000 + r, version, same);
+    }
+    return test::bytes(t);
+  };
+  std::vector<Key> big_v1, small_v1, big_v2, small_v2, plain;
+  {
+    auto s = create(path);
+    for (int i = 0; i < 3; ++i) {
+      big_v1.push_back(s->put(Blob{text(i, 1, 60), {}}).value()); // about 12 kB
+    }
+    for (int i = 0; i < 4; ++i) {
+      small_v1.push_back(s->put(Blob{text(10 + i, 1, 1), {}}).value()); // about 200 bytes
+    }
+    REQUIRE(s->flush());
+    for (int i = 0; i < 3; ++i) {
+      store::PutHints h;
+      h.delta_bases = {big_v1[static_cast<std::size_t>(i)]};
+      big_v2.push_back(s->put(Blob{text(i, 2, 60), {}}, h).value());
+      plain.push_back(s->put(Blob{text(20 + i, 1, 60), {}}).value());
+    }
+    for (int i = 0; i < 4; ++i) {
+      store::PutHints h;
+      h.delta_bases = {small_v1[static_cast<std::size_t>(i)]};
+      small_v2.push_back(s->put(Blob{text(10 + i, 2, 1), {}}, h).value());
+    }
+    REQUIRE(s->flush());
+  }
+  const auto packs = test::archive::blobs_by_pack(path);
+  const auto pack_of = [&](const Key& k) {
+    for (const auto& [id, keys] : packs) {
+      if (std::find(keys.begin(), keys.end(), k) != keys.end()) {
+        return id;
+      }
+    }
+    FAIL("blob not in any pack");
+    return std::int64_t{0};
+  };
+  for (const Key& k : big_v2) {
+    const auto id = pack_of(k);
+    CHECK(packs.at(id).size() == 1);
+    CHECK(test::archive::sql_int(path, "SELECT codec FROM packs WHERE id = " + std::to_string(id)) == 3);
+    CHECK(test::archive::sql_int(path, "SELECT depth FROM packs WHERE id = " + std::to_string(id)) == 1);
+  }
+  CHECK(pack_of(plain[0]) == pack_of(plain[2])); // no bases: the ordinary pack
+  CHECK(pack_of(small_v2[0]) == pack_of(small_v2[3])); // small deltas share
+  CHECK(pack_of(small_v2[0]) != pack_of(plain[0]));
+  auto ro = store::open_sqlite_store(path).value();
+  for (int i = 0; i < 3; ++i) {
+    CHECK(ro->get(big_v2[static_cast<std::size_t>(i)]).value()->data == text(i, 2, 60));
+  }
+  for (int i = 0; i < 4; ++i) {
+    CHECK(ro->get(small_v2[static_cast<std::size_t>(i)]).value()->data == text(10 + i, 2, 1));
+  }
 }
 
 TEST_CASE("sqlite_store: delta chains stay short across many versions", "[store][sqlite][delta]")
