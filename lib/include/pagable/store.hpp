@@ -163,13 +163,14 @@ struct SqliteOptions {
   // index blob in a pack of its own.)
   std::size_t index_pack_target_bytes = 64 * 1024;
   // Blobs stored with delta bases (PutHints::delta_bases) fill packs of their own, finished
-  // once they hold this many bytes: a node of this size or more gets a pack to itself, whose
-  // prefix is just its own bases, so reading it decodes only its own history and its depth
-  // is its own. 24 mdn releases packed in a row: 2.50 MB instead of 3.41 with shared packs,
-  // and a cold `hydrate --at` 7.5 ms instead of 12-13 in the worst of five lookups; a short
-  // chain costs a little more (8.1.4 to 8.1.9: 27-58 kB written per release instead of
-  // 25-52): per-pack overhead, which small deltas share up to this size.
-  std::size_t delta_pack_target_bytes = 8 * 1024;
+  // once they hold this many bytes (a node of this size or more gets one to itself). Apart
+  // from new content, a delta pack's prefix holds only its few nodes' bases, so a read
+  // decodes little besides their history, and its depth is theirs. Measured (Release, mdn
+  // and GitHub REST releases; bench/results/2026-11-24-chain.md), against packing them with
+  // everything else in 64 KiB packs: 24 mdn releases in a row 2.62 MB instead of 3.41, worst
+  // cold `hydrate --at` of five 8.7 ms instead of 12-13; the one GitHub REST update adds
+  // 147 kB instead of 139 (8 KiB: 2.50 MB, 7.5 ms, 164 kB; 256 KiB: 3.28 MB, 40 ms, 127 kB).
+  std::size_t delta_pack_target_bytes = 64 * 1024;
   // Bytes of blobs queued for the writer before put() blocks (back-pressure).
   std::size_t write_queue_bytes = 32 * 1024 * 1024;
   // Bytes of decompressed packs kept for readers (shared by all reader threads).

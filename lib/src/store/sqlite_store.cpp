@@ -797,12 +797,12 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
   const std::size_t target = item.index ? std::min(m_options.pack_target_bytes,
                                                    m_options.index_pack_target_bytes)
                                         : m_options.pack_target_bytes;
-  // A blob with usable delta bases goes into a delta pack of at most delta_pack_target_bytes,
-  // so a node of any size has one of its own, whose prefix is just its bases. Mixed into a
-  // shared pack, it would make a reader of any blob there decode the bases of all of them,
-  // and the pack's depth would be its deepest base's, so a blob whose base is shallow could
-  // not be a base itself by the next version (24 mdn releases in a row: 3.41 against 2.50 MB,
-  // and a cold `hydrate --at` in the last one decoding 41 packs).
+  // A blob with usable delta bases goes into a delta pack of at most delta_pack_target_bytes
+  // (a node that size or more alone), whose prefix is just its few nodes' bases. Mixed into
+  // a large shared pack, it made a reader of any blob there decode the bases of all of them,
+  // and the pack's depth was its deepest base's, so a blob whose base was shallow could not
+  // be a base itself by the next version (24 mdn releases in a row: 3.41 against 2.62 MB, and
+  // a cold `hydrate --at` in the last one decoding 41 packs).
   std::vector<BaseSlice> bases;
   std::unordered_set<Key> seen;
   std::size_t base_bytes = 0;

@@ -107,9 +107,9 @@ TEST_CASE("sqlite_store: a blob with delta bases gets a pack of its own, small o
           "[store][sqlite][delta]")
 {
   // A reader of a delta pack decodes the bases of every blob in it, and its depth is that of
-  // its deepest base: each node of delta_pack_target_bytes or more is packed alone with its
-  // own bases; small ones share a delta pack up to that size; blobs without bases share the
-  // ordinary packs as before.
+  // its deepest base: each node of delta_pack_target_bytes (here 8 KiB) or more is packed
+  // alone with its own bases; small ones share a delta pack up to that size; blobs without
+  // bases share the ordinary packs as before.
   test::TempDir dir;
   const auto path = dir.file("a.pagable");
   const auto text = [&](int i, int version, int records) {
@@ -122,7 +122,10 @@ TEST_CASE("sqlite_store: a blob with delta bases gets a pack of its own, small o
   };
   std::vector<Key> big_v1, small_v1, big_v2, small_v2, plain;
   {
-    auto s = create(path);
+    store::SqliteOptions o;
+    o.mode = store::OpenMode::create;
+    o.delta_pack_target_bytes = 8 * 1024;
+    auto s = store::open_sqlite_store(path, o).value();
     for (int i = 0; i < 3; ++i) {
       big_v1.push_back(s->put(Blob{text(i, 1, 60), {}}).value()); // about 12 kB
     }
