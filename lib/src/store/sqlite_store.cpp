@@ -222,7 +222,9 @@ private:
     std::int64_t id = 0; // chosen when its first blob arrives
     Bytes buf;
     std::size_t blobs = 0;
-    std::vector<BaseSlice> bases;        // old nodes the pack's new node resembles (delta pack)
+    std::vector<BaseSlice> bases;      // old nodes its new nodes resemble (the delta pack)
+    std::unordered_set<Key> base_keys; // dedup of bases
+    std::size_t base_bytes = 0;        // bounded: readers refuse prefixes above max_pack_bytes
     void clear();
   };
   Result<void> finish_pack(OpenPack& pack);
@@ -803,11 +805,17 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
   // and the pack's depth was its deepest base's, so a blob whose base was shallow could not
   // be a base itself by the next version (24 mdn releases in a row: 3.41 against 2.62 MB, and
   // a cold `hydrate --at` in the last one decoding 41 packs).
+  if (!item.bases.empty() && m_delta_pack.blobs > 0 &&
+      item.blob.data.size() >= m_options.delta_pack_target_bytes) {
+    PAGABLE_TRY(finish_pack(m_delta_pack)); // a node this big is alone in its delta pack
+  }
+  // The delta pack's whole prefix stays within k_max_prefix_factor pack targets.
   std::vector<BaseSlice> bases;
+  std::size_t base_bytes = m_delta_pack.base_bytes;
   std::unordered_set<Key> seen;
-  std::size_t base_bytes = 0;
   for (const Key& base : item.bases) {
-    if (base_bytes >= k_max_prefix_factor * target || !seen.insert(base).second) {
+    if (base_bytes >= k_max_prefix_factor * target || m_delta_pack.base_keys.count(base) != 0 ||
+        !seen.insert(base).second) {
       continue;
     }
     Stmt& f = m_w_find_base;
@@ -819,15 +827,14 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
     // written yet cannot be read.
     const bool open = f.column_int(0) == m_data_pack.id || f.column_int(0) == m_index_pack.id ||
                       f.column_int(0) == m_delta_pack.id;
-    if (found && f.column_int(3) < k_max_delta_depth && !open) {
+    // The first base is taken whatever its size (one node, within any pack limit).
+    const auto size = static_cast<std::size_t>(f.column_int(2));
+    if (found && f.column_int(3) < k_max_delta_depth && !open &&
+        (base_bytes == 0 || base_bytes + size <= k_max_prefix_factor * target)) {
       bases.push_back(BaseSlice{f.column_int(0), f.column_int(1), f.column_int(2)});
-      base_bytes += static_cast<std::size_t>(f.column_int(2));
+      base_bytes += size;
     }
     f.reset();
-  }
-  if (!bases.empty() && m_delta_pack.blobs > 0 &&
-      item.blob.data.size() >= m_options.delta_pack_target_bytes) {
-    PAGABLE_TRY(finish_pack(m_delta_pack)); // a node this big is alone in its delta pack
   }
   OpenPack& pack = !bases.empty() ? m_delta_pack : item.index ? m_index_pack : m_data_pack;
   if (pack.blobs == 0) {
@@ -858,6 +865,8 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
   ++pack.blobs;
   if (&pack == &m_delta_pack) {
     pack.bases.insert(pack.bases.end(), bases.begin(), bases.end());
+    pack.base_keys.insert(seen.begin(), seen.end());
+    pack.base_bytes = base_bytes;
     if (pack.buf.size() >= m_options.delta_pack_target_bytes) {
       PAGABLE_TRY(finish_pack(pack));
     }
@@ -934,6 +943,8 @@ void SqliteStore::OpenPack::clear()
   buf.clear();
   blobs = 0;
   bases.clear();
+  base_keys.clear();
+  base_bytes = 0;
 
 }
 

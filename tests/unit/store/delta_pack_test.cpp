@@ -174,6 +174,51 @@ TEST_CASE("sqlite_store: a blob with delta bases gets a pack of its own, small o
   }
 }
 
+TEST_CASE("sqlite_store: small blobs with big bases keep their shared prefix bounded",
+          "[store][sqlite][delta]")
+{
+  // Small blobs share a delta pack; their bases together must stay within 8 pack targets, or
+  // enough of them would make a prefix readers refuse (above max_pack_bytes).
+  test::TempDir dir;
+  const auto path = dir.file("a.pagable");
+  const auto big = [](int i) {
+    std::mt19937 rng(static_cast<unsigned>(i));
+    std::string t;
+    for (int r = 0; r < 500; ++r) {
+      t += record(r, 1, rng); // about 100 kB
+    }
+    return test::bytes(t);
+  };
+  const auto small_of = [&](int i) { // 2 kB of its base, edited: compresses well against it
+    Bytes b = big(i);
+    b.resize(2000);
+    b[1000] = '!';
+    return b;
+  };
+  std::vector<Key> small;
+  {
+    auto s = create(path); // library defaults: 64 KiB packs and delta packs
+    std::vector<Key> bases;
+    for (int i = 0; i < 20; ++i) {
+      bases.push_back(s->put(Blob{big(i), {}}).value());
+    }
+    REQUIRE(s->flush());
+    for (int i = 0; i < 20; ++i) {
+      store::PutHints h;
+      h.delta_bases = {bases[static_cast<std::size_t>(i)]};
+      small.push_back(s->put(Blob{small_of(i), {}}, h).value());
+    }
+    REQUIRE(s->flush());
+  }
+  CHECK(query_int(path.c_str(), "SELECT count(*) FROM pack_bases") > 0);
+  CHECK(query_int(path.c_str(), "SELECT max(t) FROM (SELECT sum(size) AS t FROM pack_bases "
+                                "GROUP BY pack)") <= 8 * 64 * 1024);
+  auto ro = store::open_sqlite_store(path).value();
+  for (int i = 0; i < 20; ++i) {
+    CHECK(ro->get(small[static_cast<std::size_t>(i)]).value()->data == small_of(i));
+  }
+}
+
 TEST_CASE("sqlite_store: delta chains stay short across many versions", "[store][sqlite][delta]")
 {
   test::TempDir dir;
