@@ -813,9 +813,14 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
   std::vector<BaseSlice> bases;
   std::size_t base_bytes = m_delta_pack.base_bytes;
   std::unordered_set<Key> seen;
+  bool in_prefix = false; // a base already in the delta pack's prefix, for an earlier blob
+  std::vector<Key> usable;
   for (const Key& base : item.bases) {
-    if (base_bytes >= k_max_prefix_factor * target || m_delta_pack.base_keys.count(base) != 0 ||
-        !seen.insert(base).second) {
+    if (m_delta_pack.base_keys.count(base) != 0) {
+      in_prefix = true;
+      continue;
+    }
+    if (base_bytes >= k_max_prefix_factor * target || !seen.insert(base).second) {
       continue;
     }
     Stmt& f = m_w_find_base;
@@ -832,11 +837,13 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
     if (found && f.column_int(3) < k_max_delta_depth && !open &&
         (base_bytes == 0 || base_bytes + size <= k_max_prefix_factor * target)) {
       bases.push_back(BaseSlice{f.column_int(0), f.column_int(1), f.column_int(2)});
+      usable.push_back(base);
       base_bytes += size;
     }
     f.reset();
   }
-  OpenPack& pack = !bases.empty() ? m_delta_pack : item.index ? m_index_pack : m_data_pack;
+  const bool delta = !bases.empty() || in_prefix;
+  OpenPack& pack = delta ? m_delta_pack : item.index ? m_index_pack : m_data_pack;
   if (pack.blobs == 0) {
     pack.id = m_next_pack_id++;
   }
@@ -865,7 +872,7 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
   ++pack.blobs;
   if (&pack == &m_delta_pack) {
     pack.bases.insert(pack.bases.end(), bases.begin(), bases.end());
-    pack.base_keys.insert(seen.begin(), seen.end());
+    pack.base_keys.insert(usable.begin(), usable.end());
     pack.base_bytes = base_bytes;
     if (pack.buf.size() >= m_options.delta_pack_target_bytes) {
       PAGABLE_TRY(finish_pack(pack));

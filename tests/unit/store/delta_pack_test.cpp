@@ -144,6 +144,11 @@ TEST_CASE("sqlite_store: a blob with delta bases gets a pack of its own, small o
       h.delta_bases = {small_v1[static_cast<std::size_t>(i)]};
       small_v2.push_back(s->put(Blob{text(10 + i, 2, 1), {}}, h).value());
     }
+    // A base already in the delta pack's prefix still counts: a second blob hinted with it
+    // joins the delta pack instead of being stored plain.
+    store::PutHints again;
+    again.delta_bases = {small_v1[0]};
+    small_v2.push_back(s->put(Blob{text(10, 3, 1), {}}, again).value());
     REQUIRE(s->flush());
   }
   const auto packs = test::archive::blobs_by_pack(path);
@@ -164,6 +169,7 @@ TEST_CASE("sqlite_store: a blob with delta bases gets a pack of its own, small o
   }
   CHECK(pack_of(plain[0]) == pack_of(plain[2])); // no bases: the ordinary pack
   CHECK(pack_of(small_v2[0]) == pack_of(small_v2[3])); // small deltas share
+  CHECK(pack_of(small_v2[4]) == pack_of(small_v2[0]));
   CHECK(pack_of(small_v2[0]) != pack_of(plain[0]));
   auto ro = store::open_sqlite_store(path).value();
   for (int i = 0; i < 3; ++i) {
@@ -172,6 +178,7 @@ TEST_CASE("sqlite_store: a blob with delta bases gets a pack of its own, small o
   for (int i = 0; i < 4; ++i) {
     CHECK(ro->get(small_v2[static_cast<std::size_t>(i)]).value()->data == text(10 + i, 2, 1));
   }
+  CHECK(ro->get(small_v2[4]).value()->data == text(10, 3, 1));
 }
 
 TEST_CASE("sqlite_store: small blobs with big bases keep their shared prefix bounded",
