@@ -167,9 +167,10 @@ struct SqliteOptions {
   // from new content, a delta pack's prefix holds only its few nodes' bases, so a read
   // decodes little besides their history, and its depth is theirs. Measured (Release, mdn
   // and GitHub REST releases; bench/results/2026-11-24-chain.md), against packing them with
-  // everything else in 64 KiB packs: 24 mdn releases in a row 2.62 MB instead of 3.41, worst
-  // cold `hydrate --at` of five 8.7 ms instead of 12-13; the one GitHub REST update adds
-  // 147 kB instead of 139 (8 KiB: 2.50 MB, 7.5 ms, 164 kB; 256 KiB: 3.28 MB, 40 ms, 127 kB).
+  // everything else in 64 KiB packs: 24 mdn releases in a row 2.62 MB instead of 3.41; the
+  // one GitHub REST update adds 147 kB instead of 139 (8 KiB: 2.50 MB, 164 kB; 256 KiB:
+  // 3.28 MB, 127 kB). Cold reads in the last release decode somewhat more (19 MB over five
+  // lookups against 13).
   std::size_t delta_pack_target_bytes = 64 * 1024;
   // Bytes of blobs queued for the writer before put() blocks (back-pressure).
   std::size_t write_queue_bytes = 32 * 1024 * 1024;

@@ -803,8 +803,7 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
   // (a node that size or more alone), whose prefix is just its few nodes' bases. Mixed into
   // a large shared pack, it made a reader of any blob there decode the bases of all of them,
   // and the pack's depth was its deepest base's, so a blob whose base was shallow could not
-  // be a base itself by the next version (24 mdn releases in a row: 3.41 against 2.62 MB, and
-  // a cold `hydrate --at` in the last one decoding 41 packs).
+  // be a base itself by the next version (24 mdn releases in a row: 3.41 against 2.62 MB).
   if (!item.bases.empty() && m_delta_pack.blobs > 0 &&
       item.blob.data.size() >= m_options.delta_pack_target_bytes) {
     PAGABLE_TRY(finish_pack(m_delta_pack)); // a node this big is alone in its delta pack
