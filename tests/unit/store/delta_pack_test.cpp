@@ -257,6 +257,57 @@ TEST_CASE("sqlite_store: delta chains stay short across many versions", "[store]
   }
 }
 
+TEST_CASE("sqlite_store: a node whose last version is too deep a base deltas against an older one",
+          "[store][sqlite][delta]")
+{
+  // Every record changes in every version. Version 5 sits in packs of the deepest usable
+  // depth, so version 6 cannot use it as a base. It used to be stored whole then (a plain
+  // pack every fifth version); it now compresses against the plain packs version 5's chain
+  // starts from (version 1), and so on: only version 1 is ever stored whole.
+  test::TempDir dir;
+  const auto path = dir.file("chain.pagable");
+  std::vector<std::vector<std::string>> texts;
+  std::vector<std::vector<Key>> keys;
+  std::int64_t plain_after_v1 = 0;
+  std::int64_t v1_last_pack = 0;
+  {
+    auto s = create(path);
+    for (int version = 1; version <= 12; ++version) {
+      std::mt19937 rng(3);
+      texts.emplace_back();
+      keys.emplace_back();
+      for (int i = 0; i < 300; ++i) {
+        texts.back().push_back(record(i, version, rng));
+        store::PutHints hints;
+        if (version > 1) {
+          hints.delta_bases = {keys[keys.size() - 2][static_cast<std::size_t>(i)]};
+        }
+        keys.back().push_back(s->put(Blob{test::bytes(texts.back().back()), {}}, hints).value());
+      }
+      REQUIRE(s->flush());
+      if (version == 1) {
+        plain_after_v1 = query_int(path, "SELECT count(*) FROM packs WHERE codec <> 3");
+        v1_last_pack = query_int(path, "SELECT max(id) FROM packs");
+      }
+    }
+  }
+  CHECK(plain_after_v1 > 0);
+  CHECK(query_int(path, "SELECT count(*) FROM packs WHERE codec <> 3") == plain_after_v1);
+  CHECK(query_int(path, "SELECT max(depth) FROM packs") == 4);
+  // Version 6's packs start a new chain: depth 1, against version 1's plain packs.
+  const std::string restarted =
+      "SELECT count(*) FROM packs p JOIN pack_bases b ON b.pack = p.id WHERE p.depth = 1 AND "
+      "p.id > (SELECT min(id) FROM packs WHERE depth = 4) AND b.base_pack <= " +
+      std::to_string(v1_last_pack);
+  CHECK(query_int(path, restarted.c_str()) > 0);
+  auto ro = store::open_sqlite_store(path).value();
+  for (std::size_t v = 0; v < keys.size(); ++v) {
+    for (std::size_t i = 0; i < keys[v].size(); ++i) {
+      REQUIRE(ro->get(keys[v][i]).value()->data == test::bytes(texts[v][i]));
+    }
+  }
+}
+
 TEST_CASE("sqlite_store: a damaged delta base is reported as corrupt, not as wrong data",
           "[store][sqlite][delta][corruption]")
 {
