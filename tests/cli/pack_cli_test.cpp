@@ -2,6 +2,7 @@
 // End-to-end: pack, hydrate and unpack through the built binary.
 #include <pagable/store.hpp>
 
+#include "support/archive_fixture.hpp"
 #include "support/run_pagable.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
@@ -340,6 +341,24 @@ TEST_CASE("pack: bad input is refused with its location, exit 1, archive unchang
   }
   const auto still = run_pagable({"hydrate", archive, "good"});
   CHECK(still.out == R"({"fine":[1,2,3]})");
+}
+
+TEST_CASE("pack: an archive whose boundary settings are out of range is refused, unchanged",
+          "[cli][pack]")
+{
+  test::TempDir dir;
+  const auto archive = dir.file("a.pagable");
+  test::write_file(dir.file("v1.json"), big_map(3000));
+  REQUIRE(run_pagable({"pack", archive, dir.file("v1.json"), "--quiet"}).exit_code == 0);
+  // A damaged or hand-edited setting: pack crashed on this one (an index fanout of 1).
+  test::archive::sql(archive, "UPDATE settings SET value = '1' WHERE name = 'pack.index_fanout'");
+  const auto blobs = test::archive::sql_int(archive, "SELECT count(*) FROM blobs");
+  test::write_file(dir.file("v2.json"), big_map(3000, 17));
+  const auto r = run_pagable({"pack", archive, dir.file("v2.json"), "--quiet"});
+  CHECK(r.exit_code == 5);
+  CHECK_THAT(r.err, Catch::Contains("pack.index_fanout") && Catch::Contains("from 2 to 65536"));
+  CHECK(test::archive::sql_int(archive, "SELECT count(*) FROM blobs") == blobs);
+  CHECK(run_pagable({"hydrate", archive, "v1", "--at", "/member-7"}).exit_code == 0);
 }
 
 TEST_CASE("pack: deep nesting within a raised limit round-trips without recursion", "[cli][pack]")

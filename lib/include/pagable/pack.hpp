@@ -58,9 +58,12 @@ struct BoundarySettings {
   // As archive settings ("pack.node_bytes", ...).
   std::map<std::string, std::string> to_settings() const;
   // Reads the pack.* entries of an archive's settings; absent ones keep their defaults.
-  // Errc::unusable_archive when a value is not a positive integer (or 0, for the routing
-  // settings, where 0 switches routing off).
+  // Errc::unusable_archive when a value is not a whole number in its range: at least 1 (0
+  // allowed for the routing settings, where it switches routing off), an index fanout of
+  // 2 to 65,536, and at most 2^40.
   static Result<BoundarySettings> from_settings(const std::map<std::string, std::string>& s);
+  // Errc::invalid_argument naming the first setting out of those ranges. pack_stream checks.
+  Result<void> check() const;
 };
 
 enum class DanglingRefs : std::uint8_t { error, allow };

@@ -1238,11 +1238,11 @@ Result<PackResult> Packer::finish(store::BlobStore& store)
   return result;
 }
 
-std::optional<std::size_t> parse_size(const std::string& s, bool zero_ok)
+std::optional<std::size_t> parse_size(const std::string& s)
 {
   std::size_t v = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || (v == 0 && !zero_ok)) {
+  if (ec != std::errc() || end != s.data() + s.size()) {
     return std::nullopt;
   }
   return v;
@@ -1262,35 +1262,63 @@ std::map<std::string, std::string> BoundarySettings::to_settings() const
           {"pack.route_wide_members", std::to_string(route_wide_members)}};
 }
 
+namespace {
+
+// Each setting's field and range. The upper bounds keep the packer's arithmetic (4 * fanout,
+// sizes added up) far from overflow; an index fanout of 1 would close a node per entry at
+// every level, without end.
+struct BoundaryField {
+  const char* name;
+  std::size_t BoundarySettings::*value;
+  std::size_t min; // 0: the setting may switch its feature off
+  std::size_t max;
+};
+constexpr std::size_t k_max_setting = std::size_t{1} << 40;
+constexpr BoundaryField k_boundary_fields[] = {
+    {"pack.node_bytes", &BoundarySettings::node_bytes, 1, k_max_setting},
+    {"pack.chunk_above_bytes", &BoundarySettings::chunk_above_bytes, 1, k_max_setting},
+    {"pack.chunk_target_bytes", &BoundarySettings::chunk_target_bytes, 1, k_max_setting},
+    {"pack.chunk_max_bytes", &BoundarySettings::chunk_max_bytes, 1, k_max_setting},
+    {"pack.index_fanout", &BoundarySettings::index_fanout, 2, 65536},
+    {"pack.route_members", &BoundarySettings::route_members, 0, k_max_setting},
+    {"pack.route_member_bytes", &BoundarySettings::route_member_bytes, 0, k_max_setting},
+    {"pack.route_wide_members", &BoundarySettings::route_wide_members, 0, k_max_setting}};
+
+std::string range_text(const BoundaryField& f)
+{
+  return "a whole number from " + std::to_string(f.min) + " to " + std::to_string(f.max);
+}
+
+} // namespace
+
+Result<void> BoundarySettings::check() const
+{
+  for (const BoundaryField& f : k_boundary_fields) {
+    const std::size_t v = this->*f.value;
+    if (v < f.min || v > f.max) {
+      return make_error(Errc::invalid_argument, std::string("boundary setting ") + f.name +
+                                                    " must be " + range_text(f) + ", not " +
+                                                    std::to_string(v));
+    }
+  }
+  return {};
+}
+
 Result<BoundarySettings> BoundarySettings::from_settings(const std::map<std::string, std::string>& s)
 {
   BoundarySettings b;
-  struct Field {
-    const char* name;
-    std::size_t* value;
-    bool zero_ok; // 0 switches the feature off
-  };
-  const Field fields[] = {
-      {"pack.node_bytes", &b.node_bytes, false},
-      {"pack.chunk_above_bytes", &b.chunk_above_bytes, false},
-      {"pack.chunk_target_bytes", &b.chunk_target_bytes, false},
-      {"pack.chunk_max_bytes", &b.chunk_max_bytes, false},
-      {"pack.index_fanout", &b.index_fanout, false},
-      {"pack.route_members", &b.route_members, true},
-      {"pack.route_member_bytes", &b.route_member_bytes, true},
-      {"pack.route_wide_members", &b.route_wide_members, true}};
-  for (const auto& [name, field, zero_ok] : fields) {
-    const auto it = s.find(name);
+  for (const BoundaryField& f : k_boundary_fields) {
+    const auto it = s.find(f.name);
     if (it == s.end()) {
       continue;
     }
-    const auto v = parse_size(it->second, zero_ok);
-    if (!v) {
-      return make_error(Errc::unusable_archive,
-                        std::string("archive setting ") + name + " is not a " +
-                            (zero_ok ? "whole number" : "positive integer") + ": " + it->second);
+    const auto v = parse_size(it->second);
+    if (!v || *v < f.min || *v > f.max) {
+      return make_error(Errc::unusable_archive, std::string("archive setting ") + f.name +
+                                                    " must be " + range_text(f) + ", not \"" +
+                                                    it->second + "\"");
     }
-    *field = *v;
+    b.*f.value = *v;
   }
   return b;
 }
@@ -1304,6 +1332,7 @@ Result<BoundarySettings> init_boundaries(store::BlobStore& store, const Boundary
 Result<PackResult> pack_stream(store::BlobStore& store, std::istream& input,
                                const BoundarySettings& boundaries, const PackOptions& options)
 {
+  PAGABLE_TRY(boundaries.check());
   JsonSource counted(input.rdbuf());
   std::optional<Error> error;
   std::uint64_t bytes_in = 0;

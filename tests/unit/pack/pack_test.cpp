@@ -182,6 +182,32 @@ TEST_CASE("pack: boundary settings round-trip through archive settings", "[pack]
   CHECK(pack::init_boundaries(*t, {}).value().route_members == 0);
 }
 
+TEST_CASE("pack: boundary settings out of range are refused, not packed with", "[pack]")
+{
+  // An index fanout of 1 closed an index node per entry at every level, without end: pack
+  // crashed (stack overflow) on an archive whose settings said so.
+  for (const char* bad : {"1", "0", "65537", "18446744073709551615"}) {
+    const auto r = pack::BoundarySettings::from_settings({{"pack.index_fanout", bad}});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code() == Errc::unusable_archive);
+    CHECK_THAT(r.error().message(), Catch::Contains("pack.index_fanout") &&
+                                        Catch::Contains("from 2 to 65536"));
+  }
+  CHECK_FALSE(pack::BoundarySettings::from_settings({{"pack.chunk_max_bytes", "1099511627777"}}));
+  CHECK(pack::BoundarySettings::from_settings({{"pack.index_fanout", "2"}}).value().index_fanout == 2);
+  CHECK(pack::BoundarySettings::from_settings({{"pack.route_members", "0"}}));
+  // The library entry point checks what a caller hands it, too.
+  pack::BoundarySettings b;
+  b.index_fanout = 1;
+  CHECK_FALSE(b.check());
+  auto s = store::make_memory_store();
+  std::istringstream in("[1,2,3]");
+  const auto r = pack::pack_stream(*s, in, b, {});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == Errc::invalid_argument);
+  CHECK_THAT(r.error().message(), Catch::Contains("pack.index_fanout"));
+}
+
 TEST_CASE("pack: the $ref check reads a chunked object one part at a time", "[pack]")
 {
   // Regression: the check used to list the members of the referenced object with every part
