@@ -32,6 +32,7 @@ struct PackArgs {
   std::vector<std::string> files;
   std::string name;
   std::vector<std::string> labels;
+  std::vector<std::string> settings; // --setting NAME=VALUE
   unsigned jobs = 0;
   std::size_t max_depth = pack::PackOptions{}.max_depth;
   std::size_t max_string_bytes = pack::PackOptions{}.max_string_bytes;
@@ -79,6 +80,61 @@ Result<std::map<std::string, std::string>> parse_labels(const std::vector<std::s
     out[l.substr(0, eq)] = l.substr(eq + 1);
   }
   return out;
+}
+
+// --setting NAME=VALUE: boundary settings ("pack." optional) for an archive that does not have
+// them yet, checked (names and ranges) before anything is opened. Returns "pack.NAME" -> value.
+Result<std::map<std::string, std::string>> parse_settings(const std::vector<std::string>& given)
+{
+  const auto known = pack::BoundarySettings{}.to_settings();
+  std::map<std::string, std::string> out;
+  for (const auto& g : given) {
+    const auto eq = g.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return make_error(Errc::invalid_argument, "--setting wants NAME=VALUE, got \"" + g + "\"");
+    }
+    std::string name = g.substr(0, eq);
+    if (!name.starts_with("pack.")) {
+      name = "pack." + name;
+    }
+    if (known.count(name) == 0) {
+      std::string names;
+      for (const auto& [k, _] : known) {
+        names += (names.empty() ? "" : ", ") + k.substr(5);
+      }
+      return make_error(Errc::invalid_argument,
+                        "--setting: no boundary setting is named \"" + g.substr(0, eq) +
+                            "\" (there are " + names + ")");
+    }
+    out[name] = g.substr(eq + 1);
+  }
+  if (auto checked = pack::BoundarySettings::from_settings(out); !checked) {
+    return make_error(Errc::invalid_argument, "--setting: " + checked.error().message());
+  }
+  return out;
+}
+
+// The archive's boundary settings, made from --setting and the defaults when the archive has
+// none yet. A --setting the archive already fixed otherwise is an error: boundaries are part
+// of every key, so they are fixed for an archive's life (DESIGN §3).
+Result<pack::BoundarySettings> archive_boundaries(store::BlobStore& store,
+                                                  const std::map<std::string, std::string>& asked,
+                                                  const std::string& archive)
+{
+  PAGABLE_TRY_ASSIGN(const auto wanted, pack::BoundarySettings::from_settings(asked));
+  PAGABLE_TRY_ASSIGN(const auto in_force, pack::init_boundaries(store, wanted));
+  const auto want = wanted.to_settings();
+  const auto have = in_force.to_settings();
+  for (const auto& [name, _] : asked) {
+    if (want.at(name) != have.at(name)) {
+      return make_error(Errc::invalid_argument,
+                        archive + " has " + name + " = " + have.at(name) +
+                            ", fixed when it was first packed into (boundary settings are part "
+                            "of every key); --setting asked for " + want.at(name) +
+                            ": pack into a new archive to use it");
+    }
+  }
+  return in_force;
 }
 
 struct Packed {
@@ -242,6 +298,10 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
   if (!labels) {
     return out.error(labels.error());
   }
+  auto settings = parse_settings(args.settings);
+  if (!settings) {
+    return out.error(settings.error());
+  }
   // Measured on the corpora (docs/FORMAT.md "Choosing the defaults"): zstd level 8 over
   // 2 MiB packs is what brings an archive below whole-file `zstd -3`; level 8 compresses
   // about as well as 9 at 1.6x the speed, and a read decompresses one pack (about 0.5 ms at
@@ -264,7 +324,7 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
     }
     ps.schema = std::move(*compiled);
   }
-  auto boundaries = pack::init_boundaries(**store);
+  auto boundaries = archive_boundaries(**store, *settings, args.archive);
   if (!boundaries) {
     return out.error(boundaries.error());
   }
@@ -374,6 +434,11 @@ void add_pack_command(CLI::App& app, Context& ctx)
   cmd->add_option("files", args->files, "JSON files to pack; each becomes its own root")->required();
   cmd->add_option("--name", args->name, "Root name (default: the file name without .json)");
   cmd->add_option("--label", args->labels, "Attach KEY=VALUE to the root (repeatable)");
+  cmd->add_option("--setting", args->settings,
+                  "A boundary setting NAME=VALUE for a new archive, fixed for its life (repeatable; "
+                  "node_bytes, chunk_above_bytes, chunk_target_bytes, chunk_max_bytes, "
+                  "index_fanout, route_members, route_member_bytes, route_wide_members: see "
+                  "pagable(1)); an error if the archive already has another value");
   cmd->add_option("-j,--jobs", args->jobs, "Page-out worker threads (default: the number of cores)");
   cmd->add_option("--max-depth", args->max_depth, "Deepest nesting accepted")->capture_default_str();
   cmd->add_option("--max-string-bytes", args->max_string_bytes, "Longest string accepted")

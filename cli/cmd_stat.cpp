@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include <pagable/gc.hpp>
+#include <pagable/pack.hpp>
 
 namespace pagable::cli {
 namespace {
@@ -36,6 +37,25 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
   }
   const auto with_schema = static_cast<std::uint64_t>(std::count_if(
       roots->begin(), roots->end(), [](const store::RootRecord& r) { return r.schema_key.has_value(); }));
+  // The node boundaries the archive's keys were made with (none before its first pack).
+  auto settings = (*store)->settings();
+  if (!settings) {
+    return out.error(settings.error());
+  }
+  nlohmann::json boundaries = nullptr;
+  std::string boundaries_text = "not fixed yet (the first pack fixes them)";
+  if (settings->count("pack.node_bytes") != 0) {
+    auto b = pack::BoundarySettings::from_settings(*settings);
+    if (!b) {
+      return out.error(b.error());
+    }
+    boundaries = nlohmann::json::object();
+    boundaries_text.clear();
+    for (const auto& [name, value] : b->to_settings()) {
+      boundaries[name.substr(5)] = std::stoull(value);
+      boundaries_text += (boundaries_text.empty() ? "" : " ") + name.substr(5) + "=" + value;
+    }
+  }
   const double ratio =
       s.bytes_stored == 0 ? 0.0 : static_cast<double>(s.bytes_logical) / s.bytes_stored;
   out.line("format:         " + std::to_string(s.format_version));
@@ -48,6 +68,7 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
   out.line("reclaimable:    " + std::to_string(g.bytes_freed) + " bytes (" +
            std::to_string(g.blobs_removed) + " unreachable blobs, " +
            std::to_string(s.pack_bytes_dead) + " dead pack bytes; run pagable gc)");
+  out.line("boundaries:     " + boundaries_text);
   out.report({{"archive", args.archive},
               {"roots", s.roots},
               {"blobs", s.blobs},
@@ -59,7 +80,8 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
               {"pack_bytes_dead", s.pack_bytes_dead},
               {"reclaimable_bytes", g.bytes_freed},
               {"roots_with_schema", with_schema},
-              {"format_version", s.format_version}});
+              {"format_version", s.format_version},
+              {"boundaries", boundaries}});
   return 0;
 }
 

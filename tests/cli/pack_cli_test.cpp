@@ -343,6 +343,53 @@ TEST_CASE("pack: bad input is refused with its location, exit 1, archive unchang
   CHECK(still.out == R"({"fine":[1,2,3]})");
 }
 
+TEST_CASE("pack --setting chooses a new archive's boundaries, which stay fixed", "[cli][pack]")
+{
+  test::TempDir dir;
+  test::write_file(dir.file("m.json"), big_map(20000));
+  const auto plain = dir.file("plain.pagable");
+  const auto large = dir.file("large.pagable");
+  const auto by_default = pack_json(plain, {dir.file("m.json"), "--name", "m"});
+  const auto with_large = pack_json(large, {dir.file("m.json"), "--name", "m", "--setting",
+                                            "chunk_target_bytes=131072", "--setting",
+                                            "pack.chunk_max_bytes=524288"});
+  INFO(by_default.dump() << "\n" << with_large.dump());
+  // Larger parts: fewer nodes, other keys, the same document.
+  CHECK(with_large["nodes"].get<int>() * 2 < by_default["nodes"].get<int>());
+  CHECK(with_large["key"] != by_default["key"]);
+  CHECK(run_pagable({"hydrate", large, "m"}).out == run_pagable({"hydrate", plain, "m"}).out);
+  const auto stat = test::report_of(run_pagable({"--json", "stat", large}), "stat");
+  CHECK(stat["boundaries"]["chunk_target_bytes"] == 131072);
+  CHECK(stat["boundaries"]["chunk_max_bytes"] == 524288);
+  CHECK(stat["boundaries"]["node_bytes"] == 16384);
+  CHECK_THAT(run_pagable({"stat", large}).out, Catch::Contains("chunk_target_bytes=131072"));
+  // The same setting again is accepted (a script passes it every time) ...
+  pack_json(large, {dir.file("m.json"), "--name", "again", "--setting", "chunk_target_bytes=131072"});
+  // ... another value is refused, and nothing is packed.
+  const auto roots = test::archive::sql_int(large, "SELECT count(*) FROM roots");
+  const auto other =
+      run_pagable({"pack", large, dir.file("m.json"), "--name", "n", "--setting", "chunk_target_bytes=32768"});
+  CHECK(other.exit_code == 2);
+  CHECK_THAT(other.err, Catch::Contains("pack.chunk_target_bytes = 131072") &&
+                            Catch::Contains("new archive"));
+  CHECK(test::archive::sql_int(large, "SELECT count(*) FROM roots") == roots);
+  CHECK(test::report_of(run_pagable({"--json", "stat", large}), "stat")["boundaries"]
+                       ["chunk_target_bytes"] == 131072);
+  // Unknown names and values out of range are refused before any archive is created.
+  const auto fresh = dir.file("fresh.pagable");
+  const auto unknown = run_pagable({"pack", fresh, dir.file("m.json"), "--setting", "fanout=4"});
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.err, Catch::Contains("\"fanout\"") && Catch::Contains("index_fanout"));
+  const auto range = run_pagable({"pack", fresh, dir.file("m.json"), "--setting", "index_fanout=1"});
+  CHECK(range.exit_code == 2);
+  CHECK_THAT(range.err, Catch::Contains("from 2 to 65536"));
+  CHECK(run_pagable({"pack", fresh, dir.file("m.json"), "--setting", "node_bytes"}).exit_code == 2);
+  CHECK_FALSE(std::filesystem::exists(fresh));
+  // Without --setting, the defaults are what the first pack fixed.
+  CHECK(test::report_of(run_pagable({"--json", "stat", plain}), "stat")["boundaries"]
+                       ["chunk_target_bytes"] == 32768);
+}
+
 TEST_CASE("pack: an archive whose boundary settings are out of range is refused, unchanged",
           "[cli][pack]")
 {
