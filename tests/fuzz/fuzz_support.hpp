@@ -5,6 +5,7 @@
 // set of blobs.
 #pragma once
 
+#include <pagable/hydrate.hpp>
 #include <pagable/pack.hpp>
 #include <pagable/store.hpp>
 
@@ -91,6 +92,37 @@ inline void collect_pointers(const nlohmann::ordered_json& v, const std::string&
     out.push_back(at + "/" + std::to_string(v.size()));
     for (std::size_t i = 0; i < v.size(); ++i) {
       collect_pointers(v[i], at + "/" + std::to_string(i), out, objects);
+    }
+  }
+}
+
+// Each pointer into the document, looked up on its own, against nlohmann's reading of the
+// whole walk's output.
+inline void check_lookups(const char* target, hydrate::Document& doc, const std::string& whole)
+{
+  // Lone surrogate escapes are valid JSON that nlohmann refuses: no oracle for those.
+  const auto value = nlohmann::ordered_json::parse(whole, nullptr, false);
+  if (value.is_discarded()) {
+    return;
+  }
+  std::vector<std::string> pointers;
+  std::vector<std::string> objects;
+  collect_pointers(value, "", pointers, objects);
+  for (const std::string& p : pointers) {
+    const nlohmann::ordered_json::json_pointer jp(p);
+    std::ostringstream out;
+    const auto r = doc.write_json(out, p);
+    if (!value.contains(jp)) {
+      if (r || r.error().code() != Errc::not_found) {
+        fail(target, "a value found at " + p + ", where there is none");
+      }
+      continue;
+    }
+    if (!r) {
+      fail(target, "lookup of " + p + " failed: " + r.error().message());
+    }
+    if (nlohmann::ordered_json::parse(out.str(), nullptr, false) != value.at(jp)) {
+      fail(target, "lookup of " + p + " wrote another value");
     }
   }
 }

@@ -17,40 +17,6 @@
 using namespace pagable;
 using fuzz::pack_text;
 
-namespace {
-
-// Each pointer into the document, looked up on its own, against nlohmann's reading of the
-// whole walk's output.
-void check_lookups(hydrate::Document& doc, const std::string& whole)
-{
-  // Lone surrogate escapes are valid JSON that nlohmann refuses: no oracle for those.
-  const auto value = nlohmann::ordered_json::parse(whole, nullptr, false);
-  if (value.is_discarded()) {
-    return;
-  }
-  std::vector<std::string> pointers;
-  std::vector<std::string> objects;
-  fuzz::collect_pointers(value, "", pointers, objects);
-  for (const std::string& p : pointers) {
-    const nlohmann::ordered_json::json_pointer jp(p);
-    std::ostringstream out;
-    const auto r = doc.write_json(out, p);
-    if (!value.contains(jp)) {
-      if (r || r.error().code() != Errc::not_found) {
-        fuzz::fail("pack_fuzz", "a value found at " + p + ", where there is none");
-      }
-      continue;
-    }
-    if (!r) {
-      fuzz::fail("pack_fuzz", "lookup of " + p + " failed: " + r.error().message());
-    }
-    if (nlohmann::ordered_json::parse(out.str(), nullptr, false) != value.at(jp)) {
-      fuzz::fail("pack_fuzz", "lookup of " + p + " wrote another value");
-    }
-  }
-}
-
-} // namespace
 
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
@@ -74,6 +40,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz::fail("pack_fuzz", "packing hydrate's output gave another key");
   }
   hydrate::Document fresh(*s, *key); // lookups from a cold cache read as hydrate --at does
-  check_lookups(fresh, out.str());
+  fuzz::check_lookups("pack_fuzz", fresh, out.str());
   return 0;
 }

@@ -16,11 +16,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
 namespace {
 
-void run_file(const std::filesystem::path& p)
+bool run_file(const std::filesystem::path& p)
 {
   std::ifstream in(p, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) {
+    std::cerr << "replay: cannot read " << p << "\n";
+    return false;
+  }
   LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  return true;
 }
 
 } // namespace
@@ -31,15 +36,23 @@ int main(int argc, char** argv)
   for (int i = 1; i < argc; ++i) {
     const std::filesystem::path arg(argv[i]);
     std::vector<std::filesystem::path> files;
-    if (std::filesystem::is_directory(arg)) {
-      for (const auto& e : std::filesystem::directory_iterator(arg)) {
-        files.push_back(e.path());
+    std::error_code ec;
+    if (std::filesystem::is_directory(arg, ec)) {
+      for (const auto& e : std::filesystem::directory_iterator(arg, ec)) {
+        if (e.is_regular_file()) {
+          files.push_back(e.path());
+        }
       }
-    } else {
+    } else if (std::filesystem::is_regular_file(arg, ec)) {
       files.push_back(arg);
+    } else {
+      std::cerr << "replay: no input file or folder at " << arg << "\n";
+      return 1;
     }
     for (const auto& f : files) {
-      run_file(f);
+      if (!run_file(f)) {
+        return 1;
+      }
       ++n;
     }
   }

@@ -67,6 +67,8 @@ public:
     return {};
   }
   std::uint64_t bytes() const noexcept { return m_written + m_buf.size(); }
+  // The output refused bytes (disk full, a closed pipe): nothing more is worth walking.
+  bool failed() const { return !m_out; }
 
 private:
   void prefix()
@@ -335,6 +337,9 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
 
   PAGABLE_TRY(value());
   while (!levels.empty()) {
+    if (w.failed()) {
+      return make_error(Errc::io, "writing the output failed");
+    }
     Level& level = levels.back();
     switch (level.kind) {
     case LevelKind::object:

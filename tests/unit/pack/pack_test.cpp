@@ -793,3 +793,58 @@ TEST_CASE("pack: repeated name hashes are kept for the end only up to a bound", 
   CHECK_THAT(r.error().message(), Catch::Contains("more than 65536 repeated member-name hashes"));
   CHECK(pack_text(*s, doc).refs == 0); // with the full hashes, the same names are fine
 }
+
+namespace {
+
+// Takes `limit` bytes, then refuses more (a full disk, a closed pipe).
+class RefusingBuf : public std::streambuf {
+public:
+  explicit RefusingBuf(std::size_t limit) : m_left(limit) {}
+
+protected:
+  int_type overflow(int_type c) override
+  {
+    if (c == traits_type::eof()) {
+      return traits_type::not_eof(c);
+    }
+    if (m_left == 0) {
+      return traits_type::eof();
+    }
+    --m_left;
+    return c;
+  }
+  std::streamsize xsputn(const char*, std::streamsize n) override
+  {
+    const auto took = std::min<std::streamsize>(n, static_cast<std::streamsize>(m_left));
+    m_left -= static_cast<std::size_t>(took);
+    return took;
+  }
+
+private:
+  std::size_t m_left;
+};
+
+} // namespace
+
+TEST_CASE("hydrate: an output that fails stops the walk at once", "[pack][hydrate]")
+{
+  // 500 copies of one 20 kB node: stored once, written 500 times. Before, a failed output was
+  // noticed only once the whole document had been walked (for a crafted archive whose nodes
+  // share children two by two, 2^n values).
+  auto s = store::make_memory_store();
+  const std::string one = "{\"k\":\"" + std::string(20000, 'x') + "\"}";
+  std::string doc = "[";
+  for (int i = 0; i < 500; ++i) {
+    doc += (i ? "," : "") + one;
+  }
+  doc += "]";
+  const auto packed = pack_text(*s, doc);
+  hydrate::Document d(*s, packed.key);
+  RefusingBuf buf(64 * 1024);
+  std::ostream out(&buf);
+  const auto r = d.write_json(out, "");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == Errc::io);
+  INFO("cache hits " << d.stats().cache_hits);
+  CHECK(d.stats().cache_hits < 20); // a few copies in, not 500
+}
