@@ -106,31 +106,43 @@ Result<std::map<std::string, std::string>> parse_settings(const std::vector<std:
                         "--setting: no boundary setting is named \"" + g.substr(0, eq) +
                             "\" (there are " + names + ")");
     }
-    out[name] = g.substr(eq + 1);
+    const std::string value = g.substr(eq + 1);
+    if (const auto [it, added] = out.emplace(name, value); !added && it->second != value) {
+      return make_error(Errc::invalid_argument, "--setting gives " + name + " twice: " +
+                                                    it->second + " and " + value);
+    }
   }
   if (auto checked = pack::BoundarySettings::from_settings(out); !checked) {
-    return make_error(Errc::invalid_argument, "--setting: " + checked.error().message());
+    std::string msg = checked.error().message();
+    if (msg.starts_with("archive setting ")) {
+      msg.erase(0, std::strlen("archive setting "));
+    }
+    return make_error(Errc::invalid_argument, "--setting " + msg);
   }
   return out;
 }
 
 // The archive's boundary settings, made from --setting and the defaults when the archive has
-// none yet. A --setting the archive already fixed otherwise is an error: boundaries are part
-// of every key, so they are fixed for an archive's life (DESIGN §3).
+// no root yet (a first pack that failed may have recorded others: nothing was committed with
+// them). A --setting an archive with roots has otherwise is an error: boundaries are part of
+// every key, so they are fixed once the first root is (DESIGN §3).
 Result<pack::BoundarySettings> archive_boundaries(store::BlobStore& store,
                                                   const std::map<std::string, std::string>& asked,
                                                   const std::string& archive)
 {
   PAGABLE_TRY_ASSIGN(const auto wanted, pack::BoundarySettings::from_settings(asked));
-  PAGABLE_TRY_ASSIGN(const auto in_force, pack::init_boundaries(store, wanted));
+  PAGABLE_TRY_ASSIGN(const auto in_force,
+                     pack::init_boundaries(store, wanted,
+                                           asked.empty() ? store::SettingsWrite::keep_set
+                                                         : store::SettingsWrite::replace_while_rootless));
   const auto want = wanted.to_settings();
   const auto have = in_force.to_settings();
   for (const auto& [name, _] : asked) {
     if (want.at(name) != have.at(name)) {
       return make_error(Errc::invalid_argument,
                         archive + " has " + name + " = " + have.at(name) +
-                            ", fixed when it was first packed into (boundary settings are part "
-                            "of every key); --setting asked for " + want.at(name) +
+                            ", fixed with its first root (boundary settings are part of every "
+                            "key); --setting asked for " + want.at(name) +
                             ": pack into a new archive to use it");
     }
   }
@@ -435,7 +447,7 @@ void add_pack_command(CLI::App& app, Context& ctx)
   cmd->add_option("--name", args->name, "Root name (default: the file name without .json)");
   cmd->add_option("--label", args->labels, "Attach KEY=VALUE to the root (repeatable)");
   cmd->add_option("--setting", args->settings,
-                  "A boundary setting NAME=VALUE for a new archive, fixed for its life (repeatable; "
+                  "A boundary setting NAME=VALUE for a new archive, fixed with its first root (repeatable; "
                   "node_bytes, chunk_above_bytes, chunk_target_bytes, chunk_max_bytes, "
                   "index_fanout, route_members, route_member_bytes, route_wide_members: see "
                   "pagable(1)); an error if the archive already has another value");

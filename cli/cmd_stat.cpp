@@ -42,18 +42,21 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
   if (!settings) {
     return out.error(settings.error());
   }
+  // A setting out of range is reported, not fatal: stat is where one looks when pack refuses.
   nlohmann::json boundaries = nullptr;
+  std::string boundaries_error;
   std::string boundaries_text = "not fixed yet (the first pack fixes them)";
   if (settings->count("pack.node_bytes") != 0) {
-    auto b = pack::BoundarySettings::from_settings(*settings);
-    if (!b) {
-      return out.error(b.error());
-    }
-    boundaries = nlohmann::json::object();
-    boundaries_text.clear();
-    for (const auto& [name, value] : b->to_settings()) {
-      boundaries[name.substr(5)] = std::stoull(value);
-      boundaries_text += (boundaries_text.empty() ? "" : " ") + name.substr(5) + "=" + value;
+    if (auto b = pack::BoundarySettings::from_settings(*settings); b) {
+      boundaries = nlohmann::json::object();
+      boundaries_text.clear();
+      for (const auto& [name, value] : b->to_settings()) {
+        boundaries[name.substr(5)] = std::stoull(value);
+        boundaries_text += (boundaries_text.empty() ? "" : " ") + name.substr(5) + "=" + value;
+      }
+    } else {
+      boundaries_error = b.error().message();
+      boundaries_text = "unusable: " + boundaries_error + " (pack refuses this archive)";
     }
   }
   const double ratio =
@@ -69,7 +72,7 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
            std::to_string(g.blobs_removed) + " unreachable blobs, " +
            std::to_string(s.pack_bytes_dead) + " dead pack bytes; run pagable gc)");
   out.line("boundaries:     " + boundaries_text);
-  out.report({{"archive", args.archive},
+  nlohmann::json report = {{"archive", args.archive},
               {"roots", s.roots},
               {"blobs", s.blobs},
               {"bytes_logical", s.bytes_logical},
@@ -81,7 +84,12 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
               {"reclaimable_bytes", g.bytes_freed},
               {"roots_with_schema", with_schema},
               {"format_version", s.format_version},
-              {"boundaries", boundaries}});
+              {"boundaries", boundaries}};
+  if (!boundaries_error.empty()) {
+    report["boundaries_error"] = boundaries_error;
+    out.warn(args.archive + ": " + boundaries_error);
+  }
+  out.report(report);
   return 0;
 }
 

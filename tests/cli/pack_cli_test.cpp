@@ -384,7 +384,18 @@ TEST_CASE("pack --setting chooses a new archive's boundaries, which stay fixed",
   CHECK(range.exit_code == 2);
   CHECK_THAT(range.err, Catch::Contains("from 2 to 65536"));
   CHECK(run_pagable({"pack", fresh, dir.file("m.json"), "--setting", "node_bytes"}).exit_code == 2);
+  const auto twice = run_pagable({"pack", fresh, dir.file("m.json"), "--setting", "node_bytes=4096",
+                                  "--setting", "pack.node_bytes=8192"});
+  CHECK(twice.exit_code == 2);
+  CHECK_THAT(twice.err, Catch::Contains("twice"));
   CHECK_FALSE(std::filesystem::exists(fresh));
+  // A first pack that fails commits no root, so the settings it recorded are not fixed yet.
+  test::write_file(dir.file("bad.json"), "{\"a\":");
+  CHECK(run_pagable({"pack", fresh, dir.file("bad.json"), "--setting", "chunk_target_bytes=65536"})
+            .exit_code == 1);
+  pack_json(fresh, {dir.file("m.json"), "--setting", "chunk_target_bytes=131072"});
+  CHECK(test::report_of(run_pagable({"--json", "stat", fresh}), "stat")["boundaries"]
+                       ["chunk_target_bytes"] == 131072);
   // Without --setting, the defaults are what the first pack fixed.
   CHECK(test::report_of(run_pagable({"--json", "stat", plain}), "stat")["boundaries"]
                        ["chunk_target_bytes"] == 32768);
@@ -406,6 +417,12 @@ TEST_CASE("pack: an archive whose boundary settings are out of range is refused,
   CHECK_THAT(r.err, Catch::Contains("pack.index_fanout") && Catch::Contains("from 2 to 65536"));
   CHECK(test::archive::sql_int(archive, "SELECT count(*) FROM blobs") == blobs);
   CHECK(run_pagable({"hydrate", archive, "v1", "--at", "/member-7"}).exit_code == 0);
+  // stat is where one looks then: it reports the damage instead of failing on it.
+  const auto stat = run_pagable({"--json", "stat", archive});
+  CHECK(stat.exit_code == 0);
+  const auto report = test::report_of(stat, "stat");
+  CHECK(report["boundaries"].is_null());
+  CHECK_THAT(report["boundaries_error"].get<std::string>(), Catch::Contains("pack.index_fanout"));
 }
 
 TEST_CASE("pack: deep nesting within a raised limit round-trips without recursion", "[cli][pack]")

@@ -172,6 +172,22 @@ void run_store_conformance(const StoreFactory& make)
           "4096");
     CHECK(store->settings().value().at("other") == "x");
   }
+  SECTION("settings: replaced while the store has no root, fixed once it has one")
+  {
+    using pagable::store::SettingsWrite;
+    auto store = make();
+    store->init_settings({{"threshold", "4096"}}).value();
+    CHECK(store->init_settings({{"threshold", "1"}}, SettingsWrite::replace_while_rootless)
+              .value()
+              .at("threshold") == "1");
+    RootRecord r;
+    r.name = "first";
+    r.key = store->put(make_blob("doc")).value();
+    REQUIRE(store->commit_root(r));
+    CHECK(store->init_settings({{"threshold", "2"}}, SettingsWrite::replace_while_rootless)
+              .value()
+              .at("threshold") == "1");
+  }
   SECTION("concurrent readers during writes see only whole, correct blobs")
   {
     auto store = make();

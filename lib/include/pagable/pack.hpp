@@ -60,7 +60,7 @@ struct BoundarySettings {
   // Reads the pack.* entries of an archive's settings; absent ones keep their defaults.
   // Errc::unusable_archive when a value is not a whole number in its range: at least 1 (0
   // allowed for the routing settings, where it switches routing off), an index fanout of
-  // 2 to 65,536, and at most 2^40.
+  // 2 to 65,536, route_member_bytes at most 2^20, the others at most 2^40.
   static Result<BoundarySettings> from_settings(const std::map<std::string, std::string>& s);
   // Errc::invalid_argument naming the first setting out of those ranges. pack_stream checks.
   Result<void> check() const;
@@ -129,9 +129,11 @@ struct PackResult {
   std::string alignment_error;       // why hints stopped early (with update_of), or empty
 };
 
-// Reads the archive's boundary settings, recording `defaults` first if it has none yet.
+// Reads the archive's boundary settings, recording `defaults` first if it has none yet (and,
+// with SettingsWrite::replace_while_rootless, over the ones it has while it has no root).
 Result<BoundarySettings> init_boundaries(store::BlobStore& store,
-                                         const BoundarySettings& defaults = {});
+                                         const BoundarySettings& defaults = {},
+                                         store::SettingsWrite mode = store::SettingsWrite::keep_set);
 
 // Packs the one JSON document in `input` and returns its key once every node is stored and
 // flushed. Commits no root: the caller does (so a failed document leaves no root).

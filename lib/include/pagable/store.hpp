@@ -36,6 +36,12 @@ struct PutHints {
   bool index = false;
 };
 
+// How init_settings treats a name that is set already.
+enum class SettingsWrite : std::uint8_t {
+  keep_set,               // set values stay (the settings are fixed for the archive's life)
+  replace_while_rootless, // replaced while no root exists, else kept
+};
+
 // A named entry pointing at a top-level blob (DESIGN §4).
 struct RootRecord {
   std::string name;                         // unique in the archive
@@ -126,9 +132,12 @@ public:
   // --- settings (DESIGN §3: boundary settings are fixed for the archive's life) ---
   virtual Result<std::map<std::string, std::string>> settings() const = 0;
   // Records each of `values` whose name is not set yet (set ones keep their value) and
-  // returns the settings in force afterwards.
+  // returns the settings in force afterwards. With SettingsWrite::replace_while_rootless,
+  // `values` replace set ones too while the store has no root (nothing was committed with
+  // them: a first pack that failed), in one transaction with that check.
   virtual Result<std::map<std::string, std::string>>
-  init_settings(const std::map<std::string, std::string>& values) = 0;
+  init_settings(const std::map<std::string, std::string>& values,
+                SettingsWrite mode = SettingsWrite::keep_set) = 0;
 
   // --- information ---
   virtual Result<StoreStats> stats() const = 0;

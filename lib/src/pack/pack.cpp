@@ -1265,8 +1265,8 @@ std::map<std::string, std::string> BoundarySettings::to_settings() const
 namespace {
 
 // Each setting's field and range. The upper bounds keep the packer's arithmetic (4 * fanout,
-// sizes added up) far from overflow; an index fanout of 1 would close a node per entry at
-// every level, without end.
+// sizes added up, route_member_bytes * members) far from overflow; an index fanout of 1 would
+// close a node per entry at every level, without end.
 struct BoundaryField {
   const char* name;
   std::size_t BoundarySettings::*value;
@@ -1281,7 +1281,7 @@ constexpr BoundaryField k_boundary_fields[] = {
     {"pack.chunk_max_bytes", &BoundarySettings::chunk_max_bytes, 1, k_max_setting},
     {"pack.index_fanout", &BoundarySettings::index_fanout, 2, 65536},
     {"pack.route_members", &BoundarySettings::route_members, 0, k_max_setting},
-    {"pack.route_member_bytes", &BoundarySettings::route_member_bytes, 0, k_max_setting},
+    {"pack.route_member_bytes", &BoundarySettings::route_member_bytes, 0, std::size_t{1} << 20},
     {"pack.route_wide_members", &BoundarySettings::route_wide_members, 0, k_max_setting}};
 
 std::string range_text(const BoundaryField& f)
@@ -1323,9 +1323,10 @@ Result<BoundarySettings> BoundarySettings::from_settings(const std::map<std::str
   return b;
 }
 
-Result<BoundarySettings> init_boundaries(store::BlobStore& store, const BoundarySettings& defaults)
+Result<BoundarySettings> init_boundaries(store::BlobStore& store, const BoundarySettings& defaults,
+                                         store::SettingsWrite mode)
 {
-  PAGABLE_TRY_ASSIGN(const auto settings, store.init_settings(defaults.to_settings()));
+  PAGABLE_TRY_ASSIGN(const auto settings, store.init_settings(defaults.to_settings(), mode));
   return BoundarySettings::from_settings(settings);
 }
 

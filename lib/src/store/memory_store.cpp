@@ -158,11 +158,16 @@ public:
   }
 
   Result<std::map<std::string, std::string>>
-  init_settings(const std::map<std::string, std::string>& values) override
+  init_settings(const std::map<std::string, std::string>& values, SettingsWrite mode) override
   {
     std::unique_lock lock(m_mutex);
+    const bool replace = mode == SettingsWrite::replace_while_rootless && m_roots.empty();
     for (const auto& [k, v] : values) {
-      m_settings.emplace(k, v);
+      if (replace) {
+        m_settings[k] = v;
+      } else {
+        m_settings.emplace(k, v);
+      }
     }
     return m_settings;
   }

@@ -165,7 +165,7 @@ public:
   Result<bool> remove_root(const std::string& name) override;
   Result<std::map<std::string, std::string>> settings() const override;
   Result<std::map<std::string, std::string>>
-  init_settings(const std::map<std::string, std::string>& values) override;
+  init_settings(const std::map<std::string, std::string>& values, SettingsWrite mode) override;
   Result<StoreStats> stats() const override;
   StoreCounters counters() const override;
   Result<std::unique_ptr<MaintenanceSession>> open_maintenance(bool write) const override;
@@ -1343,12 +1343,20 @@ Result<std::map<std::string, std::string>> SqliteStore::settings() const
 }
 
 Result<std::map<std::string, std::string>>
-SqliteStore::init_settings(const std::map<std::string, std::string>& values)
+SqliteStore::init_settings(const std::map<std::string, std::string>& values, SettingsWrite mode)
 {
   PAGABLE_TRY(run_on_writer([&](Db& db) -> Result<void> {
     PAGABLE_TRY(begin_write());
-    PAGABLE_TRY_ASSIGN(Stmt ins,
-                       db.prepare("INSERT OR IGNORE INTO settings(name, value) VALUES (?1, ?2)"));
+    bool replace = false;
+    if (mode == SettingsWrite::replace_while_rootless) {
+      PAGABLE_TRY_ASSIGN(Stmt r, db.prepare("SELECT count(*) FROM roots"));
+      PAGABLE_TRY(r.step("counting roots"));
+      replace = r.column_int(0) == 0;
+    }
+    PAGABLE_TRY_ASSIGN(Stmt ins, db.prepare(replace ? "INSERT OR REPLACE INTO settings(name, value) "
+                                                      "VALUES (?1, ?2)"
+                                                    : "INSERT OR IGNORE INTO settings(name, value) "
+                                                      "VALUES (?1, ?2)"));
     for (const auto& [n, v] : values) {
       PAGABLE_TRY(ins.bind(1, n).bind(2, v).run("writing settings"));
     }
