@@ -232,6 +232,7 @@ private:
     std::vector<BaseSlice> bases;      // old nodes its new nodes resemble (the delta pack)
     std::unordered_set<Key> base_keys; // dedup of bases
     std::unordered_set<std::int64_t> lineages; // too-deep packs whose lineage is in the prefix
+    std::set<std::tuple<std::int64_t, std::int64_t, std::int64_t>> slices; // dedup of `bases`
     std::size_t base_bytes = 0;        // bounded: readers refuse prefixes above max_pack_bytes
     void clear();
   };
@@ -822,9 +823,23 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
       item.blob.data.size() >= m_options.delta_pack_target_bytes) {
     PAGABLE_TRY(finish_pack(m_delta_pack)); // a node this big is alone in its delta pack
   }
-  // The delta pack's whole prefix stays within k_max_prefix_factor pack targets.
   std::vector<BaseSlice> bases;
   std::size_t base_bytes = m_delta_pack.base_bytes;
+  std::set<std::tuple<std::int64_t, std::int64_t, std::int64_t>> slices; // this blob's
+  // Takes a slice into the delta pack's prefix unless it is there already or would take the
+  // whole prefix past k_max_prefix_factor pack targets (the first base is taken whatever its
+  // size: one node, within any pack limit).
+  const auto take = [&](const BaseSlice& b) {
+    const auto size = static_cast<std::size_t>(b.size);
+    const std::tuple<std::int64_t, std::int64_t, std::int64_t> id{b.pack, b.offset, b.size};
+    if ((base_bytes != 0 && base_bytes + size > k_max_prefix_factor * target) ||
+        m_delta_pack.slices.count(id) != 0 || !slices.insert(id).second) {
+      return false;
+    }
+    bases.push_back(b);
+    base_bytes += size;
+    return true;
+  };
   std::unordered_set<Key> seen;
   bool in_prefix = false; // a base already in the delta pack's prefix, for an earlier blob
   std::vector<Key> usable;
@@ -853,12 +868,8 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
       continue;
     }
     if (depth < k_max_delta_depth) {
-      // The first base is taken whatever its size (one node, within any pack limit).
-      const auto size = static_cast<std::size_t>(slice.size);
-      if (base_bytes == 0 || base_bytes + size <= k_max_prefix_factor * target) {
-        bases.push_back(slice);
+      if (take(slice)) {
         usable.push_back(base);
-        base_bytes += size;
       }
       continue;
     }
@@ -875,12 +886,7 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
     PAGABLE_TRY_ASSIGN(const std::vector<BaseSlice>* older, lineage(slice.pack));
     bool any = false;
     for (const BaseSlice& o : *older) {
-      const auto size = static_cast<std::size_t>(o.size);
-      if (base_bytes == 0 || base_bytes + size <= k_max_prefix_factor * target) {
-        bases.push_back(o);
-        base_bytes += size;
-        any = true;
-      }
+      any = take(o) || any;
     }
     if (any) {
       lineages.push_back(slice.pack);
@@ -918,6 +924,7 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
     pack.bases.insert(pack.bases.end(), bases.begin(), bases.end());
     pack.base_keys.insert(usable.begin(), usable.end());
     pack.lineages.insert(lineages.begin(), lineages.end());
+    pack.slices.merge(slices);
     pack.base_bytes = base_bytes;
     if (pack.buf.size() >= m_options.delta_pack_target_bytes) {
       PAGABLE_TRY(finish_pack(pack));
@@ -935,10 +942,9 @@ Result<const std::vector<SqliteStore::BaseSlice>*> SqliteStore::lineage(std::int
   if (const auto it = m_lineages.find(pack); it != m_lineages.end()) {
     return &it->second;
   }
-  std::vector<BaseSlice> out;
+  std::vector<BaseSlice> out; // write_blob drops repeated slices
   std::set<std::int64_t> visited{pack};
   std::vector<std::int64_t> todo{pack};
-  std::set<std::tuple<std::int64_t, std::int64_t, std::int64_t>> seen;
   // Each pack is visited once, so this ends, and stays linear in the packs, whatever the
   // rows say (a damaged depth only makes the new pack one that readers refuse as corrupt).
   while (!todo.empty()) {
@@ -954,9 +960,7 @@ Result<const std::vector<SqliteStore::BaseSlice>*> SqliteStore::lineage(std::int
       }
       const BaseSlice slice{q.column_int(0), q.column_int(1), q.column_int(2)};
       if (q.column_int(3) == 0) {
-        if (seen.emplace(slice.pack, slice.offset, slice.size).second) {
-          out.push_back(slice);
-        }
+        out.push_back(slice);
       } else if (visited.insert(slice.pack).second) {
         todo.push_back(slice.pack);
       }
@@ -1033,8 +1037,8 @@ void SqliteStore::OpenPack::clear()
   bases.clear();
   base_keys.clear();
   lineages.clear();
+  slices.clear();
   base_bytes = 0;
-
 }
 
 Result<void> SqliteStore::finish_packs()

@@ -308,6 +308,51 @@ TEST_CASE("sqlite_store: a node whose last version is too deep a base deltas aga
   }
 }
 
+TEST_CASE("sqlite_store: deep bases that restart from the same plain slices name each once",
+          "[store][sqlite][delta]")
+{
+  // Two records share every pack up to version 4; version 5 stores each in a pack of its own
+  // (a flush between them), both 4 deep and both decoding from version 1's pack. Version 6
+  // stores them together: each restarts from that lineage, and the shared pack's prefix must
+  // hold its slices once (they were listed twice, spending the prefix budget on copies).
+  test::TempDir dir;
+  const auto path = dir.file("shared.pagable");
+  std::vector<Key> last;
+  std::vector<std::string> last_text;
+  {
+    auto s = create(path);
+    for (int version = 1; version <= 6; ++version) {
+      std::mt19937 rng(5);
+      std::vector<Key> keys;
+      last_text.clear();
+      for (int i = 0; i < 2; ++i) {
+        last_text.push_back(record(i, version, rng));
+        store::PutHints hints;
+        if (!last.empty()) {
+          hints.delta_bases = {last[static_cast<std::size_t>(i)]};
+        }
+        keys.push_back(s->put(Blob{test::bytes(last_text.back()), {}}, hints).value());
+        if (version == 5) {
+          REQUIRE(s->flush());
+        }
+      }
+      REQUIRE(s->flush());
+      last = keys;
+    }
+  }
+  CHECK(query_int(path, "SELECT count(*) FROM packs WHERE depth = 4") == 2);
+  const std::string last_pack =
+      "(SELECT pack FROM blobs WHERE key = x'" + last[0].to_hex() + "')";
+  CHECK(query_int(path, ("SELECT depth FROM packs WHERE id = " + last_pack).c_str()) == 1);
+  CHECK(query_int(path, ("SELECT count(*) FROM pack_bases WHERE pack = " + last_pack).c_str()) == 2);
+  CHECK(query_int(path, "SELECT count(*) FROM (SELECT 1 FROM pack_bases GROUP BY pack, base_pack, "
+                        "offset, size HAVING count(*) > 1)") == 0);
+  auto ro = store::open_sqlite_store(path).value();
+  for (std::size_t i = 0; i < last.size(); ++i) {
+    CHECK(ro->get(last[i]).value()->data == test::bytes(last_text[i]));
+  }
+}
+
 TEST_CASE("sqlite_store: a damaged delta base is reported as corrupt, not as wrong data",
           "[store][sqlite][delta][corruption]")
 {
