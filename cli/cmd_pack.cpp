@@ -113,11 +113,7 @@ Result<std::map<std::string, std::string>> parse_settings(const std::vector<std:
     }
   }
   if (auto checked = pack::BoundarySettings::from_settings(out); !checked) {
-    std::string msg = checked.error().message();
-    if (msg.starts_with("archive setting ")) {
-      msg.erase(0, std::strlen("archive setting "));
-    }
-    return make_error(Errc::invalid_argument, "--setting " + msg);
+    return make_error(Errc::invalid_argument, "--setting: " + checked.error().message());
   }
   return out;
 }

@@ -1284,9 +1284,11 @@ constexpr BoundaryField k_boundary_fields[] = {
     {"pack.route_member_bytes", &BoundarySettings::route_member_bytes, 0, std::size_t{1} << 20},
     {"pack.route_wide_members", &BoundarySettings::route_wide_members, 0, k_max_setting}};
 
-std::string range_text(const BoundaryField& f)
+Error out_of_range(Errc code, const BoundaryField& f, const std::string& given)
 {
-  return "a whole number from " + std::to_string(f.min) + " to " + std::to_string(f.max);
+  return make_error(code, std::string(f.name) + " must be a whole number from " +
+                              std::to_string(f.min) + " to " + std::to_string(f.max) + ", not " +
+                              given);
 }
 
 } // namespace
@@ -1296,9 +1298,7 @@ Result<void> BoundarySettings::check() const
   for (const BoundaryField& f : k_boundary_fields) {
     const std::size_t v = this->*f.value;
     if (v < f.min || v > f.max) {
-      return make_error(Errc::invalid_argument, std::string("boundary setting ") + f.name +
-                                                    " must be " + range_text(f) + ", not " +
-                                                    std::to_string(v));
+      return out_of_range(Errc::invalid_argument, f, std::to_string(v));
     }
   }
   return {};
@@ -1314,9 +1314,7 @@ Result<BoundarySettings> BoundarySettings::from_settings(const std::map<std::str
     }
     const auto v = parse_size(it->second);
     if (!v || *v < f.min || *v > f.max) {
-      return make_error(Errc::unusable_archive, std::string("archive setting ") + f.name +
-                                                    " must be " + range_text(f) + ", not \"" +
-                                                    it->second + "\"");
+      return out_of_range(Errc::unusable_archive, f, "\"" + it->second + "\"");
     }
     b.*f.value = *v;
   }
@@ -1327,7 +1325,11 @@ Result<BoundarySettings> init_boundaries(store::BlobStore& store, const Boundary
                                          store::SettingsWrite mode)
 {
   PAGABLE_TRY_ASSIGN(const auto settings, store.init_settings(defaults.to_settings(), mode));
-  return BoundarySettings::from_settings(settings);
+  auto b = BoundarySettings::from_settings(settings);
+  if (!b) {
+    return std::move(b).error().with_context("the archive's boundary settings");
+  }
+  return b;
 }
 
 Result<PackResult> pack_stream(store::BlobStore& store, std::istream& input,
