@@ -9,6 +9,8 @@
 #include <pagable/pack.hpp>
 #include <pagable/store.hpp>
 
+#include "util/pointer_text.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -18,7 +20,6 @@
 #include <map>
 #include <sstream>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace pagable::fuzz {
@@ -57,21 +58,6 @@ inline Result<Key> pack_text(store::BlobStore& s, const std::string& text)
   std::abort();
 }
 
-inline std::string escape_token(std::string_view name)
-{
-  std::string t;
-  for (char c : name) {
-    if (c == '~') {
-      t += "~0";
-    } else if (c == '/') {
-      t += "~1";
-    } else {
-      t += c;
-    }
-  }
-  return t;
-}
-
 // Pointers into what the whole walk wrote (so lookups reach deep into the crafted tree), each
 // object also asked for a name it lacks.
 inline void collect_pointers(const nlohmann::ordered_json& v, const std::string& at,
@@ -86,7 +72,7 @@ inline void collect_pointers(const nlohmann::ordered_json& v, const std::string&
     objects.push_back(at);
     out.push_back(at + "/absent~0name");
     for (const auto& [name, member] : v.items()) {
-      collect_pointers(member, at + "/" + escape_token(name), out, objects);
+      collect_pointers(member, at + "/" + util::escape_pointer_token(name), out, objects);
     }
   } else if (v.is_array()) {
     out.push_back(at + "/" + std::to_string(v.size()));
