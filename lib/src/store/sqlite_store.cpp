@@ -826,22 +826,26 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
   std::vector<BaseSlice> bases;
   std::size_t base_bytes = m_delta_pack.base_bytes;
   std::set<std::tuple<std::int64_t, std::int64_t, std::int64_t>> slices; // this blob's
-  // Takes a slice into the delta pack's prefix unless it is there already or would take the
-  // whole prefix past k_max_prefix_factor pack targets (the first base is taken whatever its
-  // size: one node, within any pack limit).
+  bool in_prefix = false; // a base already in the delta pack's prefix, for an earlier blob
+  // Puts a slice in the delta pack's prefix; one there already counts (in_prefix). Otherwise
+  // the whole prefix stays within k_max_prefix_factor pack targets, except that the first
+  // base is taken whatever its size (one node, within any pack limit).
   const auto take = [&](const BaseSlice& b) {
-    const auto size = static_cast<std::size_t>(b.size);
     const std::tuple<std::int64_t, std::int64_t, std::int64_t> id{b.pack, b.offset, b.size};
-    if ((base_bytes != 0 && base_bytes + size > k_max_prefix_factor * target) ||
-        m_delta_pack.slices.count(id) != 0 || !slices.insert(id).second) {
+    if (m_delta_pack.slices.count(id) != 0 || slices.count(id) != 0) {
+      in_prefix = true;
+      return true;
+    }
+    const auto size = static_cast<std::size_t>(b.size);
+    if (base_bytes != 0 && base_bytes + size > k_max_prefix_factor * target) {
       return false;
     }
+    slices.insert(id);
     bases.push_back(b);
     base_bytes += size;
     return true;
   };
   std::unordered_set<Key> seen;
-  bool in_prefix = false; // a base already in the delta pack's prefix, for an earlier blob
   std::vector<Key> usable;
   std::vector<std::int64_t> lineages;
   for (const Key& base : item.bases) {

@@ -314,7 +314,8 @@ TEST_CASE("sqlite_store: deep bases that restart from the same plain slices name
   // Two records share every pack up to version 4; version 5 stores each in a pack of its own
   // (a flush between them), both 4 deep and both decoding from version 1's pack. Version 6
   // stores them together: each restarts from that lineage, and the shared pack's prefix must
-  // hold its slices once (they were listed twice, spending the prefix budget on copies).
+  // hold its slices once (they were listed twice, spending the prefix budget on copies), with
+  // both records in it.
   test::TempDir dir;
   const auto path = dir.file("shared.pagable");
   std::vector<Key> last;
@@ -345,6 +346,10 @@ TEST_CASE("sqlite_store: deep bases that restart from the same plain slices name
       "(SELECT pack FROM blobs WHERE key = x'" + last[0].to_hex() + "')";
   CHECK(query_int(path, ("SELECT depth FROM packs WHERE id = " + last_pack).c_str()) == 1);
   CHECK(query_int(path, ("SELECT count(*) FROM pack_bases WHERE pack = " + last_pack).c_str()) == 2);
+  // The second record's restart finds its slices in the prefix already: it joins the pack.
+  CHECK(query_int(path, ("SELECT count(DISTINCT pack) FROM blobs WHERE key IN (x'" +
+                         last[0].to_hex() + "', x'" + last[1].to_hex() + "')")
+                            .c_str()) == 1);
   CHECK(query_int(path, "SELECT count(*) FROM (SELECT 1 FROM pack_bases GROUP BY pack, base_pack, "
                         "offset, size HAVING count(*) > 1)") == 0);
   auto ro = store::open_sqlite_store(path).value();
