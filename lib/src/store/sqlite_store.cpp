@@ -882,7 +882,7 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
     // used instead: the plain packs its chain starts from, which hold an older version of the
     // same node. So a node that changes in every version starts a new chain against its last
     // plain version instead of being stored whole every fifth time (24 mdn releases: 2.62 ->
-    // 1.91 MB); finish_pack still stores it whole when that is smaller.
+    // 1.90 MB); finish_pack still stores it whole when that is smaller.
     if (m_delta_pack.lineages.count(slice.pack) != 0) {
       in_prefix = true;
       continue;
