@@ -445,7 +445,7 @@ void add_pack_command(CLI::App& app, Context& ctx)
   cmd->add_option("--setting", args->settings,
                   "A boundary setting NAME=VALUE for a new archive, fixed with its first root (repeatable; "
                   "node_bytes, chunk_above_bytes, chunk_target_bytes, chunk_max_bytes, "
-                  "index_fanout, route_members, route_member_bytes, route_wide_members: see "
+                  "index_fanout, route_members, route_member_bytes, route_wide_members, fingerprint: see "
                   "pagable(1)); an error if the archive already has another value");
   cmd->add_option("-j,--jobs", args->jobs, "Page-out worker threads (default: the number of cores)");
   cmd->add_option("--max-depth", args->max_depth, "Deepest nesting accepted")->capture_default_str();

@@ -47,7 +47,7 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
   std::string boundaries_error;
   std::string boundaries_text = "not fixed yet (the first pack fixes them)";
   if (settings->count("pack.node_bytes") != 0) {
-    if (auto b = pack::BoundarySettings::from_settings(*settings); b) {
+    if (auto b = pack::BoundarySettings::from_archive(*settings); b) {
       boundaries = nlohmann::json::object();
       boundaries_text.clear();
       for (const auto& [name, value] : b->to_settings()) {

@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <string>
+#include <vector>
 
 using test::run_pagable;
 
@@ -78,6 +80,22 @@ std::int64_t wide_fingerprints_from(const std::string& archive)
                                          "WHERE name = 'pack.route_wide_members'");
 }
 
+// The fingerprint setting as `stat --json` reports it (1 for an archive from before format 3,
+// which has none recorded until it is packed into).
+std::int64_t fingerprint_of(const std::string& archive)
+{
+  const auto stat = run_pagable({"--json", "stat", archive});
+  REQUIRE(stat.exit_code == 0);
+  return test::report_of(stat, "stat")["boundaries"]["fingerprint"].get<std::int64_t>();
+}
+
+std::string key_of_pack(const std::vector<std::string>& args)
+{
+  const auto r = run_pagable(args);
+  REQUIRE(r.exit_code == 0);
+  return test::report_of(r, "pack")["key"].get<std::string>();
+}
+
 // /outputs (350 kB, 4,200 members) is chunked into parts. Scanning for its last member reads
 // them all (341 kB with format 0's encoding); its fingerprints lead to the one part that holds
 // it (23 kB read in all).
@@ -106,7 +124,8 @@ TEST_CASE("golden: the format 0 archive still reads, verifies and hydrates", "[c
   // The pack in check_golden stores blobs, so it marks the archive with today's format.
   const auto copy =
       check_golden(dir, "format-0", "1285e8e9712d5688507fe5fc81dcf9b2d1791f55df2f24d09d237ee8928d0bed");
-  CHECK(format_of(copy) == 2);
+  CHECK(format_of(copy) == 3);
+  CHECK(fingerprint_of(copy) == 1);
   CHECK(run_pagable({"verify", copy}).exit_code == 0);
 }
 
@@ -136,8 +155,9 @@ TEST_CASE("golden: the format 1 archive reads, verifies, hydrates and finds a ro
   // threshold of wide fingerprints that format 2 adds to the archive's settings.
   const auto copy =
       check_golden(dir, "format-1", "247f588a31bfb275f5550768d902da0357cea5639bc65eb510159281b50def99");
-  CHECK(format_of(copy) == 2);
+  CHECK(format_of(copy) == 3);
   CHECK(wide_fingerprints_from(copy) == 131072);
+  CHECK(fingerprint_of(copy) == 1);
   check_routed_lookup(copy);
 }
 
@@ -151,9 +171,46 @@ TEST_CASE("golden: the format 2 archive reads, verifies, hydrates and finds a me
   const auto copy = check_golden(dir, "format-2",
                                  "3d8a825c7e346e1f8e81803f3bafa5a3fe6a5c0964b5c152d2f1986cfed80a09",
                                  "format-1");
-  CHECK(format_of(copy) == 2);
+  CHECK(format_of(copy) == 3);
   CHECK(wide_fingerprints_from(copy) == 4096);
+  CHECK(fingerprint_of(copy) == 1);
   check_routed_lookup(copy);
   const auto absent = run_pagable({"hydrate", copy, "golden", "--at", "/outputs/out-99999"});
   CHECK(absent.exit_code != 0);
+}
+
+TEST_CASE("golden: the format 3 archive reads, verifies and hydrates, its array chunked by "
+          "fingerprint 2",
+          "[cli][golden]")
+{
+  test::TempDir dir;
+  const std::string key = "f98144ea1a97a222954cd305f289c3494b21bd4f364318d039ed97e8c94fb26d";
+  const auto copy = check_golden(dir, "format-3", key);
+  CHECK(format_of(copy) == 3);
+  CHECK(fingerprint_of(copy) == 2);
+  CHECK(wide_fingerprints_from(copy) == 131072);
+  check_routed_lookup(copy);
+  // /log (6,000 strings, 269 kB) is chunked where fingerprint 2 says: fingerprint 1 gives
+  // other parts, so another key.
+  const auto input = k_golden_dir + "/format-3.json";
+  const auto fnv_key = key_of_pack({"--json", "pack", dir.file("fnv.pagable"), input, "--setting",
+                                    "fingerprint=1"});
+  CHECK(fnv_key != key);
+  const auto at = run_pagable({"hydrate", copy, "golden", "--at", "/log/2999"});
+  REQUIRE(at.exit_code == 0);
+  CHECK(at.out == R"("run 02999: step 0081329 finished in 547 ms")");
+
+  // An archive from before format 3 keeps fingerprint 1 when today's pagable packs into it:
+  // the same input gets the keys fingerprint 1 gives in a new archive, so a new version of a
+  // document it holds shares the old one's unchanged parts.
+  const auto old = dir.file("format-1.pagable");
+  test::write_file(old, test::read_file(k_golden_dir + "/format-1.pagable"));
+  CHECK(fingerprint_of(old) == 1);
+  CHECK(key_of_pack({"--json", "pack", old, input, "--name", "update"}) == fnv_key);
+  CHECK(fingerprint_of(old) == 1);
+  CHECK(format_of(old) == 3);
+  // ...and a --setting it does not have is refused, naming the setting and its value.
+  const auto refused = run_pagable({"pack", old, input, "--name", "again", "--setting", "fingerprint=2"});
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Catch::Contains("pack.fingerprint = 1"));
 }

@@ -38,14 +38,17 @@ inline pack::BoundarySettings small_boundaries()
   return b;
 }
 
-inline Result<Key> pack_text(store::BlobStore& s, const std::string& text)
+// `fingerprint`: the chunking hash (BoundarySettings::fingerprint).
+inline Result<Key> pack_text(store::BlobStore& s, const std::string& text, std::size_t fingerprint = 2)
 {
   std::istringstream in(text);
   pack::PackOptions o;
   o.workers = 1;
   o.max_depth = 256;
   o.dangling_refs = pack::DanglingRefs::allow;
-  auto r = pack::pack_stream(s, in, small_boundaries(), o);
+  pack::BoundarySettings b = small_boundaries();
+  b.fingerprint = fingerprint;
+  auto r = pack::pack_stream(s, in, b, o);
   if (!r) {
     return std::move(r).error();
   }

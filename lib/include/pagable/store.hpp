@@ -135,9 +135,16 @@ public:
   // returns the settings in force afterwards. With SettingsWrite::replace_while_rootless,
   // `values` replace set ones too while the store has no root (nothing was committed with
   // them: a first pack that failed), in one transaction with that check.
+  // `older`: in an archive marked with an older format than today's, the values recorded
+  // for those names, when not set, instead of `values`' (for a setting a newer format added,
+  // what the older pagables that may still write there do without it). Replacing a rootless
+  // archive's settings marks it with today's format in the same transaction instead, so that
+  // `values` hold as given and older pagables leave it alone. A memory store is always in
+  // today's format.
   virtual Result<std::map<std::string, std::string>>
   init_settings(const std::map<std::string, std::string>& values,
-                SettingsWrite mode = SettingsWrite::keep_set) = 0;
+                SettingsWrite mode = SettingsWrite::keep_set,
+                const std::map<std::string, std::string>& older = {}) = 0;
 
   // --- information ---
   virtual Result<StoreStats> stats() const = 0;

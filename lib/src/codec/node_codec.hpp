@@ -12,7 +12,9 @@
 
 #include "util/pointer_text.hpp"
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <memory>
@@ -65,6 +67,50 @@ inline std::uint64_t mix64(std::uint64_t x)
   x *= 0x94d049bb133111ebULL;
   x ^= x >> 31;
   return x;
+}
+// Fingerprint 2 of a node's bytes (setting pack.fingerprint = 2, format 3): the bytes as
+// 8-byte little-endian words (the last one padded with zeros), word i folded into lane i mod 4
+// as s = rotl64((s ^ w) * k_word_prime, 29), the lanes starting at 0, 1, 2, 3, and then
+// mix(s0 ^ mix(s1 ^ mix(s2 ^ mix(s3 ^ size)))). Four independent multiplies per 32 bytes
+// instead of fnv1a64's one per byte: pack hashes every byte of its input this way on its
+// main thread, where fnv1a64 took a quarter of the time (FORMAT.md "Chunking").
+inline constexpr std::uint64_t k_word_prime = 0x9e3779b97f4a7c15ULL;
+inline std::uint64_t load_u64le(const std::uint8_t* p)
+{
+  std::uint64_t w = 0;
+  std::memcpy(&w, p, sizeof w);
+  if constexpr (std::endian::native == std::endian::big) {
+    w = __builtin_bswap64(w);
+  }
+  return w;
+}
+inline std::uint64_t word_hash64(std::span<const std::uint8_t> bytes)
+{
+  const auto fold = [](std::uint64_t s, std::uint64_t w) { return std::rotl((s ^ w) * k_word_prime, 29); };
+  std::uint64_t lane[4] = {0, 1, 2, 3};
+  const std::uint8_t* p = bytes.data();
+  std::size_t n = bytes.size();
+  for (; n >= 32; p += 32, n -= 32) {
+    lane[0] = fold(lane[0], load_u64le(p));
+    lane[1] = fold(lane[1], load_u64le(p + 8));
+    lane[2] = fold(lane[2], load_u64le(p + 16));
+    lane[3] = fold(lane[3], load_u64le(p + 24));
+  }
+  for (std::size_t j = 0; n > 0; ++j) {
+    std::uint8_t last[8] = {};
+    const std::size_t take = n < 8 ? n : 8;
+    std::memcpy(last, p, take);
+    lane[j] = fold(lane[j], load_u64le(last));
+    p += take;
+    n -= take;
+  }
+  return mix64(lane[0] ^ mix64(lane[1] ^ mix64(lane[2] ^ mix64(lane[3] ^ bytes.size()))));
+}
+// The fingerprint of a node's bytes under setting pack.fingerprint: 1 is fnv1a64 (formats 0
+// to 2, and archives they made), 2 is word_hash64.
+inline std::uint64_t content_hash(std::size_t version, std::span<const std::uint8_t> bytes)
+{
+  return version == 1 ? fnv1a64(bytes) : word_hash64(bytes);
 }
 // The chunking hash of a member name: mix(fnv1a64(name)).
 inline std::uint64_t member_name_hash(std::string_view name)

@@ -41,9 +41,11 @@ struct Pending {
   std::uint64_t fp = 0; // fingerprint of its content, known at once
 };
 
-std::uint64_t fingerprint(std::span<const std::uint8_t> bytes, std::span<const Pending> children)
+// `version`: BoundarySettings::fingerprint.
+std::uint64_t fingerprint(std::size_t version, std::span<const std::uint8_t> bytes,
+                          std::span<const Pending> children)
 {
-  std::uint64_t h = fnv1a64(bytes);
+  std::uint64_t h = codec::content_hash(version, bytes);
   for (const Pending& c : children) {
     h = mix64(h ^ c.fp);
   }
@@ -587,7 +589,7 @@ private:
         f.fps.push_back(codec::wide_member_fingerprint(h));
       }
     } else {
-      h = mix64(fingerprint(item, std::span<const Pending>(f.children).subspan(f.item_children)));
+      h = mix64(fingerprint(m_b.fingerprint, item, std::span<const Pending>(f.children).subspan(f.item_children)));
     }
     ++f.items;
     ++f.index;
@@ -1014,7 +1016,7 @@ private:
     }
     ++m_nodes;
     m_hinted += bases.empty() ? 0 : 1;
-    const std::uint64_t fp = fingerprint(data, children);
+    const std::uint64_t fp = fingerprint(m_b.fingerprint, data, children);
     return m_writer.submit(std::move(data), std::move(children), fp, std::move(bases), index);
   }
 
@@ -1259,7 +1261,8 @@ std::map<std::string, std::string> BoundarySettings::to_settings() const
           {"pack.index_fanout", std::to_string(index_fanout)},
           {"pack.route_members", std::to_string(route_members)},
           {"pack.route_member_bytes", std::to_string(route_member_bytes)},
-          {"pack.route_wide_members", std::to_string(route_wide_members)}};
+          {"pack.route_wide_members", std::to_string(route_wide_members)},
+          {"pack.fingerprint", std::to_string(fingerprint)}};
 }
 
 namespace {
@@ -1282,7 +1285,8 @@ constexpr BoundaryField k_boundary_fields[] = {
     {"pack.index_fanout", &BoundarySettings::index_fanout, 2, 65536},
     {"pack.route_members", &BoundarySettings::route_members, 0, k_max_setting},
     {"pack.route_member_bytes", &BoundarySettings::route_member_bytes, 0, std::size_t{1} << 20},
-    {"pack.route_wide_members", &BoundarySettings::route_wide_members, 0, k_max_setting}};
+    {"pack.route_wide_members", &BoundarySettings::route_wide_members, 0, k_max_setting},
+    {"pack.fingerprint", &BoundarySettings::fingerprint, 1, 2}};
 
 Error out_of_range(Errc code, const BoundaryField& f, const std::string& given)
 {
@@ -1321,11 +1325,34 @@ Result<BoundarySettings> BoundarySettings::from_settings(const std::map<std::str
   return b;
 }
 
+namespace {
+
+// An archive's settings read as what its keys were made with: one whose settings were written
+// before format 3 has no pack.fingerprint, and fingerprint 1 placed its boundaries.
+bool lacks_fingerprint(const std::map<std::string, std::string>& s)
+{
+  return s.count("pack.node_bytes") != 0 && s.count("pack.fingerprint") == 0;
+}
+
+} // namespace
+
+Result<BoundarySettings> BoundarySettings::from_archive(std::map<std::string, std::string> s)
+{
+  if (lacks_fingerprint(s)) {
+    s["pack.fingerprint"] = "1";
+  }
+  return from_settings(s);
+}
+
 Result<BoundarySettings> init_boundaries(store::BlobStore& store, const BoundarySettings& defaults,
                                          store::SettingsWrite mode)
 {
-  PAGABLE_TRY_ASSIGN(const auto settings, store.init_settings(defaults.to_settings(), mode));
-  auto b = BoundarySettings::from_settings(settings);
+  // An archive an older pagable may still pack into (marked with an older format) gets
+  // fingerprint 1, the one that pagable chunks with: so its keys, and those of new versions
+  // of the documents it holds, do not change.
+  PAGABLE_TRY_ASSIGN(const auto settings, store.init_settings(defaults.to_settings(), mode,
+                                                              {{"pack.fingerprint", "1"}}));
+  auto b = BoundarySettings::from_archive(settings);
   if (!b) {
     return std::move(b).error().with_context("the archive's boundary settings");
   }

@@ -18,11 +18,11 @@ inline constexpr std::int64_t k_max_delta_depth = 4;
 // The delta prefix of a pack is at most this many times the pack target size.
 inline constexpr std::size_t k_max_prefix_factor = 8;
 
-static_assert(k_format_version == 2, "k_create_schema_sql writes user_version = 2");
+static_assert(k_format_version == 3, "k_create_schema_sql writes user_version = 3");
 
 inline constexpr const char* k_create_schema_sql = R"sql(
 PRAGMA application_id = 1885823596;
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 CREATE TABLE meta(
   name  TEXT PRIMARY KEY,
   value TEXT NOT NULL

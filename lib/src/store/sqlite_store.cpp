@@ -165,7 +165,8 @@ public:
   Result<bool> remove_root(const std::string& name) override;
   Result<std::map<std::string, std::string>> settings() const override;
   Result<std::map<std::string, std::string>>
-  init_settings(const std::map<std::string, std::string>& values, SettingsWrite mode) override;
+  init_settings(const std::map<std::string, std::string>& values, SettingsWrite mode,
+                const std::map<std::string, std::string>& older) override;
   Result<StoreStats> stats() const override;
   StoreCounters counters() const override;
   Result<std::unique_ptr<MaintenanceSession>> open_maintenance(bool write) const override;
@@ -224,6 +225,10 @@ private:
   void writer_loop();
   Result<void> write_blob(QueuedBlob& item);
   Result<void> begin_write();
+  // In the open write transaction, marks an archive of an older format with today's (the
+  // first transaction that stores a blob does, or one that replaces a rootless archive's
+  // settings: FORMAT.md, head).
+  Result<void> mark_current_format();
   // A pack being filled. Index-like blobs (read on the way to others) fill one of their own.
   struct OpenPack {
     std::int64_t id = 0; // chosen when its first blob arrives
@@ -799,9 +804,8 @@ Result<void> SqliteStore::begin_write()
   return {};
 }
 
-Result<void> SqliteStore::write_blob(QueuedBlob& item)
+Result<void> SqliteStore::mark_current_format()
 {
-  PAGABLE_TRY(begin_write());
   if (m_format_upgrade && !m_format_upgrade_in_txn) {
     PAGABLE_TRY_ASSIGN(Stmt up, m_wdb.prepare("UPDATE meta SET value = ?1 WHERE name = "
                                               "'format_version'"));
@@ -809,6 +813,13 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
     PAGABLE_TRY(m_wdb.exec("PRAGMA user_version = " + std::to_string(k_format_version)));
     m_format_upgrade_in_txn = true;
   }
+  return {};
+}
+
+Result<void> SqliteStore::write_blob(QueuedBlob& item)
+{
+  PAGABLE_TRY(begin_write());
+  PAGABLE_TRY(mark_current_format());
   const Bytes children = encode_children(item.blob.children);
   // Index packs are smaller (a lookup reads a few blobs from each); so is their delta prefix.
   const std::size_t target = item.index ? std::min(m_options.pack_target_bytes,
@@ -1351,7 +1362,8 @@ Result<std::map<std::string, std::string>> SqliteStore::settings() const
 }
 
 Result<std::map<std::string, std::string>>
-SqliteStore::init_settings(const std::map<std::string, std::string>& values, SettingsWrite mode)
+SqliteStore::init_settings(const std::map<std::string, std::string>& values, SettingsWrite mode,
+                           const std::map<std::string, std::string>& older)
 {
   PAGABLE_TRY(run_on_writer([&](Db& db) -> Result<void> {
     PAGABLE_TRY(begin_write());
@@ -1361,12 +1373,21 @@ SqliteStore::init_settings(const std::map<std::string, std::string>& values, Set
       PAGABLE_TRY(r.step("counting roots"));
       replace = r.column_int(0) == 0;
     }
+    // Read in the write transaction: the marks only change in one.
+    PAGABLE_TRY_ASSIGN(Stmt uv, db.prepare("PRAGMA user_version"));
+    PAGABLE_TRY(uv.step("reading the format version"));
+    const bool older_format = uv.column_int(0) < k_format_version;
+    if (replace && older_format) {
+      PAGABLE_TRY(mark_current_format());
+    }
     PAGABLE_TRY_ASSIGN(Stmt ins, db.prepare(replace ? "INSERT OR REPLACE INTO settings(name, value) "
                                                       "VALUES (?1, ?2)"
                                                     : "INSERT OR IGNORE INTO settings(name, value) "
                                                       "VALUES (?1, ?2)"));
     for (const auto& [n, v] : values) {
-      PAGABLE_TRY(ins.bind(1, n).bind(2, v).run("writing settings"));
+      const auto o = older.find(n);
+      const std::string& value = !replace && older_format && o != older.end() ? o->second : v;
+      PAGABLE_TRY(ins.bind(1, n).bind(2, value).run("writing settings"));
     }
     return commit_write();
   }));

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT OR Apache-2.0
 """Writes the input of a golden archive (see README.md here): `make_input.py` writes
-format-0.json, `make_input.py 1` format-1.json.
+format-0.json, `make_input.py 1` format-1.json, `make_input.py 3` format-3.json.
 
 Deterministic: a build graph large enough to be chunked at the default node boundaries, with
 the values the canonical encoding must keep exactly (big integers, 1.0, -0.0, non-ASCII
 strings, escapes, $refs between targets). Format 1 adds a chunked object of 4,200 members,
-enough to be stored as a routed object (FORMAT.md "Routed objects")."""
+enough to be stored as a routed object (FORMAT.md "Routed objects"). Format 3 adds an array of
+6,000 strings, chunked at boundaries that its fingerprint places (FORMAT.md "Chunking")."""
 import json
 import sys
 
@@ -26,8 +27,12 @@ doc = {
     "text": {"unicode": "Grüße, 世界, 🎉", "escapes": "tab\tquote\"backslash\\nul\u0000"},
     "targets": targets,
 }
-if len(sys.argv) > 1 and sys.argv[1] == "1":
+version = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+if version >= 1:
     doc["outputs"] = {f"out-{i:05d}": f"value {i * 7919 % 100003:06d} of the routed map, "
                                       "long enough to be worth a fingerprint"
                       for i in range(4200)}
+if version >= 3:
+    doc["log"] = [f"run {i:05d}: step {i * 104729 % 1000003:07d} finished in {i % 613} ms"
+                  for i in range(6000)]
 json.dump(doc, sys.stdout, ensure_ascii=False, separators=(",", ":"))

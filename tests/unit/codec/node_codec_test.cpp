@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <limits>
+#include <string_view>
+#include <vector>
 
 using namespace pagable;
 using codec::NodeReader;
@@ -123,6 +125,34 @@ TEST_CASE("codec: check_node knows wide member fingerprints (format 2)", "[codec
   const std::uint64_t h = codec::member_name_hash("k1");
   CHECK(codec::wide_member_fingerprint(h) == (h >> 40));
   CHECK(codec::member_fingerprint(h) == codec::wide_member_fingerprint(h) >> 8);
+}
+
+TEST_CASE("codec: fingerprint 2 is the word hash FORMAT.md specifies", "[codec]")
+{
+  // Expected values from a separate implementation of FORMAT.md "Chunking" (Python, written
+  // from its text): every tail length, a whole 32-byte round, and more than one.
+  const auto hash = [](std::size_t n, bool zeros = false) {
+    std::vector<std::uint8_t> b(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      b[i] = zeros ? 0 : static_cast<std::uint8_t>(i);
+    }
+    return codec::word_hash64(b);
+  };
+  const auto text = [](std::string_view s) {
+    return codec::word_hash64({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()});
+  };
+  CHECK(hash(0) == 0x1694a3180310745aULL);
+  CHECK(text("a") == 0x9b1ca644ebef2d05ULL);
+  CHECK(text("abcdefgh") == 0xa20882e60137b4a0ULL);
+  CHECK(text("abcdefghi") == 0x8a06310066e69583ULL);
+  CHECK(hash(31) == 0x92b14917c70ab5bcULL);
+  CHECK(hash(32) == 0x43fbb5f3c620c08bULL);
+  CHECK(hash(33) == 0x2d78c4a841304b95ULL);
+  CHECK(hash(100) == 0x81a857265a7d81bdULL);
+  // Zero padding does not make 8 zero bytes hash as the empty string: the size is mixed in.
+  CHECK(hash(8, true) == 0xbd1d2dcc242e2277ULL);
+  CHECK(codec::content_hash(2, {}) == hash(0));
+  CHECK(codec::content_hash(1, {}) == codec::k_fnv_basis);
 }
 
 TEST_CASE("codec: JSON pointers and fragments", "[codec]")

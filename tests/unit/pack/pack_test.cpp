@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include <pagable/hydrate.hpp>
 #include <pagable/pack.hpp>
+#include <pagable/version.hpp>
 
 #include "codec/node_codec.hpp"
 #include "support/archive_fixture.hpp"
@@ -180,6 +181,90 @@ TEST_CASE("pack: boundary settings round-trip through archive settings", "[pack]
   REQUIRE(stored);
   CHECK(stored->route_members == 0);
   CHECK(pack::init_boundaries(*t, {}).value().route_members == 0);
+}
+
+namespace {
+
+// An archive as a format-2 pagable leaves it: marked 2, with `settings` (none: its first pack
+// failed before recording them) and, when `rooted`, a root.
+std::string older_archive(const test::TempDir& dir, const std::string& name,
+                          const std::map<std::string, std::string>& settings, bool rooted)
+{
+  const auto path = dir.file(name);
+  {
+    auto s = test::archive::open(path);
+    if (rooted) {
+      const Key k = s->put(Blob{{1, 2, 3}, {}}).value();
+      REQUIRE(s->commit_root(store::RootRecord{"r", k, std::nullopt, 0, {}, "{}"}));
+    }
+  }
+  test::archive::sql(path, "DELETE FROM settings");
+  for (const auto& [n, v] : settings) {
+    test::archive::sql(path, "INSERT INTO settings(name, value) VALUES ('" + n + "', '" + v + "')");
+  }
+  test::archive::sql(path, "UPDATE meta SET value = '2' WHERE name = 'format_version'");
+  test::archive::sql(path, "PRAGMA user_version = 2");
+  return path;
+}
+
+std::int64_t marked_format(const std::string& path)
+{
+  return test::archive::sql_int(path, "PRAGMA user_version");
+}
+
+} // namespace
+
+TEST_CASE("pack: an archive an older pagable may write keeps fingerprint 1", "[pack]")
+{
+  // What a format-2 pagable recorded: every setting but pack.fingerprint.
+  auto older = pack::BoundarySettings{}.to_settings();
+  older.erase("pack.fingerprint");
+  CHECK(pack::BoundarySettings::from_archive(older).value().fingerprint == 1);
+  CHECK(pack::BoundarySettings::from_archive({}).value().fingerprint == 2); // a new archive
+  CHECK(pack::BoundarySettings{}.fingerprint == 2);
+  test::TempDir dir;
+
+  SECTION("a new archive gets fingerprint 2")
+  {
+    auto s = test::archive::open(dir.file("new.pagable"));
+    CHECK(pack::init_boundaries(*s).value().fingerprint == 2);
+  }
+  SECTION("settings and a root from format 2: fingerprint 1, recorded")
+  {
+    const auto path = older_archive(dir, "rooted.pagable", older, true);
+    auto s = test::archive::open(path, store::OpenMode::read_write);
+    CHECK(pack::init_boundaries(*s).value().fingerprint == 1);
+    CHECK(s->settings().value().at("pack.fingerprint") == "1");
+    // Replacing is refused with a root: the fingerprint stays 1, whatever is asked.
+    pack::BoundarySettings chosen;
+    chosen.node_bytes = 4096;
+    const auto kept = pack::init_boundaries(*s, chosen, store::SettingsWrite::replace_while_rootless);
+    CHECK(kept.value().fingerprint == 1);
+    CHECK(kept.value().node_bytes == 16384);
+  }
+  SECTION("no settings yet (its first pack failed early): fingerprint 1, and the marks stay")
+  {
+    // Until a blob is stored, a format-2 pagable may still pack into it, with FNV-1a.
+    const auto path = older_archive(dir, "empty.pagable", {}, false);
+    auto s = test::archive::open(path, store::OpenMode::read_write);
+    CHECK(pack::init_boundaries(*s).value().fingerprint == 1);
+    s.reset();
+    CHECK(marked_format(path) == 2);
+  }
+  SECTION("replacing a rootless archive's settings marks it with format 3, so the new ones hold")
+  {
+    // A failed first pack with --setting: fingerprint 2 recorded in an archive still marked 2
+    // would let a format-2 pagable pack into it with FNV-1a under a setting that says 2.
+    const auto path = older_archive(dir, "rootless.pagable", older, false);
+    auto s = test::archive::open(path, store::OpenMode::read_write);
+    pack::BoundarySettings chosen;
+    chosen.node_bytes = 4096;
+    const auto replaced = pack::init_boundaries(*s, chosen, store::SettingsWrite::replace_while_rootless);
+    CHECK(replaced.value().fingerprint == 2);
+    CHECK(replaced.value().node_bytes == 4096);
+    s.reset();
+    CHECK(marked_format(path) == pagable::k_format_version);
+  }
 }
 
 TEST_CASE("pack: boundary settings out of range are refused, not packed with", "[pack]")
@@ -423,6 +508,7 @@ TEST_CASE("pack: fingerprint groups end where format 1 ended them, whatever the 
   narrow.route_members = 50;
   narrow.route_member_bytes = 0;
   narrow.route_wide_members = 0;
+  narrow.fingerprint = 1; // what format-1 archives were made with, and keep
   pack::BoundarySettings wide = narrow;
   wide.route_wide_members = 1;
   auto n = store::make_memory_store();

@@ -61,9 +61,10 @@ public:
   Result<bool> remove_root(const std::string& n) override { return m_inner->remove_root(n); }
   Result<std::map<std::string, std::string>> settings() const override { return m_inner->settings(); }
   Result<std::map<std::string, std::string>>
-  init_settings(const std::map<std::string, std::string>& v, store::SettingsWrite mode) override
+  init_settings(const std::map<std::string, std::string>& v, store::SettingsWrite mode,
+                const std::map<std::string, std::string>& older) override
   {
-    return m_inner->init_settings(v, mode);
+    return m_inner->init_settings(v, mode, older);
   }
   Result<store::StoreStats> stats() const override { return m_inner->stats(); }
   store::StoreCounters counters() const override { return m_inner->counters(); }
