@@ -261,6 +261,23 @@ TEST_CASE("JsonReader: strings, escapes and UTF-8 across block boundaries", "[pa
   }
 }
 
+TEST_CASE("JsonReader: every byte value at every place of the 8 bytes read at once", "[pack][reader]")
+{
+  // read_string tests 8 bytes together for '"', '\\', control characters and bytes >= 0x80:
+  // each one, alone among plain bytes at each offset of a word (and in the bytes after the
+  // last whole word), must stop the run exactly where the byte-at-a-time scan stops it.
+  for (int byte = 0; byte < 256; ++byte) {
+    for (std::size_t at = 0; at < 17; ++at) {
+      const std::string text = "[\"" + std::string(at, 'a') + static_cast<char>(byte) +
+                               std::string(19 - at, 'b') + "\"]";
+      same_as_nlohmann(text);
+    }
+  }
+  for (std::size_t at = 0; at < 17; ++at) {
+    same_as_nlohmann("[\"" + std::string(at, ' ') + "\xC3\xA9\\n~\x7F\x7F\x7F\x7F\x7F\x7F\x7F\"]");
+  }
+}
+
 TEST_CASE("JsonReader: random and mutated documents", "[pack][reader]")
 {
   std::mt19937 rng(20261124);
