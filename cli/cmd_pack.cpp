@@ -447,7 +447,9 @@ void add_pack_command(CLI::App& app, Context& ctx)
                   "node_bytes, chunk_above_bytes, chunk_target_bytes, chunk_max_bytes, "
                   "index_fanout, route_members, route_member_bytes, route_wide_members, fingerprint: see "
                   "pagable(1)); an error if the archive already has another value");
-  cmd->add_option("-j,--jobs", args->jobs, "Page-out worker threads (default: the number of cores)");
+  cmd->add_option("-j,--jobs", args->jobs,
+                  "Page-out threads: the one that parses and encodes, and N-1 that hash and store "
+                  "(default: the number of cores)");
   cmd->add_option("--max-depth", args->max_depth, "Deepest nesting accepted")->capture_default_str();
   cmd->add_option("--max-string-bytes", args->max_string_bytes, "Longest string accepted")
       ->capture_default_str();

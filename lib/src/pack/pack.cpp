@@ -275,14 +275,16 @@ private:
   unsigned m_name_hash_bits = 64;
 };
 
-// Hands nodes to workers that wait for their children's keys, then store them.
+// Hands nodes to workers that wait for their children's keys, then store them. `threads`
+// counts the parsing thread (PackOptions::workers): it stores nodes itself when it is the only
+// one, and otherwise hands them to threads - 1 workers.
 class NodeWriter {
 public:
-  NodeWriter(store::BlobStore& store, unsigned workers, std::size_t in_flight_limit)
+  NodeWriter(store::BlobStore& store, unsigned threads, std::size_t in_flight_limit)
       : m_store(store), m_limit(in_flight_limit)
   {
-    if (workers > 1) {
-      m_pool = std::make_unique<util::ThreadPool>(workers);
+    if (threads > 1) {
+      m_pool = std::make_unique<util::ThreadPool>(threads - 1);
     }
   }
   ~NodeWriter() { wait_idle(); }
