@@ -100,8 +100,12 @@ struct PackOptions {
   // A node whose encoding is larger is an error (only one huge string can make one).
   std::size_t max_node_bytes = 128 * 1024 * 1024;
   DanglingRefs dangling_refs = DanglingRefs::error;
-  // Encoded nodes handed to workers and not yet stored, before the parser waits.
-  std::size_t in_flight_bytes = 32 * 1024 * 1024;
+  // Encoded nodes handed to workers and not yet stored, before the parser waits. Once the
+  // store's writer is the bottleneck this fills up, and more of it only costs memory: with it
+  // and the store's write queue at 8 MiB instead of 32, the 500,000-node seed graph packs at
+  // the same speed with a peak RSS of 59 MB instead of 110, a 200 MB document with 52 MB
+  // instead of 126 (pagable pack, 2 cores).
+  std::size_t in_flight_bytes = 8 * 1024 * 1024;
   // Set from another thread (a signal handler's flag) to stop: Errc::cancelled.
   const std::atomic<bool>* cancel = nullptr;
   // Validate the document node by node as it is packed (schema::NodeValidator); a violation
