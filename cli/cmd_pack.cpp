@@ -82,6 +82,16 @@ Result<std::map<std::string, std::string>> parse_labels(const std::vector<std::s
   return out;
 }
 
+// The boundary settings' names without "pack.": "node_bytes, chunk_above_bytes, ...".
+std::string setting_names()
+{
+  std::string names;
+  for (const auto& [name, _] : pack::BoundarySettings{}.to_settings()) {
+    names += (names.empty() ? "" : ", ") + name.substr(5);
+  }
+  return names;
+}
+
 // --setting NAME=VALUE: boundary settings ("pack." optional) for an archive that does not have
 // them yet, checked (names and ranges) before anything is opened. Returns "pack.NAME" -> value.
 Result<std::map<std::string, std::string>> parse_settings(const std::vector<std::string>& given)
@@ -98,13 +108,9 @@ Result<std::map<std::string, std::string>> parse_settings(const std::vector<std:
       name = "pack." + name;
     }
     if (known.count(name) == 0) {
-      std::string names;
-      for (const auto& [k, _] : known) {
-        names += (names.empty() ? "" : ", ") + k.substr(5);
-      }
       return make_error(Errc::invalid_argument,
                         "--setting: no boundary setting is named \"" + g.substr(0, eq) +
-                            "\" (there are " + names + ")");
+                            "\" (there are " + setting_names() + ")");
     }
     const std::string value = g.substr(eq + 1);
     if (const auto [it, added] = out.emplace(name, value); !added && it->second != value) {
@@ -447,10 +453,9 @@ void add_pack_command(CLI::App& app, Context& ctx)
   cmd->add_option("--name", args->name, "Root name (default: the file name without .json)");
   cmd->add_option("--label", args->labels, "Attach KEY=VALUE to the root (repeatable)");
   cmd->add_option("--setting", args->settings,
-                  "A boundary setting NAME=VALUE for a new archive, fixed with its first root (repeatable; "
-                  "node_bytes, chunk_above_bytes, chunk_target_bytes, chunk_max_bytes, "
-                  "index_fanout, route_members, route_member_bytes, route_wide_members, fingerprint: see "
-                  "pagable(1)); an error if the archive already has another value");
+                  "A boundary setting NAME=VALUE for a new archive, fixed with its first root "
+                  "(repeatable; " + setting_names() + ": see pagable(1)); an error if the "
+                  "archive already has another value");
   cmd->add_option("-j,--jobs", args->jobs,
                   "Page-out threads: the one that parses and encodes, and N-1 that hash and store "
                   "(default: the number of cores)");

@@ -1329,19 +1329,16 @@ Result<BoundarySettings> BoundarySettings::from_settings(const std::map<std::str
 
 namespace {
 
-// An archive's settings read as what its keys were made with: one whose settings were written
-// before format 3 has no pack.fingerprint, and fingerprint 1 placed its boundaries.
-bool lacks_fingerprint(const std::map<std::string, std::string>& s)
-{
-  return s.count("pack.node_bytes") != 0 && s.count("pack.fingerprint") == 0;
-}
+// The settings a newer format added, with what the older pagables that wrote an archive
+// without them did: fingerprint 1 placed the boundaries of every archive before format 3.
+const std::map<std::string, std::string> k_before_format_3 = {{"pack.fingerprint", "1"}};
 
 } // namespace
 
 Result<BoundarySettings> BoundarySettings::from_archive(std::map<std::string, std::string> s)
 {
-  if (lacks_fingerprint(s)) {
-    s["pack.fingerprint"] = "1";
+  if (s.count("pack.node_bytes") != 0) { // recorded: a missing setting predates its format
+    s.insert(k_before_format_3.begin(), k_before_format_3.end());
   }
   return from_settings(s);
 }
@@ -1352,8 +1349,8 @@ Result<BoundarySettings> init_boundaries(store::BlobStore& store, const Boundary
   // An archive an older pagable may still pack into (marked with an older format) gets
   // fingerprint 1, the one that pagable chunks with: so its keys, and those of new versions
   // of the documents it holds, do not change.
-  PAGABLE_TRY_ASSIGN(const auto settings, store.init_settings(defaults.to_settings(), mode,
-                                                              {{"pack.fingerprint", "1"}}));
+  PAGABLE_TRY_ASSIGN(const auto settings,
+                     store.init_settings(defaults.to_settings(), mode, k_before_format_3));
   auto b = BoundarySettings::from_archive(settings);
   if (!b) {
     return std::move(b).error().with_context("the archive's boundary settings");

@@ -20,13 +20,13 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <compare>
 #include <condition_variable>
 #include <deque>
 #include <list>
 #include <mutex>
 #include <set>
 #include <thread>
-#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <variant>
@@ -210,6 +210,7 @@ private:
     std::int64_t pack;
     std::int64_t offset;
     std::int64_t size;
+    auto operator<=>(const BaseSlice&) const = default;
   };
   // The slices of plain packs that delta pack `pack` decodes from: its bases, their packs'
   // bases and so on down. Memoised for the transaction: packs never change, and none can be
@@ -237,7 +238,7 @@ private:
     std::vector<BaseSlice> bases;      // old nodes its new nodes resemble (the delta pack)
     std::unordered_set<Key> base_keys; // dedup of bases
     std::unordered_set<std::int64_t> lineages; // too-deep packs whose lineage is in the prefix
-    std::set<std::tuple<std::int64_t, std::int64_t, std::int64_t>> slices; // dedup of `bases`
+    std::set<BaseSlice> slices; // dedup of `bases`
     std::size_t base_bytes = 0;        // bounded: readers refuse prefixes above max_pack_bytes
     void clear();
   };
@@ -836,14 +837,13 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
   }
   std::vector<BaseSlice> bases;
   std::size_t base_bytes = m_delta_pack.base_bytes;
-  std::set<std::tuple<std::int64_t, std::int64_t, std::int64_t>> slices; // this blob's
+  std::set<BaseSlice> slices; // this blob's
   bool in_prefix = false; // a base already in the delta pack's prefix, for an earlier blob
   // Puts a slice in the delta pack's prefix; one there already counts (in_prefix). Otherwise
   // the whole prefix stays within k_max_prefix_factor pack targets, except that the first
   // base is taken whatever its size (one node, within any pack limit).
   const auto take = [&](const BaseSlice& b) {
-    const std::tuple<std::int64_t, std::int64_t, std::int64_t> id{b.pack, b.offset, b.size};
-    if (m_delta_pack.slices.count(id) != 0 || slices.count(id) != 0) {
+    if (m_delta_pack.slices.count(b) != 0 || slices.count(b) != 0) {
       in_prefix = true;
       return true;
     }
@@ -851,7 +851,7 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
     if (base_bytes != 0 && base_bytes + size > k_max_prefix_factor * target) {
       return false;
     }
-    slices.insert(id);
+    slices.insert(b);
     bases.push_back(b);
     base_bytes += size;
     return true;
