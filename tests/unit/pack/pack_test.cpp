@@ -5,6 +5,7 @@
 
 #include "codec/node_codec.hpp"
 #include "support/archive_fixture.hpp"
+#include "support/counting_store.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -14,6 +15,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 using namespace pagable;
 using codec::Tag;
@@ -88,6 +90,39 @@ TEST_CASE("pack: small thresholds give nodes, chunks and the same value back", "
   one.workers = 1;
   const auto r1 = pack_text(*s2, doc, one, b);
   CHECK(r1.key == r.key);
+}
+
+TEST_CASE("pack: workers counts the parsing thread: N - 1 threads put, or the parser with 1",
+          "[pack]")
+{
+  // PackOptions::workers (pagable pack -j) is the page-out threads, the parser included: on 2
+  // cores one worker per core beside the parser and the store's writer was a thread too many.
+  std::string doc = "[";
+  for (int i = 0; i < 3000; ++i) {
+    doc += (i ? "," : "") + std::string(R"({"i":)") + std::to_string(i) + R"(,"v":"abcdefgh"})";
+  }
+  doc += "]";
+  Key first;
+  for (const unsigned n : {1U, 2U, 3U}) {
+    INFO("workers = " << n);
+    test::CountingStore s(store::make_memory_store());
+    pack::PackOptions o;
+    o.workers = n;
+    const auto r = pack_text(s, doc, o, tiny_boundaries());
+    REQUIRE(r.nodes > 100);
+    const auto threads = s.put_threads();
+    if (n == 1) {
+      CHECK(threads == std::set<std::thread::id>{std::this_thread::get_id()});
+    } else {
+      CHECK(threads.count(std::this_thread::get_id()) == 0);
+      CHECK(threads.size() >= 1);
+      CHECK(threads.size() <= n - 1);
+    }
+    if (n == 1) {
+      first = r.key;
+    }
+    CHECK(r.key == first);
+  }
 }
 
 TEST_CASE("pack: limits and dangling references are invalid input", "[pack]")

@@ -4,6 +4,7 @@
 #include <pagable/pageout.hpp>
 #include <pagable/store.hpp>
 
+#include "support/counting_store.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -19,59 +20,6 @@ using pagable::pageout::PageOutSession;
 using pagable::pageout::Serialized;
 
 namespace {
-
-// Counts put() and get() per store, like the seed's CountingStorage.
-class CountingStore final : public store::BlobStore {
-public:
-  explicit CountingStore(std::unique_ptr<store::BlobStore> inner) : m_inner(std::move(inner)) {}
-  std::atomic<int> puts{0};
-  mutable std::atomic<int> gets{0};
-
-  Result<std::optional<Blob>> get(const Key& k) const override
-  {
-    ++gets;
-    return m_inner->get(k);
-  }
-  Result<bool> contains(const Key& k) const override { return m_inner->contains(k); }
-  Result<std::optional<std::vector<Key>>> children_of(const Key& k) const override
-  {
-    return m_inner->children_of(k);
-  }
-  Result<std::vector<Key>> find_keys_with_prefix(std::string_view p, std::size_t n) const override
-  {
-    return m_inner->find_keys_with_prefix(p, n);
-  }
-  Result<Key> put(Blob b, const store::PutHints& h) override
-  {
-    ++puts;
-    return m_inner->put(std::move(b), h);
-  }
-  Result<void> flush() override { return m_inner->flush(); }
-  Result<void> for_each_key(const std::function<Result<void>(const Key&)>& fn) const override
-  {
-    return m_inner->for_each_key(fn);
-  }
-  Result<std::size_t> remove(std::span<const Key> keys) override { return m_inner->remove(keys); }
-  Result<void> commit_root(store::RootRecord r) override { return m_inner->commit_root(std::move(r)); }
-  Result<std::optional<store::RootRecord>> get_root(const std::string& n) const override
-  {
-    return m_inner->get_root(n);
-  }
-  Result<std::vector<store::RootRecord>> list_roots() const override { return m_inner->list_roots(); }
-  Result<bool> remove_root(const std::string& n) override { return m_inner->remove_root(n); }
-  Result<std::map<std::string, std::string>> settings() const override { return m_inner->settings(); }
-  Result<std::map<std::string, std::string>>
-  init_settings(const std::map<std::string, std::string>& v, store::SettingsWrite mode,
-                const std::map<std::string, std::string>& older) override
-  {
-    return m_inner->init_settings(v, mode, older);
-  }
-  Result<store::StoreStats> stats() const override { return m_inner->stats(); }
-  store::StoreCounters counters() const override { return m_inner->counters(); }
-
-private:
-  std::unique_ptr<store::BlobStore> m_inner;
-};
 
 class BytesNode final : public Node {
 public:
@@ -113,7 +61,7 @@ Serialized item(int i, std::shared_ptr<const Node> child)
 
 TEST_CASE("page_out: 100 items sharing one child store that child once", "[pageout]")
 {
-  CountingStore store(store::make_memory_store());
+  test::CountingStore store(store::make_memory_store());
   auto shared = std::make_shared<BytesNode>(Bytes(1000, 0xAB));
   PageOutSession session(store);
   std::vector<std::future<Result<Key>>> futures;
@@ -130,7 +78,7 @@ TEST_CASE("page_out: 100 items sharing one child store that child once", "[pageo
 
 TEST_CASE("page_out then parallel hydrate fetches the shared child once", "[pageout][arc_cache]")
 {
-  CountingStore store(store::make_memory_store());
+  test::CountingStore store(store::make_memory_store());
   auto shared = std::make_shared<BytesNode>(Bytes(1000, 0xAB));
   PageOutSession session(store);
   std::vector<Key> keys;
@@ -164,7 +112,7 @@ TEST_CASE("page_out then parallel hydrate fetches the shared child once", "[page
 
 TEST_CASE("page_out returns the original error of a nested child that fails", "[pageout]")
 {
-  CountingStore store(store::make_memory_store());
+  test::CountingStore store(store::make_memory_store());
   PageOutSession session(store);
   auto failing = std::make_shared<FailingNode>();
   auto middle = std::make_shared<BytesNode>(test::bytes("middle"),
