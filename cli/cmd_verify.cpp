@@ -116,10 +116,12 @@ void add_verify_command(CLI::App& app, Context& ctx)
   add_archive_option(*cmd, args->archive);
   cmd->add_option("roots", args->roots, "Check only what these roots reach (default: every root)");
   auto* quick = cmd->add_flag("--quick", args->quick,
-                              "Only SQLite's quick check, pagable's tables, metadata and format");
+                              "Only SQLite's quick check, pagable's tables, key index, metadata "
+                              "and format");
   auto* conn =
       cmd->add_flag("--connectivity", args->connectivity,
-                    "Also check that every key the roots reach is stored (reads no blob data)");
+                    "Also check that every key the roots reach is stored, in one row "
+                    "(reads no blob data)");
   auto* deep =
       cmd->add_flag("--deep", args->deep,
                     "Also validate every root that has a stored schema against it (roots "

@@ -8,6 +8,8 @@
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
 
+#include <pagable/version.hpp>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -96,6 +98,17 @@ std::string key_of_pack(const std::vector<std::string>& args)
   return test::report_of(r, "pack")["key"].get<std::string>();
 }
 
+// How the blob table finds keys: format 4's index on their first 8 bytes, or the UNIQUE index
+// of formats 0 to 3 (which an older archive keeps when today's pagable packs into it).
+std::string key_index_of(const std::string& archive)
+{
+  const bool prefix = test::archive::sql_int(archive, "SELECT count(*) FROM pragma_index_list"
+                                                      "('blobs') WHERE name = 'blobs_key_prefix'") == 1;
+  const bool unique = test::archive::sql_int(archive, "SELECT count(*) FROM pragma_index_list"
+                                                      "('blobs') WHERE \"unique\"") == 1;
+  return prefix && !unique ? "prefix" : unique && !prefix ? "unique" : "other";
+}
+
 // /outputs (350 kB, 4,200 members) is chunked into parts. Scanning for its last member reads
 // them all (341 kB with format 0's encoding); its fingerprints lead to the one part that holds
 // it (23 kB read in all).
@@ -124,7 +137,7 @@ TEST_CASE("golden: the format 0 archive still reads, verifies and hydrates", "[c
   // The pack in check_golden stores blobs, so it marks the archive with today's format.
   const auto copy =
       check_golden(dir, "format-0", "1285e8e9712d5688507fe5fc81dcf9b2d1791f55df2f24d09d237ee8928d0bed");
-  CHECK(format_of(copy) == 3);
+  CHECK(format_of(copy) == pagable::k_format_version);
   CHECK(fingerprint_of(copy) == 1);
   CHECK(run_pagable({"verify", copy}).exit_code == 0);
 }
@@ -155,7 +168,7 @@ TEST_CASE("golden: the format 1 archive reads, verifies, hydrates and finds a ro
   // threshold of wide fingerprints that format 2 adds to the archive's settings.
   const auto copy =
       check_golden(dir, "format-1", "247f588a31bfb275f5550768d902da0357cea5639bc65eb510159281b50def99");
-  CHECK(format_of(copy) == 3);
+  CHECK(format_of(copy) == pagable::k_format_version);
   CHECK(wide_fingerprints_from(copy) == 131072);
   CHECK(fingerprint_of(copy) == 1);
   check_routed_lookup(copy);
@@ -171,7 +184,7 @@ TEST_CASE("golden: the format 2 archive reads, verifies, hydrates and finds a me
   const auto copy = check_golden(dir, "format-2",
                                  "3d8a825c7e346e1f8e81803f3bafa5a3fe6a5c0964b5c152d2f1986cfed80a09",
                                  "format-1");
-  CHECK(format_of(copy) == 3);
+  CHECK(format_of(copy) == pagable::k_format_version);
   CHECK(wide_fingerprints_from(copy) == 4096);
   CHECK(fingerprint_of(copy) == 1);
   check_routed_lookup(copy);
@@ -186,7 +199,7 @@ TEST_CASE("golden: the format 3 archive reads, verifies and hydrates, its array 
   test::TempDir dir;
   const std::string key = "f98144ea1a97a222954cd305f289c3494b21bd4f364318d039ed97e8c94fb26d";
   const auto copy = check_golden(dir, "format-3", key);
-  CHECK(format_of(copy) == 3);
+  CHECK(format_of(copy) == pagable::k_format_version);
   CHECK(fingerprint_of(copy) == 2);
   CHECK(wide_fingerprints_from(copy) == 131072);
   check_routed_lookup(copy);
@@ -208,9 +221,44 @@ TEST_CASE("golden: the format 3 archive reads, verifies and hydrates, its array 
   CHECK(fingerprint_of(old) == 1);
   CHECK(key_of_pack({"--json", "pack", old, input, "--name", "update"}) == fnv_key);
   CHECK(fingerprint_of(old) == 1);
-  CHECK(format_of(old) == 3);
+  CHECK(format_of(old) == pagable::k_format_version);
   // ...and a --setting it does not have is refused, naming the setting and its value.
   const auto refused = run_pagable({"pack", old, input, "--name", "again", "--setting", "fingerprint=2"});
   CHECK(refused.exit_code == 2);
   CHECK_THAT(refused.err, Catch::Contains("pack.fingerprint = 1"));
+}
+
+TEST_CASE("golden: the format 4 archive reads, verifies and hydrates, finding keys by prefix index",
+          "[cli][golden]")
+{
+  test::TempDir dir;
+  // Made from format 3's input: only the blob table's key index differs.
+  const std::string key = "f98144ea1a97a222954cd305f289c3494b21bd4f364318d039ed97e8c94fb26d";
+  const auto copy = check_golden(dir, "format-4", key, "format-3");
+  CHECK(format_of(copy) == 4);
+  CHECK(key_index_of(copy) == "prefix");
+  CHECK(fingerprint_of(copy) == 2);
+  check_routed_lookup(copy);
+  // A key prefix names a blob through either index; so does the whole key.
+  for (const auto& archive : {copy, dir.file("format-3.pagable")}) {
+    if (archive != copy) {
+      test::write_file(archive, test::read_file(k_golden_dir + "/format-3.pagable"));
+    }
+    for (const std::size_t digits : {std::size_t{6}, std::size_t{20}, std::size_t{64}}) {
+      INFO(archive << " " << digits);
+      const auto at = run_pagable({"hydrate", archive, key.substr(0, digits), "--at", "/log/2999"});
+      CHECK(at.exit_code == 0);
+      CHECK(at.out == R"("run 02999: step 0081329 finished in 547 ms")");
+    }
+  }
+  // An older archive keeps its UNIQUE index when today's pagable packs into it, and still
+  // stores each node once.
+  const auto old = dir.file("format-3.pagable");
+  CHECK(key_index_of(old) == "unique");
+  const auto again = run_pagable({"--json", "pack", old, k_golden_dir + "/format-3.json", "--name", "again"});
+  REQUIRE(again.exit_code == 0);
+  CHECK(test::report_of(again, "pack")["new_nodes"] == 0);
+  CHECK(format_of(old) == 4);
+  CHECK(key_index_of(old) == "unique");
+  CHECK(run_pagable({"verify", old}).exit_code == 0);
 }

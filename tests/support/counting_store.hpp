@@ -90,7 +90,7 @@ public:
   }
   pagable::Result<std::map<std::string, std::string>>
   init_settings(const std::map<std::string, std::string>& v, pagable::store::SettingsWrite mode,
-                const std::map<std::string, std::string>& older) override
+                const pagable::store::OlderSettings& older) override
   {
     return m_inner->init_settings(v, mode, older);
   }

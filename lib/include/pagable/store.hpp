@@ -42,6 +42,13 @@ enum class SettingsWrite : std::uint8_t {
   replace_while_rootless, // replaced while no root exists, else kept
 };
 
+// Settings a newer format added, with the values older pagables went by without them: in an
+// archive marked with a format older than `since`, init_settings records these instead.
+struct OlderSettings {
+  std::int64_t since = 0;
+  std::map<std::string, std::string> values;
+};
+
 // A named entry pointing at a top-level blob (DESIGN §4).
 struct RootRecord {
   std::string name;                         // unique in the archive
@@ -135,8 +142,8 @@ public:
   // returns the settings in force afterwards. With SettingsWrite::replace_while_rootless,
   // `values` replace set ones too while the store has no root (nothing was committed with
   // them: a first pack that failed), in one transaction with that check.
-  // `older`: in an archive marked with an older format than today's, the values recorded
-  // for those names, when not set, instead of `values`' (for a setting a newer format added,
+  // `older`: in an archive marked with a format before `older.since`, the values recorded
+  // for those names, when not set, instead of `values`' (for a setting format `since` added,
   // what the older pagables that may still write there do without it). Replacing a rootless
   // archive's settings marks it with today's format in the same transaction instead, so that
   // `values` hold as given and older pagables leave it alone. A memory store is always in
@@ -144,7 +151,7 @@ public:
   virtual Result<std::map<std::string, std::string>>
   init_settings(const std::map<std::string, std::string>& values,
                 SettingsWrite mode = SettingsWrite::keep_set,
-                const std::map<std::string, std::string>& older = {}) = 0;
+                const OlderSettings& older = {}) = 0;
 
   // --- information ---
   virtual Result<StoreStats> stats() const = 0;

@@ -65,6 +65,12 @@ struct IndexNode {
 };
 
 // A blob's row id and child keys, found by key (no data).
+struct DuplicateRow {
+  std::int64_t first = 0; // the row with the smallest id holding the key
+  std::int64_t id = 0;    // a later row holding it again
+  Bytes key;
+};
+
 struct IndexEntry {
   std::int64_t id = 0;
   std::vector<Key> children;
@@ -117,6 +123,10 @@ public:
   virtual Result<std::optional<std::int64_t>> blob_id(const Key& key) = 0;
   // The row id and child keys stored under `key` in one lookup; nullopt when absent.
   virtual Result<std::optional<IndexEntry>> lookup(const Key& key) = 0;
+  // Rows that repeat the key of a row with a smaller id, as (that smaller id, this id, key
+  // bytes), at most `limit`. None in a sound archive: from format 4 no UNIQUE constraint
+  // enforces it, the writer does.
+  virtual Result<std::vector<DuplicateRow>> duplicate_keys(std::size_t limit) = 0;
   // The key and child keys of row `id`; nullopt if there is no such row; Errc::corrupt when
   // the row's key or child list is malformed.
   virtual Result<std::optional<IndexNode>> node(std::int64_t id) = 0;

@@ -23,8 +23,9 @@ enum class VerifyLevel : std::uint8_t {
   // Every level runs SQLite's quick_check, not integrity_check: the latter also cross-checks
   // the key index against the table, costs more than the whole walk, and an index that lost
   // a key shows up anyway as a missing blob.
-  quick,        // SQLite's quick_check, pagable's tables, metadata and format version
-  connectivity, // + every root's key and every child key reachable from a root is stored
+  quick,        // SQLite's quick_check, pagable's tables, key index, metadata and format version
+  connectivity, // + every root's key and every child key reachable from a root is stored, and
+                //   no key is stored in two rows
   full,         // + every reachable blob decodes and re-hashes to its key
   deep,         // + every root with a stored schema validates against it (roots without one
                 //   are counted as not schema-checked, not reported as problems)

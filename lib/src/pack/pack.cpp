@@ -1331,14 +1331,14 @@ namespace {
 
 // The settings a newer format added, with what the older pagables that wrote an archive
 // without them did: fingerprint 1 placed the boundaries of every archive before format 3.
-const std::map<std::string, std::string> k_before_format_3 = {{"pack.fingerprint", "1"}};
+const store::OlderSettings k_before_format_3 = {3, {{"pack.fingerprint", "1"}}};
 
 } // namespace
 
 Result<BoundarySettings> BoundarySettings::from_archive(std::map<std::string, std::string> s)
 {
   if (s.count("pack.node_bytes") != 0) { // recorded: a missing setting predates its format
-    s.insert(k_before_format_3.begin(), k_before_format_3.end());
+    s.insert(k_before_format_3.values.begin(), k_before_format_3.values.end());
   }
   return from_settings(s);
 }
@@ -1346,9 +1346,10 @@ Result<BoundarySettings> BoundarySettings::from_archive(std::map<std::string, st
 Result<BoundarySettings> init_boundaries(store::BlobStore& store, const BoundarySettings& defaults,
                                          store::SettingsWrite mode)
 {
-  // An archive an older pagable may still pack into (marked with an older format) gets
-  // fingerprint 1, the one that pagable chunks with: so its keys, and those of new versions
-  // of the documents it holds, do not change.
+  // An archive a pagable from before format 3 may still pack into (marked with an older
+  // format) gets fingerprint 1, the one that pagable chunks with: so its keys, and those of
+  // new versions of the documents it holds, do not change. One marked 3 gets 2, as a format 3
+  // pagable would record.
   PAGABLE_TRY_ASSIGN(const auto settings,
                      store.init_settings(defaults.to_settings(), mode, k_before_format_3));
   auto b = BoundarySettings::from_archive(settings);

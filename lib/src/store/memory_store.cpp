@@ -159,7 +159,7 @@ public:
 
   Result<std::map<std::string, std::string>>
   init_settings(const std::map<std::string, std::string>& values, SettingsWrite mode,
-                const std::map<std::string, std::string>& /*older: always today's format*/) override
+                const OlderSettings& /*older: always today's format*/) override
   {
     std::unique_lock lock(m_mutex);
     const bool replace = mode == SettingsWrite::replace_while_rootless && m_roots.empty();

@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace pagable::store {
 
@@ -18,11 +20,11 @@ inline constexpr std::int64_t k_max_delta_depth = 4;
 // The delta prefix of a pack is at most this many times the pack target size.
 inline constexpr std::size_t k_max_prefix_factor = 8;
 
-static_assert(k_format_version == 3, "k_create_schema_sql writes user_version = 3");
+static_assert(k_format_version == 4, "k_create_schema_sql writes user_version = 4");
 
 inline constexpr const char* k_create_schema_sql = R"sql(
 PRAGMA application_id = 1885823596;
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 CREATE TABLE meta(
   name  TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -53,12 +55,13 @@ CREATE TABLE dicts(
 );
 CREATE TABLE blobs(
   id       INTEGER PRIMARY KEY,
-  key      BLOB NOT NULL UNIQUE,
+  key      BLOB NOT NULL,
   pack     INTEGER NOT NULL,
   offset   INTEGER NOT NULL,
   size     INTEGER NOT NULL,
   children BLOB
 );
+CREATE INDEX blobs_key_prefix ON blobs(substr(key, 1, 8));
 CREATE TABLE roots(
   name       TEXT PRIMARY KEY,
   key        BLOB NOT NULL,
@@ -70,5 +73,17 @@ CREATE TABLE roots(
 )sql";
 
 static_assert(k_application_id == 1885823596, "k_create_schema_sql repeats the application id");
+
+// The condition that finds the blob row of key ?1. From format 4, keys are found through an
+// index on their first 8 bytes (blobs_key_prefix), which SQLite uses only when a query names
+// that very expression; the whole key then picks the row among the (rare) ones sharing the
+// prefix. Archives of formats 0 to 3 have a UNIQUE index on the whole key instead, which
+// SQLite picks for the same condition. `column` may be qualified ("b.key").
+inline std::string blob_key_is(std::string_view column = "key", std::string_view param = "?1")
+{
+  std::string c(column);
+  std::string p(param);
+  return "substr(" + c + ", 1, 8) = substr(" + p + ", 1, 8) AND " + c + " = " + p;
+}
 
 } // namespace pagable::store

@@ -448,6 +448,18 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
           PAGABLE_TRY(walk_from(*root.schema_key, "the schema blob of root \"" + root.name + "\""));
         }
       }
+      // One row per key: from format 4 the writer keeps to that, no UNIQUE constraint does.
+      PAGABLE_TRY_ASSIGN(const auto repeated, session->duplicate_keys(100));
+      for (const store::DuplicateRow& d : repeated) {
+        const auto key = Key::from_bytes(d.key);
+        if (key && !options.subset.contains(*key)) {
+          continue;
+        }
+        problems.add(ProblemKind::bad_index_row, key ? std::optional<Key>(*key) : std::nullopt,
+                     "blob rows " + std::to_string(d.first) + " and " + std::to_string(d.id) +
+                         " hold the same key (an archive has one row per key)",
+                     d.id);
+      }
     }
 
     return {};

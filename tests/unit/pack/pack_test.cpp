@@ -223,7 +223,8 @@ namespace {
 // An archive as a format-2 pagable leaves it: marked 2, with `settings` (none: its first pack
 // failed before recording them) and, when `rooted`, a root.
 std::string older_archive(const test::TempDir& dir, const std::string& name,
-                          const std::map<std::string, std::string>& settings, bool rooted)
+                          const std::map<std::string, std::string>& settings, bool rooted,
+                          int format = 2)
 {
   const auto path = dir.file(name);
   {
@@ -237,8 +238,9 @@ std::string older_archive(const test::TempDir& dir, const std::string& name,
   for (const auto& [n, v] : settings) {
     test::archive::sql(path, "INSERT INTO settings(name, value) VALUES ('" + n + "', '" + v + "')");
   }
-  test::archive::sql(path, "UPDATE meta SET value = '2' WHERE name = 'format_version'");
-  test::archive::sql(path, "PRAGMA user_version = 2");
+  const auto f = std::to_string(format);
+  test::archive::sql(path, "UPDATE meta SET value = '" + f + "' WHERE name = 'format_version'");
+  test::archive::sql(path, "PRAGMA user_version = " + f);
   return path;
 }
 
@@ -286,7 +288,17 @@ TEST_CASE("pack: an archive an older pagable may write keeps fingerprint 1", "[p
     s.reset();
     CHECK(marked_format(path) == 2);
   }
-  SECTION("replacing a rootless archive's settings marks it with format 3, so the new ones hold")
+  SECTION("no settings yet in an archive marked 3: fingerprint 2, as a format 3 pagable records")
+  {
+    // Only archives from before format 3 were chunked with FNV-1a (format 4 changed no setting).
+    const auto path = older_archive(dir, "empty3.pagable", {}, false, 3);
+    auto s = test::archive::open(path, store::OpenMode::read_write);
+    CHECK(pack::init_boundaries(*s).value().fingerprint == 2);
+    CHECK(s->settings().value().at("pack.fingerprint") == "2");
+    s.reset();
+    CHECK(marked_format(path) == 3);
+  }
+  SECTION("replacing a rootless archive's settings marks it with today's format, so the new ones hold")
   {
     // A failed first pack with --setting: fingerprint 2 recorded in an archive still marked 2
     // would let a format-2 pagable pack into it with FNV-1a under a setting that says 2.

@@ -475,3 +475,32 @@ TEST_CASE("sqlite_store's writer keeps a small page cache whatever it has writte
   INFO("SQLite memory: " << before << " bytes before, " << now << " after");
   CHECK(now - before < 6 * 1024 * 1024);
 }
+
+TEST_CASE("sqlite_store stores each key once without a UNIQUE index, whoever puts it again",
+          "[store][sqlite]")
+{
+  test::TempDir dir;
+  const auto path = dir.file("a.pagable");
+  auto a = open_rw(path);
+  auto b = open_rw(path); // another connection with a writer of its own, as another process
+  // Format 4 indexes keys by their first 8 bytes, not uniquely (docs/FORMAT.md "Tables").
+  CHECK(test::archive::sql_int(path, "SELECT count(*) FROM pragma_index_list('blobs') WHERE "
+                                     "name = 'blobs_key_prefix' AND NOT \"unique\"") == 1);
+  CHECK(test::archive::sql_int(path, "SELECT count(*) FROM pragma_index_list('blobs') "
+                                     "WHERE \"unique\"") == 0);
+  const Key x = a->put(blob_of("x")).value();
+  REQUIRE(a->put(blob_of("x"))); // twice in one write transaction
+  REQUIRE(a->flush());
+  REQUIRE(a->put(blob_of("x"))); // again after it was committed
+  REQUIRE(b->put(blob_of("x"))); // and by the other writer
+  REQUIRE(b->put(blob_of("y", {x})));
+  REQUIRE(a->flush());
+  REQUIRE(b->flush());
+  REQUIRE(a->put(blob_of("y", {x})));
+  REQUIRE(a->flush());
+  CHECK(a->counters().blobs_written == 1);
+  CHECK(a->counters().blobs_deduped == 3);
+  CHECK(b->counters().blobs_deduped == 1);
+  CHECK(test::archive::sql_int(path, "SELECT count(*) FROM blobs") == 2);
+  CHECK(a->get(x).value()->data == test::bytes("x"));
+}

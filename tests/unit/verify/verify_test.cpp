@@ -481,3 +481,35 @@ TEST_CASE("verify: a malformed child list is a bad index row blamed on its roots
   CHECK(r.problems[0].roots == std::vector<std::string>{"A"});
   CHECK_THAT(r.problems[0].detail, Catch::Contains(t.a.top.to_hex()));
 }
+
+TEST_CASE("verify: a key stored in two rows is a bad index row naming both", "[verify]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  // Format 4 has no UNIQUE constraint on key: the writer keeps to one row per key, and verify
+  // checks that it did.
+  sql(t.path, "INSERT INTO blobs(key, pack, offset, size, children) SELECT key, pack, offset, "
+              "size, children FROM blobs WHERE key = x'" + t.a.top.to_hex() + "'");
+  verify::VerifyOptions o;
+  o.level = VerifyLevel::connectivity;
+  const auto r = run_verify(t.path, o);
+  INFO(describe(r));
+  REQUIRE(r.problems.size() == 1);
+  CHECK(r.problems[0].kind == ProblemKind::bad_index_row);
+  CHECK(r.problems[0].key == t.a.top);
+  CHECK_THAT(r.problems[0].detail, Catch::Contains("the same key"));
+}
+
+TEST_CASE("verify: an archive whose key index was dropped is a bad layout", "[verify]")
+{
+  test::TempDir dir;
+  const auto t = build(dir);
+  sql(t.path, "DROP INDEX blobs_key_prefix");
+  verify::VerifyOptions o;
+  o.level = VerifyLevel::quick;
+  const auto r = run_verify(t.path, o);
+  INFO(describe(r));
+  REQUIRE(r.problems.size() == 1);
+  CHECK(r.problems[0].kind == ProblemKind::bad_layout);
+  CHECK_THAT(r.problems[0].detail, Catch::Contains("no index on key"));
+}
