@@ -120,8 +120,8 @@ void add_verify_command(CLI::App& app, Context& ctx)
                               "and format");
   auto* conn =
       cmd->add_flag("--connectivity", args->connectivity,
-                    "Also check that every key the roots reach is stored, in one row "
-                    "(reads no blob data)");
+                    "Also check that every key the roots reach is stored, in one index "
+                    "row (reads no blob data)");
   auto* deep =
       cmd->add_flag("--deep", args->deep,
                     "Also validate every root that has a stored schema against it (roots "

@@ -150,7 +150,7 @@ struct PackResult {
 // Reads the archive's boundary settings, recording `defaults` first if it has none yet (and,
 // with SettingsWrite::replace_while_rootless, over the ones it has while it has no root).
 // An archive marked with a format before 3 records fingerprint 1, whatever `defaults` says,
-// unless `mode` replaces its settings (it has no root), which marks it with format 3.
+// unless `mode` replaces its settings (it has no root), which marks it with today's format.
 Result<BoundarySettings> init_boundaries(store::BlobStore& store,
                                          const BoundarySettings& defaults = {},
                                          store::SettingsWrite mode = store::SettingsWrite::keep_set);

@@ -104,7 +104,7 @@ public:
   virtual Result<std::optional<std::vector<Key>>> children_of(const Key& key) const = 0;
 
   // Up to `limit` stored keys whose hex form starts with `hex_prefix` (1..64 hex digits, any
-  // case), in key order; for the CLI's unique-prefix lookup (pagable::resolve_unique_prefix).
+  // case), in key order; for unique-prefix lookups (pagable::resolve_unique_prefix).
   // Errc::invalid_argument for a malformed prefix.
   virtual Result<std::vector<Key>> find_keys_with_prefix(std::string_view hex_prefix,
                                                          std::size_t limit) const = 0;

@@ -65,16 +65,13 @@ struct IndexNode {
 };
 
 // A blob's row id and child keys, found by key (no data).
-struct DuplicateRow {
-  std::int64_t first = 0; // the row with the smallest id holding the key
-  std::int64_t id = 0;    // a later row holding it again
-  Bytes key;
-};
-
 struct IndexEntry {
   std::int64_t id = 0;
   std::vector<Key> children;
   bool malformed = false; // the stored child list is not a whole number of keys
+  // Another row holding the same key (0: none, as in a sound archive; from format 4 the
+  // writer keeps keys unique, no UNIQUE constraint does). `id` is the smallest.
+  std::int64_t repeated_in = 0;
 };
 
 // What rewrite_packs did, in one write transaction.
@@ -121,12 +118,9 @@ public:
   virtual Result<std::int64_t> max_blob_id() = 0;
   // The row id of the blob stored under `key`, if any.
   virtual Result<std::optional<std::int64_t>> blob_id(const Key& key) = 0;
-  // The row id and child keys stored under `key` in one lookup; nullopt when absent.
+  // The row id and child keys stored under `key` in one lookup; nullopt when absent. A key
+  // held by several rows is found in the one with the smallest id.
   virtual Result<std::optional<IndexEntry>> lookup(const Key& key) = 0;
-  // Rows that repeat the key of a row with a smaller id, as (that smaller id, this id, key
-  // bytes), at most `limit`. None in a sound archive: from format 4 no UNIQUE constraint
-  // enforces it, the writer does.
-  virtual Result<std::vector<DuplicateRow>> duplicate_keys(std::size_t limit) = 0;
   // The key and child keys of row `id`; nullopt if there is no such row; Errc::corrupt when
   // the row's key or child list is malformed.
   virtual Result<std::optional<IndexNode>> node(std::int64_t id) = 0;
@@ -175,6 +169,8 @@ struct WalkCallbacks {
   std::function<void(const Key& missing, const std::optional<Key>& parent)> on_missing;
   // A reached row whose key or child list is malformed (Errc::corrupt). Optional.
   std::function<void(std::int64_t id, const Error& error)> on_bad_row;
+  // A reached key held by rows `id` (the one followed) and `other` too. Optional.
+  std::function<void(std::int64_t id, std::int64_t other, const Key& key)> on_repeated;
 };
 
 // Marks in `marked` every blob reachable from `start` whose bit is still clear, following the

@@ -24,8 +24,8 @@ enum class VerifyLevel : std::uint8_t {
   // the key index against the table, costs more than the whole walk, and an index that lost
   // a key shows up anyway as a missing blob.
   quick,        // SQLite's quick_check, pagable's tables, key index, metadata and format version
-  connectivity, // + every root's key and every child key reachable from a root is stored, and
-                //   no key is stored in two rows
+  connectivity, // + every root's key and every child key reachable from a root is stored, in
+                //   one index row
   full,         // + every reachable blob decodes and re-hashes to its key
   deep,         // + every root with a stored schema validates against it (roots without one
                 //   are counted as not schema-checked, not reported as problems)
@@ -61,6 +61,8 @@ enum class ProblemKind : std::uint8_t {
   hash_mismatch,    // its stored data and children do not hash to its key
   schema_violation, // deep: the root's document does not match its stored schema (key absent;
                     // its stored schema cannot be loaded: key = the schema blob)
+  duplicate_key,    // a key a root reaches has more than one index row (format 4 leaves that
+                    // to the writer, not to a UNIQUE constraint); gc removes the extra rows
 };
 std::string_view kind_name(ProblemKind kind) noexcept;
 

@@ -62,6 +62,9 @@ Result<void> mark_reachable(MaintenanceSession& session, const Key& start, IdBit
     if (callbacks.on_blob) {
       callbacks.on_blob(entry->id, edge.key);
     }
+    if (entry->repeated_in != 0 && callbacks.on_repeated) {
+      callbacks.on_repeated(entry->id, entry->repeated_in, edge.key);
+    }
     if (entry->malformed) {
       if (callbacks.on_bad_row) {
         callbacks.on_bad_row(entry->id,

@@ -50,6 +50,9 @@ const std::map<std::string, std::vector<std::string>>& expected_tables()
   return tables;
 }
 
+const std::string k_select_id = "SELECT id FROM blobs WHERE " + blob_key_is();
+const std::string k_select_id_children = "SELECT id, children FROM blobs WHERE " + blob_key_is();
+
 class SqliteMaintenance final : public MaintenanceSession {
 public:
   SqliteMaintenance(SqliteMaintenanceConfig config, Db db, bool write)
@@ -184,8 +187,9 @@ public:
                                               "WHERE name = 'blobs_key_prefix' OR \"unique\""));
     PAGABLE_TRY(idx.step("reading the blob table's indexes"));
     if (idx.column_int(0) == 0) {
-      out.push_back("table blobs has no index on key (blobs_key_prefix, from format 4; a UNIQUE "
-                    "one before)");
+      out.push_back("table blobs has no index on key, so every lookup reads the whole table; "
+                    "recreate it with `sqlite3 ARCHIVE \"CREATE INDEX blobs_key_prefix ON "
+                    "blobs(substr(key, 1, 8))\"`");
     }
     PAGABLE_TRY_ASSIGN(Stmt meta, m_db.prepare("SELECT name, value FROM meta"));
     std::map<std::string, std::string> m;
@@ -249,7 +253,7 @@ public:
   Result<std::optional<std::int64_t>> blob_id(const Key& key) override
   {
     PAGABLE_TRY_ASSIGN(Stmt & q,
-                       m_stmts.get(m_db, m_stmts.blob_id, "SELECT id FROM blobs WHERE " + blob_key_is()));
+                       m_stmts.get(m_db, m_stmts.blob_id, k_select_id));
     q.bind(1, key.bytes());
     auto row = q.step("looking up a blob");
     std::optional<std::int64_t> out;
@@ -266,7 +270,7 @@ public:
   Result<std::optional<IndexEntry>> lookup(const Key& key) override
   {
     PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.lookup,
-                                             "SELECT id, children FROM blobs WHERE " + blob_key_is()));
+                                             k_select_id_children));
     q.bind(1, key.bytes());
     auto row = q.step("looking up a blob");
     if (!row || !*row) {
@@ -289,26 +293,16 @@ public:
         e.children.emplace_back(d);
       }
     }
-    q.reset();
-    return std::optional<IndexEntry>(std::move(e));
-  }
-
-  Result<std::vector<DuplicateRow>> duplicate_keys(std::size_t limit) override
-  {
-    // One index probe per row (no sort of every key): `b.key` is found as any key is.
-    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT a.id, b.id, a.key FROM blobs a JOIN blobs b "
-                                            "ON " + blob_key_is("b.key", "a.key") +
-                                            " AND b.id > a.id ORDER BY a.id, b.id LIMIT ?1"));
-    q.bind(1, static_cast<std::int64_t>(limit));
-    std::vector<DuplicateRow> out;
-    for (;;) {
-      PAGABLE_TRY_ASSIGN(const bool row, q.step("looking for repeated keys"));
-      if (!row) {
-        return out;
-      }
-      const auto key = q.column_blob(2);
-      out.push_back(DuplicateRow{q.column_int(0), q.column_int(1), Bytes(key.begin(), key.end())});
+    // Rows come in id order within the index; a second one is a repeated key.
+    auto second = q.step("looking up a blob");
+    if (second && *second) {
+      e.repeated_in = q.column_int(0);
     }
+    q.reset();
+    if (!second) {
+      return std::move(second).error();
+    }
+    return std::optional<IndexEntry>(std::move(e));
   }
 
   Result<std::optional<IndexNode>> node(std::int64_t id) override

@@ -296,6 +296,7 @@ private:
   std::chrono::steady_clock::time_point m_txn_started;
   std::int64_t m_next_pack_id = 0; // the id the next pack opened gets
   std::int64_t m_index_rows = 0;   // about how many rows the key index holds
+  bool m_key_prefix_index = false; // the format 4 index (else format 0-3's UNIQUE one)
   std::int64_t m_cache_kib = 0;    // the writer's page cache, as last set
   OpenPack m_data_pack;
   OpenPack m_index_pack;
@@ -423,6 +424,12 @@ Result<void> SqliteStore::open()
   // One reader up front proves the file readable and checks its header.
   PAGABLE_TRY_ASSIGN(auto first, make_reader());
   PAGABLE_TRY(check_archive(first->db, m_path));
+  {
+    PAGABLE_TRY_ASSIGN(Stmt q, first->db.prepare("SELECT count(*) FROM pragma_index_list('blobs') "
+                                                 "WHERE name = 'blobs_key_prefix'"));
+    PAGABLE_TRY(q.step("reading the blob table's indexes"));
+    m_key_prefix_index = q.column_int(0) != 0;
+  }
   {
     std::lock_guard lock(m_pool_mutex);
     m_free_readers.push_back(first.get());
@@ -673,16 +680,20 @@ Result<std::vector<Key>> SqliteStore::find_keys_with_prefix(std::string_view hex
                                                              std::size_t limit) const
 {
   PAGABLE_TRY_ASSIGN(const std::string prefix, normalize_hex_prefix(hex_prefix));
-  // A range scan of the key index: [prefix padded with 0s, prefix padded with fs]. From
-  // format 4 that index holds the keys' first 8 bytes (blob_key_is), so the range is stated
-  // on those too, and rows come in its order, sorted by whole key within one 8-byte prefix.
+  // A range scan of the key index: [prefix padded with 0s, prefix padded with fs]. Format 4's
+  // index holds the keys' first 8 bytes (blob_key_is), so the range is stated on those too,
+  // and rows come in its order, sorted by whole key only within one 8-byte prefix. Each
+  // layout is asked in the order its index gives, so that LIMIT stops the scan early.
   const Key lo = Key::parse(prefix + std::string(64 - prefix.size(), '0')).value();
   const Key hi = Key::parse(prefix + std::string(64 - prefix.size(), 'f')).value();
   auto reader = acquire_reader();
   PAGABLE_TRY_ASSIGN(Stmt q, reader->db.prepare(
-                                 "SELECT key FROM blobs WHERE substr(key, 1, 8) BETWEEN "
-                                 "substr(?1, 1, 8) AND substr(?2, 1, 8) AND key BETWEEN ?1 AND ?2 "
-                                 "ORDER BY substr(key, 1, 8), key LIMIT ?3"));
+                                 m_key_prefix_index
+                                     ? "SELECT key FROM blobs WHERE substr(key, 1, 8) BETWEEN "
+                                       "substr(?1, 1, 8) AND substr(?2, 1, 8) AND key BETWEEN ?1 "
+                                       "AND ?2 ORDER BY substr(key, 1, 8), key LIMIT ?3"
+                                     : "SELECT key FROM blobs WHERE key BETWEEN ?1 AND ?2 "
+                                       "ORDER BY key LIMIT ?3"));
   q.bind(1, lo.bytes()).bind(2, hi.bytes()).bind(3, static_cast<std::int64_t>(limit));
   std::vector<Key> out;
   for (;;) {

@@ -56,6 +56,8 @@ std::string_view kind_name(ProblemKind kind) noexcept
     return "hash_mismatch";
   case ProblemKind::schema_violation:
     return "schema_violation";
+  case ProblemKind::duplicate_key:
+    return "duplicate_key";
   }
   return "unknown";
 }
@@ -339,6 +341,10 @@ std::string suggest(const std::vector<Problem>& problems)
     return "the stored data is intact but does not match its schema: fix the documents and "
            "pack them again (pagable pack --schema), or check them with `pagable validate`";
   }
+  if (kinds.size() == 1 && kinds.count(ProblemKind::duplicate_key)) {
+    return "the data is intact, but some keys have more than one index row: `pagable gc` "
+           "keeps the row each key is found by and removes the others";
+  }
   if (kinds.count(ProblemKind::sqlite_integrity) || kinds.count(ProblemKind::bad_layout)) {
     return "the SQLite file itself is damaged: restore the archive from a backup, or salvage "
            "what is readable with `sqlite3 ARCHIVE .recover` and re-pack the affected roots' "
@@ -439,6 +445,15 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
           cb.on_bad_row = [&](std::int64_t id, const Error& e) {
             problems.add(ProblemKind::bad_index_row, std::nullopt, e.message(), id);
           };
+          // One row per key: from format 4 the writer keeps to that, no UNIQUE constraint does.
+          cb.on_repeated = [&](std::int64_t id, std::int64_t other, const Key& key) {
+            if (options.subset.contains(key)) {
+              problems.add(ProblemKind::duplicate_key, key,
+                           "blob rows " + std::to_string(id) + " and " + std::to_string(other) +
+                               " hold the same key (an archive has one row per key)",
+                           id);
+            }
+          };
           return store::mark_reachable(*session, start, reached, cb);
         };
         if (root.key) {
@@ -447,18 +462,6 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
         if (root.schema_key) {
           PAGABLE_TRY(walk_from(*root.schema_key, "the schema blob of root \"" + root.name + "\""));
         }
-      }
-      // One row per key: from format 4 the writer keeps to that, no UNIQUE constraint does.
-      PAGABLE_TRY_ASSIGN(const auto repeated, session->duplicate_keys(100));
-      for (const store::DuplicateRow& d : repeated) {
-        const auto key = Key::from_bytes(d.key);
-        if (key && !options.subset.contains(*key)) {
-          continue;
-        }
-        problems.add(ProblemKind::bad_index_row, key ? std::optional<Key>(*key) : std::nullopt,
-                     "blob rows " + std::to_string(d.first) + " and " + std::to_string(d.id) +
-                         " hold the same key (an archive has one row per key)",
-                     d.id);
       }
     }
 

@@ -504,3 +504,44 @@ TEST_CASE("sqlite_store stores each key once without a UNIQUE index, whoever put
   CHECK(test::archive::sql_int(path, "SELECT count(*) FROM blobs") == 2);
   CHECK(a->get(x).value()->data == test::bytes("x"));
 }
+
+TEST_CASE("sqlite_store finds keys by prefix, in key order, through either key index",
+          "[store][sqlite]")
+{
+  // Format 4's index on 8-byte prefixes, and the UNIQUE index of the golden format 3 archive.
+  test::TempDir dir;
+  const auto old = dir.file("format-3.pagable");
+  test::write_file(old, test::read_file(std::string(PAGABLE_SOURCE_DIR) +
+                                        "/tests/data/golden/format-3.pagable"));
+  const auto fresh = dir.file("format-4.pagable");
+  {
+    auto from = store::open_sqlite_store(old).value();
+    auto to = open_rw(fresh);
+    REQUIRE(from->for_each_key([&](const Key& k) -> Result<void> {
+      PAGABLE_TRY_ASSIGN(auto blob, from->get(k));
+      PAGABLE_TRY(to->put(std::move(*blob)));
+      return {};
+    }));
+  }
+  for (const auto& path : {old, fresh}) {
+    INFO(path);
+    auto s = store::open_sqlite_store(path).value();
+    std::vector<Key> all;
+    REQUIRE(s->for_each_key([&](const Key& k) -> Result<void> {
+      all.push_back(k);
+      return {};
+    }));
+    REQUIRE(all.size() == 40);
+    std::sort(all.begin(), all.end());
+    for (const std::size_t digits : {std::size_t{1}, std::size_t{2}, std::size_t{17}, std::size_t{64}}) {
+      const std::string prefix = all[7].to_hex().substr(0, digits);
+      std::vector<Key> expected;
+      for (const Key& k : all) {
+        if (k.has_hex_prefix(prefix) && expected.size() < 3) {
+          expected.push_back(k);
+        }
+      }
+      CHECK(s->find_keys_with_prefix(prefix, 3).value() == expected);
+    }
+  }
+}
