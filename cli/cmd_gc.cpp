@@ -85,7 +85,8 @@ void add_gc_command(CLI::App& app, Context& ctx)
   cmd->add_flag("--dry-run", args->dry_run, "Report what gc would free and change nothing");
   cmd->add_flag(
       "--compact", args->compact,
-      "Also shrink the file (VACUUM; needs free space of about twice the archive's size)");
+      "Also shrink the file (VACUUM; needs free space of about twice the archive's size), "
+      "giving an archive from before format 4 its smaller key index");
   cmd->callback([args, &ctx] {
     ctx.run = [args, &ctx](const Output& out) { return run_gc(*args, ctx, out); };
   });

@@ -261,4 +261,26 @@ TEST_CASE("golden: the format 4 archive reads, verifies and hydrates, finding ke
   CHECK(format_of(old) == 4);
   CHECK(key_index_of(old) == "unique");
   CHECK(run_pagable({"verify", old}).exit_code == 0);
+
+  // gc --compact rebuilds an older archive's blob table into format 4's: same rows and ids,
+  // the prefix index instead of the UNIQUE one, marked 4 even when nothing else was written.
+  const auto compacted = dir.file("compacted.pagable");
+  test::write_file(compacted, test::read_file(k_golden_dir + "/format-1.pagable"));
+  const auto rows_before = test::archive::sql_int(compacted, "SELECT sum(id) FROM blobs");
+  REQUIRE(run_pagable({"gc", compacted, "--compact"}).exit_code == 0);
+  CHECK(key_index_of(compacted) == "prefix");
+  CHECK(format_of(compacted) == 4);
+  CHECK(test::archive::sql_int(compacted, "SELECT sum(id) FROM blobs") == rows_before);
+  const auto hydrated = run_pagable({"hydrate", compacted, "golden"});
+  REQUIRE(hydrated.exit_code == 0);
+  CHECK(nlohmann::ordered_json::parse(hydrated.out) ==
+        parse_file(k_golden_dir + "/format-1.json"));
+  const auto same = run_pagable({"--json", "pack", compacted, k_golden_dir + "/format-1.json", "--name", "again"});
+  REQUIRE(same.exit_code == 0);
+  CHECK(test::report_of(same, "pack")["new_nodes"] == 0);
+  CHECK(run_pagable({"verify", compacted}).exit_code == 0);
+  check_routed_lookup(compacted);
+  // A second compaction finds format 4's table and leaves it.
+  REQUIRE(run_pagable({"gc", compacted, "--compact"}).exit_code == 0);
+  CHECK(key_index_of(compacted) == "prefix");
 }

@@ -30,7 +30,8 @@ struct GcOptions {
   // Packs rewritten per write transaction.
   std::size_t packs_per_transaction = 64;
   // After the sweep: VACUUM, so the file shrinks (needs free disk space of about twice the
-  // archive's size while it runs).
+  // archive's size while it runs); an archive from before format 4 first gets format 4's
+  // blob table and key index, and is marked 4 (docs/FORMAT.md "Blobs").
   bool compact = false;
 };
 

@@ -142,9 +142,10 @@ public:
   // returns the settings in force afterwards. With SettingsWrite::replace_while_rootless,
   // `values` replace set ones too while the store has no root (nothing was committed with
   // them: a first pack that failed), in one transaction with that check.
-  // `older`: in an archive marked with a format before `older.since`, the values recorded
-  // for those names, when not set, instead of `values`' (for a setting format `since` added,
-  // what the older pagables that may still write there do without it). Replacing a rootless
+  // `older`: in an archive marked with a format before `older.since`, or whose settings were
+  // recorded without those names, the values recorded for them instead of `values`' (for a
+  // setting format `since` added, what the older pagables that may still write there, or
+  // that recorded the others, did without it). Replacing a rootless
   // archive's settings marks it with today's format in the same transaction instead, so that
   // `values` hold as given and older pagables leave it alone. A memory store is always in
   // today's format.

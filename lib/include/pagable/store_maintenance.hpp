@@ -145,7 +145,8 @@ public:
 
   // --- outside any transaction ---
   // VACUUM, then a WAL checkpoint: the file shrinks to its content. Needs free disk space of
-  // about twice the archive's size while it runs.
+  // about twice the archive's size while it runs. Before it, in a transaction of its own, an
+  // archive with format 0-3's UNIQUE key index gets format 4's blob table and is marked 4.
   virtual Result<void> vacuum() = 0;
 };
 

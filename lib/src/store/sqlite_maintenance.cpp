@@ -480,6 +480,7 @@ public:
       return make_error(Errc::invalid_argument, m_config.path + " is open read-only");
     }
     m_stmts.clear_cursors();
+    PAGABLE_TRY(rebuild_blob_table());
     // VACUUM gives the copy it builds the same page cache as the main database: with the
     // write session's 64 MB that was 145 MB of RSS for a 150 MB archive, over gc's 100 MB.
     // VACUUM reads and writes sequentially, so a small cache costs it nothing.
@@ -491,6 +492,39 @@ public:
   }
 
 private:
+  // An archive from before format 4 has a UNIQUE index on the whole key, which only a new
+  // table drops: its rows move, ids and all, into format 4's table, and the archive is marked
+  // 4 in the same transaction (an older pagable would store a key twice in it). Nothing else
+  // changes, so the VACUUM that follows gives back the old index's pages.
+  Result<void> rebuild_blob_table()
+  {
+    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT count(*) FROM pragma_index_list('blobs') "
+                                            "WHERE name = 'blobs_key_prefix'"));
+    PAGABLE_TRY(q.step("reading the blob table's indexes"));
+    if (q.column_int(0) != 0) {
+      return {};
+    }
+    q = Stmt();
+    m_stmts = Cache(); // statements on the old table would keep it locked
+    PAGABLE_TRY(begin_write());
+    auto rebuilt = [&]() -> Result<void> {
+      PAGABLE_TRY(m_db.exec(blobs_table_sql("blobs_format_4")));
+      PAGABLE_TRY(m_db.exec("INSERT INTO blobs_format_4(id, key, pack, offset, size, children) "
+                            "SELECT id, key, pack, offset, size, children FROM blobs"));
+      PAGABLE_TRY(m_db.exec("DROP TABLE blobs"));
+      PAGABLE_TRY(m_db.exec("ALTER TABLE blobs_format_4 RENAME TO blobs"));
+      PAGABLE_TRY(m_db.exec(k_blobs_index_sql));
+      PAGABLE_TRY(m_db.exec("UPDATE meta SET value = '" + std::to_string(k_format_version) +
+                            "' WHERE name = 'format_version'"));
+      return m_db.exec("PRAGMA user_version = " + std::to_string(k_format_version));
+    }();
+    if (!rebuilt) {
+      rollback();
+      return std::move(rebuilt).error().with_context("rebuilding the blob table in format 4");
+    }
+    return commit();
+  }
+
   // Statements used per row, prepared once.
   struct Cache {
     Stmt blob_id, node, pack, del, lookup;

@@ -53,15 +53,6 @@ CREATE TABLE dicts(
   id   INTEGER PRIMARY KEY,
   data BLOB NOT NULL
 );
-CREATE TABLE blobs(
-  id       INTEGER PRIMARY KEY,
-  key      BLOB NOT NULL,
-  pack     INTEGER NOT NULL,
-  offset   INTEGER NOT NULL,
-  size     INTEGER NOT NULL,
-  children BLOB
-);
-CREATE INDEX blobs_key_prefix ON blobs(substr(key, 1, 8));
 CREATE TABLE roots(
   name       TEXT PRIMARY KEY,
   key        BLOB NOT NULL,
@@ -71,6 +62,24 @@ CREATE TABLE roots(
   stats      TEXT NOT NULL
 ) WITHOUT ROWID;
 )sql";
+
+// The blob table of format 4 under `name`, and its key index. A new archive gets it from
+// k_create_schema_sql's caller; `gc --compact` rebuilds an older archive's table into it.
+inline std::string blobs_table_sql(std::string_view name = "blobs")
+{
+  const std::string n(name);
+  return "CREATE TABLE " + n + R"sql((
+  id       INTEGER PRIMARY KEY,
+  key      BLOB NOT NULL,
+  pack     INTEGER NOT NULL,
+  offset   INTEGER NOT NULL,
+  size     INTEGER NOT NULL,
+  children BLOB
+);
+)sql";
+}
+inline constexpr const char* k_blobs_index_sql =
+    "CREATE INDEX blobs_key_prefix ON blobs(substr(key, 1, 8));";
 
 static_assert(k_application_id == 1885823596, "k_create_schema_sql repeats the application id");
 

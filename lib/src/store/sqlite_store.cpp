@@ -367,6 +367,8 @@ Result<void> SqliteStore::open()
                                                              "pagable archive");
         }
         PAGABLE_TRY(m_wdb.exec(k_create_schema_sql));
+        PAGABLE_TRY(m_wdb.exec(blobs_table_sql()));
+        PAGABLE_TRY(m_wdb.exec(k_blobs_index_sql));
         PAGABLE_TRY_ASSIGN(Stmt meta,
                            m_wdb.prepare("INSERT INTO meta(name, value) VALUES (?1, ?2)"));
         const std::pair<std::string, std::string> rows[] = {
@@ -1410,7 +1412,12 @@ SqliteStore::init_settings(const std::map<std::string, std::string>& values, Set
     if (replace && marked < k_format_version) {
       PAGABLE_TRY(mark_current_format());
     }
-    const bool use_older = !replace && marked < older.since;
+    // Settings are recorded all at once, so a name missing beside others was unknown to the
+    // pagable that recorded them: it went by the older value, whatever the marks say now (a
+    // `gc --compact` marks an old archive with today's format and records no setting).
+    PAGABLE_TRY_ASSIGN(Stmt any, db.prepare("SELECT count(*) FROM settings"));
+    PAGABLE_TRY(any.step("reading settings"));
+    const bool use_older = !replace && (marked < older.since || any.column_int(0) != 0);
     PAGABLE_TRY_ASSIGN(Stmt ins, db.prepare(replace ? "INSERT OR REPLACE INTO settings(name, value) "
                                                       "VALUES (?1, ?2)"
                                                     : "INSERT OR IGNORE INTO settings(name, value) "

@@ -288,6 +288,15 @@ TEST_CASE("pack: an archive an older pagable may write keeps fingerprint 1", "[p
     s.reset();
     CHECK(marked_format(path) == 2);
   }
+  SECTION("settings from format 2 in an archive marked since (gc --compact): fingerprint 1")
+  {
+    // gc --compact marks an old archive with today's format and records no setting; the ones
+    // there were recorded without pack.fingerprint, by a pagable that chunked with FNV-1a.
+    const auto path = older_archive(dir, "compacted.pagable", older, true, 4);
+    auto s = test::archive::open(path, store::OpenMode::read_write);
+    CHECK(pack::init_boundaries(*s).value().fingerprint == 1);
+    CHECK(s->settings().value().at("pack.fingerprint") == "1");
+  }
   SECTION("no settings yet in an archive marked 3: fingerprint 2, as a format 3 pagable records")
   {
     // Only archives from before format 3 were chunked with FNV-1a (format 4 changed no setting).
