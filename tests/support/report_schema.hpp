@@ -14,4 +14,9 @@ namespace test {
 nlohmann::json check_report(const std::string& source_dir, const std::string& out,
                             const std::string& command);
 
+// The validator's messages for `report` against schemas/report-<command>.schema.json; empty
+// when it conforms.
+std::string report_errors(const std::string& source_dir, const nlohmann::json& report,
+                          const std::string& command);
+
 } // namespace test

@@ -11,6 +11,7 @@ struct ProcessResult {
   int exit_code = -1;    // the exit status, or 128 + signal
   std::string out;       // stdout
   std::string err;       // stderr
+  long max_rss_kb = 0;   // the process's peak resident set (getrusage), in KiB
 };
 
 // Runs argv[0] with `args`; `stdin_text` is fed to its standard input. Extra environment

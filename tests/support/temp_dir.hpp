@@ -33,4 +33,12 @@ std::string read_file(const std::string& path);
 // The shared folder beside the project, or "" when it is absent (tests then SKIP visibly).
 std::string shared_dir();
 
+// Ends the current test case as skipped, saying why. CTest reports it as "Skipped", not
+// "Passed" (tests/CMakeLists.txt matches the marker), so a missing corpus never passes silently.
+#define PAGABLE_SKIP(reason)                                                                       \
+  do {                                                                                             \
+    WARN("PAGABLE_TEST_SKIPPED: " << reason);                                                      \
+    return;                                                                                        \
+  } while (false)
+
 } // namespace test

@@ -34,8 +34,7 @@ TEST_CASE("GitHub's OpenAPI description validates against the OpenAPI 3.0 schema
 {
   const std::string dir = corpora();
   if (dir.empty()) {
-    WARN("skipped: ../shared absent");
-    return;
+    PAGABLE_SKIP("../shared absent");
   }
   auto schema = load_schema_file(dir + "/openapi-3.0.schema.json", {});
   REQUIRE(schema);
@@ -66,8 +65,7 @@ TEST_CASE("CycloneDX 1.6 agrees with every verdict of its test documents", "[sch
 {
   const std::string dir = corpora();
   if (dir.empty()) {
-    WARN("skipped: ../shared absent");
-    return;
+    PAGABLE_SKIP("../shared absent");
   }
   const json manifest = load(dir + "/cyclonedx-1.6-tests/manifest.json");
   REQUIRE(manifest.size() == 70);
@@ -101,8 +99,7 @@ TEST_CASE("the OpenAPI 3.1 schema ($dynamicRef) validates GitHub's webhooks desc
 {
   const std::string dir = corpora();
   if (dir.empty()) {
-    WARN("skipped: ../shared absent");
-    return;
+    PAGABLE_SKIP("../shared absent");
   }
   auto schema = load_schema_file(dir + "/openapi-3.1.schema.json", {});
   REQUIRE(schema);
