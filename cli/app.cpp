@@ -6,7 +6,11 @@
 #include <pagable/version.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 namespace pagable::cli {
@@ -100,12 +104,85 @@ Result<store::RootRecord> find_root(const store::BlobStore& store, const std::st
   return make_error(Errc::not_found, "no root named \"" + name_or_key + "\"");
 }
 
+namespace {
+
+// Whether `token`, an option of `cmd` (or of the whole program), takes the next argument as
+// its value.
+bool takes_value(const CLI::App& cmd, const CLI::App& top, const std::string& token)
+{
+  if (token.rfind("--", 0) == 0 && token.find('=') != std::string::npos) {
+    return false; // --name=value
+  }
+  if (token.size() > 2 && token[1] != '-') {
+    return false; // -Cdir, or a group of short flags
+  }
+  const CLI::Option* opt = cmd.get_option_no_throw(token);
+  if (opt == nullptr) {
+    opt = top.get_option_no_throw(token);
+  }
+  return opt != nullptr && opt->get_expected_max() > 0; // flags expect 0
+}
+
+// The arguments with $PAGABLE_ARCHIVE put in where a command's ARCHIVE was omitted. CLI11
+// gives the first positional argument to ARCHIVE whatever follows (`hydrate ROOT` read ROOT as
+// the archive), so the omission is decided here: with PAGABLE_ARCHIVE set, a command's first
+// positional argument is its archive only when it names a pagable archive file; otherwise
+// the environment's archive goes in front of it.
+std::vector<std::string> with_default_archive(const CLI::App& app, std::vector<std::string> args)
+{
+  const char* env = std::getenv("PAGABLE_ARCHIVE");
+  if (env == nullptr || *env == '\0') {
+    return args;
+  }
+  const CLI::App* cmd = nullptr;
+  std::size_t i = 1;
+  for (; i < args.size() && cmd == nullptr; ++i) {
+    const std::string& t = args[i];
+    if (t.size() > 1 && t[0] == '-') {
+      i += takes_value(app, app, t) ? 1 : 0;
+    } else if (const auto subs = app.get_subcommands(
+                   [&](const CLI::App* a) { return a->check_name(t); });
+               !subs.empty()) {
+      cmd = subs.front();
+    } else {
+      return args; // not a command: CLI11 says so
+    }
+  }
+  if (cmd == nullptr || cmd->get_name() == "validate") {
+    return args;
+  }
+  for (; i < args.size(); ++i) {
+    const std::string& t = args[i];
+    if (t == "--") {
+      ++i;
+      break;
+    }
+    if (t.size() > 1 && t[0] == '-') {
+      i += takes_value(*cmd, app, t) ? 1 : 0;
+      continue;
+    }
+    break;
+  }
+  if (i < args.size() && !store::is_archive_file(args[i])) {
+    args.insert(args.begin() + static_cast<std::ptrdiff_t>(i), env);
+  }
+  return args;
+}
+
+} // namespace
+
 int run_cli(int argc, const char* const* argv)
 {
   Context ctx;
   auto app = build_app(ctx);
+  const std::vector<std::string> args =
+      with_default_archive(*app, std::vector<std::string>(argv, argv + argc));
+  std::vector<const char*> argp;
+  for (const auto& a : args) {
+    argp.push_back(a.c_str());
+  }
   try {
-    app->parse(argc, argv);
+    app->parse(static_cast<int>(argp.size()), argp.data());
   } catch (const CLI::Success& e) {
     return app->exit(e); // --help, --version
   } catch (const CLI::ParseError& e) {
@@ -116,11 +193,22 @@ int run_cli(int argc, const char* const* argv)
   if (!ctx.run) {
     return out.error(make_error(Errc::internal, "no command to run"));
   }
+  int code = k_exit_ok;
   try {
-    return ctx.run(out);
+    code = ctx.run(out);
   } catch (const std::exception& e) {
-    return out.error(make_error(Errc::internal, std::string("unexpected exception: ") + e.what()));
+    code = out.error(make_error(Errc::internal, std::string("unexpected exception: ") + e.what()));
   }
+  // What fit in stdio's buffer reaches the OS only now: a full disk or a failing device shows
+  // here, and a command whose output was lost has not succeeded.
+  std::cout.flush();
+  if ((std::fflush(stdout) != 0 || std::ferror(stdout) != 0 || !std::cout) && code == k_exit_ok) {
+    const int e = errno;
+    std::cerr << "pagable: error: writing standard output: "
+              << (e != 0 ? std::strerror(e) : "failed") << '\n';
+    code = exit_code_for(Errc::io);
+  }
+  return code;
 }
 
 } // namespace pagable::cli

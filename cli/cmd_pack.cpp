@@ -3,6 +3,7 @@
 #include "app.hpp"
 
 #include "exit_codes.hpp"
+#include "interrupt.hpp"
 
 #include <pagable/pack.hpp>
 #include <pagable/schema.hpp>
@@ -10,7 +11,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -19,13 +19,6 @@
 
 namespace pagable::cli {
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void on_interrupt(int)
-{
-  g_interrupted.store(true);
-}
 
 struct PackArgs {
   std::string archive;
@@ -200,10 +193,11 @@ std::string progress_text(const std::string& file, const pack::PackProgress& p,
   return "pack " + file + ": " + buf;
 }
 
-Result<Packed> pack_one(store::BlobStore& store, const pack::BoundarySettings& boundaries,
-                        pack::PackOptions options, const std::string& file,
-                        const std::string& name, const std::map<std::string, std::string>& labels,
-                        PackSchema& ps, const Output& out)
+Result<Packed> pack_attempts(store::BlobStore& store, const pack::BoundarySettings& boundaries,
+                             pack::PackOptions options, const std::string& file,
+                             const std::string& name,
+                             const std::map<std::string, std::string>& labels, PackSchema& ps,
+                             const Output& out)
 {
   const auto t0 = std::chrono::steady_clock::now();
   const auto before = store.counters();
@@ -284,6 +278,25 @@ Result<Packed> pack_one(store::BlobStore& store, const pack::BoundarySettings& b
   return p;
 }
 
+// One file as one root; when it fails (bad input, Ctrl-C, a root that cannot commit), the
+// blobs it stored are taken out again, so that nothing of it stays (DESIGN §5).
+Result<Packed> pack_one(store::BlobStore& store, const pack::BoundarySettings& boundaries,
+                        const pack::PackOptions& options, const std::string& file,
+                        const std::string& name, const std::map<std::string, std::string>& labels,
+                        PackSchema& ps, const Output& out)
+{
+  PAGABLE_TRY_ASSIGN(const auto mark, store.mark_writes());
+  auto packed = pack_attempts(store, boundaries, options, file, name, labels, ps, out);
+  if (!packed) {
+    ps.key.reset(); // the schema's blob may have been stored with this file, and taken out
+    if (auto discarded = store.discard_writes_since(mark); !discarded) {
+      out.warn(file + ": what it stored stays in the archive until gc: " +
+               discarded.error().message());
+    }
+  }
+  return packed;
+}
+
 nlohmann::json document_report(const Packed& p)
 {
   return {{"root", p.name},
@@ -353,7 +366,7 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
   options.max_node_bytes = args.max_node_bytes;
   options.dangling_refs =
       args.allow_dangling_refs ? pack::DanglingRefs::allow : pack::DanglingRefs::error;
-  options.cancel = &g_interrupted;
+  options.cancel = &interrupt_flag();
   options.schema = ps.schema;
   if (!args.update_of.empty()) {
     auto old = find_root(**store, args.update_of);
@@ -362,10 +375,7 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
     }
     options.update_of = old->key;
   }
-  struct sigaction sa{};
-  sa.sa_handler = on_interrupt;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr); // other signals keep their default (exit 128 + n)
+  catch_interrupts();
 
   nlohmann::json documents = nlohmann::json::array();
   int exit_code = k_exit_ok;
@@ -450,7 +460,10 @@ void add_pack_command(CLI::App& app, Context& ctx)
               "creating it if missing");
   add_archive_option(*cmd, args->archive);
   cmd->add_option("files", args->files, "JSON files to pack; each becomes its own root")->required();
-  cmd->add_option("--name", args->name, "Root name (default: the file name without .json)");
+  cmd->add_option("--name", args->name, "Root name (default: the file name without .json)")
+      ->check(CLI::Validator(
+          [](const std::string& name) { return name.empty() ? std::string("a root name cannot be empty") : ""; },
+          "NAME"));
   cmd->add_option("--label", args->labels, "Attach KEY=VALUE to the root (repeatable)");
   cmd->add_option("--setting", args->settings,
                   "A boundary setting NAME=VALUE for a new archive, fixed with its first root "

@@ -67,7 +67,8 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
   out.line("blobs:          " + std::to_string(s.blobs));
   out.line("bytes logical:  " + std::to_string(s.bytes_logical) + " (distinct blob data)");
   out.line("bytes stored:   " + std::to_string(s.bytes_stored) + " (compressed packs)");
-  out.line("file bytes:     " + std::to_string(s.file_bytes));
+  out.line("file bytes:     " + std::to_string(s.file_bytes) + " (" + std::to_string(s.free_bytes) +
+           " in free pages: reused by later packs; gc --compact gives them back)");
   out.line("reclaimable:    " + std::to_string(g.bytes_freed) + " bytes (" +
            std::to_string(g.blobs_removed) + " unreachable blobs, " +
            std::to_string(s.pack_bytes_dead) + " dead pack bytes; run pagable gc)");
@@ -78,6 +79,7 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
               {"bytes_logical", s.bytes_logical},
               {"bytes_stored", s.bytes_stored},
               {"file_bytes", s.file_bytes},
+              {"free_bytes", s.free_bytes},
               {"compression_ratio", ratio},
               {"unreachable_blobs", g.blobs_removed},
               {"pack_bytes_dead", s.pack_bytes_dead},

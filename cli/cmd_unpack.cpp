@@ -1,11 +1,21 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // pagable unpack ARCHIVE [ROOT...] [-C DIR]: write roots back as ROOT.json files.
 #include "app.hpp"
+#include "interrupt.hpp"
 
 #include <pagable/hydrate.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <ostream>
+#include <streambuf>
+#include <utility>
+#include <vector>
 
 namespace pagable::cli {
 namespace {
@@ -36,38 +46,153 @@ bool is_safe_name(const std::string& name)
   return true;
 }
 
-Result<std::uint64_t> write_root(const store::BlobStore& store, const store::RootRecord& root,
-                                 const std::filesystem::path& path, int indent)
-{
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) {
-    return make_error(Errc::io, path.parent_path().string() + ": " + ec.message());
-  }
-  const auto tmp = path.string() + ".tmp";
+// A file descriptor, closed when it goes.
+class Fd {
+public:
+  explicit Fd(int fd = -1) noexcept : m_fd(fd) {}
+  Fd(Fd&& o) noexcept : m_fd(std::exchange(o.m_fd, -1)) {}
+  Fd& operator=(Fd&& o) noexcept
   {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) {
-      return make_error(Errc::io, tmp + ": cannot create");
+    std::swap(m_fd, o.m_fd);
+    return *this;
+  }
+  ~Fd()
+  {
+    if (m_fd >= 0) {
+      ::close(m_fd);
     }
-    hydrate::Document doc(store, root.key);
-    hydrate::WriteOptions options;
-    options.indent = indent;
-    auto written = doc.write_json(f, "", options);
-    f.close();
-    if (!written || !f) {
-      std::filesystem::remove(tmp, ec);
-      if (!written) {
-        return std::move(written).error();
+  }
+  int get() const noexcept { return m_fd; }
+
+private:
+  int m_fd;
+};
+
+Error io_error(const std::string& what, int err)
+{
+  return make_error(Errc::io, what + ": " + std::strerror(err));
+}
+
+// An output stream buffer over a file descriptor that gives up once Ctrl-C arrived, so that a
+// long write stops at once and its file can be removed.
+class FdOutBuf : public std::streambuf {
+public:
+  explicit FdOutBuf(int fd) : m_fd(fd), m_buf(256 * 1024) { setp(m_buf.data(), m_buf.data() + m_buf.size()); }
+  int error() const noexcept { return m_errno; }
+
+protected:
+  int_type overflow(int_type c) override
+  {
+    if (!drain()) {
+      return traits_type::eof();
+    }
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  int sync() override { return drain() ? 0 : -1; }
+
+private:
+  bool drain()
+  {
+    const char* p = pbase();
+    while (p < pptr()) {
+      if (interrupted()) {
+        m_errno = EINTR;
+        return false;
       }
-      return make_error(Errc::io, tmp + ": write failed");
+      const ssize_t n = ::write(m_fd, p, static_cast<std::size_t>(pptr() - p));
+      if (n < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        m_errno = errno;
+        return false;
+      }
+      p += n;
     }
+    setp(m_buf.data(), m_buf.data() + m_buf.size());
+    return true;
   }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    return make_error(Errc::io, path.string() + ": " + ec.message());
+
+  int m_fd;
+  std::vector<char> m_buf;
+  int m_errno = 0;
+};
+
+// The directory that will hold `name`'s file (name is safe: is_safe_name), opened below
+// `top` one component at a time, created where missing, never through a symbolic link: a
+// link already inside the target directory cannot send the file elsewhere.
+Result<Fd> open_parent(const Fd& top, const std::string& top_name, const std::string& name)
+{
+  Fd dir(::dup(top.get()));
+  if (dir.get() < 0) {
+    return io_error(top_name, errno);
   }
-  return static_cast<std::uint64_t>(std::filesystem::file_size(path, ec));
+  std::string path = top_name;
+  std::size_t start = 0;
+  for (std::size_t slash; (slash = name.find('/', start)) != std::string::npos; start = slash + 1) {
+    const std::string part = name.substr(start, slash - start);
+    path += "/" + part;
+    if (::mkdirat(dir.get(), part.c_str(), 0777) != 0 && errno != EEXIST) {
+      return io_error(path, errno);
+    }
+    Fd next(::openat(dir.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (next.get() < 0) {
+      if (errno == ELOOP || errno == ENOTDIR) {
+        return make_error(Errc::invalid_argument, path + " is not a directory (a symbolic link?): "
+                                                         "refusing to write through it");
+      }
+      return io_error(path, errno);
+    }
+    dir = std::move(next);
+  }
+  return dir;
+}
+
+// Writes the root as `name`.json below `top`: into a temporary file first, renamed into place
+// once complete, removed if the write fails or is interrupted.
+Result<std::uint64_t> write_root(const store::BlobStore& store, const store::RootRecord& root,
+                                 const Fd& top, const std::string& top_name, int indent)
+{
+  const std::string file = root.name + ".json";
+  PAGABLE_TRY_ASSIGN(const Fd dir, open_parent(top, top_name, file));
+  const std::string leaf = file.substr(file.find_last_of('/') + 1);
+  const std::string tmp = leaf + ".tmp";
+  const std::string shown = top_name + "/" + file;
+  Fd out(::openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666));
+  if (out.get() < 0) {
+    return io_error(shown + ".tmp", errno);
+  }
+  FdOutBuf buf(out.get());
+  std::ostream os(&buf);
+  hydrate::Document doc(store, root.key);
+  hydrate::WriteOptions options;
+  options.indent = indent;
+  auto written = doc.write_json(os, "", options);
+  os.flush();
+  struct stat st {};
+  const bool ok = written && os && ::fstat(out.get(), &st) == 0;
+  const int err = buf.error() != 0 ? buf.error() : errno;
+  out = Fd();
+  if (!ok) {
+    ::unlinkat(dir.get(), tmp.c_str(), 0);
+    if (interrupted()) {
+      return make_error(Errc::cancelled, "interrupted; " + shown + " was not written");
+    }
+    if (!written && written.error().code() != Errc::io) {
+      return std::move(written).error();
+    }
+    return io_error(shown, err);
+  }
+  if (::renameat(dir.get(), tmp.c_str(), dir.get(), leaf.c_str()) != 0) {
+    const int e = errno;
+    ::unlinkat(dir.get(), tmp.c_str(), 0);
+    return io_error(shown, e);
+  }
+  return static_cast<std::uint64_t>(st.st_size);
 }
 
 int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
@@ -100,10 +225,17 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
                                       "; refusing to unpack it"));
     }
   }
+  std::error_code ec;
+  std::filesystem::create_directories(args.directory, ec);
+  const Fd top(::open(args.directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (top.get() < 0) {
+    return out.error(io_error(args.directory, errno));
+  }
+  catch_interrupts();
   nlohmann::json files = nlohmann::json::array();
   for (const auto& r : roots) {
     const auto path = std::filesystem::path(args.directory) / (r.name + ".json");
-    auto bytes = write_root(**store, r, path, args.indent);
+    auto bytes = write_root(**store, r, top, args.directory, args.indent);
     if (!bytes) {
       return out.error(std::move(bytes).error().with_context(r.name));
     }

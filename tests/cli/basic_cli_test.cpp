@@ -95,3 +95,24 @@ TEST_CASE("cli: ls and stat report on an archive, as text and --json", "[cli]")
   CHECK(s["roots"] == 1);
   CHECK(s["blobs"] == 2);
 }
+
+TEST_CASE("cli: output that cannot be written exits 6, however small", "[cli]")
+{
+  // A few bytes sit in stdio's buffer until exit: their failed write was not checked, and a
+  // report lost to a full disk exited 0.
+  test::TempDir dir;
+  const auto path = make_archive(dir);
+  const auto to_full = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"/bin/sh", "-c", "exec \"$0\" \"$@\" > /dev/full", PAGABLE_BINARY});
+    return run_process(args);
+  };
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--json", "ls", path}, {"ls", path}, {"stat", path}}) {
+    INFO(args[args.size() - 2]);
+    const auto r = to_full(args);
+    CHECK(r.exit_code == 6);
+    CHECK_THAT(r.err, Catch::Contains("standard output") && Catch::Contains("No space left"));
+  }
+  // The same commands into a working output succeed.
+  CHECK(run_pagable({"--json", "ls", path}).exit_code == 0);
+}

@@ -202,4 +202,18 @@ TEST_CASE("cli pack: progress on stderr with --progress, none with -q or --json"
   const auto plain = run_pagable({"pack", dir.file("d.pagable"), doc}); // stderr is no terminal
   REQUIRE(plain.exit_code == 0);
   CHECK(plain.err.find("MB/s") == std::string::npos);
+
+  // On a terminal it shows unasked: script(1) gives the command a pseudo-terminal and copies
+  // what it writes there to its own standard output.
+  const auto tty = test::run_process(
+      {"/usr/bin/script", "-qec", std::string(PAGABLE_BINARY) + " pack " + dir.file("e.pagable") + " " + doc,
+       "/dev/null"});
+  INFO(tty.out << tty.err);
+  REQUIRE(tty.exit_code == 0);
+  CHECK_THAT(tty.out, Catch::Contains("\rpack " + doc + ": " + total) && Catch::Contains("MB/s"));
+  const auto tty_quiet = test::run_process(
+      {"/usr/bin/script", "-qec", std::string(PAGABLE_BINARY) + " -q pack " + dir.file("f.pagable") + " " + doc,
+       "/dev/null"});
+  REQUIRE(tty_quiet.exit_code == 0);
+  CHECK(tty_quiet.out.find("MB/s") == std::string::npos);
 }

@@ -67,6 +67,12 @@ public:
   {
     return m_inner->remove(keys);
   }
+  pagable::Result<pagable::store::WriteMark> mark_writes() override { return m_inner->mark_writes(); }
+  pagable::Result<pagable::store::DiscardFigures>
+  discard_writes_since(const pagable::store::WriteMark& mark) override
+  {
+    return m_inner->discard_writes_since(mark);
+  }
   pagable::Result<void> commit_root(pagable::store::RootRecord r) override
   {
     return m_inner->commit_root(std::move(r));

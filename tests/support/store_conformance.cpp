@@ -164,6 +164,44 @@ void run_store_conformance(const StoreFactory& make)
     CHECK_THAT(res.error().message(), Catch::Contains(missing.to_hex()));
     CHECK_FALSE(store->get_root("broken").value().has_value());
   }
+  SECTION("writes since a mark are taken back, but for what a root committed since reaches")
+  {
+    auto store = make();
+    const Key old_leaf = store->put(make_blob("old leaf")).value();
+    RootRecord kept_root;
+    kept_root.name = "kept";
+    kept_root.key = store->put(make_blob("kept top", {old_leaf})).value();
+    REQUIRE(store->commit_root(kept_root));
+    const auto mark = store->mark_writes().value();
+    // A failed document: new blobs, one of them reused by another root committed since.
+    const Key shared = store->put(make_blob("shared since")).value();
+    const Key lone = store->put(make_blob("lone")).value();
+    const Key parent = store->put(make_blob("parent", {lone, shared, old_leaf})).value();
+    RootRecord other;
+    other.name = "other";
+    other.key = store->put(make_blob("other top", {shared})).value();
+    REQUIRE(store->commit_root(other));
+    const auto figures = store->discard_writes_since(mark).value();
+    CHECK(figures.blobs_removed == 2); // lone, parent
+    CHECK(figures.blobs_kept == 2);    // shared, other top
+    CHECK_FALSE(store->contains(lone).value());
+    CHECK_FALSE(store->contains(parent).value());
+    CHECK(store->contains(shared).value());
+    CHECK(store->contains(other.key).value());
+    CHECK(store->contains(old_leaf).value());
+    CHECK(store->get(kept_root.key).value().has_value());
+    CHECK(store->stats().value().blobs == 4);
+    // Taken back once: a second discard from the same mark finds nothing more.
+    const auto again = store->discard_writes_since(mark).value();
+    CHECK(again.blobs_removed == 0);
+    // Nothing written since a mark: nothing to do.
+    const auto quiet = store->mark_writes().value();
+    CHECK(store->discard_writes_since(quiet).value().blobs_removed == 0);
+    // What is taken back may be stored again.
+    CHECK(store->put(make_blob("lone")).value() == lone);
+    REQUIRE(store->flush());
+    CHECK(store->contains(lone).value());
+  }
   SECTION("settings: first value wins")
   {
     auto store = make();

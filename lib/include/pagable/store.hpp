@@ -80,11 +80,29 @@ struct StoreStats {
   std::uint64_t bytes_logical = 0; // sum of blob data sizes, uncompressed
   std::uint64_t bytes_stored = 0;  // compressed payload bytes on disk (packs)
   std::uint64_t file_bytes = 0;    // the archive file's size (0 for memory)
+  // Of those, the file's free pages: space left by removed rows (gc, a failed pack taken
+  // back) that later writes reuse and `gc --compact` gives back (0 for memory).
+  std::uint64_t free_bytes = 0;
   // Uncompressed pack content no blob row points into any more (blobs removed, their bytes
   // still in their pack until gc rewrites it). Counted without decompressing anything.
   std::uint64_t pack_bytes_dead = 0;
   // The archive format the file says it is in (docs/FORMAT.md; memory: today's).
   std::int64_t format_version = 0;
+};
+
+// A point in a store's own writes, taken by mark_writes(): what it wrote after it can be
+// taken back (discard_writes_since). Positions are the backend's; the roots are as they were.
+struct WriteMark {
+  std::uint64_t blobs = 0;
+  std::uint64_t packs = 0;
+  std::vector<RootRecord> roots;
+};
+
+// What discard_writes_since took back.
+struct DiscardFigures {
+  std::uint64_t blobs_removed = 0;
+  std::uint64_t blobs_kept = 0;    // written since the mark, but a root committed since reaches them
+  std::uint64_t packs_removed = 0; // packs written since the mark that held only removed blobs
 };
 
 class BlobStore {
@@ -124,6 +142,17 @@ public:
   // Removes the given blobs (absent ones are skipped); returns how many were removed. Does
   // not check that no root reaches them: that is gc's job.
   virtual Result<std::size_t> remove(std::span<const Key> keys) = 0;
+
+  // --- taking writes back: nothing of a document that failed stays (DESIGN §5) ---
+  // Flushes, then marks the writes this store (this object, not other writers) has made so
+  // far, with the roots as they are now.
+  virtual Result<WriteMark> mark_writes() = 0;
+  // Flushes, then removes in one transaction the blobs this store has written since `mark`,
+  // except those a root committed or replaced since the mark (by anyone) reaches, and the
+  // packs that held only removed blobs. Blobs others wrote, and all that was there before the
+  // mark, stay. A writer that reused one of the removed blobs meanwhile fails to commit its
+  // root (Errc::not_found), as with a concurrent gc. Takes no lock when nothing was written.
+  virtual Result<DiscardFigures> discard_writes_since(const WriteMark& mark) = 0;
 
   // --- roots ---
   // Makes `root` visible, replacing a root of the same name, in one transaction that first
@@ -219,6 +248,11 @@ struct SqliteOptions {
 // format; Errc::io when the OS refuses; Errc::locked when the write lock stays busy.
 Result<std::unique_ptr<BlobStore>> open_sqlite_store(const std::string& path,
                                                      const SqliteOptions& options = {});
+
+// True iff `path` is a file that starts like a pagable archive: SQLite's header with
+// pagable's application id (FORMAT.md "The file"). Reads its first 72 bytes and opens no
+// database, so it creates and changes nothing; says nothing of the archive's health.
+bool is_archive_file(const std::string& path);
 
 // A store in memory, for tests and scratch work. Never fails to open.
 std::unique_ptr<BlobStore> make_memory_store();

@@ -25,6 +25,7 @@ public:
     prefix();
     m_buf += open;
     m_first.push_back(true);
+    maybe_flush(); // a deep indented opening is many lines before any value
   }
   void end(char close)
   {
@@ -42,6 +43,7 @@ public:
     quoted(n);
     m_buf += m_indent >= 0 ? ": " : ":";
     m_after_name = true;
+    maybe_flush();
   }
   void raw(std::string_view text)
   {

@@ -31,6 +31,8 @@ public:
   }
 
   std::uint64_t consumed() const { return m_before + static_cast<std::uint64_t>(m_p - m_block); }
+  // Bytes read from the source so far, consumed or not: 0 only for an input with none.
+  std::uint64_t read() const { return m_before + static_cast<std::uint64_t>(m_end - m_block); }
 
   // 1-based line and column (in bytes) of the next unread byte. The block is scanned from
   // where the last call stopped, so asking often (pack's repeated name hashes) stays cheap.

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <functional>
 #include <condition_variable>
+#include <deque>
 #include <future>
 #include <map>
 #include <mutex>
@@ -239,12 +240,25 @@ struct Frame {
     arc.reset();
     path = 0;
   }
+
+  // Gives back what the frame's containers hold, for a depth no sibling is likely to reuse.
+  void release()
+  {
+    Frame fresh;
+    fresh.names = std::move(names); // its limits; a cleared set holds nothing
+    fresh.names.clear();
+    *this = std::move(fresh);
+  }
 };
 
 // The open containers, innermost last. A popped frame stays allocated and is reset for the
-// next container opened at its depth, so siblings reuse its buffers instead of allocating.
+// next container opened at its depth, so siblings reuse its buffers instead of allocating;
+// below k_reused_depths, a popped frame gives its buffers back (release()): a deep chain of
+// nested values has no siblings down there, and a million levels each keeping up to a node's
+// worth of buffer took 8.5 GB. A deque, so that a deep stack grows without moving its frames.
 class FrameStack {
 public:
+  static constexpr std::size_t k_reused_depths = 256;
   bool empty() const noexcept { return m_size == 0; }
   std::size_t size() const noexcept { return m_size; }
   Frame& back() { return m_frames[m_size - 1]; }
@@ -269,7 +283,7 @@ public:
   Frame& pop() { return m_frames[--m_size]; }
 
 private:
-  std::vector<Frame> m_frames;
+  std::deque<Frame> m_frames;
   std::size_t m_size = 0;
   std::size_t m_exact_names = 4096;
   unsigned m_name_hash_bits = 64;
@@ -560,6 +574,9 @@ private:
     }
     Frame& done = m_frames.pop();
     auto value = finish_container(done);
+    if (m_frames.size() >= FrameStack::k_reused_depths) {
+      done.release();
+    }
     if (m_align) {
       m_align->close();
     }
@@ -1023,10 +1040,13 @@ private:
   }
 
   // The JSON pointer of the value open at depth `depth` (0 = the document).
-  std::string pointer_to(std::size_t depth) const
+  std::string pointer_to(std::size_t depth) const { return pointer_tokens(0, depth); }
+
+  // The tokens of the pointer to the value open at `to`, from level `from` on.
+  std::string pointer_tokens(std::size_t from, std::size_t to) const
   {
     std::string p;
-    for (std::size_t i = 0; i < depth && i < m_frames.size(); ++i) {
+    for (std::size_t i = from; i < to && i < m_frames.size(); ++i) {
       const Frame& f = m_frames[i];
       p += '/';
       p += f.object ? codec::escape_pointer_token(f.name) : std::to_string(f.index);
@@ -1034,17 +1054,21 @@ private:
     return p;
   }
 
+  // " (at POINTER)" for a message. A pointer of many levels shows its first and last ones:
+  // at --max-depth, the whole of it was 20 kB of "/0".
   std::string located() const
   {
-    std::string where = " (at ";
-    if (m_frames.empty()) {
-      where += "the top level";
-    } else {
-      where += '"';
-      where += pointer_to(m_frames.size());
-      where += '"';
+    constexpr std::size_t k_shown = 16; // levels shown at each end
+    const std::size_t depth = m_frames.size();
+    if (depth == 0) {
+      return " (at the top level)";
     }
-    return where + ")";
+    if (depth <= 3 * k_shown) {
+      return " (at \"" + pointer_to(depth) + "\")";
+    }
+    return " (at \"" + pointer_tokens(0, k_shown) + "/.../" + pointer_tokens(depth - k_shown, depth).substr(1) +
+           "\", " + std::to_string(depth) + " levels deep; " + std::to_string(depth - 2 * k_shown) +
+           " levels not shown)";
   }
 
   bool fail(Error e)
@@ -1397,7 +1421,8 @@ Result<PackResult> pack_stream(store::BlobStore& store, std::istream& input,
     if (options.progress && !error) {
       options.progress(PackProgress{bytes_in, packer.nodes(), true});
     }
-    if (error && bytes_in == 0 && error->code() == Errc::invalid_input) {
+    // Decided by what was read, not consumed: `hello` fails on its first byte, yet is not empty.
+    if (error && counted.read() == 0 && error->code() == Errc::invalid_input) {
       error = make_error(Errc::invalid_input, "the input is empty: no JSON document at line 1, column 1");
     }
     if (!error) {

@@ -5,6 +5,7 @@
 #include "store/reachability.hpp"
 #include "util/thread_pool.hpp"
 
+#include <map>
 #include <unordered_set>
 
 namespace pagable::store {
@@ -48,6 +49,27 @@ Result<void> confirm_reachable(const Key& root,
     }
   }
   return {};
+}
+
+std::vector<Key> roots_changed_since(const std::vector<RootRecord>& then,
+                                     const std::vector<RootRecord>& now)
+{
+  std::map<std::string, const RootRecord*> before;
+  for (const RootRecord& r : then) {
+    before.emplace(r.name, &r);
+  }
+  std::vector<Key> keys;
+  for (const RootRecord& r : now) {
+    const auto it = before.find(r.name);
+    if (it != before.end() && it->second->key == r.key && it->second->schema_key == r.schema_key) {
+      continue;
+    }
+    keys.push_back(r.key);
+    if (r.schema_key) {
+      keys.push_back(*r.schema_key);
+    }
+  }
+  return keys;
 }
 
 } // namespace pagable::store

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <shared_mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace pagable::store {
 namespace {
@@ -74,6 +75,7 @@ public:
     ++m_counters.puts;
     const std::size_t size = blob.data.size() + blob.children.size() * Key::k_size;
     if (m_blobs.emplace(key, std::move(blob)).second) {
+      m_written.push_back(key);
       ++m_counters.blobs_written;
       m_counters.bytes_written += size;
     } else {
@@ -120,6 +122,45 @@ public:
     const std::string name = root.name;
     m_roots.insert_or_assign(name, std::move(root));
     return {};
+  }
+
+  Result<WriteMark> mark_writes() override
+  {
+    PAGABLE_TRY_ASSIGN(auto roots, list_roots());
+    std::shared_lock lock(m_mutex);
+    return WriteMark{m_written.size(), 0, std::move(roots)};
+  }
+
+  Result<DiscardFigures> discard_writes_since(const WriteMark& mark) override
+  {
+    PAGABLE_TRY_ASSIGN(const auto roots, list_roots());
+    std::unique_lock lock(m_mutex);
+    DiscardFigures f;
+    if (mark.blobs >= m_written.size()) {
+      return f;
+    }
+    std::unordered_set<Key> reached;
+    for (const Key& start : roots_changed_since(mark.roots, roots)) {
+      std::vector<Key> stack{start};
+      while (!stack.empty()) {
+        const Key k = stack.back();
+        stack.pop_back();
+        const auto it = m_blobs.find(k);
+        if (it != m_blobs.end() && reached.insert(k).second) {
+          stack.insert(stack.end(), it->second.children.begin(), it->second.children.end());
+        }
+      }
+    }
+    for (auto i = static_cast<std::ptrdiff_t>(mark.blobs); i < static_cast<std::ptrdiff_t>(m_written.size()); ++i) {
+      const Key& k = m_written[static_cast<std::size_t>(i)];
+      if (reached.count(k) != 0) {
+        ++f.blobs_kept;
+      } else {
+        f.blobs_removed += m_blobs.erase(k);
+      }
+    }
+    m_written.resize(mark.blobs);
+    return f;
   }
 
   Result<std::optional<RootRecord>> get_root(const std::string& name) const override
@@ -207,6 +248,7 @@ private:
 
   mutable std::shared_mutex m_mutex;
   std::unordered_map<Key, Blob> m_blobs;             // guarded by m_mutex
+  std::vector<Key> m_written;                        // new blobs in order, guarded by m_mutex
   std::map<std::string, RootRecord> m_roots;         // guarded by m_mutex
   std::map<std::string, std::string> m_settings;     // guarded by m_mutex
   StoreCounters m_counters;                          // guarded by m_mutex, but for gets

@@ -4,6 +4,7 @@
 
 #include <pagable/key.hpp>
 #include <pagable/result.hpp>
+#include <pagable/store.hpp>
 
 #include <functional>
 #include <optional>
@@ -16,5 +17,12 @@ namespace pagable::store {
 Result<void> confirm_reachable(const Key& root,
                                const std::function<Result<std::optional<std::vector<Key>>>(
                                    const Key&)>& children_of);
+
+// The keys (document and schema) of the roots in `now` that are not in `then` as they are:
+// new, or replaced since. Only these can reach a blob stored after `then` was read (a root
+// unchanged since then reached only blobs that existed then, which nothing may remove while
+// it reaches them, so none was stored anew). For discard_writes_since.
+std::vector<Key> roots_changed_since(const std::vector<RootRecord>& then,
+                                     const std::vector<RootRecord>& now);
 
 } // namespace pagable::store

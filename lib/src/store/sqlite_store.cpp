@@ -21,8 +21,11 @@
 #include <atomic>
 #include <charconv>
 #include <compare>
+#include <cstdio>
+#include <cstring>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <list>
 #include <mutex>
 #include <set>
@@ -159,6 +162,8 @@ public:
   Result<void> flush() override;
   Result<void> for_each_key(const std::function<Result<void>(const Key&)>& fn) const override;
   Result<std::size_t> remove(std::span<const Key> keys) override;
+  Result<WriteMark> mark_writes() override;
+  Result<DiscardFigures> discard_writes_since(const WriteMark& mark) override;
   Result<void> commit_root(RootRecord root) override;
   Result<std::optional<RootRecord>> get_root(const std::string& name) const override;
   Result<std::vector<RootRecord>> list_roots() const override;
@@ -301,6 +306,11 @@ private:
   OpenPack m_data_pack;
   OpenPack m_index_pack;
   OpenPack m_delta_pack; // blobs with delta bases: one, or a few small ones
+  // What this store inserted, in order, for discard_writes_since: blob row ids as inclusive
+  // ranges (a transaction's rows are consecutive), and pack ids.
+  std::vector<std::pair<std::int64_t, std::int64_t>> m_written_rows;
+  std::vector<std::int64_t> m_written_packs;
+  bool m_split_rows = false; // a mark was taken: the next row starts a range of its own
   std::uint64_t m_processed = 0; // items taken off the queue and applied (maybe uncommitted)
 
   // Counters (any thread).
@@ -974,6 +984,13 @@ Result<void> SqliteStore::write_blob(QueuedBlob& item)
     ins.bind(5, children);
   }
   PAGABLE_TRY(ins.run("indexing a blob"));
+  const std::int64_t row_id = sqlite3_last_insert_rowid(m_wdb.handle());
+  if (!m_split_rows && !m_written_rows.empty() && m_written_rows.back().second + 1 == row_id) {
+    m_written_rows.back().second = row_id;
+  } else {
+    m_written_rows.emplace_back(row_id, row_id);
+    m_split_rows = false;
+  }
   m_written.fetch_add(1, std::memory_order_relaxed);
   if ((++m_index_rows & 0x3fff) == 0) {
     PAGABLE_TRY(size_page_cache());
@@ -1070,6 +1087,7 @@ Result<void> SqliteStore::finish_pack(OpenPack& open)
                   .bind(4, static_cast<std::int64_t>(open.buf.size()))
                   .bind(5, pack.data)
                   .run("writing a pack"));
+  m_written_packs.push_back(open.id);
   std::size_t index_bytes = 24;
   if (pack.codec == PackCodec::zstd_prefix) {
     for (std::size_t i = 0; i < open.bases.size(); ++i) {
@@ -1278,6 +1296,130 @@ Result<std::size_t> SqliteStore::remove(std::span<const Key> keys)
   return removed;
 }
 
+Result<WriteMark> SqliteStore::mark_writes()
+{
+  if (!m_writer.joinable()) {
+    return make_error(Errc::invalid_argument, m_path + " is open read-only");
+  }
+  PAGABLE_TRY(flush());
+  WriteMark mark;
+  PAGABLE_TRY_ASSIGN(mark.roots, list_roots());
+  PAGABLE_TRY(run_on_writer([&](Db&) -> Result<void> {
+    mark.blobs = m_written_rows.size();
+    mark.packs = m_written_packs.size();
+    m_split_rows = true;
+    return {};
+  }));
+  return mark;
+}
+
+Result<DiscardFigures> SqliteStore::discard_writes_since(const WriteMark& mark)
+{
+  if (!m_writer.joinable()) {
+    return make_error(Errc::invalid_argument, m_path + " is open read-only");
+  }
+  PAGABLE_TRY(flush());
+  DiscardFigures figures;
+  PAGABLE_TRY(run_on_writer([&](Db& db) -> Result<void> {
+    if (mark.blobs > m_written_rows.size() || mark.packs > m_written_packs.size()) {
+      return make_error(Errc::invalid_argument, "discard_writes_since: a mark this store did not give");
+    }
+    const std::vector<std::pair<std::int64_t, std::int64_t>> rows(
+        m_written_rows.begin() + static_cast<std::ptrdiff_t>(mark.blobs), m_written_rows.end());
+    const std::vector<std::int64_t> packs(m_written_packs.begin() + static_cast<std::ptrdiff_t>(mark.packs),
+                                          m_written_packs.end());
+    if (rows.empty() && packs.empty()) {
+      return {}; // nothing to take back, and no lock taken for it
+    }
+    PAGABLE_TRY(begin_write());
+    // Roots read inside the transaction: none can commit until it ends.
+    std::vector<RootRecord> now;
+    {
+      PAGABLE_TRY_ASSIGN(Stmt q, db.prepare("SELECT name, key, schema_key FROM roots"));
+      for (;;) {
+        PAGABLE_TRY_ASSIGN(const bool row, q.step("reading the roots"));
+        if (!row) {
+          break;
+        }
+        RootRecord r;
+        r.name = q.column_text(0);
+        PAGABLE_TRY_ASSIGN(r.key, Key::from_bytes(q.column_blob(1)));
+        if (!q.column_is_null(2)) {
+          PAGABLE_TRY_ASSIGN(r.schema_key, Key::from_bytes(q.column_blob(2)));
+        }
+        now.push_back(std::move(r));
+      }
+    }
+    // What the changed roots reach among the rows written since the mark. Rows older than
+    // those existed before them and reach only what existed then: the walk stops there.
+    const std::int64_t first = rows.empty() ? std::numeric_limits<std::int64_t>::max() : rows.front().first;
+    std::unordered_set<std::int64_t> reached;
+    {
+      PAGABLE_TRY_ASSIGN(Stmt q, db.prepare("SELECT id, children FROM blobs WHERE " + blob_key_is()));
+      std::vector<Key> stack = roots_changed_since(mark.roots, now);
+      while (!stack.empty()) {
+        const Key k = stack.back();
+        stack.pop_back();
+        q.reset();
+        q.bind(1, k.bytes());
+        PAGABLE_TRY_ASSIGN(const bool row, q.step("walking a root's blobs"));
+        if (!row || q.column_int(0) < first || !reached.insert(q.column_int(0)).second) {
+          continue;
+        }
+        PAGABLE_TRY_ASSIGN(const auto children, decode_children(q.column_blob(1), "blob " + k.to_hex()));
+        stack.insert(stack.end(), children.begin(), children.end());
+      }
+      q.reset();
+    }
+    std::unordered_set<std::int64_t> kept_packs;
+    {
+      PAGABLE_TRY_ASSIGN(Stmt pack_of, db.prepare("SELECT pack FROM blobs WHERE id = ?1"));
+      PAGABLE_TRY_ASSIGN(Stmt del, db.prepare("DELETE FROM blobs WHERE id = ?1"));
+      for (const auto& [lo, hi] : rows) {
+        for (std::int64_t id = lo; id <= hi; ++id) {
+          if (reached.count(id) == 0) {
+            PAGABLE_TRY(del.bind(1, id).run("removing a blob"));
+            figures.blobs_removed += static_cast<std::uint64_t>(db.changes());
+            continue;
+          }
+          ++figures.blobs_kept;
+          pack_of.reset();
+          PAGABLE_TRY_ASSIGN(const bool row, pack_of.bind(1, id).step("finding a blob's pack"));
+          if (row) {
+            kept_packs.insert(pack_of.column_int(0));
+          }
+          pack_of.reset();
+        }
+      }
+    }
+    {
+      PAGABLE_TRY_ASSIGN(Stmt is_base, db.prepare("SELECT 1 FROM pack_bases WHERE base_pack = ?1 LIMIT 1"));
+      PAGABLE_TRY_ASSIGN(Stmt del_bases, db.prepare("DELETE FROM pack_bases WHERE pack = ?1"));
+      PAGABLE_TRY_ASSIGN(Stmt del_pack, db.prepare("DELETE FROM packs WHERE id = ?1"));
+      for (const std::int64_t id : packs) {
+        if (kept_packs.count(id) != 0) {
+          continue;
+        }
+        is_base.reset();
+        PAGABLE_TRY_ASSIGN(const bool base, is_base.bind(1, id).step("looking for packs based on a pack"));
+        is_base.reset();
+        if (base) {
+          continue; // another pack decodes from it: gc's to judge
+        }
+        PAGABLE_TRY(del_bases.bind(1, id).run("removing a pack's delta bases"));
+        PAGABLE_TRY(del_pack.bind(1, id).run("removing a pack"));
+        figures.packs_removed += static_cast<std::uint64_t>(db.changes());
+      }
+    }
+    PAGABLE_TRY(commit_write());
+    m_written_rows.resize(mark.blobs);
+    m_written_packs.resize(mark.packs);
+    m_split_rows = true;
+    return {};
+  }));
+  return figures;
+}
+
 Result<void> SqliteStore::commit_root(RootRecord root)
 {
   PAGABLE_TRY(flush());
@@ -1462,6 +1604,10 @@ Result<StoreStats> SqliteStore::stats() const
   PAGABLE_TRY(r.step("counting roots"));
   s.roots = static_cast<std::uint64_t>(r.column_int(0));
   s.file_bytes = file_size(m_path) + file_size(m_path + "-wal");
+  PAGABLE_TRY_ASSIGN(Stmt f, reader->db.prepare("SELECT (SELECT freelist_count FROM pragma_freelist_count) * "
+                                                "(SELECT page_size FROM pragma_page_size)"));
+  PAGABLE_TRY(f.step("counting free pages"));
+  s.free_bytes = static_cast<std::uint64_t>(f.column_int(0));
   PAGABLE_TRY_ASSIGN(Stmt d, reader->db.prepare("SELECT coalesce(sum(raw_size), 0) FROM packs"));
   PAGABLE_TRY(d.step("measuring packs"));
   const auto raw = static_cast<std::uint64_t>(d.column_int(0));
@@ -1533,6 +1679,24 @@ void SqliteStore::close()
 }
 
 } // namespace
+
+bool is_archive_file(const std::string& path)
+{
+  // The database header: 16 bytes of magic, the application id big-endian at offset 68.
+  constexpr char k_magic[] = "SQLite format 3";
+  unsigned char head[72] = {};
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return false;
+  }
+  const std::size_t n = std::fread(head, 1, sizeof head, f);
+  std::fclose(f);
+  if (n != sizeof head || std::memcmp(head, k_magic, sizeof k_magic) != 0) {
+    return false;
+  }
+  const std::int64_t id = (std::int64_t{head[68]} << 24) | (head[69] << 16) | (head[70] << 8) | head[71];
+  return id == k_application_id;
+}
 
 Result<std::unique_ptr<BlobStore>> open_sqlite_store(const std::string& path,
                                                      const SqliteOptions& options)

@@ -990,3 +990,48 @@ TEST_CASE("hydrate: an output that fails stops the walk at once", "[pack][hydrat
   INFO("cache hits " << d.stats().cache_hits);
   CHECK(d.stats().cache_hits < 20); // a few copies in, not 500
 }
+
+namespace {
+
+// Counts what reaches it, and the largest single write.
+class MeasuringBuf : public std::streambuf {
+public:
+  std::uint64_t total = 0;
+  std::size_t largest = 0;
+
+protected:
+  std::streamsize xsputn(const char*, std::streamsize n) override
+  {
+    total += static_cast<std::uint64_t>(n);
+    largest = std::max(largest, static_cast<std::size_t>(n));
+    return n;
+  }
+  int_type overflow(int_type c) override
+  {
+    ++total;
+    return traits_type::not_eof(c);
+  }
+};
+
+} // namespace
+
+TEST_CASE("hydrate: an indented deep document streams instead of piling up", "[pack][hydrate]")
+{
+  // 3,000 levels indented by 2: the opening lines alone are 9 MB. They were all held until
+  // the first value (at 200,000 levels: std::bad_alloc and no output at all).
+  auto s = store::make_memory_store();
+  const std::size_t depth = 3000;
+  pack::PackOptions options;
+  options.max_depth = depth + 1;
+  const auto packed =
+      pack_text(*s, std::string(depth, '[') + "1" + std::string(depth, ']'), options);
+  hydrate::Document d(*s, packed.key);
+  MeasuringBuf buf;
+  std::ostream out(&buf);
+  hydrate::WriteOptions w;
+  w.indent = 2;
+  REQUIRE(d.write_json(out, "", w));
+  // Each level opens a line of 2 * level spaces and closes another.
+  CHECK(buf.total > 2 * depth * (depth - 1));
+  CHECK(buf.largest < 128 * 1024);
+}

@@ -545,3 +545,37 @@ TEST_CASE("sqlite_store finds keys by prefix, in key order, through either key i
     }
   }
 }
+
+TEST_CASE("sqlite_store takes back a failed document's blobs and packs, and no one else's",
+          "[store][sqlite]")
+{
+  test::TempDir dir;
+  const auto path = dir.file("a.pagable");
+  SqliteOptions o;
+  o.pack_target_bytes = 4096; // several packs
+  auto s = open_rw(path, o);
+  const Key kept_leaf = s->put(blob_of("before the mark")).value();
+  test::archive::commit(*s, "before", s->put(blob_of("root before", {kept_leaf})).value());
+  const auto blobs_before = test::archive::sql_int(path, "SELECT count(*) FROM blobs");
+  const auto packs_before = test::archive::sql_int(path, "SELECT count(*) FROM packs");
+  const auto mark = s->mark_writes().value();
+  // Another writer's blobs, stored meanwhile, stay: they are not this store's.
+  auto other = open_rw(path);
+  const Key theirs = other->put(blob_of("another writer's")).value();
+  REQUIRE(other->flush());
+  std::vector<Key> mine;
+  for (int i = 0; i < 200; ++i) {
+    mine.push_back(s->put(blob_of("failed document " + std::to_string(i) + std::string(100, 'x'))).value());
+  }
+  REQUIRE(s->flush());
+  REQUIRE(test::archive::sql_int(path, "SELECT count(*) FROM packs") > packs_before + 2);
+  const auto f = s->discard_writes_since(mark).value();
+  CHECK(f.blobs_removed == 200);
+  CHECK(f.blobs_kept == 0);
+  CHECK(f.packs_removed > 2);
+  CHECK(test::archive::sql_int(path, "SELECT count(*) FROM blobs") == blobs_before + 1);
+  CHECK(test::archive::sql_int(path, "SELECT count(*) FROM packs") == packs_before + 1);
+  CHECK(other->get(theirs).value().has_value());
+  CHECK_FALSE(s->contains(mine[7]).value());
+  CHECK(s->get(kept_leaf).value().has_value());
+}
