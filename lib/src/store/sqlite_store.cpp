@@ -380,6 +380,11 @@ Result<void> SqliteStore::open()
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
     };
+    if (!exists) {
+      // Before anything is written: a database's page size is fixed once it has pages (and
+      // cannot change in WAL mode).
+      PAGABLE_TRY(m_wdb.exec("PRAGMA page_size = " + std::to_string(m_options.new_archive_page_bytes)));
+    }
     PAGABLE_TRY(patiently("PRAGMA journal_mode = WAL"));
     PAGABLE_TRY(m_wdb.exec("PRAGMA synchronous = NORMAL"));
     PAGABLE_TRY(patiently("BEGIN IMMEDIATE"));

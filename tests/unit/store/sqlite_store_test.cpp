@@ -579,3 +579,28 @@ TEST_CASE("sqlite_store takes back a failed document's blobs and packs, and no o
   CHECK_FALSE(s->contains(mine[7]).value());
   CHECK(s->get(kept_leaf).value().has_value());
 }
+
+TEST_CASE("sqlite_store creates archives with its page size and keeps an archive's own",
+          "[store][sqlite]")
+{
+  test::TempDir dir;
+  const auto fresh = dir.file("fresh.pagable");
+  open_rw(fresh)->put(blob_of("x")).value();
+  CHECK(test::archive::sql_int(fresh, "PRAGMA page_size") == 1024);
+  SqliteOptions big;
+  big.new_archive_page_bytes = 4096;
+  const auto older = dir.file("older.pagable");
+  {
+    auto s = open_rw(older, big);
+    REQUIRE(s->put(blob_of("y")));
+    REQUIRE(s->flush());
+  }
+  // Written again with the default: an existing archive keeps its pages.
+  {
+    auto s = open_rw(older);
+    REQUIRE(s->put(blob_of("z")));
+    REQUIRE(s->flush());
+  }
+  CHECK(test::archive::sql_int(older, "PRAGMA page_size") == 4096);
+  CHECK(open_rw(older)->get(blob_of("y").key()).value().has_value());
+}
