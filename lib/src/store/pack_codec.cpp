@@ -159,7 +159,7 @@ struct PackDecoder::Stream {
 };
 
 PackDecoder::PackDecoder(std::uint64_t raw_size)
-    : m_raw_size(raw_size), m_out(std::make_unique_for_overwrite<std::uint8_t[]>(raw_size))
+    : m_raw_size(raw_size), m_out(util::allocate_large_buffer(raw_size))
 {
 }
 

@@ -6,6 +6,7 @@
 
 #include <pagable/blob.hpp>
 #include <pagable/result.hpp>
+#include "util/large_buffer.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -71,7 +72,7 @@ private:
   Result<void> step(std::uint64_t end); // m_mutex held
 
   const std::uint64_t m_raw_size;
-  std::unique_ptr<std::uint8_t[]> m_out; // raw_size bytes, written front to back
+  util::LargeBuffer m_out;               // raw_size bytes, written front to back
   std::atomic<std::uint64_t>* m_decoded_bytes = nullptr;
   std::mutex m_mutex;
   std::uint64_t m_done = 0;              // guarded by m_mutex: bytes of m_out decoded
