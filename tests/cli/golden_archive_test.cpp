@@ -82,6 +82,12 @@ std::int64_t wide_fingerprints_from(const std::string& archive)
                                          "WHERE name = 'pack.route_wide_members'");
 }
 
+std::int64_t route_members_of(const std::string& archive)
+{
+  return test::archive::sql_int(archive, "SELECT CAST(value AS INTEGER) FROM settings "
+                                         "WHERE name = 'pack.route_members'");
+}
+
 // The fingerprint setting as `stat --json` reports it (1 for an archive from before format 3,
 // which has none recorded until it is packed into).
 std::int64_t fingerprint_of(const std::string& archive)
@@ -139,6 +145,8 @@ TEST_CASE("golden: the format 0 archive still reads, verifies and hydrates", "[c
       check_golden(dir, "format-0", "1285e8e9712d5688507fe5fc81dcf9b2d1791f55df2f24d09d237ee8928d0bed");
   CHECK(format_of(copy) == pagable::k_format_version);
   CHECK(fingerprint_of(copy) == 1);
+  // Routing came with format 1, at 4,096 members: what this archive gets, not today's default.
+  CHECK(route_members_of(copy) == 4096);
   CHECK(run_pagable({"verify", copy}).exit_code == 0);
 }
 
@@ -206,8 +214,9 @@ TEST_CASE("golden: the format 3 archive reads, verifies and hydrates, its array 
   // /log (6,000 strings, 269 kB) is chunked where fingerprint 2 says: fingerprint 1 gives
   // other parts, so another key.
   const auto input = k_golden_dir + "/format-3.json";
+  // (The format 1 archive below records route_members 4096, the default then: so does this.)
   const auto fnv_key = key_of_pack({"--json", "pack", dir.file("fnv.pagable"), input, "--setting",
-                                    "fingerprint=1"});
+                                    "fingerprint=1", "--setting", "route_members=4096"});
   CHECK(fnv_key != key);
   const auto at = run_pagable({"hydrate", copy, "golden", "--at", "/log/2999"});
   REQUIRE(at.exit_code == 0);

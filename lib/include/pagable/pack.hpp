@@ -47,8 +47,9 @@ struct BoundarySettings {
   // bytes each on average, also stores 16-bit fingerprints of its member names, part by part,
   // so that finding one member reads the fingerprints and about one part instead of every
   // part (FORMAT.md "Routed objects"). Costs 2 incompressible bytes per member, which is why
-  // objects of tiny members are left to be scanned. 0 switches routing off.
-  std::size_t route_members = 4096;
+  // objects of tiny members are left to be scanned. 0 switches routing off. (4096 until
+  // 2026-12-06: the browser-compat data's /api, 1,109 members, was scanned.)
+  std::size_t route_members = 512;
   std::size_t route_member_bytes = 32;
   // A routed object with at least this many members stores 24-bit fingerprints instead (one
   // more byte a member): a 16-bit one also matches one member in 65,536 of the others, and

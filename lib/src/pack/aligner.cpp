@@ -97,15 +97,30 @@ Result<std::shared_ptr<const Blob>> Aligner::load(const Key& key)
 
 Result<Aligner::Old> Aligner::make_old(Location loc, Key node)
 {
+  std::vector<Part> fingerprints;
   for (;;) {
     NodeReader r(loc.blob->data, loc.pos);
     PAGABLE_TRY_ASSIGN(const Tag tag, r.read_tag());
-    // A routed object aligns as its chunk tree (child 0); its fingerprints get no bases.
+    // A routed object aligns as its chunk tree (child 0); its fingerprint groups (children
+    // 1..m) are kept with the members they list, as bases for the new groups.
     if (tag != Tag::ref && tag != Tag::routed_object) {
       break;
     }
     if (loc.next_child >= loc.blob->children.size()) {
       return corrupt("a reference past the children of " + node.to_hex());
+    }
+    if (tag == Tag::routed_object) {
+      PAGABLE_TRY_ASSIGN(const std::uint64_t groups, r.read_varint());
+      if (groups > loc.blob->children.size() - loc.next_child - 1) {
+        return corrupt("a routed object with more groups than children in " + node.to_hex());
+      }
+      std::uint64_t first = 0;
+      for (std::uint64_t g = 0; g < groups; ++g) {
+        PAGABLE_TRY(r.read_varint()); // its parts
+        PAGABLE_TRY_ASSIGN(const std::uint64_t members, r.read_varint());
+        fingerprints.push_back(Part{loc.blob->children[loc.next_child + 1 + g], first, members});
+        first += members;
+      }
     }
     node = loc.blob->children[loc.next_child];
     PAGABLE_TRY_ASSIGN(auto blob, load(node));
@@ -116,6 +131,7 @@ Result<Aligner::Old> Aligner::make_old(Location loc, Key node)
   PAGABLE_TRY_ASSIGN(old.tag, r.read_tag());
   old.loc = loc;
   old.node = node;
+  old.fingerprints = std::move(fingerprints);
   if (old.tag != Tag::object_chunks && old.tag != Tag::array_chunks) {
     return old;
   }
@@ -348,6 +364,29 @@ std::vector<Key> Aligner::node_bases()
   }
   default: return {};
   }
+}
+
+std::vector<Key> Aligner::fingerprint_bases(std::uint64_t first, std::uint64_t members)
+{
+  if (m_frames.empty()) {
+    return {};
+  }
+  resolve(m_frames.size() - 1);
+  const auto& old = m_frames.back().old;
+  if (!old || m_error || old->fingerprints.empty()) {
+    return {};
+  }
+  std::vector<Key> bases;
+  const std::uint64_t end = first + std::max<std::uint64_t>(members, 1);
+  for (const Part& g : old->fingerprints) {
+    if (g.first < end && first < g.first + g.count && bases.size() < k_max_bases) {
+      bases.push_back(g.key);
+    }
+  }
+  if (bases.empty()) { // past the old object's end: its last group
+    bases.push_back(old->fingerprints.back().key);
+  }
+  return bases;
 }
 
 std::vector<Key> Aligner::part_bases(std::uint64_t items)

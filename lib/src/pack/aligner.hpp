@@ -14,8 +14,9 @@
 // object is aligned with the old parts holding its first and last members (content-defined
 // boundaries mostly fall where they fell before; when one moved, the neighbouring old part
 // covers the rest); a part of a new chunked array with the old parts covering the same item
-// range. A new node whose old counterpart was inline gets the old node holding it.
-// Index nodes of chunk trees get none (a few varints each). A failure to read the old graph
+// range. A new node whose old counterpart was inline gets the old node holding it. A routed
+// object's fingerprint groups get the old groups listing the same member positions. Index
+// nodes of chunk trees get none (a few varints each). A failure to read the old graph
 // only loses hints: the aligner stops hinting and the pack goes on (see error()).
 // Thread-safety: one thread (the pack's parser thread).
 
@@ -59,6 +60,10 @@ public:
   std::vector<Key> part_bases(std::uint64_t items);
   // A document that is a scalar.
   std::vector<Key> root_bases() const { return {m_root}; }
+  // A fingerprint group of the innermost container, stored as a routed object, that lists
+  // its members first .. first + members - 1: the old routed object's groups listing the
+  // same member positions (an edit changes one group, which then compresses to its change).
+  std::vector<Key> fingerprint_bases(std::uint64_t first, std::uint64_t members);
 
   // The first error met reading the old graph (hints stopped there), if any.
   const std::optional<Error>& error() const noexcept { return m_error; }
@@ -76,6 +81,7 @@ private:
     codec::Tag tag = codec::Tag::null;
     std::vector<Part> parts; // chunked containers only
     std::size_t cursor = 0;  // chunked objects: the part the last member was found in
+    std::vector<Part> fingerprints; // a routed object's groups (first member, members)
   };
   struct Frame {
     bool root = false;

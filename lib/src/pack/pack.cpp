@@ -738,12 +738,17 @@ private:
     // Past route_wide_members a 16-bit fingerprint matches too many other members (one in
     // 65,536): each such match costs reading a part for nothing.
     const bool wide = m_b.route_wide_members != 0 && f.index >= m_b.route_wide_members;
+    std::uint64_t first = 0; // the group's first member
     for (FingerprintGroup& g : groups) {
       codec::put_varint(data, g.parts);
       codec::put_varint(data, g.members);
       Bytes fp_data = fingerprint_blob(g, wide);
       g.data = Bytes();
-      PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(fp_data), {}, {}, k_index));
+      // Fingerprints do not compress, but against the old group they are mostly a copy.
+      std::vector<Key> bases =
+          m_align ? m_align->fingerprint_bases(first, g.members) : std::vector<Key>{};
+      first += g.members;
+      PAGABLE_TRY_ASSIGN(Pending p, emit(std::move(fp_data), {}, std::move(bases), k_index));
       children.push_back(std::move(p));
     }
     return emit(std::move(data), std::move(children), {}, k_index);
@@ -1353,16 +1358,19 @@ Result<BoundarySettings> BoundarySettings::from_settings(const std::map<std::str
 
 namespace {
 
-// The settings a newer format added, with what the older pagables that wrote an archive
-// without them did: fingerprint 1 placed the boundaries of every archive before format 3.
-const store::OlderSettings k_before_format_3 = {3, {{"pack.fingerprint", "1"}}};
+// The settings a newer format added, or whose default changed, with what the older pagables
+// that wrote an archive without them did: fingerprint 1 placed the boundaries of every archive
+// before format 3, and an archive made before routing (format 0) got route_members 4096, the
+// default until 512 (FORMAT.md "Why 512 members"), from every pagable that packed into it.
+const store::OlderSettings k_older_settings = {3, {{"pack.fingerprint", "1"},
+                                                   {"pack.route_members", "4096"}}};
 
 } // namespace
 
 Result<BoundarySettings> BoundarySettings::from_archive(std::map<std::string, std::string> s)
 {
   if (s.count("pack.node_bytes") != 0) { // recorded: a missing setting predates its format
-    s.insert(k_before_format_3.values.begin(), k_before_format_3.values.end());
+    s.insert(k_older_settings.values.begin(), k_older_settings.values.end());
   }
   return from_settings(s);
 }
@@ -1375,7 +1383,7 @@ Result<BoundarySettings> init_boundaries(store::BlobStore& store, const Boundary
   // new versions of the documents it holds, do not change. One marked 3 gets 2, as a format 3
   // pagable would record.
   PAGABLE_TRY_ASSIGN(const auto settings,
-                     store.init_settings(defaults.to_settings(), mode, k_before_format_3));
+                     store.init_settings(defaults.to_settings(), mode, k_older_settings));
   auto b = BoundarySettings::from_archive(settings);
   if (!b) {
     return std::move(b).error().with_context("the archive's boundary settings");
