@@ -2,6 +2,7 @@
 #include "app.hpp"
 
 #include "exit_codes.hpp"
+#include "interrupt.hpp"
 
 #include <pagable/version.hpp>
 
@@ -207,6 +208,11 @@ int run_cli(int argc, const char* const* argv)
     std::cerr << "pagable: error: writing standard output: "
               << (e != 0 ? std::strerror(e) : "failed") << '\n';
     code = exit_code_for(Errc::io);
+  }
+  // Ctrl-C while output was being written: a write it interrupted failed with EINTR, which is
+  // the interruption, not an output error.
+  if (interrupted() && (code == k_exit_ok || code == exit_code_for(Errc::io))) {
+    code = k_exit_interrupted;
   }
   return code;
 }

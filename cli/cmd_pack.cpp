@@ -221,7 +221,8 @@ Result<Packed> pack_attempts(store::BlobStore& store, const pack::BoundarySettin
     };
   }
   // A blob this pack found already stored (and so did not write again) may be removed by a
-  // gc running at the same time, if no root reached it when that gc looked. The root's
+  // gc running at the same time, if no root reached it when that gc looked, or by another
+  // pack that wrote it and then failed (taking back what it wrote). The root's
   // commit then refuses with not_found and commits nothing (DESIGN §4); the pack is run
   // again, which stores the missing blobs anew. Standard input cannot be read twice.
   constexpr int k_attempts = 3;
@@ -257,14 +258,14 @@ Result<Packed> pack_attempts(store::BlobStore& store, const pack::BoundarySettin
     if (file == "-" || attempt == k_attempts) {
       // Not the user's mistake (exit 2) but the archive's traffic: busy, like a held lock.
       return make_error(Errc::locked,
-                        committed.error().message() + ": a gc running at the same time removed " +
+                        committed.error().message() + ": a gc or failed pack running at the same time removed " +
                             "it after this pack reused it, " +
                             (file == "-" ? std::string("and standard input cannot be read twice")
                                          : "on " + std::to_string(attempt) + " attempts") +
                             "; nothing of it was committed, pack it again");
     }
     out.warn(file + ": " + committed.error().message() +
-             " (a gc running at the same time removed it); packing the file again");
+             " (a gc or failed pack running at the same time removed it); packing the file again");
   }
   const auto after = store.counters();
   Packed p;

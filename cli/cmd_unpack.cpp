@@ -162,7 +162,10 @@ Result<std::uint64_t> write_root(const store::BlobStore& store, const store::Roo
   const std::string leaf = file.substr(file.find_last_of('/') + 1);
   const std::string tmp = leaf + ".tmp";
   const std::string shown = top_name + "/" + file;
-  Fd out(::openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666));
+  // A fresh file: a leftover .tmp is removed first, so that one planted as a hard link to a
+  // file elsewhere is not written through (O_EXCL refuses whatever is still there).
+  ::unlinkat(dir.get(), tmp.c_str(), 0);
+  Fd out(::openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
   if (out.get() < 0) {
     return io_error(shown + ".tmp", errno);
   }
@@ -182,7 +185,9 @@ Result<std::uint64_t> write_root(const store::BlobStore& store, const store::Roo
     if (interrupted()) {
       return make_error(Errc::cancelled, "interrupted; " + shown + " was not written");
     }
-    if (!written && written.error().code() != Errc::io) {
+    // The archive's own error as it said it, unless the output failed first: errno may be
+    // long stale by now.
+    if (!written && (buf.error() == 0 || written.error().code() != Errc::io)) {
       return std::move(written).error();
     }
     return io_error(shown, err);

@@ -20,7 +20,10 @@ void catch_interrupts()
   struct sigaction sa {};
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr); // no SA_RESTART: a blocked write returns EINTR
+  // No SA_RESTART: a blocked write returns EINTR. SA_RESETHAND: a second Ctrl-C ends the
+  // process at once, as if never caught (what a write has not committed rolls back on open).
+  sa.sa_flags = SA_RESETHAND;
+  ::sigaction(SIGINT, &sa, nullptr);
 }
 
 const std::atomic<bool>& interrupt_flag() noexcept

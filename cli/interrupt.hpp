@@ -8,7 +8,8 @@
 
 namespace pagable::cli {
 
-// From now on SIGINT sets the flag instead of ending the process. Idempotent.
+// From now on the first SIGINT sets the flag instead of ending the process; a second one ends
+// it. Idempotent until the first.
 void catch_interrupts();
 // The flag: true once SIGINT arrived (the library's cancel options take its address).
 const std::atomic<bool>& interrupt_flag() noexcept;

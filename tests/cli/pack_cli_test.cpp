@@ -659,6 +659,15 @@ TEST_CASE("unpack: writes ROOT.json files and refuses names that escape", "[cli]
   CHECK(linked.exit_code == 2);
   CHECK_THAT(linked.err, Catch::Contains("symbolic link"));
   CHECK(std::filesystem::is_empty(dir.file("outside")));
+  // Nor does a hard link planted as the temporary file: it was truncated and written through.
+  std::filesystem::create_directories(dir.file("out4/sub"));
+  test::write_file(dir.file("precious.txt"), "keep me");
+  std::filesystem::create_hard_link(dir.file("precious.txt"), dir.file("out4/sub/x.json.tmp"));
+  const auto hard = run_pagable({"unpack", archive, "sub/x", "-C", dir.file("out4")});
+  INFO(hard.err);
+  CHECK(hard.exit_code == 0);
+  CHECK(test::read_file(dir.file("precious.txt")) == "keep me");
+  CHECK(test::read_file(dir.file("out4/sub/x.json")) == R"({"x":[1,"two"]})");
 }
 
 TEST_CASE("unpack: Ctrl-C stops with exit 130 and leaves no partial file", "[cli][pack]")
@@ -791,6 +800,14 @@ TEST_CASE("PAGABLE_ARCHIVE stands for an omitted archive, whatever else the comm
   CHECK(run_pagable({"pack", dir.file("x.json"), dir.file("y.json"), "-q"}, {}, env).exit_code == 0);
   CHECK(run_pagable({"pack", "-", "--name", "piped", "-q"}, "[1]", env).exit_code == 0);
   CHECK(run_pagable({"hydrate", "piped"}, {}, env).out == "[1]");
+  // A pipe named as the first argument is an input: telling whether it is an archive must
+  // not read from it (that took its first 72 bytes).
+  const std::string long_doc = R"({"padding":")" + std::string(200, 'p') + R"(","v":[1,2,3]})";
+  const auto via_dev = run_pagable({"pack", "/dev/stdin", "--name", "dev", "-q"}, long_doc, env);
+  INFO(via_dev.err);
+  CHECK(via_dev.exit_code == 0);
+  CHECK(run_pagable({"hydrate", "dev"}, {}, env).out == long_doc);
+  CHECK(run_pagable({"rm", "dev", "-q"}, {}, env).exit_code == 0);
   // An archive named on the command line still wins.
   CHECK(run_pagable({"hydrate", other, "elsewhere"}, {}, env).out == R"({"y":2})");
   CHECK(run_pagable({"--json", "ls", other}, {}, env).out.find("elsewhere") != std::string::npos);

@@ -258,9 +258,10 @@ struct SqliteOptions {
 Result<std::unique_ptr<BlobStore>> open_sqlite_store(const std::string& path,
                                                      const SqliteOptions& options = {});
 
-// True iff `path` is a file that starts like a pagable archive: SQLite's header with
-// pagable's application id (FORMAT.md "The file"). Reads its first 72 bytes and opens no
-// database, so it creates and changes nothing; says nothing of the archive's health.
+// True iff `path` is a regular file that starts like a pagable archive: SQLite's header with
+// pagable's application id (FORMAT.md "The file"), or with none yet beside a non-empty WAL
+// (a new archive not checkpointed). Reads its first 72 bytes and opens no database, so it
+// creates and changes nothing, and never reads a pipe; says nothing of the archive's health.
 bool is_archive_file(const std::string& path);
 
 // A store in memory, for tests and scratch work. Never fails to open.

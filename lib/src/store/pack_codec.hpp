@@ -6,6 +6,7 @@
 
 #include <pagable/blob.hpp>
 #include <pagable/result.hpp>
+
 #include "util/large_buffer.hpp"
 
 #include <atomic>

@@ -1355,9 +1355,9 @@ Result<DiscardFigures> SqliteStore::discard_writes_since(const WriteMark& mark)
         now.push_back(std::move(r));
       }
     }
-    // What the changed roots reach among the rows written since the mark. Rows older than
-    // those existed before them and reach only what existed then: the walk stops there.
-    const std::int64_t first = rows.empty() ? std::numeric_limits<std::int64_t>::max() : rows.front().first;
+    // What the changed roots reach. The whole of their graphs is walked: row ids are not
+    // monotonic (SQLite reuses the highest ids after a concurrent gc deletes them), so a row
+    // with a low id may be another writer's, written since the mark, whose children are ours.
     std::unordered_set<std::int64_t> reached;
     {
       PAGABLE_TRY_ASSIGN(Stmt q, db.prepare("SELECT id, children FROM blobs WHERE " + blob_key_is()));
@@ -1368,7 +1368,7 @@ Result<DiscardFigures> SqliteStore::discard_writes_since(const WriteMark& mark)
         q.reset();
         q.bind(1, k.bytes());
         PAGABLE_TRY_ASSIGN(const bool row, q.step("walking a root's blobs"));
-        if (!row || q.column_int(0) < first || !reached.insert(q.column_int(0)).second) {
+        if (!row || !reached.insert(q.column_int(0)).second) {
           continue;
         }
         PAGABLE_TRY_ASSIGN(const auto children, decode_children(q.column_blob(1), "blob " + k.to_hex()));
@@ -1378,22 +1378,27 @@ Result<DiscardFigures> SqliteStore::discard_writes_since(const WriteMark& mark)
     }
     std::unordered_set<std::int64_t> kept_packs;
     {
+      // A row id of ours may have been reused by another writer (after a gc removed our row):
+      // a row is ours only while it also lies in one of our packs.
+      const std::unordered_set<std::int64_t> our_packs(packs.begin(), packs.end());
       PAGABLE_TRY_ASSIGN(Stmt pack_of, db.prepare("SELECT pack FROM blobs WHERE id = ?1"));
       PAGABLE_TRY_ASSIGN(Stmt del, db.prepare("DELETE FROM blobs WHERE id = ?1"));
       for (const auto& [lo, hi] : rows) {
         for (std::int64_t id = lo; id <= hi; ++id) {
+          pack_of.reset();
+          PAGABLE_TRY_ASSIGN(const bool row, pack_of.bind(1, id).step("finding a blob's pack"));
+          const std::int64_t pack = row ? pack_of.column_int(0) : 0;
+          pack_of.reset();
+          if (!row || our_packs.count(pack) == 0) {
+            continue; // gone, or not ours any more
+          }
           if (reached.count(id) == 0) {
             PAGABLE_TRY(del.bind(1, id).run("removing a blob"));
             figures.blobs_removed += static_cast<std::uint64_t>(db.changes());
             continue;
           }
           ++figures.blobs_kept;
-          pack_of.reset();
-          PAGABLE_TRY_ASSIGN(const bool row, pack_of.bind(1, id).step("finding a blob's pack"));
-          if (row) {
-            kept_packs.insert(pack_of.column_int(0));
-          }
-          pack_of.reset();
+          kept_packs.insert(pack);
         }
       }
     }
@@ -1689,6 +1694,12 @@ bool is_archive_file(const std::string& path)
 {
   // The database header: 16 bytes of magic, the application id big-endian at offset 68.
   constexpr char k_magic[] = "SQLite format 3";
+  // Only a regular file is read: a pipe or FIFO named here is somebody's input, and reading
+  // its first bytes would take them from it (or wait for a writer).
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return false;
+  }
   unsigned char head[72] = {};
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
@@ -1700,7 +1711,14 @@ bool is_archive_file(const std::string& path)
     return false;
   }
   const std::int64_t id = (std::int64_t{head[68]} << 24) | (head[69] << 16) | (head[70] << 8) | head[71];
-  return id == k_application_id;
+  if (id == k_application_id) {
+    return true;
+  }
+  // A new archive whose first transactions are still in its WAL (being written, or left by a
+  // killed pack before a checkpoint) has no application id in the main file yet.
+  struct stat wal {};
+  return id == 0 && ::stat((path + "-wal").c_str(), &wal) == 0 && S_ISREG(wal.st_mode) &&
+         wal.st_size > 0;
 }
 
 Result<std::unique_ptr<BlobStore>> open_sqlite_store(const std::string& path,

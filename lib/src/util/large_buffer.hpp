@@ -6,7 +6,9 @@
 // A large buffer therefore starts on a 2 MiB boundary and its whole 2 MiB stretches are
 // offered to the kernel for transparent huge pages (madvise), each then faulting in at once;
 // the tail past the last whole stretch, and every buffer where the kernel declines, is
-// ordinary memory. Nothing is rounded up, so a buffer never holds more memory than asked for.
+// ordinary memory. Nothing is rounded up. The advice stays with the memory after it is freed:
+// a later small allocation in such a stretch of the heap may fault in a whole huge page, so a
+// process may hold up to 2 MiB more per such stretch than it touched.
 
 #include <cstddef>
 #include <cstdint>

@@ -580,6 +580,44 @@ TEST_CASE("sqlite_store takes back a failed document's blobs and packs, and no o
   CHECK(s->get(kept_leaf).value().has_value());
 }
 
+TEST_CASE("sqlite_store's take-back spares another writer's rows that reuse its row ids",
+          "[store][sqlite]")
+{
+  // A gc removes this store's rows (no root reached them); SQLite then gives their ids to
+  // the next rows inserted, another writer's. Taking back by row id alone deleted those, and
+  // the other writer's root could not commit.
+  test::TempDir dir;
+  const auto path = dir.file("a.pagable");
+  auto s = open_rw(path);
+  test::archive::commit(*s, "before", s->put(blob_of("before the mark")).value());
+  const auto mark = s->mark_writes().value();
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(s->put(blob_of("failed document " + std::to_string(i))));
+  }
+  REQUIRE(s->flush());
+  const auto top = test::archive::sql_int(path, "SELECT max(id) FROM blobs");
+  // What a gc would do to rows no root reaches (their pack stays: it is gc's to judge).
+  test::archive::sql(path, "DELETE FROM blobs WHERE id > " + std::to_string(top - 20));
+  auto other = open_rw(path);
+  std::vector<Key> theirs;
+  for (int i = 0; i < 5; ++i) {
+    theirs.push_back(other->put(blob_of("theirs " + std::to_string(i))).value());
+  }
+  const Key their_root = other->put(blob_of("their root", theirs)).value();
+  REQUIRE(other->flush());
+  REQUIRE(test::archive::sql_int(path, "SELECT max(id) FROM blobs") <= top); // ids reused
+  // Taken back while the other writer's root is not committed yet: its rows are not ours.
+  const auto f = s->discard_writes_since(mark).value();
+  CHECK(f.blobs_removed == 0);
+  for (const Key& k : theirs) {
+    CHECK(other->get(k).value().has_value());
+  }
+  store::RootRecord root;
+  root.name = "theirs";
+  root.key = their_root;
+  CHECK(other->commit_root(root));
+}
+
 TEST_CASE("sqlite_store creates archives with its page size and keeps an archive's own",
           "[store][sqlite]")
 {
@@ -603,4 +641,50 @@ TEST_CASE("sqlite_store creates archives with its page size and keeps an archive
   }
   CHECK(test::archive::sql_int(older, "PRAGMA page_size") == 4096);
   CHECK(open_rw(older)->get(blob_of("y").key()).value().has_value());
+}
+
+TEST_CASE("is_archive_file: an archive, one still in its WAL, and never a pipe or another file",
+          "[store][sqlite]")
+{
+  test::TempDir dir;
+  const auto archive = dir.file("a.pagable");
+  open_rw(archive)->put(blob_of("x")).value();
+  CHECK(store::is_archive_file(archive));
+  const auto json = dir.file("a.json");
+  test::write_file(json, R"({"not":"an archive"})");
+  CHECK_FALSE(store::is_archive_file(json));
+  CHECK_FALSE(store::is_archive_file(dir.file("missing.pagable")));
+  CHECK_FALSE(store::is_archive_file(dir.path()));
+
+  // A FIFO with nobody writing: reading it would block forever.
+  const auto fifo = dir.file("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_FALSE(store::is_archive_file(fifo));
+
+  // An archive whose application id is still only in its WAL (a connection open, no
+  // checkpoint yet), as a pack killed early leaves one.
+  const auto young = dir.file("young.pagable");
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(young.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db,
+                       "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; "
+                       "PRAGMA application_id=1885823596; CREATE TABLE t(x);",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  {
+    std::ifstream f(young, std::ios::binary);
+    char head[72] = {};
+    f.read(head, sizeof head);
+    REQUIRE(f.gcount() == sizeof head);
+    REQUIRE((head[68] | head[69] | head[70] | head[71]) == 0); // the main file has no id yet
+  }
+  CHECK(store::is_archive_file(young));
+  // Another SQLite database, WAL or not, is not an archive.
+  const auto other = dir.file("other.db");
+  sqlite3* odb = nullptr;
+  REQUIRE(sqlite3_open(other.c_str(), &odb) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(odb, "PRAGMA application_id=42; CREATE TABLE t(x);", nullptr, nullptr,
+                       nullptr) == SQLITE_OK);
+  CHECK_FALSE(store::is_archive_file(other));
+  sqlite3_close(odb);
+  sqlite3_close(db);
 }
