@@ -63,6 +63,40 @@ Result<std::map<std::string, std::string>> labels_from_json(const std::string& t
   }
 }
 
+// Every root, oldest first (then by name), as `db` sees them: a reader's snapshot, or the
+// writer's inside its transaction.
+Result<std::vector<RootRecord>> read_roots(Db& db)
+{
+  PAGABLE_TRY_ASSIGN(Stmt q, db.prepare("SELECT name, key, schema_key, created_ms, labels, "
+                                        "stats FROM roots ORDER BY created_ms, name"));
+  std::vector<RootRecord> out;
+  for (;;) {
+    PAGABLE_TRY_ASSIGN(const bool row, q.step("listing roots"));
+    if (!row) {
+      break;
+    }
+    RootRecord r;
+    r.name = q.column_text(0);
+    auto key = Key::from_bytes(q.column_blob(1));
+    if (!key) {
+      return std::move(key).error().with_context("root \"" + r.name + "\"");
+    }
+    r.key = *key;
+    if (!q.column_is_null(2)) {
+      auto sk = Key::from_bytes(q.column_blob(2));
+      if (!sk) {
+        return std::move(sk).error().with_context("root \"" + r.name + "\" schema");
+      }
+      r.schema_key = *sk;
+    }
+    r.created_unix_ms = q.column_int(3);
+    PAGABLE_TRY_ASSIGN(r.labels, labels_from_json(q.column_text(4), r.name));
+    r.stats_json = q.column_text(5);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 bool file_exists(const std::string& path)
 {
   struct stat st {};
@@ -1338,23 +1372,7 @@ Result<DiscardFigures> SqliteStore::discard_writes_since(const WriteMark& mark)
     }
     PAGABLE_TRY(begin_write());
     // Roots read inside the transaction: none can commit until it ends.
-    std::vector<RootRecord> now;
-    {
-      PAGABLE_TRY_ASSIGN(Stmt q, db.prepare("SELECT name, key, schema_key FROM roots"));
-      for (;;) {
-        PAGABLE_TRY_ASSIGN(const bool row, q.step("reading the roots"));
-        if (!row) {
-          break;
-        }
-        RootRecord r;
-        r.name = q.column_text(0);
-        PAGABLE_TRY_ASSIGN(r.key, Key::from_bytes(q.column_blob(1)));
-        if (!q.column_is_null(2)) {
-          PAGABLE_TRY_ASSIGN(r.schema_key, Key::from_bytes(q.column_blob(2)));
-        }
-        now.push_back(std::move(r));
-      }
-    }
+    PAGABLE_TRY_ASSIGN(const std::vector<RootRecord> now, read_roots(db));
     // What the changed roots reach. The whole of their graphs is walked: row ids are not
     // monotonic (SQLite reuses the highest ids after a concurrent gc deletes them), so a row
     // with a low id may be another writer's, written since the mark, whose children are ours.
@@ -1502,34 +1520,7 @@ Result<std::optional<RootRecord>> SqliteStore::get_root(const std::string& name)
 Result<std::vector<RootRecord>> SqliteStore::list_roots() const
 {
   auto reader = acquire_reader();
-  PAGABLE_TRY_ASSIGN(Stmt q, reader->db.prepare("SELECT name, key, schema_key, created_ms, labels, "
-                                                "stats FROM roots ORDER BY created_ms, name"));
-  std::vector<RootRecord> out;
-  for (;;) {
-    PAGABLE_TRY_ASSIGN(const bool row, q.step("listing roots"));
-    if (!row) {
-      break;
-    }
-    RootRecord r;
-    r.name = q.column_text(0);
-    auto key = Key::from_bytes(q.column_blob(1));
-    if (!key) {
-      return std::move(key).error().with_context("root \"" + r.name + "\"");
-    }
-    r.key = *key;
-    if (!q.column_is_null(2)) {
-      auto sk = Key::from_bytes(q.column_blob(2));
-      if (!sk) {
-        return std::move(sk).error().with_context("root \"" + r.name + "\" schema");
-      }
-      r.schema_key = *sk;
-    }
-    r.created_unix_ms = q.column_int(3);
-    PAGABLE_TRY_ASSIGN(r.labels, labels_from_json(q.column_text(4), r.name));
-    r.stats_json = q.column_text(5);
-    out.push_back(std::move(r));
-  }
-  return out;
+  return read_roots(reader->db);
 }
 
 Result<bool> SqliteStore::remove_root(const std::string& name)
