@@ -29,18 +29,18 @@ int run_gc(const GcArgs& args, const Context& ctx, const Output& out)
   gc::GcFigures f;
   {
     // A dry run opens the archive read-only: it cannot change a byte of it.
-    auto store = open_archive(
-        args.archive, args.dry_run ? store::OpenMode::read_only : store::OpenMode::read_write, ctx);
-    if (!store) {
-      return out.error(store.error());
+    auto archive = open_archive(
+        args.archive, args.dry_run ? OpenMode::read_only : OpenMode::read_write, ctx);
+    if (!archive) {
+      return out.error(archive.error());
     }
-    auto plan = gc::plan(**store, options);
+    auto plan = gc::plan((*archive)->store(), options);
     if (!plan) {
       return out.error(plan.error());
     }
     f = plan->figures;
     if (!args.dry_run) {
-      auto done = gc::execute(**store, *plan, options);
+      auto done = gc::execute((*archive)->store(), *plan, options);
       if (!done) {
         return out.error(done.error());
       }

@@ -124,24 +124,24 @@ int write_types(const store::BlobStore& store, const store::RootRecord& root, co
 int run_hydrate(const HydrateArgs& args, const Context& ctx, const Output& out)
 {
   const auto t0 = std::chrono::steady_clock::now();
-  store::SqliteOptions open_options;
+  ArchiveOptions open_options;
   if (!args.at.empty() && !args.types) {
-    // A short random read: mapping the file spares a pread per page (SqliteOptions says what
+    // A short random read: mapping the file spares a pread per page (ArchiveOptions says what
     // it risks). A whole document is read through system calls, so that its RSS stays small.
     open_options.read_mmap_bytes = 256 * 1024 * 1024;
   }
-  auto store = open_archive(args.archive, store::OpenMode::read_only, ctx, open_options);
-  if (!store) {
-    return out.error(store.error());
+  auto archive = open_archive(args.archive, OpenMode::read_only, ctx, open_options);
+  if (!archive) {
+    return out.error(archive.error());
   }
-  auto root = find_root(**store, args.root);
+  auto root = (*archive)->find_root(args.root);
   if (!root) {
     return out.error(root.error());
   }
   if (args.types) {
-    return write_types(**store, *root, args, out);
+    return write_types((*archive)->store(), *root, args, out);
   }
-  hydrate::Document doc(**store, root->key);
+  hydrate::Document doc((*archive)->store(), root->key);
   hydrate::WriteOptions options;
   options.indent = args.indent;
   options.expand_refs = args.expand_refs ? hydrate::ExpandRefs::yes : hydrate::ExpandRefs::no;
@@ -161,8 +161,8 @@ int run_hydrate(const HydrateArgs& args, const Context& ctx, const Output& out)
         {"cache_hits", s.cache_hits},
         {"re_decodes", s.re_decodes},
         {"bytes_out", s.bytes_out},
-        {"packs_decoded", (*store)->counters().packs_decoded},
-        {"pack_bytes_decoded", (*store)->counters().pack_bytes_decoded},
+        {"packs_decoded", (*archive)->store().counters().packs_decoded},
+        {"pack_bytes_decoded", (*archive)->store().counters().pack_bytes_decoded},
         {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
     std::cerr << stats.dump() << '\n';
   }

@@ -23,11 +23,11 @@ std::string format_time(std::int64_t unix_ms)
 
 int run_ls(const LsArgs& args, const Context& ctx, const Output& out)
 {
-  auto store = open_archive(args.archive, store::OpenMode::read_only, ctx);
-  if (!store) {
-    return out.error(store.error());
+  auto archive = open_archive(args.archive, OpenMode::read_only, ctx);
+  if (!archive) {
+    return out.error(archive.error());
   }
-  auto roots = (*store)->list_roots();
+  auto roots = (*archive)->store().list_roots();
   if (!roots) {
     return out.error(roots.error());
   }

@@ -26,11 +26,11 @@ int run_rm(const RmArgs& args, const Context& ctx, const Output& out)
   if (!args.prefix.empty() && !keep) {
     return out.error(make_error(Errc::invalid_argument, "--prefix goes with --keep-last"));
   }
-  auto store = open_archive(args.archive, store::OpenMode::read_write, ctx);
-  if (!store) {
-    return out.error(store.error());
+  auto archive = open_archive(args.archive, OpenMode::read_write, ctx);
+  if (!archive) {
+    return out.error(archive.error());
   }
-  auto roots = (*store)->list_roots(); // oldest first
+  auto roots = (*archive)->store().list_roots(); // oldest first
   if (!roots) {
     return out.error(roots.error());
   }
@@ -62,11 +62,11 @@ int run_rm(const RmArgs& args, const Context& ctx, const Output& out)
   }
   std::vector<std::string> removed;
   for (const auto& name : doomed) {
-    auto r = (*store)->remove_root(name);
+    auto r = (*archive)->store().remove_root(name);
     if (!r) {
       return out.error(r.error());
     }
-    if (*r) {
+    if (*r != 0) {
       removed.push_back(name);
       out.line("removed " + name);
     }

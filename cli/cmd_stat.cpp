@@ -16,29 +16,29 @@ struct StatArgs {
 
 int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
 {
-  auto store = open_archive(args.archive, store::OpenMode::read_only, ctx);
-  if (!store) {
-    return out.error(store.error());
+  auto archive = open_archive(args.archive, OpenMode::read_only, ctx);
+  if (!archive) {
+    return out.error(archive.error());
   }
-  auto stats = (*store)->stats();
+  auto stats = (*archive)->store().stats();
   if (!stats) {
     return out.error(stats.error());
   }
   const auto& s = *stats;
   // What gc would give back: a dry-run plan (marks through the index; reads no blob data).
-  auto reclaim = gc::plan(**store);
+  auto reclaim = gc::plan((*archive)->store());
   if (!reclaim) {
     return out.error(reclaim.error());
   }
   const gc::GcFigures& g = reclaim->figures;
-  auto roots = (*store)->list_roots();
+  auto roots = (*archive)->store().list_roots();
   if (!roots) {
     return out.error(roots.error());
   }
   const auto with_schema = static_cast<std::uint64_t>(std::count_if(
       roots->begin(), roots->end(), [](const store::RootRecord& r) { return r.schema_key.has_value(); }));
   // The node boundaries the archive's keys were made with (none before its first pack).
-  auto settings = (*store)->settings();
+  auto settings = (*archive)->store().settings();
   if (!settings) {
     return out.error(settings.error());
   }

@@ -202,20 +202,20 @@ Result<std::uint64_t> write_root(const store::BlobStore& store, const store::Roo
 
 int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
 {
-  auto store = open_archive(args.archive, store::OpenMode::read_only, ctx);
-  if (!store) {
-    return out.error(store.error());
+  auto archive = open_archive(args.archive, OpenMode::read_only, ctx);
+  if (!archive) {
+    return out.error(archive.error());
   }
   std::vector<store::RootRecord> roots;
   if (args.roots.empty()) {
-    auto all = (*store)->list_roots();
+    auto all = (*archive)->store().list_roots();
     if (!all) {
       return out.error(all.error());
     }
     roots = std::move(*all);
   } else {
     for (const auto& r : args.roots) {
-      auto root = find_root(**store, r);
+      auto root = (*archive)->find_root(r);
       if (!root) {
         return out.error(root.error());
       }
@@ -240,7 +240,7 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
   nlohmann::json files = nlohmann::json::array();
   for (const auto& r : roots) {
     const auto path = std::filesystem::path(args.directory) / (r.name + ".json");
-    auto bytes = write_root(**store, r, top, args.directory, args.indent);
+    auto bytes = write_root((*archive)->store(), r, top, args.directory, args.indent);
     if (!bytes) {
       return out.error(std::move(bytes).error().with_context(r.name));
     }

@@ -35,19 +35,19 @@ int run_verify(const VerifyArgs& args, const Context& ctx, const Output& out)
     }
     options.subset = *subset;
   }
-  auto store = open_archive(args.archive, store::OpenMode::read_only, ctx);
-  if (!store) {
-    if (store.error().code() == Errc::corrupt) {
+  auto archive = open_archive(args.archive, OpenMode::read_only, ctx);
+  if (!archive) {
+    if (archive.error().code() == Errc::corrupt) {
       // SQLite cannot even read the schema (a truncated file, say): exit 5, with the way out.
       return out.error(
-          make_error(Errc::corrupt, store.error().message() +
+          make_error(Errc::corrupt, archive.error().message() +
                                         "; the file is damaged beyond reading: restore it from a "
                                         "backup, or salvage what is readable with `sqlite3 " +
                                         args.archive + " .recover`"));
     }
-    return out.error(store.error());
+    return out.error(archive.error());
   }
-  auto result = verify::run(**store, options);
+  auto result = verify::run((*archive)->store(), options);
   if (!result) {
     return out.error(result.error());
   }

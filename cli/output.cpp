@@ -29,10 +29,15 @@ void Output::report(const nlohmann::json& report) const
   }
 }
 
-int Output::error(const Error& error) const
+void Output::error_line(const Error& error) const
 {
   std::cout.flush();
   std::cerr << "pagable: error: " << error.message() << '\n';
+}
+
+int Output::error(const Error& error) const
+{
+  error_line(error);
   const int code = exit_code_for(error.code());
   if (m_options.json) {
     report({{"error",

@@ -31,6 +31,9 @@ public:
   // An error: "pagable: error: ..." on stderr, plus {"error": ...} on stdout with --json.
   // Returns the exit code for it.
   int error(const Error& error) const;
+  // An error that does not end the command (one of several files): "pagable: error: ..." on
+  // stderr only; the report says it too.
+  void error_line(const Error& error) const;
   // A warning on stderr (suppressed by --quiet).
   void warn(const std::string& text) const;
   // Returns true iff progress should be shown.

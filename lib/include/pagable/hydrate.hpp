@@ -40,7 +40,7 @@ struct HydrateStats {
 class Document {
 public:
   // REQUIRES: `store` outlives the Document. Reads nothing until asked.
-  Document(const store::BlobStore& store, const Key& root,
+  Document(const store::BlobReader& store, const Key& root,
            std::size_t cache_bytes = 64 * 1024 * 1024);
   ~Document();
   Document(const Document&) = delete;

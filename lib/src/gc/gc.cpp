@@ -3,7 +3,7 @@
 // short write transactions that first mark whatever roots appeared since, then rewrite packs
 // that are mostly dead. All SQL is behind store::MaintenanceSession.
 #include <pagable/gc.hpp>
-#include <pagable/store_maintenance.hpp>
+#include "store/maintenance.hpp"
 
 #include <map>
 #include <set>
@@ -64,11 +64,11 @@ std::uint64_t index_row_bytes(std::size_t children_bytes)
 Result<GcPlan> plan(const store::BlobStore& store, const GcOptions& options)
 {
   auto state = std::make_unique<detail::PlanState>();
-  auto writable = store.open_maintenance(true);
+  auto writable = store::open_maintenance(store, store::SessionAccess::write);
   if (writable) {
     state->session = std::move(writable).value();
   } else {
-    PAGABLE_TRY_ASSIGN(state->session, store.open_maintenance(false));
+    PAGABLE_TRY_ASSIGN(state->session, store::open_maintenance(store, store::SessionAccess::read));
   }
   store::MaintenanceSession& s = *state->session;
   PAGABLE_TRY(s.begin_read());

@@ -145,12 +145,12 @@ private:
 } // namespace
 
 struct Document::Impl {
-  const store::BlobStore& store;
+  const store::BlobReader& store;
   Key root;
   ArcCache cache;
   HydrateStats stats;
 
-  Impl(const store::BlobStore& s, const Key& r, std::size_t cache_bytes)
+  Impl(const store::BlobReader& s, const Key& r, std::size_t cache_bytes)
       : store(s), root(r), cache(cache_bytes)
   {
   }
@@ -408,7 +408,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
   return w.finish();
 }
 
-Document::Document(const store::BlobStore& store, const Key& root, std::size_t cache_bytes)
+Document::Document(const store::BlobReader& store, const Key& root, std::size_t cache_bytes)
     : m_impl(std::make_unique<Impl>(store, root, cache_bytes))
 {
 }

@@ -5,6 +5,7 @@
 
 #include "store/child_keys.hpp"
 #include "store/pack_codec.hpp"
+#include "store/sqlite_catalog.hpp"
 #include "store/sqlite_db.hpp"
 #include "store/sqlite_schema.hpp"
 
@@ -55,8 +56,8 @@ const std::string k_select_id_children = "SELECT id, children FROM blobs WHERE "
 
 class SqliteMaintenance final : public MaintenanceSession {
 public:
-  SqliteMaintenance(SqliteMaintenanceConfig config, Db db, bool write)
-      : m_config(std::move(config)), m_db(std::move(db)), m_write(write)
+  SqliteMaintenance(SqliteMaintenanceConfig config, Db db, SessionAccess access)
+      : m_config(std::move(config)), m_db(std::move(db)), m_write(access == SessionAccess::write)
   {
   }
   ~SqliteMaintenance() override { rollback(); }
@@ -117,9 +118,9 @@ public:
   Result<void> use_memory_map() override { return m_db.exec("PRAGMA mmap_size = 2147418112"); }
   std::uint64_t max_pack_bytes() const noexcept override { return m_config.max_pack_bytes; }
 
-  Result<std::vector<std::string>> integrity_check(bool quick, int max_messages) override
+  Result<std::vector<std::string>> integrity_check(IntegrityCheck depth, int max_messages) override
   {
-    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare(quick ? "SELECT * FROM pragma_quick_check(?1)"
+    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare(depth == IntegrityCheck::quick ? "SELECT * FROM pragma_quick_check(?1)"
                                                   : "SELECT * FROM pragma_integrity_check(?1)"));
     q.bind(1, static_cast<std::int64_t>(max_messages));
     std::vector<std::string> out;
@@ -212,36 +213,7 @@ public:
     return out;
   }
 
-  Result<std::vector<StoredRoot>> roots() override
-  {
-    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT name, key, schema_key, created_ms FROM roots "
-                                            "ORDER BY created_ms, name"));
-    std::vector<StoredRoot> out;
-    for (;;) {
-      PAGABLE_TRY_ASSIGN(const bool row, q.step("listing roots"));
-      if (!row) {
-        break;
-      }
-      StoredRoot r;
-      r.name = q.column_text(0);
-      if (auto k = Key::from_bytes(q.column_blob(1))) {
-        r.key = *k;
-      } else {
-        r.problem = "its key is " + std::to_string(q.column_blob(1).size()) + " bytes long, not 32";
-      }
-      if (!q.column_is_null(2)) {
-        if (auto k = Key::from_bytes(q.column_blob(2))) {
-          r.schema_key = *k;
-        } else if (r.problem.empty()) {
-          r.problem = "its schema key is " + std::to_string(q.column_blob(2).size()) +
-                      " bytes long, not 32";
-        }
-      }
-      r.created_unix_ms = q.column_int(3);
-      out.push_back(std::move(r));
-    }
-    return out;
-  }
+  Result<std::vector<StoredRoot>> roots() override { return read_stored_roots(m_db); }
 
   Result<std::int64_t> max_blob_id() override
   {
@@ -666,8 +638,9 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
 } // namespace
 
 Result<std::unique_ptr<MaintenanceSession>>
-open_sqlite_maintenance(const SqliteMaintenanceConfig& config, bool write)
+open_sqlite_maintenance(const SqliteMaintenanceConfig& config, SessionAccess access)
 {
+  const bool write = access == SessionAccess::write;
   if (write && config.write_uri.empty()) {
     return make_error(Errc::invalid_argument, config.path + " is open read-only");
   }
@@ -690,7 +663,7 @@ open_sqlite_maintenance(const SqliteMaintenanceConfig& config, bool write)
                                "PRAGMA synchronous = NORMAL;"
                              : "PRAGMA cache_size = -16384; PRAGMA temp_store = FILE;"));
   return std::unique_ptr<MaintenanceSession>(
-      std::make_unique<SqliteMaintenance>(config, std::move(db).value(), write));
+      std::make_unique<SqliteMaintenance>(config, std::move(db).value(), access));
 }
 
 } // namespace pagable::store

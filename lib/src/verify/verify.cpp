@@ -3,7 +3,7 @@
 // (connectivity), then every reached blob decoded and re-hashed on worker threads (full).
 // Everything reads through one MaintenanceSession inside one read transaction.
 #include <pagable/hydrate.hpp>
-#include <pagable/store_maintenance.hpp>
+#include "store/maintenance.hpp"
 #include <pagable/stored_schema.hpp>
 #include <pagable/verify.hpp>
 
@@ -359,7 +359,7 @@ std::string suggest(const std::vector<Problem>& problems)
 
 Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& options)
 {
-  PAGABLE_TRY_ASSIGN(auto session, store.open_maintenance(false));
+  PAGABLE_TRY_ASSIGN(auto session, store::open_maintenance(store, store::SessionAccess::read));
   // The walk does one random index lookup per edge: through a memory map it costs no
   // system call (verify has no memory bound to keep; gc does and reads through its cache).
   PAGABLE_TRY(session->use_memory_map());
@@ -387,7 +387,7 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
     return {};
   };
   PAGABLE_TRY(absorb([&]() -> Result<void> {
-    PAGABLE_TRY_ASSIGN(const auto integrity, session->integrity_check(true, 100));
+    PAGABLE_TRY_ASSIGN(const auto integrity, session->integrity_check(store::IntegrityCheck::quick, 100));
     for (const std::string& msg : integrity) {
       problems.add(ProblemKind::sqlite_integrity, std::nullopt, msg);
     }
