@@ -2,6 +2,7 @@
 #include "schema/compiler.hpp"
 
 #include "schema/builtin_schemas.hpp"
+#include "schema/json_util.hpp"
 #include "schema/stack_budget.hpp"
 #include "schema/uri.hpp"
 
@@ -33,25 +34,6 @@ const json* builtin_schema(const std::string& uri)
   }();
   const auto it = table.find(uri);
   return it == table.end() ? nullptr : it->second.get();
-}
-
-bool nests_deeper_than(const json& value, std::size_t limit)
-{
-  std::vector<std::pair<const json*, std::size_t>> todo{{&value, 0}};
-  while (!todo.empty()) {
-    const auto [v, depth] = todo.back();
-    todo.pop_back();
-    if (!v->is_structured()) {
-      continue;
-    }
-    if (depth >= limit) {
-      return true;
-    }
-    for (const auto& child : *v) {
-      todo.emplace_back(&child, depth + 1);
-    }
-  }
-  return false;
 }
 
 namespace {

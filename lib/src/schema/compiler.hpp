@@ -43,10 +43,6 @@ Result<std::unique_ptr<CompiledGraph>> compile_graph(std::shared_ptr<const nlohm
                                                      const Preloaded& preloaded = {},
                                                      bool read_files = true);
 
-// True if `value` nests deeper than `limit` (checked without recursion, so it is safe on
-// hostile input before anything recursive -- copying, comparing, dumping -- touches it).
-bool nests_deeper_than(const nlohmann::json& value, std::size_t limit);
-
 // The built-in meta-schemas, keyed by their $id without a trailing '#'.
 const nlohmann::json* builtin_schema(const std::string& uri);
 
