@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include <pagable/pack.hpp>
 
-#include <pagable/hydrate.hpp>
+#include <pagable/arc_cache.hpp>
 #include <pagable/schema.hpp>
 
-#include "codec/node_codec.hpp"
+#include "codec/navigate.hpp"
 #include "pack/aligner.hpp"
 #include "pack/hash_set.hpp"
 #include "pack/json_reader.hpp"
@@ -367,6 +367,23 @@ private:
   std::size_t m_in_flight_bytes = 0; // guarded by m_mutex
   std::size_t m_in_flight = 0;       // guarded by m_mutex
 };
+
+// Reads back what the pack stored, for the checks that need the stored document. They stream
+// through the objects they name, so a small cache is enough.
+codec::BlobLoader stored_blobs(const store::BlobStore& store)
+{
+  constexpr std::size_t k_cache_bytes = 8 * 1024 * 1024;
+  auto cache = std::make_shared<ArcCache>(k_cache_bytes);
+  return [&store, cache](const Key& key) {
+    using Decoded = std::pair<std::shared_ptr<const Blob>, std::size_t>;
+    return cache->get<Blob>(key, [&]() -> Result<Decoded> {
+      PAGABLE_TRY_ASSIGN(auto stored, store.get(key));
+      PAGABLE_TRY_ASSIGN(auto blob, codec::checked_blob(key, std::move(stored)));
+      const std::size_t cost = blob->data.size() + blob->children.size() * Key::k_size + 64;
+      return Decoded{std::move(blob), cost};
+    });
+  };
+}
 
 class Packer {
 public:
@@ -956,7 +973,7 @@ private:
       return;
     }
     if (tokens->empty()) {
-      return; // has_values decides
+      return; // the document itself: finish() finds it
     }
     if (!m_track_paths) { // from now on every container's path is hashed
       m_track_paths = true;
@@ -1096,7 +1113,7 @@ private:
 
   // Verifies the suspects against the stored document: the first name really repeated is
   // the error.
-  Result<void> check_suspects(const store::BlobStore& store, const Key& root) const;
+  Result<void> check_suspects(const codec::BlobLoader& load, const Key& root) const;
 
   const BoundarySettings& m_b;
   const PackOptions& m_o;
@@ -1152,7 +1169,7 @@ std::optional<Error> Packer::schema_error() const
   return make_error(Errc::invalid_input, msg);
 }
 
-Result<void> Packer::check_suspects(const store::BlobStore& store, const Key& root) const
+Result<void> Packer::check_suspects(const codec::BlobLoader& load, const Key& root) const
 {
   if (m_suspects.empty()) {
     return {};
@@ -1168,7 +1185,6 @@ Result<void> Packer::check_suspects(const store::BlobStore& store, const Key& ro
     }
     list.push_back(i);
   }
-  hydrate::Document doc(store, root, 8 * 1024 * 1024); // streams through each object
   std::optional<std::size_t> first;
   for (const std::string_view object : objects) {
     const std::vector<std::size_t>& list = by_object.at(object);
@@ -1187,7 +1203,7 @@ Result<void> Packer::check_suspects(const store::BlobStore& store, const Key& ro
         names.push_back(m_suspects[i].name);
       }
     }
-    PAGABLE_TRY_ASSIGN(const auto members, doc.count_members(object, names));
+    PAGABLE_TRY_ASSIGN(const auto members, codec::count_members(load, root, object, names));
     for (std::size_t n = 0; n < names.size(); ++n) {
       counts.at(names[n]).members = members[n];
     }
@@ -1226,7 +1242,8 @@ Result<PackResult> Packer::finish(store::BlobStore& store)
     return key.error();
   }
   PAGABLE_TRY(store.flush());
-  PAGABLE_TRY(check_suspects(store, *key));
+  const codec::BlobLoader load = stored_blobs(store);
+  PAGABLE_TRY(check_suspects(load, *key));
   PackResult result;
   result.key = *key;
   result.nodes = m_nodes;
@@ -1247,9 +1264,7 @@ Result<PackResult> Packer::finish(store::BlobStore& store)
     }
   }
   if (!pointers.empty()) {
-    // The check streams through the objects the pointers name: a small cache is enough.
-    hydrate::Document doc(store, *key, 8 * 1024 * 1024);
-    PAGABLE_TRY_ASSIGN(const auto found, doc.has_values(pointers));
+    PAGABLE_TRY_ASSIGN(const auto found, codec::has_values(load, *key, pointers));
     for (std::size_t i = 0; i < asked.size(); ++i) {
       asked[i]->found = found[i] ? Found::yes : Found::no;
     }
