@@ -55,16 +55,6 @@ public:
   // Returns true iff a value exists at `pointer`; reads only the blobs on its path.
   Result<bool> has_value(std::string_view pointer);
 
-  // has_value for many pointers at once (the pack's $ref check): pointers that share a
-  // parent object list its members once. Returns one answer per pointer, in order.
-  Result<std::vector<bool>> has_values(const std::vector<std::string>& pointers);
-
-  // How many members of the object at `pointer` bear each of `names` (the pack's check of
-  // member names whose hashes repeated), streaming its members once. Errc::not_found when
-  // there is no value there; all counts 0 when it is not an object.
-  Result<std::vector<std::uint64_t>> count_members(std::string_view pointer,
-                                                   const std::vector<std::string_view>& names);
-
   HydrateStats stats() const;
 
 private:

@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include <pagable/hydrate.hpp>
 
-#include "codec/node_codec.hpp"
+#include "codec/navigate.hpp"
 
-#include <map>
 #include <set>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace pagable::hydrate {
@@ -158,18 +155,12 @@ struct Document::Impl {
   Result<std::shared_ptr<const Blob>> load(const Key& key)
   {
     return cache.get<Blob>(key, [&]() -> Result<std::pair<std::shared_ptr<const Blob>, std::size_t>> {
-      PAGABLE_TRY_ASSIGN(auto blob, store.get(key));
-      if (!blob) {
-        return make_error(Errc::corrupt, "blob " + key.to_hex() + " is missing from the archive");
-      }
-      auto checked = codec::check_node(*blob);
-      if (!checked) {
-        return std::move(checked).error().with_context("blob " + key.short_hex());
-      }
+      PAGABLE_TRY_ASSIGN(auto stored, store.get(key));
+      PAGABLE_TRY_ASSIGN(auto blob, codec::checked_blob(key, std::move(stored)));
       ++stats.blobs_read;
       stats.bytes_read += blob->data.size();
       const std::size_t cost = blob->data.size() + blob->children.size() * Key::k_size + 64;
-      return std::make_pair(std::make_shared<const Blob>(std::move(*blob)), cost);
+      return std::make_pair(std::move(blob), cost);
     });
   }
 
@@ -437,83 +428,6 @@ Result<bool> Document::has_value(std::string_view pointer)
     return false;
   }
   return std::move(loc).error();
-}
-
-Result<std::vector<bool>> Document::has_values(const std::vector<std::string>& pointers)
-{
-  const auto load = m_impl->loader();
-  // Group by parent pointer: each parent is located and listed once. Only each pointer's
-  // last token is kept beside it, so memory is about that of the pointers themselves.
-  std::map<std::string_view, std::vector<std::size_t>> by_parent;
-  std::vector<std::string> last(pointers.size());
-  std::vector<bool> answers(pointers.size(), false);
-  for (std::size_t i = 0; i < pointers.size(); ++i) {
-    const std::string_view p = pointers[i];
-    if (p.empty()) {
-      answers[i] = true;
-      continue;
-    }
-    if (p.front() != '/') {
-      return make_error(Errc::invalid_argument,
-                        "\"" + pointers[i] + "\" is not a JSON pointer (it must start with '/')");
-    }
-    const auto slash = p.rfind('/');
-    PAGABLE_TRY_ASSIGN(auto tokens, codec::parse_pointer(p.substr(slash)));
-    last[i] = std::move(tokens.front());
-    by_parent[p.substr(0, slash)].push_back(i);
-  }
-  for (const auto& [parent, indices] : by_parent) {
-    PAGABLE_TRY_ASSIGN(const auto parent_tokens, codec::parse_pointer(parent));
-    auto loc = codec::locate(load, m_impl->root, parent_tokens);
-    if (!loc) {
-      if (loc.error().code() == Errc::not_found) {
-        continue;
-      }
-      return std::move(loc).error();
-    }
-    // The wanted names, checked off while the members stream past: memory is that of the
-    // pointers, not of the object (which may be most of the document).
-    std::unordered_map<std::string_view, std::vector<std::size_t>> wanted;
-    for (const std::size_t i : indices) {
-      wanted[last[i]].push_back(i);
-    }
-    PAGABLE_TRY_ASSIGN(const bool is_object,
-                       codec::for_each_member_name(load, *loc, [&](std::string_view name) {
-                         if (const auto it = wanted.find(name); it != wanted.end()) {
-                           for (const std::size_t i : it->second) {
-                             answers[i] = true;
-                           }
-                         }
-                       }));
-    if (is_object) {
-      continue;
-    }
-    PAGABLE_TRY_ASSIGN(const auto length, codec::array_length(load, *loc));
-    for (const std::size_t i : indices) {
-      const auto index = codec::parse_index(last[i]);
-      answers[i] = length && index && *index < *length;
-    }
-  }
-  return answers;
-}
-
-Result<std::vector<std::uint64_t>> Document::count_members(std::string_view pointer,
-                                                            const std::vector<std::string_view>& names)
-{
-  const auto load = m_impl->loader();
-  PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
-  PAGABLE_TRY_ASSIGN(const auto loc, codec::locate(load, m_impl->root, tokens));
-  std::unordered_map<std::string_view, std::size_t> index;
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    index.emplace(names[i], i);
-  }
-  std::vector<std::uint64_t> counts(names.size(), 0);
-  PAGABLE_TRY(codec::for_each_member_name(load, loc, [&](std::string_view name) {
-    if (const auto it = index.find(name); it != index.end()) {
-      ++counts[it->second];
-    }
-  }));
-  return counts;
 }
 
 HydrateStats Document::stats() const

@@ -24,7 +24,7 @@
 #include <pagable/result.hpp>
 #include <pagable/store.hpp>
 
-#include "codec/node_codec.hpp"
+#include "codec/navigate.hpp"
 
 #include <cstdint>
 #include <deque>
