@@ -178,7 +178,10 @@ void add_hydrate_command(CLI::App& app, Context& ctx)
       "hydrate", "Write a root (or the value at --at) to stdout as JSON, reading only the "
                  "blobs it needs");
   add_archive_option(*cmd, args->archive);
-  cmd->add_option("root", args->root, "Root name (or a unique prefix of its key)")->required();
+  cmd->add_option("root", args->root,
+                  "The version to write: NAME (its newest), NAME#N, NAME~K, NAME@TIME or a key "
+                  "prefix (see pagable(1), SELECTORS)")
+      ->required();
   cmd->add_option("--at", args->at, "JSON pointer (RFC 6901) of the value to write");
   cmd->add_option("--indent", args->indent, "Spaces per level (default: compact, one line)");
   cmd->add_flag("--expand-refs", args->expand_refs,

@@ -35,6 +35,16 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
   if (!roots) {
     return out.error(roots.error());
   }
+  // What versions cost: each version's own pages (RootRecord::bytes_added), the newest one's
+  // as pack printed it, and all of them (those from before format 5 recorded nothing).
+  std::uint64_t added_total = 0;
+  const store::RootRecord* newest = nullptr;
+  for (const auto& r : *roots) {
+    added_total += r.bytes_added.value_or(0);
+    if (newest == nullptr || r.created_unix_ms >= newest->created_unix_ms) {
+      newest = &r;
+    }
+  }
   const auto with_schema = static_cast<std::uint64_t>(std::count_if(
       roots->begin(), roots->end(), [](const store::RootRecord& r) { return r.schema_key.has_value(); }));
   // The node boundaries the archive's keys were made with (none before its first pack).
@@ -62,7 +72,13 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
   const double ratio =
       s.bytes_stored == 0 ? 0.0 : static_cast<double>(s.bytes_logical) / s.bytes_stored;
   out.line("format:         " + std::to_string(s.format_version));
-  out.line("roots:          " + std::to_string(s.roots));
+  out.line("roots:          " + std::to_string(s.roots) + " versions of " + std::to_string(s.names) +
+           " names");
+  if (newest != nullptr) {
+    out.line("newest version: " + printable(version_name(*newest)) + ", " +
+             (newest->bytes_added ? human_bytes(*newest->bytes_added) + " added" : std::string("bytes added unknown")) +
+             " (" + std::to_string(added_total) + " bytes added by all versions)");
+  }
   out.line("with a schema:  " + std::to_string(with_schema) + " roots (pack --schema)");
   out.line("blobs:          " + std::to_string(s.blobs));
   out.line("bytes logical:  " + std::to_string(s.bytes_logical) + " (distinct blob data)");
@@ -75,6 +91,9 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
   out.line("boundaries:     " + boundaries_text);
   nlohmann::json report = {{"archive", args.archive},
               {"roots", s.roots},
+              {"names", s.names},
+              {"newest_version", newest != nullptr ? version_json(*newest) : nlohmann::json(nullptr)},
+              {"bytes_added_total", added_total},
               {"blobs", s.blobs},
               {"bytes_logical", s.bytes_logical},
               {"bytes_stored", s.bytes_stored},

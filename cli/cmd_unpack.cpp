@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// pagable unpack ARCHIVE [ROOT...] [-C DIR]: write roots back as ROOT.json files.
+// pagable unpack ARCHIVE [SELECTOR...] [-C DIR] [--all-versions]: write versions back as
+// NAME.json (NAME#N.json) files.
 #include "app.hpp"
 #include "interrupt.hpp"
 
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <ostream>
 #include <streambuf>
 #include <utility>
@@ -25,6 +27,7 @@ struct UnpackArgs {
   std::vector<std::string> roots;
   std::string directory = ".";
   int indent = -1;
+  bool all_versions = false;
 };
 
 // Returns true iff `name` stays inside the target directory as a relative path: no absolute
@@ -152,12 +155,13 @@ Result<Fd> open_parent(const Fd& top, const std::string& top_name, const std::st
   return dir;
 }
 
-// Writes the root as `name`.json below `top`: into a temporary file first, renamed into place
-// once complete, removed if the write fails or is interrupted.
+// Writes the version as `base`.json below `top`: into a temporary file first, renamed into
+// place once complete, removed if the write fails or is interrupted.
 Result<std::uint64_t> write_root(const store::BlobStore& store, const store::RootRecord& root,
-                                 const Fd& top, const std::string& top_name, int indent)
+                                 const std::string& base, const Fd& top, const std::string& top_name,
+                                 int indent)
 {
-  const std::string file = root.name + ".json";
+  const std::string file = base + ".json";
   PAGABLE_TRY_ASSIGN(const Fd dir, open_parent(top, top_name, file));
   const std::string leaf = file.substr(file.find_last_of('/') + 1);
   const std::string tmp = leaf + ".tmp";
@@ -206,22 +210,42 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
   if (!archive) {
     return out.error(archive.error());
   }
+  // Each name's newest version; with --all-versions every version, as NAME#N.json.
   std::vector<store::RootRecord> roots;
+  auto all = (*archive)->list_roots();
+  if (!all) {
+    return out.error(all.error());
+  }
+  std::map<std::string, std::uint64_t> newest;
+  for (const auto& r : *all) {
+    newest[r.name] = std::max(newest[r.name], r.version);
+  }
   if (args.roots.empty()) {
-    auto all = (*archive)->store().list_roots();
-    if (!all) {
-      return out.error(all.error());
+    for (auto& r : *all) {
+      if (args.all_versions || newest[r.name] == r.version) {
+        roots.push_back(std::move(r));
+      }
     }
-    roots = std::move(*all);
   } else {
-    for (const auto& r : args.roots) {
-      auto root = (*archive)->find_root(r);
+    for (const auto& sel : args.roots) {
+      if (args.all_versions && newest.count(sel) != 0) {
+        for (const auto& r : *all) {
+          if (r.name == sel) {
+            roots.push_back(r);
+          }
+        }
+        continue;
+      }
+      auto root = (*archive)->find_root(sel);
       if (!root) {
         return out.error(root.error());
       }
       roots.push_back(std::move(*root));
     }
   }
+  const auto base_of = [&](const store::RootRecord& r) {
+    return args.all_versions ? r.name + "#" + std::to_string(r.version) : r.name;
+  };
   // Refuse every unsafe name before writing anything.
   for (const auto& r : roots) {
     if (!is_safe_name(r.name)) {
@@ -239,12 +263,16 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
   catch_interrupts();
   nlohmann::json files = nlohmann::json::array();
   for (const auto& r : roots) {
-    const auto path = std::filesystem::path(args.directory) / (r.name + ".json");
-    auto bytes = write_root((*archive)->store(), r, top, args.directory, args.indent);
+    const auto path = std::filesystem::path(args.directory) / (base_of(r) + ".json");
+    auto bytes = write_root((*archive)->store(), r, base_of(r), top, args.directory, args.indent);
     if (!bytes) {
       return out.error(std::move(bytes).error().with_context(r.name));
     }
-    files.push_back({{"root", r.name}, {"key", r.key.to_hex()}, {"path", path.string()}, {"bytes", *bytes}});
+    files.push_back({{"root", r.name},
+                     {"version", r.version},
+                     {"key", r.key.to_hex()},
+                     {"path", path.string()},
+                     {"bytes", *bytes}});
     out.line(path.string() + " (" + std::to_string(*bytes) + " bytes)");
   }
   out.report({{"archive", args.archive}, {"directory", args.directory}, {"files", files}});
@@ -256,9 +284,14 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
 void add_unpack_command(CLI::App& app, Context& ctx)
 {
   auto args = std::make_shared<UnpackArgs>();
-  auto* cmd = app.add_subcommand("unpack", "Write roots (default: all) back as ROOT.json files");
+  auto* cmd = app.add_subcommand(
+      "unpack", "Write versions back as NAME.json files (default: each name's newest version)");
   add_archive_option(*cmd, args->archive);
-  cmd->add_option("roots", args->roots, "Roots to write (default: every root)");
+  cmd->add_option("roots", args->roots,
+                  "Versions to write (selectors: NAME, NAME#N, NAME~K, NAME@TIME, key prefix; "
+                  "default: each name's newest)");
+  cmd->add_flag("--all-versions", args->all_versions,
+                "Write every version (of the names given, or of every name) as NAME#N.json");
   cmd->add_option("-C,--directory", args->directory, "Write into this directory")->capture_default_str();
   cmd->add_option("--indent", args->indent, "Spaces per level (default: compact)");
   cmd->callback([args, &ctx] {

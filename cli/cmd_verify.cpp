@@ -47,6 +47,17 @@ int run_verify(const VerifyArgs& args, const Context& ctx, const Output& out)
     }
     return out.error(archive.error());
   }
+  // A name checks every version of it; any other selector the one version it names.
+  for (auto& sel : options.roots) {
+    auto versions = (*archive)->list_versions(sel);
+    if (versions && !versions->empty()) {
+      continue;
+    }
+    auto one = (*archive)->find_root(sel);
+    if (one) {
+      sel = one->name + "#" + std::to_string(one->version);
+    }
+  }
   auto result = verify::run((*archive)->store(), options);
   if (!result) {
     return out.error(result.error());
@@ -114,7 +125,9 @@ void add_verify_command(CLI::App& app, Context& ctx)
       "verify", "Check the archive and list every problem with the roots it affects "
                 "(exit 0 clean, 3 problems found, 5 unreadable)");
   add_archive_option(*cmd, args->archive);
-  cmd->add_option("roots", args->roots, "Check only what these roots reach (default: every root)");
+  cmd->add_option("roots", args->roots,
+                  "Check only what these versions reach: a name is every version of it, a "
+                  "selector (NAME#N, NAME~K, NAME@TIME, key prefix) one (default: every version)");
   auto* quick = cmd->add_flag("--quick", args->quick,
                               "Only SQLite's quick check, pagable's tables, key index, metadata "
                               "and format");

@@ -5,11 +5,13 @@
 // --quiet. The library returns reports; only this layer prints.
 
 #include <pagable/result.hpp>
+#include <pagable/store.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 namespace pagable::cli {
 
@@ -47,5 +49,17 @@ private:
   OutputOptions m_options;
   bool m_progress = false;
 };
+
+// "22.6 kB", "1.91 MB", "512 bytes": sizes for people (decimal units).
+std::string human_bytes(std::uint64_t bytes);
+// `text` with control characters escaped (\t, \n, \xNN), so that a name cannot move the
+// terminal's cursor or forge a line of output.
+std::string printable(std::string_view text);
+// One version in a report (ls, log, diff, forget: schemas/report-*.schema.json): name,
+// version, key, schema_key, created, labels, stats, nodes, new_nodes, bytes_added (null for
+// versions from before format 5 recorded it).
+nlohmann::json version_json(const store::RootRecord& r);
+// "api#42".
+std::string version_name(const store::RootRecord& r);
 
 } // namespace pagable::cli

@@ -86,6 +86,15 @@ public:
   {
     return m_inner->list_roots();
   }
+  pagable::Result<std::vector<pagable::store::RootRecord>> list_versions(std::string_view n) const override
+  {
+    return m_inner->list_versions(n);
+  }
+  pagable::Result<std::size_t> remove_versions(std::string_view n,
+                                               std::span<const std::uint64_t> versions) override
+  {
+    return m_inner->remove_versions(n, versions);
+  }
   pagable::Result<std::size_t> remove_root(std::string_view n) override
   {
     return m_inner->remove_root(n);

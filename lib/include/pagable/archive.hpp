@@ -17,6 +17,7 @@
 #include <pagable/key.hpp>
 #include <pagable/pack.hpp>
 #include <pagable/result.hpp>
+#include <pagable/retention.hpp>
 #include <pagable/store.hpp>
 
 #include <chrono>
@@ -26,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -62,7 +64,9 @@ struct ArchiveOptions {
 
 // What to pack, besides the document itself.
 struct PackRequest {
-  std::string name;                          // the root's name
+  // The name the document becomes a new version of (pagable/selector.hpp check_root_name:
+  // refused with Errc::invalid_argument before anything is read otherwise).
+  std::string name;
   std::map<std::string, std::string> labels; // attached to the root
   // Boundary settings ("pack.node_bytes" = "16384", ...) for an archive that has no root yet;
   // an archive with roots keeps its own, and asking for others is Errc::invalid_argument
@@ -73,6 +77,9 @@ struct PackRequest {
   // The older version whose nodes become delta bases; default: the newest version under
   // `name`, when there is one.
   std::optional<Key> update_of;
+  // When the version was made, in milliseconds since the Unix epoch (0: now). For importing
+  // a history (restic's `backup --time`); NAME@TIME and retention go by it.
+  std::int64_t created_unix_ms = 0;
   // Workers, limits, dangling references, progress. Its `cancel` is ignored: pass a
   // stop_token to pack().
   pack::PackOptions options;
@@ -111,15 +118,30 @@ struct PackEvents {
 
 // What pack() did.
 struct PackReport {
-  store::RootRecord root;        // as committed (version and time set)
+  store::RootRecord root;        // as committed (version, time and bytes_added set)
   pack::PackResult result;       // key, nodes, bytes in, references, hints
   std::optional<Key> update_of;  // the older version the new nodes were aligned with
   std::optional<Key> schema_key; // the stored schema, with PackRequest::schema
   std::uint64_t new_nodes = 0;   // blobs new to the archive
   std::uint64_t delta_nodes = 0; // of those, stored as deltas against older ones
-  std::uint64_t bytes_added = 0; // what the archive gained (packs, index rows, the root)
+  // What the version cost: root.bytes_added, the pages its own transactions took times the
+  // page size (store::RootRecord::bytes_added); what `log` and `stat` show for it too.
+  std::uint64_t bytes_added = 0;
   unsigned attempts = 1;         // times the document was read
   double seconds = 0;
+};
+
+// Whether a command that removes only says what it would remove.
+enum class DryRun : std::uint8_t { no, yes };
+
+// What forget() decided and did, name by name.
+struct ForgetReport {
+  struct Name {
+    std::string name;
+    std::vector<RetentionDecision> decisions; // newest first (pagable/retention.hpp)
+    std::size_t removed = 0;                  // versions removed (0 with DryRun::yes)
+  };
+  std::vector<Name> names; // in name order
 };
 
 class Archive {
@@ -155,12 +177,24 @@ public:
   Result<PackReport> pack(const PackSource& source, const PackRequest& request,
                           std::stop_token stop = {}, const PackEvents& events = {});
 
-  // The root named `name_or_key` (its newest version), or else the one root whose key has
-  // that hex prefix. Errc::not_found when there is none; Errc::invalid_argument naming the
-  // candidates when a prefix matches several documents.
-  Result<store::RootRecord> find_root(std::string_view name_or_key) const;
-  // Every root, oldest first.
+  // The version `selector` names (pagable/selector.hpp: NAME, NAME#N, NAME~K, NAME@TIME, or
+  // a key prefix when no name matches exactly). Errc::not_found naming the candidates when
+  // there is none; Errc::invalid_argument for a malformed selector, or naming the documents
+  // a key prefix matches when it matches several.
+  Result<store::RootRecord> find_root(std::string_view selector) const;
+  // Every version of every name, oldest first.
   Result<std::vector<store::RootRecord>> list_roots() const;
+  // Every version of `name`, by number; empty when the name has none.
+  Result<std::vector<store::RootRecord>> list_versions(std::string_view name) const;
+
+  // Applies `policy` (pagable/retention.hpp) to the versions of each of `names` (every name
+  // when empty) and, unless `dry_run`, removes the versions it does not keep, each name's in
+  // one transaction. Their blobs stay until gc, which keeps whatever the remaining versions
+  // reach, delta bases included. Errc::invalid_argument for an empty policy (it would keep
+  // everything: restic says so and does nothing); Errc::not_found for a name with no version,
+  // before anything is removed.
+  Result<ForgetReport> forget(std::span<const std::string> names, const KeepPolicy& policy,
+                              DryRun dry_run);
 
   // The store behind the archive, for the layers built on its roles (page-out, typed
   // objects). Writes made through it bypass take-back.

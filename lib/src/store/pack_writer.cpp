@@ -3,6 +3,7 @@
 
 #include "store/child_keys.hpp"
 #include "store/pack_codec.hpp"
+#include "store/sqlite_catalog.hpp"
 #include "store/sqlite_schema.hpp"
 
 #include <pagable/version.hpp>
@@ -28,6 +29,11 @@ Result<void> PackWriter::open(std::string path, Db db, std::int64_t format)
     return {};
   }));
   PAGABLE_TRY(size_page_cache());
+  PAGABLE_TRY_ASSIGN(Stmt page, m_db.prepare("PRAGMA page_size"));
+  PAGABLE_TRY(page.step("reading the page size"));
+  m_page_bytes = page.column_int(0);
+  PAGABLE_TRY_ASSIGN(m_used_pages, m_db.prepare("SELECT (SELECT page_count FROM pragma_page_count) - "
+                                                "(SELECT freelist_count FROM pragma_freelist_count)"));
   // No UNIQUE constraint on key since format 4: write_blob looks the key up first, inside
   // the write transaction, so that no other writer can store it in between.
   PAGABLE_TRY_ASSIGN(m_has_blob, m_db.prepare("SELECT 1 FROM blobs WHERE " + blob_key_is()));
@@ -55,6 +61,7 @@ void PackWriter::close()
   }
   rollback();
   m_has_blob = Stmt();
+  m_used_pages = Stmt();
   m_insert_blob = Stmt();
   m_insert_pack = Stmt();
   m_insert_base = Stmt();
@@ -173,6 +180,7 @@ Result<void> PackWriter::begin()
   m_in_txn = true;
   m_txn_started = std::chrono::steady_clock::now();
   m_lineages.clear();
+  PAGABLE_TRY_ASSIGN(m_pages_at_begin, used_pages());
   // Pack ids are never reused (AUTOINCREMENT's sequence counts removed ones too), so a
   // reader's cache of pack contents by id never serves a stale pack.
   PAGABLE_TRY_ASSIGN(Stmt next, m_db.prepare(
@@ -183,9 +191,30 @@ Result<void> PackWriter::begin()
   return {};
 }
 
+Result<std::int64_t> PackWriter::used_pages()
+{
+  std::int64_t pages = 0;
+  PAGABLE_TRY(m_used_pages.first_row("counting pages", [&](const Stmt& row) -> Result<void> {
+    pages = row.column_int(0);
+    return {};
+  }));
+  return pages;
+}
+
+Result<std::uint64_t> PackWriter::bytes_taken_in_transaction()
+{
+  if (!m_in_txn) {
+    return std::uint64_t{0};
+  }
+  PAGABLE_TRY_ASSIGN(const std::int64_t now, used_pages());
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(now - m_pages_at_begin, 0) * m_page_bytes);
+}
+
 Result<void> PackWriter::mark_current_format()
 {
   if (m_format_upgrade && !m_format_upgrade_in_txn) {
+    // Format 5's root tables first: from this transaction on, a root may be a second version.
+    PAGABLE_TRY(upgrade_roots_table(m_db));
     PAGABLE_TRY_ASSIGN(Stmt up, m_db.prepare("UPDATE meta SET value = ?1 WHERE name = "
                                               "'format_version'"));
     PAGABLE_TRY(up.bind(1, std::to_string(k_format_version)).run("marking the format version"));
@@ -432,7 +461,9 @@ Result<void> PackWriter::commit()
     return {};
   }
   PAGABLE_TRY(finish_packs());
+  PAGABLE_TRY_ASSIGN(const std::uint64_t taken, bytes_taken_in_transaction());
   PAGABLE_TRY(m_db.exec("COMMIT"));
+  m_counters.bytes_taken.fetch_add(taken, std::memory_order_relaxed);
   m_in_txn = false;
   if (m_format_upgrade_in_txn) {
     m_format_upgrade = m_format_upgrade_in_txn = false;

@@ -43,6 +43,7 @@ struct WriterCounters {
   std::atomic<std::uint64_t> deduped{0};       // blobs stored already
   std::atomic<std::uint64_t> bytes_written{0}; // packs and index rows the archive gained
   std::atomic<std::uint64_t> delta_blobs{0};   // new blobs in delta packs
+  std::atomic<std::uint64_t> bytes_taken{0};   // StoreCounters::bytes_taken
 };
 
 // The blob rows and packs a writer inserted, in order: row ids as inclusive ranges (one
@@ -80,10 +81,14 @@ public:
   {
     return std::chrono::steady_clock::now() - m_txn_started;
   }
-  // In the open transaction, marks an archive of an older format with today's (the first
-  // transaction that stores a blob does, or one that replaces a rootless archive's settings:
-  // FORMAT.md, head).
+  // In the open transaction, marks an archive of an older format with today's, moving its
+  // roots into format 5's tables (the first transaction that stores a blob or a root does, or
+  // one that replaces a rootless archive's settings: FORMAT.md, head).
   Result<void> mark_current_format();
+  // The pages the open transaction has taken so far (in use now minus at its BEGIN, when
+  // more) times the page size; 0 without a transaction. commit() adds the same figure, at
+  // the end, to the counters' bytes_taken.
+  Result<std::uint64_t> bytes_taken_in_transaction();
 
   // Stores `item` in the open transaction (beginning one), unless its key is stored already.
   Result<void> write_blob(const QueuedBlob& item);
@@ -133,6 +138,7 @@ private:
   Result<void> finish_pack(OpenPack& pack);
   Result<void> finish_packs();
   Result<void> size_page_cache(); // the page cache follows the key index's size
+  Result<std::int64_t> used_pages(); // page_count - freelist_count
   void log_row(std::int64_t row_id);
 
   const SqliteOptions& m_options;
@@ -141,11 +147,13 @@ private:
 
   std::string m_path;
   sql::Db m_db;
-  sql::Stmt m_has_blob, m_insert_blob, m_insert_pack, m_insert_base, m_find_base, m_pack_bases;
+  sql::Stmt m_has_blob, m_used_pages, m_insert_blob, m_insert_pack, m_insert_base, m_find_base, m_pack_bases;
   bool m_in_txn = false;
   bool m_format_upgrade = false;        // the archive says an older format
   bool m_format_upgrade_in_txn = false; // the open transaction marks it with today's
   std::chrono::steady_clock::time_point m_txn_started;
+  std::int64_t m_page_bytes = 0;
+  std::int64_t m_pages_at_begin = 0; // pages in use when the open transaction began
   std::int64_t m_next_pack_id = 0;
   std::int64_t m_index_rows = 0; // about how many rows the key index holds
   std::int64_t m_cache_kib = 0;  // the page cache, as last set

@@ -148,7 +148,7 @@ TEST_CASE("verify: --deep validates each root against its stored schema", "[veri
   std::set<std::pair<std::string, std::string>> where;
   for (const auto& p : r.problems) {
     CHECK(p.kind == ProblemKind::schema_violation);
-    CHECK(p.roots == std::vector<std::string>{"strict"});
+    CHECK(p.roots == std::vector<std::string>{"strict#1"});
     CHECK_THAT(p.detail, Catch::StartsWith("root \"strict\": "));
     where.emplace(p.instance_location, p.schema_location);
   }
@@ -478,7 +478,7 @@ TEST_CASE("verify: a malformed child list is a bad index row blamed on its roots
   INFO(describe(r));
   REQUIRE(r.problems.size() == 1);
   CHECK(r.problems[0].kind == ProblemKind::bad_index_row);
-  CHECK(r.problems[0].roots == std::vector<std::string>{"A"});
+  CHECK(r.problems[0].roots == std::vector<std::string>{"A#1"});
   CHECK_THAT(r.problems[0].detail, Catch::Contains(t.a.top.to_hex()));
 }
 
@@ -497,7 +497,7 @@ TEST_CASE("verify: a key stored in two rows is a duplicate key, which gc cures",
   REQUIRE(r.problems.size() == 1);
   CHECK(r.problems[0].kind == ProblemKind::duplicate_key);
   CHECK(r.problems[0].key == t.a.top);
-  CHECK(r.problems[0].roots == std::vector<std::string>{"A"});
+  CHECK(r.problems[0].roots == std::vector<std::string>{"A#1"});
   CHECK_THAT(r.problems[0].detail, Catch::Contains("the same key"));
   CHECK_THAT(r.suggestion, Catch::Contains("pagable gc"));
   // Only keys the checked roots reach count, as everywhere in verify.
