@@ -125,41 +125,63 @@ json::json_pointer pointer_of(const std::vector<std::string>& tokens)
   return p;
 }
 
-// One edit of a kind chosen at random: a scalar replaced, an array item inserted or removed,
-// a member added or removed, a subtree replaced by a scalar. Returns its name.
-std::string edit(json& doc, std::mt19937& rng, int n)
+// Every container of `doc` that is an array (or an object), as pointers.
+void containers(const json& v, const json::json_pointer& at, json::value_t type,
+                std::vector<json::json_pointer>& out)
 {
-  auto path = random_path(doc, rng);
-  json& v = doc[pointer_of(path)];
+  if (v.type() == type) {
+    out.push_back(at);
+  }
+  if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      containers(*it, at / it.key(), type, out);
+    }
+  } else if (v.is_array()) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      containers(v[i], at / i, type, out);
+    }
+  }
+}
+
+// A container of the type for an edit: half of the time one of `big` (the chunked arrays, the
+// routed object), otherwise any, so that small inline containers get edits too.
+json& pick(json& doc, std::mt19937& rng, json::value_t type, const std::vector<std::string>& big)
+{
+  if (rng() % 2 == 0) {
+    return doc[json::json_pointer(big[rng() % big.size()])];
+  }
+  std::vector<json::json_pointer> all;
+  containers(doc, json::json_pointer(), type, all);
+  return doc[all[rng() % all.size()]];
+}
+
+const std::vector<std::string> k_edit_kinds = {"insert", "remove item", "add member",
+                                               "remove member", "replace"};
+
+// One edit of `kind` (k_edit_kinds): an array item inserted or removed, a member added or
+// removed, a value (scalar or subtree) replaced by a string.
+void edit(json& doc, std::mt19937& rng, const std::string& kind, int n)
+{
   const std::string fresh = "edit-" + std::to_string(n);
-  switch (rng() % 5) {
-  case 0:
-    if (v.is_array()) {
+  if (kind == "insert" || kind == "remove item") {
+    json& v = pick(doc, rng, json::value_t::array, {"/items", "/numbers"});
+    if (kind == "insert" || v.empty()) {
       v.insert(v.begin() + static_cast<long>(rng() % (v.size() + 1)), json{{"new", fresh}});
-      return "insert";
-    }
-    [[fallthrough]];
-  case 1:
-    if (v.is_array() && !v.empty()) {
+    } else {
       v.erase(v.begin() + static_cast<long>(rng() % v.size()));
-      return "remove item";
     }
-    [[fallthrough]];
-  case 2:
-    if (v.is_object()) {
+  } else if (kind == "add member" || kind == "remove member") {
+    json& v = pick(doc, rng, json::value_t::object, {"/routed"});
+    if (kind == "add member" || v.empty()) {
       v[fresh] = {{"added", n}};
-      return "add member";
-    }
-    [[fallthrough]];
-  case 3:
-    if (v.is_object() && !v.empty()) {
+    } else {
       auto it = v.begin();
       std::advance(it, static_cast<long>(rng() % v.size()));
       v.erase(it);
-      return "remove member";
     }
-    [[fallthrough]];
-  default: v = fresh; return "replace";
+  } else {
+    auto path = random_path(doc, rng);
+    doc[pointer_of(path)] = fresh;
   }
 }
 
@@ -188,32 +210,32 @@ TEST_CASE("diff: a document diffed with itself is empty and reads nothing", "[di
   CHECK(d.stats.blobs_read == 0);
 }
 
-TEST_CASE("diff: >= 50 synthetic edits of each kind, inline, chunked and routed: the patch turns A "
-          "into B with one operation per edit",
+TEST_CASE("diff: >= 50 synthetic edits, ten of each kind, into inline, chunked and routed "
+          "containers: the patch turns A into B with one operation per edit",
           "[diff]")
 {
   auto archive = Archive::open_in_memory();
   std::mt19937 rng(7);
   const json a = synthetic_document(rng);
   const Key ka = pack_json(*archive, "doc", a.dump(), k_small);
-  std::map<std::string, int> kinds;
-  for (int n = 0; n < 60; ++n) {
-    json b = a;
-    const std::string kind = edit(b, rng, n);
-    ++kinds[kind];
-    INFO("edit " << n << ": " << kind);
-    const Key kb = pack_json(*archive, "doc", b.dump());
-    diff::DiffOptions options;
-    options.merge_patch = true;
-    const auto d = check_patch(*archive, ka, kb, a, b, options);
-    CHECK(d.patch.size() == 1);
+  int n = 0;
+  for (const auto& kind : k_edit_kinds) {
+    for (int i = 0; i < 10; ++i, ++n) {
+      json b = a;
+      edit(b, rng, kind, n);
+      INFO("edit " << n << ": " << kind);
+      const Key kb = pack_json(*archive, "doc", b.dump());
+      diff::DiffOptions options;
+      options.merge_patch = true;
+      const auto d = check_patch(*archive, ka, kb, a, b, options);
+      CHECK(d.patch.size() == 1);
+    }
   }
-  CHECK(kinds.size() == 5);
   // Several edits at once, and the other way round.
-  for (int n = 0; n < 10; ++n) {
+  for (int m = 0; m < 10; ++m) {
     json b = a;
     for (int e = 0; e < 6; ++e) {
-      edit(b, rng, 100 + n * 10 + e);
+      edit(b, rng, k_edit_kinds[rng() % k_edit_kinds.size()], 100 + m * 10 + e);
     }
     const Key kb = pack_json(*archive, "doc", b.dump());
     check_patch(*archive, ka, kb, a, b);
@@ -321,7 +343,8 @@ TEST_CASE("diff: one string changed in the GitHub REST description reads a few b
   test::TempDir dir;
   auto archive = Archive::open(dir.file("a.pagable"), ArchiveOptions{OpenMode::create}).value();
   const std::string text = test::read_file(shared + "/corpora/github-api.openapi.json");
-  json doc = json::parse(text);
+  // Ordered: nlohmann::json would sort the members, and every node of B would be new.
+  nlohmann::ordered_json doc = nlohmann::ordered_json::parse(text);
   const Key ka = pack_json(*archive, "api", text);
   doc["paths"]["/repos/{owner}/{repo}/pulls"]["get"]["summary"] = "List pull requests (edited)";
   std::istringstream in(doc.dump());
