@@ -73,8 +73,8 @@ struct PackRequest {
   // The older version whose nodes become delta bases; default: the newest version under
   // `name`, when there is one.
   std::optional<Key> update_of;
-  // Workers, limits, dangling references, progress. Its `cancel` is ignored: pass a
-  // stop_token to pack().
+  // Workers, limits, dangling references, progress. Its `cancel` and `schema` are ignored:
+  // pass a stop_token to pack(), and the schema above.
   pack::PackOptions options;
   // Recorded in the root's stats as where the document came from ("-" for standard input).
   std::string source;

@@ -155,7 +155,9 @@ Result<PackReport> pack_attempts(store::BlobStore& store, const pack::BoundarySe
       return make_error(Errc::locked,
                         committed.error().message() + ": a gc or failed pack running at the same time " +
                             "removed it after this pack reused it, " +
-                            (!source.rereadable() ? std::string("and the input cannot be read twice")
+                            (!source.rereadable() ? std::string(source.stream() != nullptr
+                                                                  ? "and a stream cannot be read twice"
+                                                                  : "and standard input cannot be read twice")
                                                   : "on " + std::to_string(attempt) + " attempts") +
                             "; nothing of it was committed, pack it again");
     }
@@ -179,6 +181,7 @@ Result<PackReport> Archive::pack(const PackSource& source, const PackRequest& re
   const std::stop_callback on_stop(stop, [&cancel] { cancel.store(true); });
   pack::PackOptions options = request.options;
   options.cancel = &cancel;
+  options.schema = request.schema;
   if (events.progress) {
     options.progress = events.progress;
   }
