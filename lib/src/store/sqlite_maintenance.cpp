@@ -340,8 +340,8 @@ public:
       PAGABLE_TRY_ASSIGN(Stmt b, m_db.prepare("SELECT base_pack, offset, size FROM pack_bases "
                                               "WHERE pack = ?1 ORDER BY seq"));
       b.bind(1, id);
-      PAGABLE_TRY(b.each_row("reading a pack's delta bases", [&](const Stmt& row) -> Result<void> {
-        slices.push_back({row.column_int(0), row.column_int(1), row.column_int(2)});
+      PAGABLE_TRY(b.each_row("reading a pack's delta bases", [&](const Stmt& base) -> Result<void> {
+        slices.push_back({base.column_int(0), base.column_int(1), base.column_int(2)});
         return {};
       }));
     }
