@@ -4,11 +4,9 @@
 // exception to the general table).
 #include "app.hpp"
 #include "exit_codes.hpp"
+#include "reports.hpp"
 
 #include <pagable/diff.hpp>
-#include <pagable/selector.hpp>
-
-#include <iostream>
 
 namespace pagable::cli {
 namespace {
@@ -48,22 +46,15 @@ int run_diff(const DiffArgs& args, const Context& ctx, const Output& out)
   if (!archive) {
     return trouble(out, archive.error());
   }
-  auto a = (*archive)->find_root(args.a);
-  if (!a) {
-    return trouble(out, std::move(a).error().with_context("A"));
-  }
-  auto b = (*archive)->find_root(args.b);
-  if (!b) {
-    return trouble(out, std::move(b).error().with_context("B"));
-  }
   diff::DiffOptions options;
   options.at = args.at;
   options.old_values = args.format == "human" && !out.json() ? diff::OldValues::yes : diff::OldValues::no;
   options.merge_patch = args.format == "merge-patch";
-  auto d = diff::diff((*archive)->store(), a->key, b->key, options);
-  if (!d) {
-    return trouble(out, d.error());
+  auto report = (*archive)->diff(args.a, args.b, options);
+  if (!report) {
+    return trouble(out, report.error());
   }
+  const diff::DiffResult* d = &report->result;
   const int code = d->equal() ? 0 : 1;
   if (args.format == "merge-patch" && !d->merge_patch) {
     return trouble(out, make_error(Errc::invalid_argument,
@@ -71,26 +62,15 @@ int run_diff(const DiffArgs& args, const Context& ctx, const Output& out)
                                        " (use --format json-patch)"));
   }
   if (out.json()) {
-    nlohmann::ordered_json report = {{"archive", args.archive},
-                                     {"a", version_json(*a)},
-                                     {"b", version_json(*b)},
-                                     {"at", args.at},
-                                     {"equal", d->equal()},
-                                     {"patch", diff::to_json_patch(d->patch)},
-                                     {"stats", {{"blobs_read", d->stats.blobs_read},
-                                                {"bytes_read", d->stats.bytes_read}}}};
-    if (d->merge_patch) {
-      report["merge_patch"] = *d->merge_patch;
-    }
-    std::cout << report.dump(2) << '\n';
+    out.report(to_json(*report, args.archive, args.at));
     return code;
   }
   if (args.format == "json-patch") {
-    std::cout << diff::to_json_patch(d->patch).dump(2) << '\n';
+    out.document() << diff::to_json_patch(d->patch).dump(2) << '\n';
     return code;
   }
   if (args.format == "merge-patch") {
-    std::cout << d->merge_patch->dump(2) << '\n';
+    out.document() << d->merge_patch->dump(2) << '\n';
     return code;
   }
   for (const auto& op : d->patch) {

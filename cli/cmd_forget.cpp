@@ -2,9 +2,10 @@
 // pagable forget ARCHIVE [NAME...] --keep-...: remove the versions a retention policy does not
 // keep (restic's semantics, pagable/retention.hpp), each name in one transaction.
 #include "app.hpp"
+#include "exit_codes.hpp"
+#include "reports.hpp"
 
 #include <pagable/retention.hpp>
-#include <pagable/selector.hpp>
 
 namespace pagable::cli {
 namespace {
@@ -43,36 +44,29 @@ int run_forget(const ForgetArgs& args, const Context& ctx, const Output& out)
   if (!report) {
     return out.error(report.error());
   }
-  nlohmann::json names = nlohmann::json::array();
   std::size_t removed = 0;
   std::size_t doomed = 0;
   for (const auto& n : report->names) {
-    nlohmann::json keep = nlohmann::json::array();
-    nlohmann::json remove = nlohmann::json::array();
     out.line(printable(n.name) + ":");
     for (const auto& d : n.decisions) {
-      nlohmann::json v = version_json(d.version);
       std::string why;
       for (const auto& r : d.reasons) {
         why += (why.empty() ? "" : ", ") + r;
       }
-      v["reasons"] = d.reasons;
       out.line(std::string(d.keep ? "  keep    " : (args.dry_run ? "  remove  " : "  removed ")) +
                printable(version_name(d.version)) + "  " + format_time(d.version.created_unix_ms) +
                "  " + d.version.key.short_hex() + (why.empty() ? "" : "  (" + why + ")"));
-      (d.keep ? keep : remove).push_back(std::move(v));
       doomed += d.keep ? 0 : 1;
     }
     removed += n.removed;
-    names.push_back({{"name", n.name}, {"keep", keep}, {"remove", remove}, {"removed", n.removed}});
   }
   if (args.dry_run) {
     out.line(std::to_string(doomed) + " version(s) would be removed (--dry-run: nothing was)");
   } else {
     out.line(std::to_string(removed) + " version(s) removed; run `pagable gc` to free their blobs");
   }
-  out.report({{"archive", args.archive}, {"dry_run", args.dry_run}, {"names", names}, {"removed", removed}});
-  return 0;
+  out.report(to_json(*report, args.archive, args.dry_run ? DryRun::yes : DryRun::no));
+  return k_exit_ok;
 }
 
 } // namespace

@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // pagable log ARCHIVE [SELECTOR]: a name's versions, newest first.
 #include "app.hpp"
-
-#include <pagable/selector.hpp>
-
-#include <algorithm>
+#include "exit_codes.hpp"
+#include "reports.hpp"
 
 namespace pagable::cli {
 namespace {
@@ -20,38 +18,13 @@ int run_log(const LogArgs& args, const Context& ctx, const Output& out)
   if (!archive) {
     return out.error(archive.error());
   }
-  std::vector<store::RootRecord> versions;
-  if (args.selector.empty()) {
-    auto all = (*archive)->list_roots();
-    if (!all) {
-      return out.error(all.error());
-    }
-    versions = std::move(*all);
-  } else {
-    // A name gives all its versions; any other selector the versions of its name up to the
-    // one it selects, as `git log REV` does.
-    auto picked = (*archive)->find_root(args.selector);
-    if (!picked) {
-      return out.error(picked.error());
-    }
-    auto all = (*archive)->list_versions(picked->name);
-    if (!all) {
-      return out.error(all.error());
-    }
-    const bool whole_name = args.selector == picked->name;
-    for (auto& v : *all) {
-      if (whole_name || v.version <= picked->version) {
-        versions.push_back(std::move(v));
-      }
-    }
+  auto versions = (*archive)->history(args.selector);
+  if (!versions) {
+    return out.error(versions.error());
   }
-  std::stable_sort(versions.begin(), versions.end(), [](const auto& a, const auto& b) {
-    return a.created_unix_ms != b.created_unix_ms ? a.created_unix_ms > b.created_unix_ms
-                                                  : a.version > b.version;
-  });
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& v : versions) {
-    const nlohmann::json j = version_json(v);
+  for (const auto& v : *versions) {
+    const nlohmann::json j = to_json(v);
     list.push_back(j);
     std::string line = format_time(v.created_unix_ms) + "  " + printable(version_name(v)) + "  " +
                        v.key.short_hex();
@@ -65,7 +38,7 @@ int run_log(const LogArgs& args, const Context& ctx, const Output& out)
   out.report({{"archive", args.archive},
               {"selector", args.selector.empty() ? nlohmann::json(nullptr) : nlohmann::json(args.selector)},
               {"versions", list}});
-  return 0;
+  return k_exit_ok;
 }
 
 } // namespace

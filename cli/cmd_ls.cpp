@@ -2,10 +2,8 @@
 // pagable ls ARCHIVE [--all] [--prefix P] [--label K=V]: names with their newest version and
 // how many versions they hold, oldest first; every version with --all.
 #include "app.hpp"
-
-#include <pagable/selector.hpp>
-
-#include <map>
+#include "exit_codes.hpp"
+#include "reports.hpp"
 
 namespace pagable::cli {
 namespace {
@@ -19,63 +17,41 @@ struct LsArgs {
 
 int run_ls(const LsArgs& args, const Context& ctx, const Output& out)
 {
-  std::map<std::string, std::string> wanted;
+  ListRequest request;
+  request.all = args.all ? AllVersions::yes : AllVersions::no;
+  request.prefix = args.prefix;
   for (const auto& l : args.labels) {
     const auto eq = l.find('=');
     if (eq == std::string::npos || eq == 0) {
       return out.error(make_error(Errc::invalid_argument, "--label wants KEY=VALUE, got \"" + l + "\""));
     }
-    wanted[l.substr(0, eq)] = l.substr(eq + 1);
+    request.labels[l.substr(0, eq)] = l.substr(eq + 1);
   }
   auto archive = open_archive(args.archive, OpenMode::read_only, ctx);
   if (!archive) {
     return out.error(archive.error());
   }
-  auto roots = (*archive)->list_roots(); // oldest first
-  if (!roots) {
-    return out.error(roots.error());
+  auto listed = (*archive)->list(request);
+  if (!listed) {
+    return out.error(listed.error());
   }
-  // Each name's newest version and count (the newest is the highest number).
-  std::map<std::string, std::pair<const store::RootRecord*, std::size_t>> names;
-  for (const auto& r : *roots) {
-    auto& [newest, count] = names[r.name];
-    ++count;
-    if (newest == nullptr || r.version > newest->version) {
-      newest = &r;
-    }
-  }
-  const auto shown = [&](const store::RootRecord& r) {
-    if (!r.name.starts_with(args.prefix)) {
-      return false;
-    }
-    for (const auto& [k, v] : wanted) {
-      const auto it = r.labels.find(k);
-      if (it == r.labels.end() || it->second != v) {
-        return false;
-      }
-    }
-    return true;
-  };
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& r : *roots) {
-    const auto& [newest, count] = names[r.name];
-    if ((!args.all && newest != &r) || !shown(r)) {
-      continue;
-    }
-    nlohmann::json j = version_json(r);
+  for (const auto& [r, count] : *listed) {
+    nlohmann::json j = to_json(r);
     j["versions"] = count;
     list.push_back(j);
     std::string labels;
     for (const auto& [k, v] : r.labels) {
       labels += "  " + printable(k) + "=" + printable(v);
     }
-    const std::string extra = args.all ? (r.bytes_added ? "  " + human_bytes(*r.bytes_added) : "  ?")
-                                       : "  (" + std::to_string(count) + (count == 1 ? " version)" : " versions)");
+    const std::string extra =
+        args.all ? (r.bytes_added ? "  " + human_bytes(*r.bytes_added) : "  ?")
+                 : "  (" + std::to_string(count) + (count == 1 ? " version)" : " versions)");
     out.line(format_time(r.created_unix_ms) + "  " + r.key.short_hex() + "  " +
              printable(version_name(r)) + extra + labels);
   }
   out.report({{"archive", args.archive}, {"all", args.all}, {"roots", list}});
-  return 0;
+  return k_exit_ok;
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 // pagable unpack ARCHIVE [SELECTOR...] [-C DIR] [--all-versions]: write versions back as
 // NAME.json (NAME#N.json) files.
 #include "app.hpp"
+#include "exit_codes.hpp"
 #include "interrupt.hpp"
 
 #include <pagable/hydrate.hpp>
@@ -157,7 +158,7 @@ Result<Fd> open_parent(const Fd& top, const std::string& top_name, const std::st
 
 // Writes the version as `base`.json below `top`: into a temporary file first, renamed into
 // place once complete, removed if the write fails or is interrupted.
-Result<std::uint64_t> write_root(const store::BlobStore& store, const store::RootRecord& root,
+Result<std::uint64_t> write_root(const Archive& archive, const store::RootRecord& root,
                                  const std::string& base, const Fd& top, const std::string& top_name,
                                  int indent)
 {
@@ -175,10 +176,10 @@ Result<std::uint64_t> write_root(const store::BlobStore& store, const store::Roo
   }
   FdOutBuf buf(out.get());
   std::ostream os(&buf);
-  hydrate::Document doc(store, root.key);
+  const auto doc = archive.document(root.key);
   hydrate::WriteOptions options;
   options.indent = indent;
-  auto written = doc.write_json(os, "", options);
+  auto written = doc->write_json(os, "", options);
   os.flush();
   struct stat st {};
   const bool ok = written && os && ::fstat(out.get(), &st) == 0;
@@ -211,43 +212,15 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
     return out.error(archive.error());
   }
   // Each name's newest version; with --all-versions every version, as NAME#N.json.
-  std::vector<store::RootRecord> roots;
-  auto all = (*archive)->list_roots();
-  if (!all) {
-    return out.error(all.error());
-  }
-  std::map<std::string, std::uint64_t> newest;
-  for (const auto& r : *all) {
-    newest[r.name] = std::max(newest[r.name], r.version);
-  }
-  if (args.roots.empty()) {
-    for (auto& r : *all) {
-      if (args.all_versions || newest[r.name] == r.version) {
-        roots.push_back(std::move(r));
-      }
-    }
-  } else {
-    for (const auto& sel : args.roots) {
-      if (args.all_versions && newest.count(sel) != 0) {
-        for (const auto& r : *all) {
-          if (r.name == sel) {
-            roots.push_back(r);
-          }
-        }
-        continue;
-      }
-      auto root = (*archive)->find_root(sel);
-      if (!root) {
-        return out.error(root.error());
-      }
-      roots.push_back(std::move(*root));
-    }
+  auto roots = (*archive)->select(args.roots, args.all_versions ? AllVersions::yes : AllVersions::no);
+  if (!roots) {
+    return out.error(roots.error());
   }
   const auto base_of = [&](const store::RootRecord& r) {
     return args.all_versions ? r.name + "#" + std::to_string(r.version) : r.name;
   };
   // Refuse every unsafe name before writing anything.
-  for (const auto& r : roots) {
+  for (const auto& r : *roots) {
     if (!is_safe_name(r.name)) {
       return out.error(make_error(Errc::invalid_argument,
                                   "root name \"" + r.name + "\" would escape " + args.directory +
@@ -262,9 +235,9 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
   }
   catch_interrupts();
   nlohmann::json files = nlohmann::json::array();
-  for (const auto& r : roots) {
+  for (const auto& r : *roots) {
     const auto path = std::filesystem::path(args.directory) / (base_of(r) + ".json");
-    auto bytes = write_root((*archive)->store(), r, base_of(r), top, args.directory, args.indent);
+    auto bytes = write_root(**archive, r, base_of(r), top, args.directory, args.indent);
     if (!bytes) {
       return out.error(std::move(bytes).error().with_context(r.name));
     }
@@ -276,7 +249,7 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
     out.line(path.string() + " (" + std::to_string(*bytes) + " bytes)");
   }
   out.report({{"archive", args.archive}, {"directory", args.directory}, {"files", files}});
-  return 0;
+  return k_exit_ok;
 }
 
 } // namespace

@@ -5,13 +5,12 @@
 // --quiet. The library returns reports; only this layer prints.
 
 #include <pagable/result.hpp>
-#include <pagable/store.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <ostream>
 #include <string>
-#include <string_view>
 
 namespace pagable::cli {
 
@@ -28,6 +27,14 @@ public:
   bool json() const noexcept { return m_options.json; }
   // A line of human output (suppressed by --quiet and --json).
   void line(const std::string& text) const;
+  // A line of the command's own output (hydrate --types' listing): on stdout whatever
+  // --quiet says, but not with --json (the report says it).
+  void data_line(const std::string& text) const;
+  // The stream a command's document goes to (hydrate): standard output.
+  std::ostream& document() const;
+  // Figures about the work, one JSON line on stderr (hydrate --stats, whose stdout is the
+  // document).
+  void stats(const nlohmann::json& figures) const;
   // The one machine-readable report of a command (--json only).
   void report(const nlohmann::json& report) const;
   // An error: "pagable: error: ..." on stderr, plus {"error": ...} on stdout with --json.
@@ -38,6 +45,9 @@ public:
   void error_line(const Error& error) const;
   // A warning on stderr (suppressed by --quiet).
   void warn(const std::string& text) const;
+  // Flushes standard output: Errc::io (with the OS's reason) when what was written could not
+  // all be delivered.
+  Result<void> finish() const;
   // Returns true iff progress should be shown.
   bool show_progress() const noexcept { return m_progress; }
   void progress(const std::string& text) const;
@@ -49,17 +59,5 @@ private:
   OutputOptions m_options;
   bool m_progress = false;
 };
-
-// "22.6 kB", "1.91 MB", "512 bytes": sizes for people (decimal units).
-std::string human_bytes(std::uint64_t bytes);
-// `text` with control characters escaped (\t, \n, \xNN), so that a name cannot move the
-// terminal's cursor or forge a line of output.
-std::string printable(std::string_view text);
-// One version in a report (ls, log, diff, forget: schemas/report-*.schema.json): name,
-// version, key, schema_key, created, labels, stats, nodes, new_nodes, bytes_added (null for
-// versions from before format 5 recorded it).
-nlohmann::json version_json(const store::RootRecord& r);
-// "api#42".
-std::string version_name(const store::RootRecord& r);
 
 } // namespace pagable::cli

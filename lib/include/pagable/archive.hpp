@@ -14,11 +14,15 @@
 // document's blobs. Several Archives (or processes) on one file pack concurrently; SQLite's
 // write lock orders their transactions.
 
+#include <pagable/diff.hpp>
+#include <pagable/gc.hpp>
+#include <pagable/hydrate.hpp>
 #include <pagable/key.hpp>
 #include <pagable/pack.hpp>
 #include <pagable/result.hpp>
 #include <pagable/retention.hpp>
 #include <pagable/store.hpp>
+#include <pagable/verify.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -80,8 +84,8 @@ struct PackRequest {
   // When the version was made, in milliseconds since the Unix epoch (0: now). For importing
   // a history (restic's `backup --time`); NAME@TIME and retention go by it.
   std::int64_t created_unix_ms = 0;
-  // Workers, limits, dangling references, progress. Its `cancel` is ignored: pass a
-  // stop_token to pack().
+  // Workers, limits, dangling references, progress. Its `cancel` and `schema` are ignored:
+  // pass a stop_token to pack(), and the schema above.
   pack::PackOptions options;
   // Recorded in the root's stats as where the document came from ("-" for standard input).
   std::string source;
@@ -144,6 +148,72 @@ struct ForgetReport {
   std::vector<Name> names; // in name order
 };
 
+// Which versions remove() takes out: those `names` select (a name: every version of it; any
+// other selector, pagable/selector.hpp: that one version), or every version of all names but
+// the `keep_last` whose newest version is newest, of those whose name starts with `prefix`
+// (across names, as before versions; forget's --keep-last keeps N versions per name).
+struct RemoveRequest {
+  std::vector<std::string> names;
+  std::optional<std::size_t> keep_last;
+  std::string prefix; // with keep_last only
+};
+
+// What plan_remove() selected: whole names (oldest first), and single versions by name.
+struct RemovePlan {
+  std::vector<std::string> names;
+  std::map<std::string, std::vector<std::uint64_t>> versions;
+  bool empty() const noexcept { return names.empty() && versions.empty(); }
+};
+
+// What remove() took out: "NAME" for a whole name, "NAME#N" for one version.
+struct RemoveReport {
+  std::vector<std::string> removed;
+  std::uint64_t versions_removed = 0;
+};
+
+// Which versions list() returns.
+enum class AllVersions : std::uint8_t { no, yes };
+struct ListRequest {
+  AllVersions all = AllVersions::no;          // every version, or each name's newest
+  std::string prefix;                         // only names starting with it
+  std::map<std::string, std::string> labels;  // only versions with all of these labels
+};
+// One line of list(): a version, and how many versions its name holds.
+struct Listed {
+  store::RootRecord root;
+  std::size_t versions = 0;
+};
+
+// Two versions and the patch between them (diff()).
+struct DiffReport {
+  store::RootRecord a;
+  store::RootRecord b;
+  diff::DiffResult result;
+};
+
+// What stat() reports.
+struct ArchiveStats {
+  store::StoreStats store;
+  std::uint64_t roots_with_schema = 0;
+  // What gc would give back now (a dry-run plan: index only, no blob data read).
+  gc::GcFigures reclaimable;
+  // The archive's boundary settings; absent before its first pack fixes them, or when they
+  // are unusable (then boundaries_error says why: pack refuses such an archive).
+  std::optional<pack::BoundarySettings> boundaries;
+  std::string boundaries_error;
+  // The newest version of any name (latest created), and what every version added together
+  // (those from before format 5 recorded nothing: store::RootRecord::bytes_added).
+  std::optional<store::RootRecord> newest;
+  std::uint64_t bytes_added_total = 0;
+};
+
+// A value that has a stable type name under its root's stored schema (types()).
+struct TypedValue {
+  std::string pointer; // RFC 6901
+  std::string type;    // `x-pagable-type`, else the $defs/definitions key
+  std::string variant; // the discriminator value that picked it, when one did
+};
+
 class Archive {
 public:
   // Opens the archive at `location` (a file path), creating it when options.mode says so.
@@ -158,6 +228,10 @@ public:
   ~Archive();
   Archive(const Archive&) = delete;
   Archive& operator=(const Archive&) = delete;
+
+  // The bytes the archive at `location` takes on disk (its file and write-ahead log; 0 when
+  // there is none). Opens nothing.
+  static std::uint64_t file_bytes(const std::string& location);
 
   // The location it was opened with ("" for memory).
   const std::string& location() const noexcept;
@@ -195,6 +269,52 @@ public:
   // before anything is removed.
   Result<ForgetReport> forget(std::span<const std::string> names, const KeepPolicy& policy,
                               DryRun dry_run);
+  // The versions `request` selects with their names' version counts, oldest first.
+  Result<std::vector<Listed>> list(const ListRequest& request) const;
+  // The versions `selectors` name, in their order (unpack): each selector one version, or
+  // with AllVersions::yes a bare name every version of it. No selectors: each name's newest
+  // version (every version with AllVersions::yes), oldest first. find_root's errors.
+  Result<std::vector<store::RootRecord>> select(std::span<const std::string> selectors,
+                                                AllVersions all) const;
+  // A name's history, newest first: for a bare name every version of it; for another selector
+  // the versions of its name up to the one it selects (as `git log REV`); for "" every
+  // version of every name.
+  Result<std::vector<store::RootRecord>> history(std::string_view selector) const;
+  // The patch turning the version selector `a` names into the one `b` names (pagable/diff.hpp),
+  // reading only what differs. Errors name the side ("A: ...", "B: ...") whose selector failed.
+  Result<DiffReport> diff(std::string_view a, std::string_view b,
+                          const diff::DiffOptions& options = {}) const;
+
+  // --- reading ---
+  // A lazy reader of the document under `root` (pagable/hydrate.hpp): JSON text, a
+  // value-level walk, or lookups at pointers, reading only the blobs they touch through a
+  // cache of `cache_bytes`. REQUIRES: the Archive outlives it.
+  std::unique_ptr<hydrate::Document> document(const Key& root,
+                                               std::size_t cache_bytes = 64 * 1024 * 1024) const;
+  // Every value at or under `pointer` ("" = the whole document) in `root`'s document that has a
+  // stable type name under the root's stored schema, in document order. Errc::invalid_argument
+  // when the root has no schema; Errc::not_found when there is no value at `pointer`. Holds
+  // the document in memory (discriminated branches are chosen by whole values).
+  Result<std::vector<TypedValue>> types(const store::RootRecord& root, std::string_view pointer) const;
+
+  // --- maintenance ---
+  // verify::run on this archive (DESIGN §5's levels). options.roots are selectors: a name
+  // checks every version of it, another selector the version it names.
+  Result<verify::VerifyReport> verify(const verify::VerifyOptions& options = {}) const;
+  // gc::plan on this archive: what a collection would remove and free; changes nothing.
+  Result<gc::GcPlan> plan_gc(const gc::GcOptions& options = {}) const;
+  // Sweeps what `plan` found unreachable; packs it rewrites are compressed as this Archive
+  // writes (ArchiveOptions), so gc keeps the archive's compression.
+  Result<gc::GcFigures> collect_garbage(gc::GcPlan& plan, const gc::GcOptions& options = {});
+  // The names and versions `request` selects, each once; every selector must resolve
+  // (find_root's errors) before anything is removed. Changes nothing.
+  Result<RemovePlan> plan_remove(const RemoveRequest& request) const;
+  // Removes what `plan` lists: every version of its names, and its single versions (each
+  // name's in one transaction). Their blobs stay until gc, which keeps what the remaining
+  // versions reach, delta bases included.
+  Result<RemoveReport> remove(const RemovePlan& plan);
+  // Sizes, counts, settings and what gc would reclaim.
+  Result<ArchiveStats> stat() const;
 
   // The store behind the archive, for the layers built on its roles (page-out, typed
   // objects). Writes made through it bypass take-back.

@@ -6,22 +6,16 @@
 #include <pagable/selector.hpp>
 #include <pagable/stored_schema.hpp>
 
+#include "archive/archive_impl.hpp"
 #include "store/sqlite_store.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <set>
 
 namespace pagable {
-
-struct Archive::Impl {
-  std::string location;
-  std::unique_ptr<store::BlobStore> store;
-  std::mutex pack_mutex; // one pack at a time: take-back undoes this store's writes
-};
 
 Archive::Archive(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Archive::~Archive() = default;
@@ -188,7 +182,9 @@ Result<PackReport> pack_attempts(store::BlobStore& store, const pack::BoundarySe
       return make_error(Errc::locked,
                         committed.error().message() + ": a gc or failed pack running at the same time " +
                             "removed it after this pack reused it, " +
-                            (!source.rereadable() ? std::string("and the input cannot be read twice")
+                            (!source.rereadable() ? std::string(source.stream() != nullptr
+                                                                  ? "and a stream cannot be read twice"
+                                                                  : "and standard input cannot be read twice")
                                                   : "on " + std::to_string(attempt) + " attempts") +
                             "; nothing of it was committed, pack it again");
     }
@@ -213,6 +209,7 @@ Result<PackReport> Archive::pack(const PackSource& source, const PackRequest& re
   const std::stop_callback on_stop(stop, [&cancel] { cancel.store(true); });
   pack::PackOptions options = request.options;
   options.cancel = &cancel;
+  options.schema = request.schema;
   if (events.progress) {
     options.progress = events.progress;
   }
