@@ -147,11 +147,17 @@ void containers(const json& v, const json::json_pointer& at, json::value_t type,
 // routed object), otherwise any, so that small inline containers get edits too.
 json& pick(json& doc, std::mt19937& rng, json::value_t type, const std::vector<std::string>& big)
 {
-  if (rng() % 2 == 0) {
-    return doc[json::json_pointer(big[rng() % big.size()])];
+  // Several edits in a row may have removed or replaced a big one, or the document.
+  const json::json_pointer chosen(big[rng() % big.size()]);
+  if (rng() % 2 == 0 && doc.contains(chosen) && doc[chosen].type() == type) {
+    return doc[chosen];
   }
   std::vector<json::json_pointer> all;
   containers(doc, json::json_pointer(), type, all);
+  if (all.empty()) {
+    doc = type == json::value_t::array ? json::array() : json::object();
+    return doc;
+  }
   return doc[all[rng() % all.size()]];
 }
 
