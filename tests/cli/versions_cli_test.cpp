@@ -105,7 +105,7 @@ TEST_CASE("cli versions: what pack, log and stat say a version added is one figu
   CHECK(std::filesystem::file_size(archive) - size_before == added);
 }
 
-TEST_CASE("cli versions: every selector form resolves; unknown and ambiguous ones exit 2 naming "
+TEST_CASE("cli versions: every selector form resolves, unknown and ambiguous ones exit 2 naming "
           "the candidates",
           "[cli][versions]")
 {
@@ -203,7 +203,7 @@ TEST_CASE("cli versions: two packs of one name at once get two numbers", "[cli][
   CHECK(numbers == std::set<int>{1, 2, 3, 4, 5, 6, 7});
 }
 
-TEST_CASE("cli diff: exit 0 equal, 1 different, 2 trouble; JSON Patch, merge patch and the report",
+TEST_CASE("cli diff: exit 0 equal, 1 different, 2 trouble, JSON Patch, merge patch and the report",
           "[cli][versions][diff]")
 {
   test::TempDir dir;
@@ -241,7 +241,7 @@ TEST_CASE("cli diff: exit 0 equal, 1 different, 2 trouble; JSON Patch, merge pat
   CHECK(run_pagable({"diff", dir.file("missing.pagable"), "d#1", "d#2"}).exit_code == 5);
 }
 
-TEST_CASE("cli forget: per-name retention, then gc; versions kept still hydrate although removed "
+TEST_CASE("cli forget: per-name retention, then gc, versions kept still hydrate although removed "
           "ones held their delta bases",
           "[cli][versions][forget]")
 {

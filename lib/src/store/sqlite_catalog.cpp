@@ -42,7 +42,8 @@ Result<std::vector<StoredRoot>> read_stored_roots(Db& db, std::optional<std::str
   PAGABLE_TRY_ASSIGN(const bool versioned, roots_have_versions(db));
   const std::string columns = versioned ? "version, bytes_added" : "1, NULL";
   const std::string where = name ? " WHERE name = ?1" : "";
-  const std::string order = name ? " ORDER BY version" : " ORDER BY created_ms, name, 7";
+  // By position: a table from before format 5 has no version column (column 7 is "1").
+  const std::string order = name ? " ORDER BY 7" : " ORDER BY created_ms, name, 7";
   PAGABLE_TRY_ASSIGN(Stmt q, db.prepare("SELECT name, key, schema_key, created_ms, labels, stats, " +
                                         columns + " FROM roots" + where + order));
   if (name) {

@@ -291,7 +291,7 @@ TEST_CASE("archive: each pack of a name adds a version, numbered, delta-compress
   }
 }
 
-TEST_CASE("archive: forget removes the versions a policy drops; gc then keeps the delta bases the "
+TEST_CASE("archive: forget removes the versions a policy drops, and gc then keeps the delta bases the "
           "versions kept decode from",
           "[archive][versions]")
 {

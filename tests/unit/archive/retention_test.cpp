@@ -80,7 +80,7 @@ TEST_CASE("retention: parse_span reads restic's spans", "[archive][retention]")
   }
 }
 
-TEST_CASE("retention: an empty policy keeps everything; keep-last keeps the newest", "[archive][retention]")
+TEST_CASE("retention: an empty policy keeps everything, keep-last keeps the newest", "[archive][retention]")
 {
   const auto versions = calendar(10);
   CHECK(kept_by_pagable(versions, {}).size() == 10);

@@ -275,7 +275,7 @@ TEST_CASE("diff: an item inserted into a chunked array is one add, and reads few
   }
 }
 
-TEST_CASE("diff: --at compares the values at a pointer; old values on request; merge patches only "
+TEST_CASE("diff: --at compares the values at a pointer, old values on request, merge patches only "
           "where exact",
           "[diff]")
 {

@@ -227,7 +227,7 @@ TEST_CASE("verify: a missing child is named with its key and exactly the roots t
     INFO(describe(r));
     const auto* p = find(r, ProblemKind::missing_blob, victim);
     REQUIRE(p != nullptr);
-    CHECK(p->roots == std::vector<std::string>{"A"});
+    CHECK(p->roots == std::vector<std::string>{"A#1"});
     CHECK(r.next_step != verify::NextStep::none);
   }
   SECTION("a missing shared blob affects both roots")
@@ -239,7 +239,7 @@ TEST_CASE("verify: a missing child is named with its key and exactly the roots t
     INFO(describe(r));
     const auto* p = find(r, ProblemKind::missing_blob, shared);
     REQUIRE(p != nullptr);
-    CHECK(p->roots == std::vector<std::string>{"A", "B"});
+    CHECK(p->roots == std::vector<std::string>{"A#1", "B#1"});
   }
 }
 
@@ -255,8 +255,8 @@ TEST_CASE("verify: a root pointing at a missing blob is reported against that ro
   REQUIRE(r.problems.size() == 1);
   const auto* p = find(r, ProblemKind::missing_blob, t.b.top);
   REQUIRE(p != nullptr);
-  CHECK(p->roots == std::vector<std::string>{"B"});
-  CHECK_THAT(p->detail, Catch::Contains("root \"B\""));
+  CHECK(p->roots == std::vector<std::string>{"B#1"});
+  CHECK_THAT(p->detail, Catch::Contains("root \"B#1\""));
 }
 
 TEST_CASE("verify: a blob whose stored bytes do not match its key is a hash mismatch", "[verify]")
@@ -285,7 +285,7 @@ TEST_CASE("verify: a blob whose stored bytes do not match its key is a hash mism
     for (const Key& k : {leaves[0], leaves[1]}) {
       const auto* p = find(r, ProblemKind::hash_mismatch, k);
       REQUIRE(p != nullptr);
-      CHECK(p->roots == std::vector<std::string>{"A"});
+      CHECK(p->roots == std::vector<std::string>{"A#1"});
     }
   }
   verify::VerifyOptions conn;
