@@ -4,21 +4,15 @@
 #include <pagable/schema.hpp>
 #include <pagable/stored_schema.hpp>
 
+#include "archive/archive_impl.hpp"
 #include "store/sqlite_store.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 
 namespace pagable {
-
-struct Archive::Impl {
-  std::string location;
-  std::unique_ptr<store::BlobStore> store;
-  std::mutex pack_mutex; // one pack at a time: take-back undoes this store's writes
-};
 
 Archive::Archive(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Archive::~Archive() = default;

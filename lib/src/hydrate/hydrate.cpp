@@ -12,19 +12,32 @@ namespace {
 using codec::NodeReader;
 using codec::Tag;
 
-// Writes JSON text with commas and indentation; buffers output and flushes it in blocks.
+// Writes JSON text with commas and indentation; buffers output and flushes it in blocks. The
+// walk's sink for write_json (as VisitorSink is for walk).
 class JsonWriter {
 public:
   JsonWriter(std::ostream& out, int indent) : m_out(out), m_indent(indent) {}
 
-  void begin(char open)
+  // --- the walk's events ---
+  Result<void> null_value() { return raw("null"); }
+  Result<void> boolean(bool v) { return raw(v ? "true" : "false"); }
+  Result<void> integer(std::int64_t v) { return raw(std::to_string(v)); }
+  Result<void> big_integer(std::string_view digits) { return raw(digits); }
+  Result<void> number(double v) { return raw(codec::format_binary64(v)); }
+  Result<void> begin_object() { return begin('{'); }
+  Result<void> member(std::string_view n) { return name(n); }
+  Result<void> end_object() { return end('}'); }
+  Result<void> begin_array() { return begin('['); }
+  Result<void> end_array() { return end(']'); }
+
+  Result<void> begin(char open)
   {
     prefix();
     m_buf += open;
     m_first.push_back(true);
-    maybe_flush(); // a deep indented opening is many lines before any value
+    return maybe_flush(); // a deep indented opening is many lines before any value
   }
-  void end(char close)
+  Result<void> end(char close)
   {
     const bool empty = m_first.back();
     m_first.pop_back();
@@ -32,27 +45,27 @@ public:
       newline();
     }
     m_buf += close;
-    maybe_flush();
+    return maybe_flush();
   }
-  void name(std::string_view n)
+  Result<void> name(std::string_view n)
   {
     prefix();
     quoted(n);
     m_buf += m_indent >= 0 ? ": " : ":";
     m_after_name = true;
-    maybe_flush();
+    return maybe_flush();
   }
-  void raw(std::string_view text)
+  Result<void> raw(std::string_view text)
   {
     prefix();
     m_buf += text;
-    maybe_flush();
+    return maybe_flush();
   }
-  void string(std::string_view s)
+  Result<void> string(std::string_view s)
   {
     prefix();
     quoted(s);
-    maybe_flush();
+    return maybe_flush();
   }
   Result<void> finish()
   {
@@ -66,8 +79,6 @@ public:
     return {};
   }
   std::uint64_t bytes() const noexcept { return m_written + m_buf.size(); }
-  // The output refused bytes (disk full, a closed pipe): nothing more is worth walking.
-  bool failed() const { return !m_out; }
 
 private:
   void prefix()
@@ -118,11 +129,17 @@ private:
     }
     m_buf += '"';
   }
-  void maybe_flush()
+  // Flushes a full buffer. The output refused bytes (disk full, a closed pipe): nothing more
+  // is worth walking.
+  Result<void> maybe_flush()
   {
     if (m_buf.size() >= 64 * 1024) {
       flush();
+      if (!m_out) {
+        return make_error(Errc::io, "writing the output failed");
+      }
     }
+    return {};
   }
   void flush()
   {
@@ -137,6 +154,26 @@ private:
   std::vector<bool> m_first; // per open container: nothing written in it yet
   bool m_after_name = false;
   std::uint64_t m_written = 0;
+};
+
+// The walk's sink for Document::walk: forwards to the caller's visitor.
+class VisitorSink {
+public:
+  explicit VisitorSink(ValueVisitor& v) : m_v(v) {}
+  Result<void> null_value() { return m_v.null_value(); }
+  Result<void> boolean(bool b) { return m_v.boolean(b); }
+  Result<void> integer(std::int64_t i) { return m_v.integer(i); }
+  Result<void> big_integer(std::string_view d) { return m_v.big_integer(d); }
+  Result<void> number(double d) { return m_v.number(d); }
+  Result<void> string(std::string_view s) { return m_v.string(s); }
+  Result<void> begin_object() { return m_v.begin_object(); }
+  Result<void> member(std::string_view n) { return m_v.member(n); }
+  Result<void> end_object() { return m_v.end_object(); }
+  Result<void> begin_array() { return m_v.begin_array(); }
+  Result<void> end_array() { return m_v.end_array(); }
+
+private:
+  ValueVisitor& m_v;
 };
 
 } // namespace
@@ -169,7 +206,10 @@ struct Document::Impl {
     return [this](const Key& k) { return load(k); };
   }
 
-  Result<void> write(JsonWriter& w, codec::Location start, const WriteOptions& options);
+  // Walks the value at `start`, handing it to `sink` (JsonWriter or VisitorSink): one walk for
+  // both, instantiated twice, so that writing JSON pays no virtual call per value.
+  template <typename Sink>
+  Result<void> walk(Sink& w, codec::Location start, ExpandRefs expand_refs);
 };
 
 namespace {
@@ -208,8 +248,8 @@ Cursor cursor_at(const codec::Location& loc)
 
 } // namespace
 
-Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
-                                   const WriteOptions& options)
+template <typename Sink>
+Result<void> Document::Impl::walk(Sink& w, codec::Location start, ExpandRefs expand_refs)
 {
   const codec::BlobLoader load = loader();
   std::vector<Cursor> cursors{cursor_at(start)};
@@ -223,28 +263,24 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       const std::size_t tag_pos = c.reader.pos();
       PAGABLE_TRY_ASSIGN(const Tag tag, c.reader.read_tag());
       switch (tag) {
-      case Tag::null: w.raw("null"); return {};
-      case Tag::false_: w.raw("false"); return {};
-      case Tag::true_: w.raw("true"); return {};
+      case Tag::null: return w.null_value();
+      case Tag::false_: return w.boolean(false);
+      case Tag::true_: return w.boolean(true);
       case Tag::integer: {
         PAGABLE_TRY_ASSIGN(const std::int64_t v, c.reader.read_integer_body());
-        w.raw(std::to_string(v));
-        return {};
+        return w.integer(v);
       }
       case Tag::big_integer: {
         PAGABLE_TRY_ASSIGN(const std::string_view digits, c.reader.read_text());
-        w.raw(digits);
-        return {};
+        return w.big_integer(digits);
       }
       case Tag::binary64: {
         PAGABLE_TRY_ASSIGN(const double v, c.reader.read_binary64_body());
-        w.raw(codec::format_binary64(v));
-        return {};
+        return w.number(v);
       }
       case Tag::string: {
         PAGABLE_TRY_ASSIGN(const std::string_view s, c.reader.read_text());
-        w.string(s);
-        return {};
+        return w.string(s);
       }
       case Tag::ref: {
         if (c.next_child >= c.blob->children.size()) {
@@ -259,7 +295,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       case Tag::object:
       case Tag::array: {
         PAGABLE_TRY_ASSIGN(const std::uint64_t n, c.reader.read_varint());
-        if (tag == Tag::object && n == 1 && options.expand_refs == ExpandRefs::yes) {
+        if (tag == Tag::object && n == 1 && expand_refs == ExpandRefs::yes) {
           const std::size_t member_pos = c.reader.pos();
           PAGABLE_TRY_ASSIGN(const std::string_view name, c.reader.read_text());
           auto next = c.reader.peek_tag();
@@ -286,10 +322,9 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
           // Not an expandable reference: write it as data.
           c.reader = NodeReader(c.blob->data, member_pos);
         }
-        w.begin(tag == Tag::object ? '{' : '[');
         levels.emplace_back(Level{tag == Tag::object ? LevelKind::object : LevelKind::array, n, true,
                                tag == Tag::object});
-        return {};
+        return tag == Tag::object ? w.begin_object() : w.begin_array();
       }
       case Tag::object_chunks:
       case Tag::array_chunks: {
@@ -298,9 +333,8 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
           PAGABLE_TRY(c.reader.read_varint());
         }
         const bool object = tag == Tag::object_chunks;
-        w.begin(object ? '{' : '[');
         levels.emplace_back(Level{LevelKind::chunks, n, true, object});
-        return {};
+        return object ? w.begin_object() : w.begin_array();
       }
       case Tag::routed_object: {
         // The object is its chunk tree (child 0); the fingerprints only serve lookups.
@@ -330,16 +364,13 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
 
   PAGABLE_TRY(value());
   while (!levels.empty()) {
-    if (w.failed()) {
-      return make_error(Errc::io, "writing the output failed");
-    }
     Level& level = levels.back();
     switch (level.kind) {
     case LevelKind::object:
     case LevelKind::array: {
       if (level.remaining == 0) {
         if (level.closes) {
-          w.end(level.object ? '}' : ']');
+          PAGABLE_TRY(level.object ? w.end_object() : w.end_array());
         }
         levels.pop_back();
         continue;
@@ -347,7 +378,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       --level.remaining;
       if (level.object) {
         PAGABLE_TRY_ASSIGN(const std::string_view name, cursors.back().reader.read_text());
-        w.name(name);
+        PAGABLE_TRY(w.member(name));
       }
       PAGABLE_TRY(value());
       break;
@@ -355,7 +386,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
     case LevelKind::chunks: {
       if (level.remaining == 0) {
         if (level.closes) {
-          w.end(level.object ? '}' : ']');
+          PAGABLE_TRY(level.object ? w.end_object() : w.end_array());
         }
         levels.pop_back();
         continue;
@@ -396,7 +427,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       break;
     }
   }
-  return w.finish();
+  return {};
 }
 
 Document::Document(const store::BlobReader& store, const Key& root, std::size_t cache_bytes)
@@ -412,9 +443,20 @@ Result<void> Document::write_json(std::ostream& out, std::string_view pointer,
   PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
   PAGABLE_TRY_ASSIGN(auto loc, codec::locate(m_impl->loader(), m_impl->root, tokens));
   JsonWriter w(out, options.indent);
-  auto written = m_impl->write(w, std::move(loc), options);
+  auto written = m_impl->walk(w, std::move(loc), options.expand_refs);
+  if (written) {
+    written = w.finish();
+  }
   m_impl->stats.bytes_out += w.bytes();
   return written;
+}
+
+Result<void> Document::walk(std::string_view pointer, ValueVisitor& visitor, ExpandRefs expand)
+{
+  PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
+  PAGABLE_TRY_ASSIGN(auto loc, codec::locate(m_impl->loader(), m_impl->root, tokens));
+  VisitorSink sink(visitor);
+  return m_impl->walk(sink, std::move(loc), expand);
 }
 
 Result<bool> Document::has_value(std::string_view pointer)
