@@ -6,6 +6,8 @@
 #include <pagable/pageout.hpp>
 #include <pagable/store.hpp>
 
+#include "store/sqlite_store.hpp"
+
 #include <sys/resource.h>
 #include <sys/stat.h>
 

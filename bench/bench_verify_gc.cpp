@@ -14,7 +14,8 @@
 // Each prints one JSON line: {"phase", "seconds", "peak_rss_mb", ...}.
 #include <pagable/gc.hpp>
 #include <pagable/store.hpp>
-#include <pagable/store_maintenance.hpp>
+#include "store/maintenance.hpp"
+#include "store/sqlite_store.hpp"
 #include <pagable/verify.hpp>
 
 #include <atomic>
@@ -124,7 +125,7 @@ int build(const std::string& path, std::uint64_t blobs)
 int read_baseline(const std::string& path, unsigned jobs)
 {
   auto s = open_store(path, store::OpenMode::read_only);
-  auto session = must(s->open_maintenance(false), "session");
+  auto session = must(store::open_maintenance(*s, store::SessionAccess::read), "session");
   must(session->begin_read(), "begin");
   std::mutex m;
   std::condition_variable cv;

@@ -23,7 +23,8 @@ std::unique_ptr<CLI::App> build_app(Context& ctx)
       "Splits JSON documents into nodes, stores each distinct node once (zstd-compressed) in\n"
       "one SQLite file, and loads documents back whole or part by part.\n\n"
       "Exit status: 0 ok, 1 bad input, 2 usage, 3 verify found problems, 4 archive busy,\n"
-      "5 archive unusable, 6 I/O error, 130 interrupted. See pagable(1).",
+      "5 archive unusable, 6 I/O error, 70 internal error, 130 interrupted (128 + n for signal\n"
+      "n). See pagable(1).",
       "pagable");
   app->set_version_flag("-V,--version", std::string("pagable ") + k_version +
                                             " (archive format " +
@@ -60,49 +61,13 @@ CLI::Option* add_archive_option(CLI::App& cmd, std::string& archive)
       ->required();
 }
 
-Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, store::OpenMode mode,
-                                                       const Context& ctx)
-{
-  return open_archive(path, mode, ctx, store::SqliteOptions{});
-}
-
-Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, store::OpenMode mode,
-                                                       const Context& ctx,
-                                                       store::SqliteOptions options)
+Result<std::unique_ptr<Archive>> open_archive(const std::string& path, OpenMode mode,
+                                              const Context& ctx, ArchiveOptions options)
 {
   options.mode = mode;
   options.lock_wait = std::chrono::milliseconds(
       static_cast<std::int64_t>(std::llround(ctx.lock_wait_seconds * 1000.0)));
-  return store::open_sqlite_store(path, options);
-}
-
-Result<store::RootRecord> find_root(const store::BlobStore& store, const std::string& name_or_key)
-{
-  PAGABLE_TRY_ASSIGN(auto root, store.get_root(name_or_key));
-  if (root) {
-    return std::move(*root);
-  }
-  PAGABLE_TRY_ASSIGN(auto roots, store.list_roots());
-  if (normalize_hex_prefix(name_or_key)) {
-    std::vector<Key> keys;
-    for (const auto& r : roots) {
-      keys.push_back(r.key);
-    }
-    // Several roots may name one document: the prefix must pick one key, not one root.
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    auto key = resolve_unique_prefix(name_or_key, keys);
-    if (key) {
-      for (auto& r : roots) {
-        if (r.key == *key) {
-          return std::move(r);
-        }
-      }
-    } else if (key.error().code() != Errc::not_found) {
-      return std::move(key).error();
-    }
-  }
-  return make_error(Errc::not_found, "no root named \"" + name_or_key + "\"");
+  return Archive::open(path, options);
 }
 
 namespace {
@@ -202,17 +167,15 @@ int run_cli(int argc, const char* const* argv)
   }
   // What fit in stdio's buffer reaches the OS only now: a full disk or a failing device shows
   // here, and a command whose output was lost has not succeeded.
-  std::cout.flush();
-  if ((std::fflush(stdout) != 0 || std::ferror(stdout) != 0 || !std::cout) && code == k_exit_ok) {
-    const int e = errno;
-    std::cerr << "pagable: error: writing standard output: "
-              << (e != 0 ? std::strerror(e) : "failed") << '\n';
-    code = exit_code_for(Errc::io);
+  if (auto flushed = out.finish(); !flushed && code == k_exit_ok) {
+    out.error_line(flushed.error());
+    code = exit_code_for(flushed.error().code());
   }
-  // Ctrl-C while output was being written: a write it interrupted failed with EINTR, which is
-  // the interruption, not an output error.
-  if (interrupted() && (code == k_exit_ok || code == exit_code_for(Errc::io))) {
-    code = k_exit_interrupted;
+  // A signal while output was being written: a write it interrupted failed with EINTR, which
+  // is the interruption, not an output error. The exit code says which signal (128 + n).
+  if (interrupted() && (code == k_exit_ok || code == exit_code_for(Errc::io) ||
+                        code == k_exit_interrupted)) {
+    code = 128 + interrupt_signal();
   }
   return code;
 }

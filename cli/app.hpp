@@ -6,7 +6,7 @@
 
 #include "output.hpp"
 
-#include <pagable/store.hpp>
+#include <pagable/archive.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -29,20 +29,13 @@ std::unique_ptr<CLI::App> build_app(Context& ctx);
 // Parses argv, runs the chosen command and returns the process exit code.
 int run_cli(int argc, const char* const* argv);
 
-// Opens the archive named on the command line with the CLI's global settings.
-Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, store::OpenMode mode,
-                                                       const Context& ctx);
-// The same, starting from `options` (mode and lock wait are set from the arguments).
-Result<std::unique_ptr<store::BlobStore>> open_archive(const std::string& path, store::OpenMode mode,
-                                                       const Context& ctx,
-                                                       store::SqliteOptions options);
+// Opens the archive named on the command line with the CLI's global settings (the lock
+// wait) over `options`.
+Result<std::unique_ptr<Archive>> open_archive(const std::string& path, OpenMode mode,
+                                              const Context& ctx, ArchiveOptions options = {});
 
 // Adds the archive positional (falls back to $PAGABLE_ARCHIVE).
 CLI::Option* add_archive_option(CLI::App& cmd, std::string& archive);
-
-// The root named `name_or_key`, or else the one root whose key has that hex prefix.
-// Errc::not_found when there is none.
-Result<store::RootRecord> find_root(const store::BlobStore& store, const std::string& name_or_key);
 
 void add_ls_command(CLI::App& app, Context& ctx);
 void add_pack_command(CLI::App& app, Context& ctx);

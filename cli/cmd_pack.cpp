@@ -1,21 +1,19 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // pagable pack ARCHIVE FILE...: store JSON documents as roots.
 #include "app.hpp"
+#include "reports.hpp"
 
 #include "exit_codes.hpp"
 #include "interrupt.hpp"
 
-#include <pagable/pack.hpp>
+#include <pagable/archive.hpp>
 #include <pagable/schema.hpp>
-#include <pagable/stored_schema.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
-#include <sys/stat.h>
 
 namespace pagable::cli {
 namespace {
@@ -35,12 +33,6 @@ struct PackArgs {
   std::vector<std::string> schema_paths;
   bool validate_formats = false;
   std::string update_of; // a root name or key prefix
-};
-
-// The schema given with --schema, compiled once, and its bundle's key once stored.
-struct PackSchema {
-  std::shared_ptr<const schema::Schema> schema;
-  std::optional<Key> key;
 };
 
 // "dir/api.github.com.json.zst" -> "api.github.com"; "-" -> "stdin".
@@ -117,63 +109,6 @@ Result<std::map<std::string, std::string>> parse_settings(const std::vector<std:
   return out;
 }
 
-// The archive's boundary settings, made from --setting and the defaults when the archive has
-// no root yet (a first pack that failed may have recorded others: nothing was committed with
-// them). A --setting an archive with roots has otherwise is an error: boundaries are part of
-// every key, so they are fixed once the first root is (DESIGN §3).
-Result<pack::BoundarySettings> archive_boundaries(store::BlobStore& store,
-                                                  const std::map<std::string, std::string>& asked,
-                                                  const std::string& archive)
-{
-  PAGABLE_TRY_ASSIGN(const auto wanted, pack::BoundarySettings::from_settings(asked));
-  PAGABLE_TRY_ASSIGN(const auto in_force,
-                     pack::init_boundaries(store, wanted,
-                                           asked.empty() ? store::SettingsWrite::keep_set
-                                                         : store::SettingsWrite::replace_while_rootless));
-  const auto want = wanted.to_settings();
-  const auto have = in_force.to_settings();
-  for (const auto& [name, _] : asked) {
-    if (want.at(name) != have.at(name)) {
-      return make_error(Errc::invalid_argument,
-                        archive + " has " + name + " = " + have.at(name) +
-                            ", fixed with its first root (boundary settings are part of every "
-                            "key); --setting asked for " + want.at(name) +
-                            ": pack into a new archive to use it");
-    }
-  }
-  return in_force;
-}
-
-struct Packed {
-  std::string name;
-  pack::PackResult result;
-  std::optional<Key> update_of; // the older version the new nodes were aligned with
-  std::uint64_t new_nodes = 0;
-  std::uint64_t delta_nodes = 0;
-  std::uint64_t bytes_added = 0;
-  double seconds = 0;
-};
-
-// The JSON bytes `file` holds when it is a plain (uncompressed) regular file, else nullopt:
-// the total a progress line can show.
-std::optional<std::uint64_t> plain_size(const std::string& file)
-{
-  struct stat st{};
-  if (file == "-" || ::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return std::nullopt;
-  }
-  std::ifstream in(file, std::ios::binary);
-  unsigned char magic[4] = {};
-  in.read(reinterpret_cast<char*>(magic), sizeof magic);
-  const bool zstd = in.gcount() == 4 && magic[0] == 0x28 && magic[1] == 0xB5 && magic[2] == 0x2F &&
-                    magic[3] == 0xFD;
-  const bool gzip = in.gcount() >= 2 && magic[0] == 0x1F && magic[1] == 0x8B;
-  if (zstd || gzip) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint64_t>(st.st_size);
-}
-
 // "pack api.json: 12.3 / 20.6 MB (59%), 1234 nodes, 45.6 MB/s"
 std::string progress_text(const std::string& file, const pack::PackProgress& p,
                           std::optional<std::uint64_t> total, double seconds)
@@ -193,126 +128,6 @@ std::string progress_text(const std::string& file, const pack::PackProgress& p,
   return "pack " + file + ": " + buf;
 }
 
-Result<Packed> pack_attempts(store::BlobStore& store, const pack::BoundarySettings& boundaries,
-                             pack::PackOptions options, const std::string& file,
-                             const std::string& name,
-                             const std::map<std::string, std::string>& labels, PackSchema& ps,
-                             const Output& out)
-{
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto before = store.counters();
-  if (!options.update_of) {
-    // Re-packing under an existing name updates that root: align with its old version.
-    PAGABLE_TRY_ASSIGN(const auto existing, store.get_root(name));
-    if (existing) {
-      options.update_of = existing->key;
-    }
-  }
-  if (out.show_progress() && !out.json()) {
-    const auto total = plain_size(file);
-    options.progress = [&out, &file, total, t0](const pack::PackProgress& p) {
-      const double secs =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (p.done) {
-        out.progress_done(progress_text(file, p, total, secs));
-      } else {
-        out.progress(progress_text(file, p, total, secs));
-      }
-    };
-  }
-  // A blob this pack found already stored (and so did not write again) may be removed by a
-  // gc running at the same time, if no root reached it when that gc looked, or by another
-  // pack that wrote it and then failed (taking back what it wrote). The root's
-  // commit then refuses with not_found and commits nothing (DESIGN §4); the pack is run
-  // again, which stores the missing blobs anew. Standard input cannot be read twice.
-  constexpr int k_attempts = 3;
-  pack::PackResult result;
-  for (int attempt = 1;; ++attempt) {
-    PAGABLE_TRY_ASSIGN(auto input, pack::open_input(file));
-    PAGABLE_TRY_ASSIGN(result, pack::pack_stream(store, *input, boundaries, options));
-    if (options.cancel != nullptr && options.cancel->load()) {
-      return make_error(Errc::cancelled, "interrupted");
-    }
-    store::RootRecord root;
-    root.name = name;
-    root.key = result.key;
-    root.labels = labels;
-    if (ps.schema) {
-      if (!ps.key || attempt > 1) { // the schema blob may have been removed too
-        PAGABLE_TRY_ASSIGN(ps.key, stored_schema::put(store, *ps.schema));
-      }
-      root.schema_key = ps.key;
-    }
-    root.stats_json = nlohmann::json{{"nodes", result.nodes},
-                                     {"bytes_in", result.bytes_in},
-                                     {"refs", result.refs},
-                                     {"source", file}}
-                          .dump();
-    auto committed = store.commit_root(root);
-    if (committed) {
-      break;
-    }
-    if (committed.error().code() != Errc::not_found) {
-      return std::move(committed).error();
-    }
-    if (file == "-" || attempt == k_attempts) {
-      // Not the user's mistake (exit 2) but the archive's traffic: busy, like a held lock.
-      return make_error(Errc::locked,
-                        committed.error().message() + ": a gc or failed pack running at the same time removed " +
-                            "it after this pack reused it, " +
-                            (file == "-" ? std::string("and standard input cannot be read twice")
-                                         : "on " + std::to_string(attempt) + " attempts") +
-                            "; nothing of it was committed, pack it again");
-    }
-    out.warn(file + ": " + committed.error().message() +
-             " (a gc or failed pack running at the same time removed it); packing the file again");
-  }
-  const auto after = store.counters();
-  Packed p;
-  p.name = name;
-  p.result = std::move(result);
-  p.update_of = options.update_of;
-  p.new_nodes = after.blobs_written - before.blobs_written;
-  p.delta_nodes = after.blobs_delta - before.blobs_delta;
-  p.bytes_added = after.bytes_written - before.bytes_written;
-  p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return p;
-}
-
-// One file as one root; when it fails (bad input, Ctrl-C, a root that cannot commit), the
-// blobs it stored are taken out again, so that nothing of it stays (DESIGN §5).
-Result<Packed> pack_one(store::BlobStore& store, const pack::BoundarySettings& boundaries,
-                        const pack::PackOptions& options, const std::string& file,
-                        const std::string& name, const std::map<std::string, std::string>& labels,
-                        PackSchema& ps, const Output& out)
-{
-  PAGABLE_TRY_ASSIGN(const auto mark, store.mark_writes());
-  auto packed = pack_attempts(store, boundaries, options, file, name, labels, ps, out);
-  if (!packed) {
-    ps.key.reset(); // the schema's blob may have been stored with this file, and taken out
-    if (auto discarded = store.discard_writes_since(mark); !discarded) {
-      out.warn(file + ": what it stored stays in the archive until gc: " +
-               discarded.error().message());
-    }
-  }
-  return packed;
-}
-
-nlohmann::json document_report(const Packed& p)
-{
-  return {{"root", p.name},
-          {"key", p.result.key.to_hex()},
-          {"nodes", p.result.nodes},
-          {"new_nodes", p.new_nodes},
-          {"bytes_in", p.result.bytes_in},
-          {"bytes_added", p.bytes_added},
-          {"refs", p.result.refs},
-          {"dangling_refs", p.result.dangling},
-          {"update_of", p.update_of ? nlohmann::json(p.update_of->to_hex()) : nlohmann::json(nullptr)},
-          {"delta_nodes", p.delta_nodes},
-          {"seconds", p.seconds}};
-}
-
 int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
 {
   if (args.files.size() > 1 && !args.name.empty()) {
@@ -330,22 +145,11 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
   if (!settings) {
     return out.error(settings.error());
   }
-  // Measured on the corpora (docs/FORMAT.md "Choosing the defaults"): zstd level 8 over
-  // 2 MiB packs is what brings an archive below whole-file `zstd -3`; level 8 compresses
-  // about as well as 9 at 1.6x the speed, and a read decompresses one pack (about 0.5 ms at
-  // 4 GB/s) per blob it misses in the pack cache.
-  store::SqliteOptions store_options;
-  store_options.compression_level = 8;
-  store_options.pack_target_bytes = 2 * 1024 * 1024;
-  // The writer, compressing, is what pack waits on; blobs queued for it beyond a few MiB make
-  // it no faster, only larger (peak RSS of the 500,000-node seed graph: 110 MB with 32 MiB
-  // queued, 59 MB with 8, at the same speed; see PackOptions::in_flight_bytes).
-  store_options.write_queue_bytes = 8 * 1024 * 1024;
-  auto store = open_archive(args.archive, store::OpenMode::create, ctx, store_options);
-  if (!store) {
-    return out.error(store.error());
+  auto archive = open_archive(args.archive, OpenMode::create, ctx);
+  if (!archive) {
+    return out.error(archive.error());
   }
-  PackSchema ps;
+  PackRequest request;
   if (!args.schema.empty()) {
     schema::SchemaOptions schema_options;
     schema_options.search_paths = args.schema_paths;
@@ -354,27 +158,26 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
     if (!compiled) {
       return out.error(std::move(compiled).error().with_context(args.schema));
     }
-    ps.schema = std::move(*compiled);
+    request.schema = std::move(*compiled);
   }
-  auto boundaries = archive_boundaries(**store, *settings, args.archive);
-  if (!boundaries) {
-    return out.error(boundaries.error());
+  // Before any file: a --setting the archive refuses packs nothing.
+  if (auto boundaries = (*archive)->boundaries(*settings); !boundaries) {
+    return out.error(std::move(boundaries).error().with_context("--setting"));
   }
-  pack::PackOptions options;
-  options.workers = args.jobs;
-  options.max_depth = args.max_depth;
-  options.max_string_bytes = args.max_string_bytes;
-  options.max_node_bytes = args.max_node_bytes;
-  options.dangling_refs =
+  request.settings = *settings;
+  request.labels = *labels;
+  request.options.workers = args.jobs;
+  request.options.max_depth = args.max_depth;
+  request.options.max_string_bytes = args.max_string_bytes;
+  request.options.max_node_bytes = args.max_node_bytes;
+  request.options.dangling_refs =
       args.allow_dangling_refs ? pack::DanglingRefs::allow : pack::DanglingRefs::error;
-  options.cancel = &interrupt_flag();
-  options.schema = ps.schema;
   if (!args.update_of.empty()) {
-    auto old = find_root(**store, args.update_of);
+    auto old = (*archive)->find_root(args.update_of);
     if (!old) {
       return out.error(std::move(old).error().with_context("--update-of"));
     }
-    options.update_of = old->key;
+    request.update_of = old->key;
   }
   catch_interrupts();
 
@@ -385,27 +188,46 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
                            {"delta_nodes", 0}};
   const auto t0 = std::chrono::steady_clock::now();
   for (const auto& file : args.files) {
-    const std::string name = args.name.empty() ? root_name_for(file) : args.name;
-    auto packed = pack_one(**store, *boundaries, options, file, name, *labels, ps, out);
+    request.name = args.name.empty() ? root_name_for(file) : args.name;
+    request.source = file;
+    PackEvents events;
+    events.retrying = [&out, &file](const Error& why) {
+      out.warn(file + ": " + why.message() +
+               " (a gc or failed pack running at the same time removed it); packing the file again");
+    };
+    if (out.show_progress() && !out.json()) {
+      const auto total = pack::plain_input_size(file);
+      const auto started = std::chrono::steady_clock::now();
+      events.progress = [&out, &file, total, started](const pack::PackProgress& p) {
+        const double secs =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        if (p.done) {
+          out.progress_done(progress_text(file, p, total, secs));
+        } else {
+          out.progress(progress_text(file, p, total, secs));
+        }
+      };
+    }
+    auto packed = (*archive)->pack(PackSource::file(file), request, interrupt_token(), events);
     if (!packed) {
       Error e = std::move(packed).error().with_context(file);
       if (exit_code == k_exit_ok || exit_code_for(e.code()) == k_exit_interrupted) {
         exit_code = exit_code_for(e.code());
       }
-      documents.push_back({{"root", name},
+      documents.push_back({{"root", request.name},
                            {"file", file},
                            {"error", {{"code", std::string(errc_name(e.code()))}, {"message", e.message()}}}});
       if (args.files.size() == 1) {
         only_error = std::move(e);
       } else {
-        std::cerr << "pagable: error: " << e.message() << '\n';
+        out.error_line(e);
       }
       if (e.code() == Errc::cancelled || e.code() == Errc::io || e.code() == Errc::locked) {
         break;
       }
       continue;
     }
-    const Packed& p = *packed;
+    const PackReport& p = *packed;
     const auto add = [&totals](const char* field, std::uint64_t v) {
       totals[field] = totals[field].get<std::uint64_t>() + v;
     };
@@ -414,13 +236,7 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
     add("new_nodes", p.new_nodes);
     add("bytes_added", p.bytes_added);
     add("delta_nodes", p.delta_nodes);
-    auto doc = document_report(p);
-    doc["file"] = file;
-    if (ps.key) {
-      doc["schema_key"] = ps.key->to_hex();
-      doc["schema_buffered"] = p.result.schema_buffered;
-    }
-    documents.push_back(doc);
+    documents.push_back(to_json(p, file));
     for (const auto& d : p.result.dangling) {
       out.warn(file + ": dangling reference " + d);
     }
@@ -429,7 +245,7 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
     }
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.2f", p.seconds);
-    out.line("packed " + file + " as " + p.name + ": " + p.result.key.short_hex() + ", " +
+    out.line("packed " + file + " as " + p.root.name + ": " + p.result.key.short_hex() + ", " +
              std::to_string(p.result.nodes) + " nodes (" + std::to_string(p.new_nodes) +
              " new, " + std::to_string(p.delta_nodes) + " as deltas), " +
              std::to_string(p.result.bytes_in) + " bytes in, " +

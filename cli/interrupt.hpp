@@ -1,18 +1,26 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #pragma once
-// Ctrl-C for commands that write (DESIGN §5): SIGINT sets a flag that the work polls, so that
-// what is in flight is rolled back or removed and the command exits 130. Other signals keep
-// their default (exit 128 + n).
+// Interruptions for commands that write (DESIGN §5): SIGINT, SIGTERM (what CI runners send
+// when a job is cancelled) and SIGHUP stop the work, which rolls back or removes what is in
+// flight, and the command exits 128 + the signal's number. The signal handler only writes the
+// signal's number to a pipe; a watcher thread reads it and requests the stop, since
+// std::stop_source::request_stop may not be called from a signal handler.
 
 #include <atomic>
+#include <stop_token>
 
 namespace pagable::cli {
 
-// From now on the first SIGINT sets the flag instead of ending the process; a second one ends
-// it. Idempotent until the first.
+// From now on the first SIGINT, SIGTERM or SIGHUP stops the work instead of ending the
+// process; a second one ends it. Idempotent.
 void catch_interrupts();
-// The flag: true once SIGINT arrived (the library's cancel options take its address).
-const std::atomic<bool>& interrupt_flag() noexcept;
-inline bool interrupted() noexcept { return interrupt_flag().load(std::memory_order_relaxed); }
+// Stopped once one of those signals arrived.
+std::stop_token interrupt_token() noexcept;
+// The signal that stopped the work (0: none yet).
+int interrupt_signal() noexcept;
+inline bool interrupted() noexcept
+{
+  return interrupt_signal() != 0;
+}
 
 } // namespace pagable::cli

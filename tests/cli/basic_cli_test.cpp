@@ -2,6 +2,8 @@
 // End-to-end: the built pagable binary, its help, version, exit codes and --json reports.
 #include <pagable/store.hpp>
 
+#include "store/sqlite_store.hpp"
+
 #include "support/report_schema.hpp"
 #include "support/run_pagable.hpp"
 #include "support/run_process.hpp"

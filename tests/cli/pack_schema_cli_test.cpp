@@ -3,6 +3,8 @@
 // hydrate --types and verify --deep, through the built binary.
 #include <pagable/store.hpp>
 
+#include "store/sqlite_store.hpp"
+
 #include "support/archive_fixture.hpp"
 #include "support/report_schema.hpp"
 #include "support/run_pagable.hpp"

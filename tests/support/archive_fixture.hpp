@@ -6,6 +6,8 @@
 
 #include <pagable/store.hpp>
 
+#include "store/sqlite_store.hpp"
+
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -160,6 +162,31 @@ inline std::int64_t sql_int(const std::string& path, const std::string& query)
   sqlite3_finalize(st);
   sqlite3_close(db);
   return v;
+}
+
+// A pack row as stored: (codec, raw_size, data), by id.
+struct StoredPackRow {
+  std::int64_t codec = 0;
+  std::int64_t raw_size = 0;
+  Bytes data;
+};
+inline std::map<std::int64_t, StoredPackRow> pack_rows(const std::string& path)
+{
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT id, codec, raw_size, data FROM packs", -1, &st, nullptr) ==
+          SQLITE_OK);
+  std::map<std::int64_t, StoredPackRow> out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const auto* d = static_cast<const std::uint8_t*>(sqlite3_column_blob(st, 3));
+    StoredPackRow row{sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+                      Bytes(d, d + sqlite3_column_bytes(st, 3))};
+    out.emplace(sqlite3_column_int64(st, 0), std::move(row));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
 }
 
 // Deletes the blob row of `key` (a missing blob).

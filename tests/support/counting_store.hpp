@@ -73,12 +73,12 @@ public:
   {
     return m_inner->discard_writes_since(mark);
   }
-  pagable::Result<void> commit_root(pagable::store::RootRecord r) override
+  pagable::Result<pagable::store::RootRecord> commit_root(pagable::store::RootRecord r) override
   {
     return m_inner->commit_root(std::move(r));
   }
   pagable::Result<std::optional<pagable::store::RootRecord>>
-  get_root(const std::string& n) const override
+  get_root(std::string_view n) const override
   {
     return m_inner->get_root(n);
   }
@@ -86,7 +86,7 @@ public:
   {
     return m_inner->list_roots();
   }
-  pagable::Result<bool> remove_root(const std::string& n) override
+  pagable::Result<std::size_t> remove_root(std::string_view n) override
   {
     return m_inner->remove_root(n);
   }
@@ -99,6 +99,20 @@ public:
                 const pagable::store::OlderSettings& older) override
   {
     return m_inner->init_settings(v, mode, older);
+  }
+  pagable::Result<std::vector<pagable::store::PackDigest>>
+  packs_reached(std::span<const pagable::Key> roots) const override
+  {
+    return m_inner->packs_reached(roots);
+  }
+  pagable::Result<std::optional<pagable::store::PackImage>>
+  export_pack(const pagable::store::PackDigest& d) const override
+  {
+    return m_inner->export_pack(d);
+  }
+  pagable::Result<pagable::store::ImportFigures> import_pack(const pagable::store::PackImage& p) override
+  {
+    return m_inner->import_pack(p);
   }
   pagable::Result<pagable::store::StoreStats> stats() const override { return m_inner->stats(); }
   pagable::store::StoreCounters counters() const override { return m_inner->counters(); }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // Hydrate: load a packed document back, lazily. A Document reads only the blobs that a walk
 // touches (through a bounded ArcCache that decodes each node at most once while cached), and
-// writes JSON to a stream as it walks, without building the whole document in memory.
+// either writes JSON to a stream as it walks or hands each value to a ValueVisitor, without
+// building the whole document in memory.
 // Thread-safety: a Document is used by one thread at a time; the store may be shared.
 #pragma once
 
@@ -37,10 +38,32 @@ struct HydrateStats {
   std::uint64_t bytes_out = 0;  // JSON bytes written
 };
 
+// What Document::walk reports, value by value in document order (a SAX walk). Each call may
+// stop the walk by returning an error, which walk then returns. Views are valid during the
+// call only.
+class ValueVisitor {
+public:
+  virtual ~ValueVisitor() = default;
+  virtual Result<void> null_value() = 0;
+  virtual Result<void> boolean(bool value) = 0;
+  virtual Result<void> integer(std::int64_t value) = 0;
+  // An integer beyond 64 bits, as its decimal digits (with a leading '-' when negative).
+  virtual Result<void> big_integer(std::string_view digits) = 0;
+  // A number that is not an integer literal (docs/FORMAT.md "Numbers").
+  virtual Result<void> number(double value) = 0;
+  virtual Result<void> string(std::string_view value) = 0;
+  virtual Result<void> begin_object() = 0;
+  // The name of the member whose value comes next.
+  virtual Result<void> member(std::string_view name) = 0;
+  virtual Result<void> end_object() = 0;
+  virtual Result<void> begin_array() = 0;
+  virtual Result<void> end_array() = 0;
+};
+
 class Document {
 public:
   // REQUIRES: `store` outlives the Document. Reads nothing until asked.
-  Document(const store::BlobStore& store, const Key& root,
+  Document(const store::BlobReader& store, const Key& root,
            std::size_t cache_bytes = 64 * 1024 * 1024);
   ~Document();
   Document(const Document&) = delete;
@@ -52,18 +75,13 @@ public:
   // for malformed or missing blobs.
   Result<void> write_json(std::ostream& out, std::string_view pointer,
                           const WriteOptions& options = {});
+  // Hands the value at `pointer` to `visitor`, value by value, with the document's member
+  // order; `expand` as WriteOptions::expand_refs. Errors as write_json's, and the first error
+  // the visitor returns.
+  Result<void> walk(std::string_view pointer, ValueVisitor& visitor,
+                    ExpandRefs expand = ExpandRefs::no);
   // Returns true iff a value exists at `pointer`; reads only the blobs on its path.
   Result<bool> has_value(std::string_view pointer);
-
-  // has_value for many pointers at once (the pack's $ref check): pointers that share a
-  // parent object list its members once. Returns one answer per pointer, in order.
-  Result<std::vector<bool>> has_values(const std::vector<std::string>& pointers);
-
-  // How many members of the object at `pointer` bear each of `names` (the pack's check of
-  // member names whose hashes repeated), streaming its members once. Errc::not_found when
-  // there is no value there; all counts 0 when it is not an object.
-  Result<std::vector<std::uint64_t>> count_members(std::string_view pointer,
-                                                   const std::vector<std::string_view>& names);
 
   HydrateStats stats() const;
 

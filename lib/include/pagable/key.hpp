@@ -50,6 +50,10 @@ private:
 // Key of a blob: SHA-256 over u64le(children.size()) || data || children[0] || ... (FORMAT.md).
 Key compute_key(std::span<const std::uint8_t> data, std::span<const Key> children);
 
+// The plain SHA-256 of `bytes` (no child count): how a pack is named outside its archive
+// (pagable/store.hpp, PackDigest), as OCI registries name blobs.
+Key sha256_of(std::span<const std::uint8_t> bytes);
+
 // Checks that `prefix` is 1..64 hex digits and returns it in lower case, else
 // Errc::invalid_argument. Used by the CLI's unique-prefix lookup.
 Result<std::string> normalize_hex_prefix(std::string_view prefix);

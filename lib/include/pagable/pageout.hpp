@@ -54,7 +54,7 @@ struct PageOutCounters {
 
 class PageOutSession {
 public:
-  explicit PageOutSession(store::BlobStore& store, PageOutOptions options = {});
+  explicit PageOutSession(store::BlobWriter& store, PageOutOptions options = {});
   ~PageOutSession();
   PageOutSession(const PageOutSession&) = delete;
   PageOutSession& operator=(const PageOutSession&) = delete;
@@ -77,7 +77,7 @@ private:
                                   const std::vector<std::shared_ptr<const Node>>& children);
   void fail_session();
 
-  store::BlobStore& m_store;
+  store::BlobWriter& m_store;
   PageOutOptions m_options;
   mutable std::mutex m_mutex;
   std::condition_variable m_changed;

@@ -3,21 +3,16 @@
 // The canonical node encoding (docs/FORMAT.md "Node encoding"): how one node's JSON value is
 // written as bytes, with its child nodes referenced by position in the blob's children list.
 // Writers append to a Bytes buffer; NodeReader walks a blob's bytes without recursion, so
-// nesting of any depth never grows the C++ stack. Navigation by JSON pointer loads blobs
-// through a caller-supplied loader and reads only the blobs on the path.
+// nesting of any depth never grows the C++ stack. Finding values in a graph of nodes by JSON
+// pointer is codec/navigate.hpp.
 // Thread-safety: free functions are pure; a NodeReader is used by one thread at a time.
 
 #include <pagable/blob.hpp>
 #include <pagable/result.hpp>
 
-#include "util/pointer_text.hpp"
-
 #include <bit>
 #include <cstdint>
 #include <cstring>
-#include <functional>
-#include <optional>
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -205,45 +200,5 @@ Result<std::size_t> skip_value(NodeReader& reader);
 // Checks a blob's data is exactly one well-formed value, that its refs match its children
 // count, and that chunk/part tags appear only where they may. Errc::corrupt otherwise.
 Result<void> check_node(const Blob& blob);
-
-// --- navigation ---
-using BlobLoader = std::function<Result<std::shared_ptr<const Blob>>(const Key&)>;
-
-// A value's position: inside `blob`, starting at byte `pos`, whose first ref (if any) is
-// child number `next_child`.
-struct Location {
-  std::shared_ptr<const Blob> blob;
-  std::size_t pos = 0;
-  std::size_t next_child = 0;
-};
-
-// RFC 6901: "" is the whole document; "/a~1b/0" is {"a/b", "0"}. Errc::invalid_argument when
-// the pointer is neither empty nor starts with '/'.
-Result<std::vector<std::string>> parse_pointer(std::string_view pointer);
-// Decodes the fragment of "#/..." (percent-decoding) into a JSON pointer string.
-Result<std::string> fragment_to_pointer(std::string_view ref);
-using util::escape_pointer_token;
-
-// The value at `tokens` under the node `root`, following child refs and chunk trees (an
-// array chunk tree is descended by its item counts; a routed object's fingerprints lead to the
-// parts that may hold a member; any other chunked object is scanned part by part).
-// Errc::not_found naming the pointer when there is no such value.
-Result<Location> locate(const BlobLoader& load, const Key& root,
-                        const std::vector<std::string>& tokens);
-// The same, from a position inside an already loaded blob.
-Result<Location> locate_from(const BlobLoader& load, Location start,
-                             const std::vector<std::string>& tokens);
-// Calls `fn(name)` for every member name of the object at `loc` (after following refs), in
-// document order; false when the value there is not an object. A chunked object is read one
-// part at a time, so memory stays that of one part whatever the object's size.
-Result<bool> for_each_member_name(const BlobLoader& load, Location loc,
-                                  const std::function<void(std::string_view)>& fn);
-// The number of items of the array at `loc` (after following refs), read from its header
-// or its chunk list alone; std::nullopt when the value there is not an array.
-Result<std::optional<std::uint64_t>> array_length(const BlobLoader& load, Location loc);
-// Parses an RFC 6901 array index ("0", or digits without a leading zero).
-std::optional<std::uint64_t> parse_index(std::string_view token);
-// Follows refs at `loc` until it points at a value that is not a ref.
-Result<Location> resolve_refs(const BlobLoader& load, Location loc);
 
 } // namespace pagable::codec

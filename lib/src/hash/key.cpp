@@ -141,6 +141,20 @@ Key compute_key(std::span<const std::uint8_t> data, std::span<const Key> childre
   return Key(out);
 }
 
+Key sha256_of(std::span<const std::uint8_t> bytes)
+{
+  EVP_MD_CTX* ctx = thread_ctx();
+  Key::Digest out{};
+  unsigned int len = 0;
+  const bool ok = EVP_DigestInit_ex2(ctx, sha256(), nullptr) == 1 &&
+                  EVP_DigestUpdate(ctx, bytes.data(), bytes.size()) == 1 &&
+                  EVP_DigestFinal_ex(ctx, out.data(), &len) == 1;
+  if (!ok || len != Key::k_size) {
+    std::abort(); // SHA-256 cannot fail on valid arguments
+  }
+  return Key(out);
+}
+
 Result<std::string> normalize_hex_prefix(std::string_view prefix)
 {
   if (prefix.empty() || prefix.size() > 2 * Key::k_size) {

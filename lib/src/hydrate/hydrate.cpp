@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include <pagable/hydrate.hpp>
 
-#include "codec/node_codec.hpp"
+#include "codec/navigate.hpp"
 
-#include <map>
 #include <set>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace pagable::hydrate {
@@ -15,19 +12,32 @@ namespace {
 using codec::NodeReader;
 using codec::Tag;
 
-// Writes JSON text with commas and indentation; buffers output and flushes it in blocks.
+// Writes JSON text with commas and indentation; buffers output and flushes it in blocks. The
+// walk's sink for write_json (as VisitorSink is for walk).
 class JsonWriter {
 public:
   JsonWriter(std::ostream& out, int indent) : m_out(out), m_indent(indent) {}
 
-  void begin(char open)
+  // --- the walk's events ---
+  Result<void> null_value() { return raw("null"); }
+  Result<void> boolean(bool v) { return raw(v ? "true" : "false"); }
+  Result<void> integer(std::int64_t v) { return raw(std::to_string(v)); }
+  Result<void> big_integer(std::string_view digits) { return raw(digits); }
+  Result<void> number(double v) { return raw(codec::format_binary64(v)); }
+  Result<void> begin_object() { return begin('{'); }
+  Result<void> member(std::string_view n) { return name(n); }
+  Result<void> end_object() { return end('}'); }
+  Result<void> begin_array() { return begin('['); }
+  Result<void> end_array() { return end(']'); }
+
+  Result<void> begin(char open)
   {
     prefix();
     m_buf += open;
     m_first.push_back(true);
-    maybe_flush(); // a deep indented opening is many lines before any value
+    return maybe_flush(); // a deep indented opening is many lines before any value
   }
-  void end(char close)
+  Result<void> end(char close)
   {
     const bool empty = m_first.back();
     m_first.pop_back();
@@ -35,27 +45,27 @@ public:
       newline();
     }
     m_buf += close;
-    maybe_flush();
+    return maybe_flush();
   }
-  void name(std::string_view n)
+  Result<void> name(std::string_view n)
   {
     prefix();
     quoted(n);
     m_buf += m_indent >= 0 ? ": " : ":";
     m_after_name = true;
-    maybe_flush();
+    return maybe_flush();
   }
-  void raw(std::string_view text)
+  Result<void> raw(std::string_view text)
   {
     prefix();
     m_buf += text;
-    maybe_flush();
+    return maybe_flush();
   }
-  void string(std::string_view s)
+  Result<void> string(std::string_view s)
   {
     prefix();
     quoted(s);
-    maybe_flush();
+    return maybe_flush();
   }
   Result<void> finish()
   {
@@ -69,8 +79,6 @@ public:
     return {};
   }
   std::uint64_t bytes() const noexcept { return m_written + m_buf.size(); }
-  // The output refused bytes (disk full, a closed pipe): nothing more is worth walking.
-  bool failed() const { return !m_out; }
 
 private:
   void prefix()
@@ -121,11 +129,17 @@ private:
     }
     m_buf += '"';
   }
-  void maybe_flush()
+  // Flushes a full buffer. The output refused bytes (disk full, a closed pipe): nothing more
+  // is worth walking.
+  Result<void> maybe_flush()
   {
     if (m_buf.size() >= 64 * 1024) {
       flush();
+      if (!m_out) {
+        return make_error(Errc::io, "writing the output failed");
+      }
     }
+    return {};
   }
   void flush()
   {
@@ -142,15 +156,35 @@ private:
   std::uint64_t m_written = 0;
 };
 
+// The walk's sink for Document::walk: forwards to the caller's visitor.
+class VisitorSink {
+public:
+  explicit VisitorSink(ValueVisitor& v) : m_v(v) {}
+  Result<void> null_value() { return m_v.null_value(); }
+  Result<void> boolean(bool b) { return m_v.boolean(b); }
+  Result<void> integer(std::int64_t i) { return m_v.integer(i); }
+  Result<void> big_integer(std::string_view d) { return m_v.big_integer(d); }
+  Result<void> number(double d) { return m_v.number(d); }
+  Result<void> string(std::string_view s) { return m_v.string(s); }
+  Result<void> begin_object() { return m_v.begin_object(); }
+  Result<void> member(std::string_view n) { return m_v.member(n); }
+  Result<void> end_object() { return m_v.end_object(); }
+  Result<void> begin_array() { return m_v.begin_array(); }
+  Result<void> end_array() { return m_v.end_array(); }
+
+private:
+  ValueVisitor& m_v;
+};
+
 } // namespace
 
 struct Document::Impl {
-  const store::BlobStore& store;
+  const store::BlobReader& store;
   Key root;
   ArcCache cache;
   HydrateStats stats;
 
-  Impl(const store::BlobStore& s, const Key& r, std::size_t cache_bytes)
+  Impl(const store::BlobReader& s, const Key& r, std::size_t cache_bytes)
       : store(s), root(r), cache(cache_bytes)
   {
   }
@@ -158,18 +192,12 @@ struct Document::Impl {
   Result<std::shared_ptr<const Blob>> load(const Key& key)
   {
     return cache.get<Blob>(key, [&]() -> Result<std::pair<std::shared_ptr<const Blob>, std::size_t>> {
-      PAGABLE_TRY_ASSIGN(auto blob, store.get(key));
-      if (!blob) {
-        return make_error(Errc::corrupt, "blob " + key.to_hex() + " is missing from the archive");
-      }
-      auto checked = codec::check_node(*blob);
-      if (!checked) {
-        return std::move(checked).error().with_context("blob " + key.short_hex());
-      }
+      PAGABLE_TRY_ASSIGN(auto stored, store.get(key));
+      PAGABLE_TRY_ASSIGN(auto blob, codec::checked_blob(key, std::move(stored)));
       ++stats.blobs_read;
       stats.bytes_read += blob->data.size();
       const std::size_t cost = blob->data.size() + blob->children.size() * Key::k_size + 64;
-      return std::make_pair(std::make_shared<const Blob>(std::move(*blob)), cost);
+      return std::make_pair(std::move(blob), cost);
     });
   }
 
@@ -178,7 +206,10 @@ struct Document::Impl {
     return [this](const Key& k) { return load(k); };
   }
 
-  Result<void> write(JsonWriter& w, codec::Location start, const WriteOptions& options);
+  // Walks the value at `start`, handing it to `sink` (JsonWriter or VisitorSink): one walk for
+  // both, instantiated twice, so that writing JSON pays no virtual call per value.
+  template <typename Sink>
+  Result<void> walk(Sink& w, codec::Location start, ExpandRefs expand_refs);
 };
 
 namespace {
@@ -217,8 +248,8 @@ Cursor cursor_at(const codec::Location& loc)
 
 } // namespace
 
-Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
-                                   const WriteOptions& options)
+template <typename Sink>
+Result<void> Document::Impl::walk(Sink& w, codec::Location start, ExpandRefs expand_refs)
 {
   const codec::BlobLoader load = loader();
   std::vector<Cursor> cursors{cursor_at(start)};
@@ -232,28 +263,24 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       const std::size_t tag_pos = c.reader.pos();
       PAGABLE_TRY_ASSIGN(const Tag tag, c.reader.read_tag());
       switch (tag) {
-      case Tag::null: w.raw("null"); return {};
-      case Tag::false_: w.raw("false"); return {};
-      case Tag::true_: w.raw("true"); return {};
+      case Tag::null: return w.null_value();
+      case Tag::false_: return w.boolean(false);
+      case Tag::true_: return w.boolean(true);
       case Tag::integer: {
         PAGABLE_TRY_ASSIGN(const std::int64_t v, c.reader.read_integer_body());
-        w.raw(std::to_string(v));
-        return {};
+        return w.integer(v);
       }
       case Tag::big_integer: {
         PAGABLE_TRY_ASSIGN(const std::string_view digits, c.reader.read_text());
-        w.raw(digits);
-        return {};
+        return w.big_integer(digits);
       }
       case Tag::binary64: {
         PAGABLE_TRY_ASSIGN(const double v, c.reader.read_binary64_body());
-        w.raw(codec::format_binary64(v));
-        return {};
+        return w.number(v);
       }
       case Tag::string: {
         PAGABLE_TRY_ASSIGN(const std::string_view s, c.reader.read_text());
-        w.string(s);
-        return {};
+        return w.string(s);
       }
       case Tag::ref: {
         if (c.next_child >= c.blob->children.size()) {
@@ -268,7 +295,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       case Tag::object:
       case Tag::array: {
         PAGABLE_TRY_ASSIGN(const std::uint64_t n, c.reader.read_varint());
-        if (tag == Tag::object && n == 1 && options.expand_refs == ExpandRefs::yes) {
+        if (tag == Tag::object && n == 1 && expand_refs == ExpandRefs::yes) {
           const std::size_t member_pos = c.reader.pos();
           PAGABLE_TRY_ASSIGN(const std::string_view name, c.reader.read_text());
           auto next = c.reader.peek_tag();
@@ -295,10 +322,9 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
           // Not an expandable reference: write it as data.
           c.reader = NodeReader(c.blob->data, member_pos);
         }
-        w.begin(tag == Tag::object ? '{' : '[');
         levels.emplace_back(Level{tag == Tag::object ? LevelKind::object : LevelKind::array, n, true,
                                tag == Tag::object});
-        return {};
+        return tag == Tag::object ? w.begin_object() : w.begin_array();
       }
       case Tag::object_chunks:
       case Tag::array_chunks: {
@@ -307,9 +333,8 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
           PAGABLE_TRY(c.reader.read_varint());
         }
         const bool object = tag == Tag::object_chunks;
-        w.begin(object ? '{' : '[');
         levels.emplace_back(Level{LevelKind::chunks, n, true, object});
-        return {};
+        return object ? w.begin_object() : w.begin_array();
       }
       case Tag::routed_object: {
         // The object is its chunk tree (child 0); the fingerprints only serve lookups.
@@ -339,16 +364,13 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
 
   PAGABLE_TRY(value());
   while (!levels.empty()) {
-    if (w.failed()) {
-      return make_error(Errc::io, "writing the output failed");
-    }
     Level& level = levels.back();
     switch (level.kind) {
     case LevelKind::object:
     case LevelKind::array: {
       if (level.remaining == 0) {
         if (level.closes) {
-          w.end(level.object ? '}' : ']');
+          PAGABLE_TRY(level.object ? w.end_object() : w.end_array());
         }
         levels.pop_back();
         continue;
@@ -356,7 +378,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       --level.remaining;
       if (level.object) {
         PAGABLE_TRY_ASSIGN(const std::string_view name, cursors.back().reader.read_text());
-        w.name(name);
+        PAGABLE_TRY(w.member(name));
       }
       PAGABLE_TRY(value());
       break;
@@ -364,7 +386,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
     case LevelKind::chunks: {
       if (level.remaining == 0) {
         if (level.closes) {
-          w.end(level.object ? '}' : ']');
+          PAGABLE_TRY(level.object ? w.end_object() : w.end_array());
         }
         levels.pop_back();
         continue;
@@ -405,10 +427,10 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       break;
     }
   }
-  return w.finish();
+  return {};
 }
 
-Document::Document(const store::BlobStore& store, const Key& root, std::size_t cache_bytes)
+Document::Document(const store::BlobReader& store, const Key& root, std::size_t cache_bytes)
     : m_impl(std::make_unique<Impl>(store, root, cache_bytes))
 {
 }
@@ -421,9 +443,20 @@ Result<void> Document::write_json(std::ostream& out, std::string_view pointer,
   PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
   PAGABLE_TRY_ASSIGN(auto loc, codec::locate(m_impl->loader(), m_impl->root, tokens));
   JsonWriter w(out, options.indent);
-  auto written = m_impl->write(w, std::move(loc), options);
+  auto written = m_impl->walk(w, std::move(loc), options.expand_refs);
+  if (written) {
+    written = w.finish();
+  }
   m_impl->stats.bytes_out += w.bytes();
   return written;
+}
+
+Result<void> Document::walk(std::string_view pointer, ValueVisitor& visitor, ExpandRefs expand)
+{
+  PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
+  PAGABLE_TRY_ASSIGN(auto loc, codec::locate(m_impl->loader(), m_impl->root, tokens));
+  VisitorSink sink(visitor);
+  return m_impl->walk(sink, std::move(loc), expand);
 }
 
 Result<bool> Document::has_value(std::string_view pointer)
@@ -437,83 +470,6 @@ Result<bool> Document::has_value(std::string_view pointer)
     return false;
   }
   return std::move(loc).error();
-}
-
-Result<std::vector<bool>> Document::has_values(const std::vector<std::string>& pointers)
-{
-  const auto load = m_impl->loader();
-  // Group by parent pointer: each parent is located and listed once. Only each pointer's
-  // last token is kept beside it, so memory is about that of the pointers themselves.
-  std::map<std::string_view, std::vector<std::size_t>> by_parent;
-  std::vector<std::string> last(pointers.size());
-  std::vector<bool> answers(pointers.size(), false);
-  for (std::size_t i = 0; i < pointers.size(); ++i) {
-    const std::string_view p = pointers[i];
-    if (p.empty()) {
-      answers[i] = true;
-      continue;
-    }
-    if (p.front() != '/') {
-      return make_error(Errc::invalid_argument,
-                        "\"" + pointers[i] + "\" is not a JSON pointer (it must start with '/')");
-    }
-    const auto slash = p.rfind('/');
-    PAGABLE_TRY_ASSIGN(auto tokens, codec::parse_pointer(p.substr(slash)));
-    last[i] = std::move(tokens.front());
-    by_parent[p.substr(0, slash)].push_back(i);
-  }
-  for (const auto& [parent, indices] : by_parent) {
-    PAGABLE_TRY_ASSIGN(const auto parent_tokens, codec::parse_pointer(parent));
-    auto loc = codec::locate(load, m_impl->root, parent_tokens);
-    if (!loc) {
-      if (loc.error().code() == Errc::not_found) {
-        continue;
-      }
-      return std::move(loc).error();
-    }
-    // The wanted names, checked off while the members stream past: memory is that of the
-    // pointers, not of the object (which may be most of the document).
-    std::unordered_map<std::string_view, std::vector<std::size_t>> wanted;
-    for (const std::size_t i : indices) {
-      wanted[last[i]].push_back(i);
-    }
-    PAGABLE_TRY_ASSIGN(const bool is_object,
-                       codec::for_each_member_name(load, *loc, [&](std::string_view name) {
-                         if (const auto it = wanted.find(name); it != wanted.end()) {
-                           for (const std::size_t i : it->second) {
-                             answers[i] = true;
-                           }
-                         }
-                       }));
-    if (is_object) {
-      continue;
-    }
-    PAGABLE_TRY_ASSIGN(const auto length, codec::array_length(load, *loc));
-    for (const std::size_t i : indices) {
-      const auto index = codec::parse_index(last[i]);
-      answers[i] = length && index && *index < *length;
-    }
-  }
-  return answers;
-}
-
-Result<std::vector<std::uint64_t>> Document::count_members(std::string_view pointer,
-                                                            const std::vector<std::string_view>& names)
-{
-  const auto load = m_impl->loader();
-  PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
-  PAGABLE_TRY_ASSIGN(const auto loc, codec::locate(load, m_impl->root, tokens));
-  std::unordered_map<std::string_view, std::size_t> index;
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    index.emplace(names[i], i);
-  }
-  std::vector<std::uint64_t> counts(names.size(), 0);
-  PAGABLE_TRY(codec::for_each_member_name(load, loc, [&](std::string_view name) {
-    if (const auto it = index.find(name); it != index.end()) {
-      ++counts[it->second];
-    }
-  }));
-  return counts;
 }
 
 HydrateStats Document::stats() const

@@ -43,7 +43,7 @@ private:
   std::vector<std::shared_ptr<Slot>> m_claimed;
 };
 
-PageOutSession::PageOutSession(store::BlobStore& store, PageOutOptions options)
+PageOutSession::PageOutSession(store::BlobWriter& store, PageOutOptions options)
     : m_store(store), m_options(options)
 {
 }

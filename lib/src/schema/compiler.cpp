@@ -1,61 +1,41 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// The Compiler (compiler.hpp) works in three passes, because what a keyword means depends on
+// things a single walk of the document has not always seen yet:
+// 1. index: each document, when it is added, is walked once, recording every subschema's
+//    context -- base URI, draft, vocabulary, owning resource, location -- and every resource
+//    ($id) and anchor by URI. A reference may point into any of them, or into a document
+//    loaded later, so nothing is compiled before its document is indexed.
+// 2. compile: from the root, each subschema reached becomes one Node (memoised by the JSON
+//    value's address, so a subschema reached twice compiles once). A $ref or $dynamicRef is
+//    only queued (PendingRef): compile() thus recurses along the document's own nesting,
+//    which index has bounded, never along chains of references, and a reference cycle ends
+//    as a cycle of Node pointers.
+// 3. drain: queued references are resolved (loading documents as needed, which indexes them)
+//    and their targets compiled, until no reference and no $dynamicAnchor is left; then every
+//    Node gets its discriminator dispatch (dispatch.cpp), which looks through references.
+// Draft differences live in index (which keywords hold subschemas, $id rules) and in
+// compile_keyword (what each keyword means in each draft).
 #include "schema/compiler.hpp"
 
-#include "schema/builtin_schemas.hpp"
+#include "schema/dispatch.hpp"
+#include "schema/loader.hpp"
 #include "schema/stack_budget.hpp"
 #include "schema/uri.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <limits>
-#include <sstream>
 #include <unordered_map>
 
 namespace pagable::schema {
 
 using nlohmann::json;
 
-const json* builtin_schema(const std::string& uri)
-{
-  static const auto table = [] {
-    std::unordered_map<std::string, std::shared_ptr<const json>> out;
-    for (std::size_t i = 0; i < k_builtin_schema_count; ++i) {
-      auto doc = std::make_shared<const json>(json::parse(k_builtin_schemas[i]));
-      std::string id = doc->value("$id", doc->value("id", std::string()));
-      if (!id.empty() && id.back() == '#') {
-        id.pop_back();
-      }
-      out.emplace(id, std::move(doc));
-    }
-    return out;
-  }();
-  const auto it = table.find(uri);
-  return it == table.end() ? nullptr : it->second.get();
-}
-
-bool nests_deeper_than(const json& value, std::size_t limit)
-{
-  std::vector<std::pair<const json*, std::size_t>> todo{{&value, 0}};
-  while (!todo.empty()) {
-    const auto [v, depth] = todo.back();
-    todo.pop_back();
-    if (!v->is_structured()) {
-      continue;
-    }
-    if (depth >= limit) {
-      return true;
-    }
-    for (const auto& child : *v) {
-      todo.emplace_back(&child, depth + 1);
-    }
-  }
-  return false;
-}
-
 namespace {
 
+// What a subschema means depends on where it sits: the base URI its references resolve
+// against, the draft and vocabulary of its resource, the resource ($dynamicRef's scope), and
+// its location for error messages.
 struct Ctx {
   std::string base;
   Draft draft = Draft::d2020;
@@ -69,6 +49,7 @@ struct ResourceEntry {
   Ctx ctx; // the context of the resource root
 };
 
+// A $ref or $dynamicRef of `node`, resolved by drain() once compiling has stopped.
 struct PendingRef {
   Node* node;
   std::string uri;
@@ -113,8 +94,7 @@ class Compiler {
 public:
   Compiler(std::string root_dir, const SchemaOptions& options, const Preloaded& preloaded,
            bool read_files)
-      : m_root_dir(std::move(root_dir)), m_options(options), m_preloaded(preloaded),
-        m_read_files(read_files),
+      : m_options(options), m_loader(std::move(root_dir), options, preloaded, read_files),
         m_graph(std::make_unique<CompiledGraph>()), m_stack(options.max_stack_bytes)
   {
   }
@@ -171,7 +151,8 @@ private:
     const bool has_ref = s.contains("$ref");
     const char* id_key = ctx.draft == Draft::d4 ? "id" : "$id";
     auto id_it = s.find(id_key);
-    // $schema: only meaningful at a resource root.
+    // $schema: only meaningful at a resource root. Before 2020-12 a $ref hides its siblings,
+    // $id included; an $id that starts with '#' names an anchor, not a resource.
     const bool has_id = id_it != s.end() && id_it->is_string() &&
                         !(ctx.draft != Draft::d2020 && has_ref) &&
                         !(id_it->get_ref<const std::string&>().rfind('#', 0) == 0);
@@ -300,76 +281,11 @@ private:
     if (m_resources.count(uri) != 0) {
       return {};
     }
-    if (const json* builtin = builtin_schema(uri)) {
-      return add_document(std::shared_ptr<const json>(builtin, [](const json*) {}), uri, uri,
-                          default_draft);
+    PAGABLE_TRY_ASSIGN(auto loaded, m_loader.load(uri));
+    if (loaded.origin != Origin::builtin) {
+      m_graph->loaded_files.emplace_back(uri, loaded.document); // what bundle() stores
     }
-    for (const auto& [preloaded_uri, doc] : m_preloaded) {
-      if (preloaded_uri == uri) {
-        m_graph->loaded_files.emplace_back(uri, doc);
-        return add_document(doc, uri, uri, default_draft);
-      }
-    }
-    if (!m_read_files) {
-      return make_error(Errc::invalid_input,
-                        "unresolvable reference \"" + uri + "\": the stored schema holds no such file");
-    }
-    std::vector<std::string> dirs;
-    if (!m_root_dir.empty()) {
-      dirs.push_back(m_root_dir);
-    }
-    dirs.insert(dirs.end(), m_options.search_paths.begin(), m_options.search_paths.end());
-    const std::string path = percent_decode(uri_path(uri));
-    std::vector<std::string> segments;
-    for (std::size_t start = 0; start < path.size();) {
-      const auto slash = path.find('/', start);
-      const auto seg = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-      if (!seg.empty() && seg != "." && seg != "..") {
-        segments.push_back(seg);
-      }
-      if (slash == std::string::npos) {
-        break;
-      }
-      start = slash + 1;
-    }
-    std::vector<std::string> candidates;
-    if (uri.rfind("file://", 0) == 0) {
-      candidates.push_back(path);
-    }
-    for (std::size_t first = 0; first < segments.size(); ++first) {
-      std::string suffix;
-      for (std::size_t i = first; i < segments.size(); ++i) {
-        suffix += (i == first ? "" : "/") + segments[i];
-      }
-      for (const auto& dir : dirs) {
-        candidates.push_back(dir + "/" + suffix);
-      }
-    }
-    for (const auto& file : candidates) {
-      std::error_code ec;
-      if (!std::filesystem::is_regular_file(file, ec)) {
-        continue;
-      }
-      std::ifstream in(file, std::ios::binary);
-      std::ostringstream text;
-      text << in.rdbuf();
-      auto doc = json::parse(text.str(), nullptr, false);
-      if (doc.is_discarded()) {
-        return make_error(Errc::invalid_input, "referenced schema " + file + " (for " + uri +
-                                                   ") is not valid JSON");
-      }
-      if (nests_deeper_than(doc, m_options.max_schema_depth)) {
-        return make_error(Errc::invalid_input, "referenced schema " + file + " is nested deeper than " +
-                                                   std::to_string(m_options.max_schema_depth) + " levels");
-      }
-      auto shared = std::make_shared<const json>(std::move(doc));
-      m_graph->loaded_files.emplace_back(uri, shared);
-      return add_document(std::move(shared), uri, uri, default_draft);
-    }
-    return make_error(Errc::invalid_input,
-                      "unresolvable reference \"" + uri +
-                          "\": no loaded schema has this URI and no file matches its path" +
-                          (dirs.empty() ? std::string() : " under the schema's directory or --schema-path"));
+    return add_document(std::move(loaded.document), uri, uri, default_draft);
   }
 
   Result<const json*> resolve(const std::string& full, Draft default_draft)
@@ -408,6 +324,8 @@ private:
                                                    " has nothing at " + pointer);
       }
     }
+    // A pointer may lead into something index did not walk as a subschema (under an unknown
+    // keyword, say): index it now, in the context of the resource it is in.
     if (m_index.count(cur) == 0) {
       Ctx ctx = entry.ctx;
       ctx.location = m_index.at(entry.root).location + pointer;
@@ -453,6 +371,8 @@ private:
     return n;
   }
 
+  // The default stable type name (TypeInfo::type_name): the key of a definition under
+  // $defs, definitions or OpenAPI's components/schemas. x-pagable-type overrides it.
   void name_from_location(Node& n)
   {
     const auto hash = n.location.find('#');
@@ -467,15 +387,9 @@ private:
     }
   }
 
-  Result<Node*> sub(const json& s)
-  {
-    return compile(s);
-  }
-
   Result<void> compile_keywords(const json& s, Node& n)
   {
     const bool d2020 = n.draft == Draft::d2020;
-    const bool val = n.validation_vocab;
     if (auto t = s.find("x-pagable-type"); t != s.end() && t->is_string()) {
       n.type_name = t->get<std::string>();
     }
@@ -495,13 +409,15 @@ private:
       n.discriminator = &*d;
     }
     for (auto it = s.begin(); it != s.end(); ++it) {
-      PAGABLE_TRY(compile_keyword(it.key(), it.value(), s, n, d2020, val));
+      PAGABLE_TRY(compile_keyword(it.key(), it.value(), s, n));
     }
     std::sort(n.properties.begin(), n.properties.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     return {};
   }
 
+  // A count keyword's value (minLength, maxItems, ...): the drafts allow 2.0 for 2; a count
+  // too large for size_t saturates, and anything else leaves the keyword unset.
   static std::optional<std::size_t> count(const json& v)
   {
     if (v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0)) {
@@ -514,11 +430,13 @@ private:
     return std::nullopt;
   }
 
-  Result<void> compile_keyword(const std::string& k, const json& v, const json& s, Node& n, bool d2020,
-                               bool val)
+  Result<void> compile_keyword(const std::string& k, const json& v, const json& s, Node& n)
   {
     const bool d4 = n.draft == Draft::d4;
-    if (val) {
+    const bool d2020 = n.draft == Draft::d2020;
+    // The assertions of the validation vocabulary; a custom meta-schema that leaves it out
+    // of $vocabulary turns them off. Applicators and format (below) stay.
+    if (n.validation_vocab) {
       if (k == "type") {
         auto bit = [](const std::string& t) -> std::uint8_t {
           if (t == "null") return t_null;
@@ -596,22 +514,22 @@ private:
       n.format_name = v.get<std::string>();
     } else if (k == "properties" && v.is_object()) {
       for (auto it = v.begin(); it != v.end(); ++it) {
-        PAGABLE_TRY_ASSIGN(Node * c, sub(it.value()));
+        PAGABLE_TRY_ASSIGN(Node * c, compile(it.value()));
         n.properties.emplace_back(it.key(), c);
       }
     } else if (k == "patternProperties" && v.is_object()) {
       for (auto it = v.begin(); it != v.end(); ++it) {
         PAGABLE_TRY_ASSIGN(auto re, Regex::compile(it.key()));
-        PAGABLE_TRY_ASSIGN(Node * c, sub(it.value()));
+        PAGABLE_TRY_ASSIGN(Node * c, compile(it.value()));
         n.pattern_properties.emplace_back(std::move(re), c);
       }
     } else if (k == "additionalProperties") {
-      PAGABLE_TRY_ASSIGN(n.additional_properties, sub(v));
+      PAGABLE_TRY_ASSIGN(n.additional_properties, compile(v));
     } else if (k == "propertyNames" && !d4) {
-      PAGABLE_TRY_ASSIGN(n.property_names, sub(v));
+      PAGABLE_TRY_ASSIGN(n.property_names, compile(v));
     } else if (k == "dependentSchemas" && d2020 && v.is_object()) {
       for (auto it = v.begin(); it != v.end(); ++it) {
-        PAGABLE_TRY_ASSIGN(Node * c, sub(it.value()));
+        PAGABLE_TRY_ASSIGN(Node * c, compile(it.value()));
         n.dependent_schemas.emplace_back(it.key(), c);
       }
     } else if (k == "dependencies" && v.is_object()) { // 2020-12 too, for compatibility
@@ -619,49 +537,51 @@ private:
         if (it->is_array()) {
           n.dependent_required.push_back({it.key(), it->get<std::vector<std::string>>(), "dependencies"});
         } else {
-          PAGABLE_TRY_ASSIGN(Node * c, sub(it.value()));
+          PAGABLE_TRY_ASSIGN(Node * c, compile(it.value()));
           n.dependent_schemas.emplace_back(it.key(), c);
         }
       }
     } else if (k == "unevaluatedProperties" && d2020) {
-      PAGABLE_TRY_ASSIGN(n.unevaluated_properties, sub(v));
+      PAGABLE_TRY_ASSIGN(n.unevaluated_properties, compile(v));
     } else if (k == "unevaluatedItems" && d2020) {
-      PAGABLE_TRY_ASSIGN(n.unevaluated_items, sub(v));
+      PAGABLE_TRY_ASSIGN(n.unevaluated_items, compile(v));
     } else if (k == "prefixItems" && d2020 && v.is_array()) {
-      PAGABLE_TRY(sub_list(v, n.prefix_items));
+      PAGABLE_TRY(compile_list(v, n.prefix_items));
     } else if (k == "items") {
+      // One shape in Node for both drafts: draft-07's array `items` is 2020-12's
+      // prefixItems, and its additionalItems 2020-12's `items` (the rest).
       if (v.is_array() && !d2020) {
-        PAGABLE_TRY(sub_list(v, n.prefix_items));
+        PAGABLE_TRY(compile_list(v, n.prefix_items));
         if (auto add = s.find("additionalItems"); add != s.end()) {
-          PAGABLE_TRY_ASSIGN(n.items, sub(*add));
+          PAGABLE_TRY_ASSIGN(n.items, compile(*add));
         }
       } else if (!v.is_array()) {
-        PAGABLE_TRY_ASSIGN(n.items, sub(v));
+        PAGABLE_TRY_ASSIGN(n.items, compile(v));
       }
     } else if (k == "contains" && !d4) {
-      PAGABLE_TRY_ASSIGN(n.contains, sub(v));
+      PAGABLE_TRY_ASSIGN(n.contains, compile(v));
     } else if (k == "allOf" && v.is_array()) {
-      PAGABLE_TRY(sub_list(v, n.all_of));
+      PAGABLE_TRY(compile_list(v, n.all_of));
     } else if (k == "anyOf" && v.is_array()) {
-      PAGABLE_TRY(sub_list(v, n.any_of));
+      PAGABLE_TRY(compile_list(v, n.any_of));
     } else if (k == "oneOf" && v.is_array()) {
-      PAGABLE_TRY(sub_list(v, n.one_of));
+      PAGABLE_TRY(compile_list(v, n.one_of));
     } else if (k == "not") {
-      PAGABLE_TRY_ASSIGN(n.not_, sub(v));
+      PAGABLE_TRY_ASSIGN(n.not_, compile(v));
     } else if (k == "if" && (n.draft == Draft::d7 || d2020)) {
-      PAGABLE_TRY_ASSIGN(n.if_, sub(v));
+      PAGABLE_TRY_ASSIGN(n.if_, compile(v));
     } else if (k == "then" && (n.draft == Draft::d7 || d2020)) {
-      PAGABLE_TRY_ASSIGN(n.then_, sub(v));
+      PAGABLE_TRY_ASSIGN(n.then_, compile(v));
     } else if (k == "else" && (n.draft == Draft::d7 || d2020)) {
-      PAGABLE_TRY_ASSIGN(n.else_, sub(v));
+      PAGABLE_TRY_ASSIGN(n.else_, compile(v));
     }
     return {};
   }
 
-  Result<void> sub_list(const json& v, std::vector<const Node*>& out)
+  Result<void> compile_list(const json& v, std::vector<const Node*>& out)
   {
     for (const auto& item : v) {
-      PAGABLE_TRY_ASSIGN(Node * c, sub(item));
+      PAGABLE_TRY_ASSIGN(Node * c, compile(item));
       out.push_back(c);
     }
     return {};
@@ -720,114 +640,14 @@ private:
     return {};
   }
 
-  // --- pagable's dispatch ---
-
-  static const Node* through_refs(const Node* n)
-  {
-    for (int i = 0; i < 16 && n->ref != nullptr && n->properties.empty(); ++i) {
-      n = n->ref;
-    }
-    return n;
-  }
-
-  static std::optional<std::string> const_tag(const Node* n)
-  {
-    n = through_refs(n);
-    if (n->const_value && n->const_value->is_string()) {
-      return n->const_value->get<std::string>();
-    }
-    if (n->enum_values && n->enum_values->size() == 1 && n->enum_values->front().is_string()) {
-      return n->enum_values->front().get<std::string>();
-    }
-    return std::nullopt;
-  }
-
-  void build_dispatch(Node& n)
-  {
-    auto& branches = !n.one_of.empty() ? n.one_of : n.any_of;
-    if (branches.size() < 2) {
-      return;
-    }
-    auto d = std::make_unique<Dispatch>();
-    if (n.discriminator != nullptr && n.discriminator->contains("propertyName") &&
-        (*n.discriminator)["propertyName"].is_string()) {
-      d->from_discriminator = true;
-      d->property = (*n.discriminator)["propertyName"].get<std::string>();
-      auto name_of = [](const Node* b) { return b->ref != nullptr ? b->ref->type_name : b->type_name; };
-      if (auto m = n.discriminator->find("mapping"); m != n.discriminator->end() && m->is_object()) {
-        for (auto it = m->begin(); it != m->end(); ++it) {
-          if (!it->is_string()) {
-            continue;
-          }
-          const std::string target = it->get<std::string>();
-          for (std::size_t i = 0; i < branches.size(); ++i) {
-            const Node* b = branches[i];
-            const bool by_name = name_of(b) == target;
-            const bool by_ref = b->ref != nullptr && target.find('#') != std::string::npos &&
-                                (b->ref->location == target ||
-                                 (b->ref->location.size() >= target.size() &&
-                                  b->ref->location.compare(b->ref->location.size() - target.size(),
-                                                           target.size(), target) == 0));
-            if (by_name || by_ref) {
-              d->branch_of.emplace(it.key(), i);
-              break;
-            }
-          }
-        }
-      }
-      for (std::size_t i = 0; i < branches.size(); ++i) {
-        const auto name = name_of(branches[i]);
-        if (!name.empty()) {
-          d->branch_of.emplace(name, i);
-        }
-      }
-      if (d->branch_of.empty()) {
-        return;
-      }
-    } else {
-      // One property with a distinct string const in every branch.
-      const Node* first = through_refs(branches[0]);
-      for (const auto& [prop, child] : first->properties) {
-        std::unordered_map<std::string, std::size_t> tags;
-        bool ok = true;
-        for (std::size_t i = 0; ok && i < branches.size(); ++i) {
-          const Node* b = through_refs(branches[i]);
-          const auto it = std::lower_bound(b->properties.begin(), b->properties.end(), prop,
-                                           [](const auto& e, const std::string& p) { return e.first < p; });
-          if (it == b->properties.end() || it->first != prop) {
-            ok = false;
-            break;
-          }
-          auto tag = const_tag(it->second);
-          ok = tag && tags.emplace(*tag, i).second;
-        }
-        if (ok) {
-          d->property = prop;
-          d->branch_of = std::move(tags);
-          break;
-        }
-      }
-      if (d->property.empty()) {
-        return;
-      }
-    }
-    for (const auto& [tag, i] : d->branch_of) {
-      d->tags.push_back(tag);
-    }
-    std::sort(d->tags.begin(), d->tags.end());
-    (!n.one_of.empty() ? n.one_of_dispatch : n.any_of_dispatch) = std::move(d);
-  }
-
   struct DynamicAnchor {
     Resource* resource;
     std::string name;
     const json* target;
   };
 
-  std::string m_root_dir;
   const SchemaOptions& m_options;
-  const Preloaded& m_preloaded;
-  bool m_read_files = true;
+  DocumentLoader m_loader;
   std::unique_ptr<CompiledGraph> m_graph;
   std::unordered_map<std::string, ResourceEntry> m_resources;
   std::unordered_map<std::string, const json*> m_anchors;

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #pragma once
 // Turns schema documents into the Node graph of node.hpp: indexes every resource ($id) and
-// anchor, compiles subschemas once each, resolves $ref/$dynamicRef by URI (loading files by
-// URI path suffix, or the built-in meta-schemas), then derives discriminator dispatch.
-
-#include "schema/node.hpp"
+// anchor, compiles subschemas once each, resolves $ref/$dynamicRef by URI (documents not
+// loaded yet come from loader.hpp: built-ins, a bundle's files, files by URI path suffix),
+// then derives discriminator dispatch (dispatch.hpp).
+// Contract: compile_graph depends only on its arguments and the files it reads; a schema that
+// cannot be compiled (unresolvable reference, bad pattern, too deep) is an Errc::invalid_input
+// error, never an exception. Calls on different threads are independent.
 
 #include <pagable/result.hpp>
 #include <pagable/schema.hpp>
+
+#include "schema/loader.hpp"
+#include "schema/node.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -31,9 +36,6 @@ struct CompiledGraph {
   std::vector<std::pair<std::string, std::shared_ptr<const nlohmann::json>>> loaded_files;
 };
 
-// Documents to use for URIs before looking for files (a stored bundle's files), by URI.
-using Preloaded = std::vector<std::pair<std::string, std::shared_ptr<const nlohmann::json>>>;
-
 // `root_dir` is searched first for referenced files ("" for none). With `read_files` false,
 // a URI that is neither built in nor preloaded is an unresolvable reference: nothing is read
 // from disk (a stored bundle must compile the same on any machine).
@@ -42,12 +44,5 @@ Result<std::unique_ptr<CompiledGraph>> compile_graph(std::shared_ptr<const nlohm
                                                      const SchemaOptions& options,
                                                      const Preloaded& preloaded = {},
                                                      bool read_files = true);
-
-// True if `value` nests deeper than `limit` (checked without recursion, so it is safe on
-// hostile input before anything recursive -- copying, comparing, dumping -- touches it).
-bool nests_deeper_than(const nlohmann::json& value, std::size_t limit);
-
-// The built-in meta-schemas, keyed by their $id without a trailing '#'.
-const nlohmann::json* builtin_schema(const std::string& uri);
 
 } // namespace pagable::schema

@@ -2,7 +2,7 @@
 #pragma once
 // The compiled form of a schema: one Node per subschema, keywords resolved to pointers (no
 // string-keyed lookups while validating, except property names and discriminator tags).
-// Built once by the compiler (schema_compiler.cpp), then read-only.
+// Built once by the compiler (compiler.cpp), then read-only.
 
 #include "schema/format.hpp"
 #include "schema/regex.hpp"

@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include <pagable/store.hpp>
-#include <pagable/store_maintenance.hpp>
 
+#include "store/maintenance.hpp"
 #include "store/reachability.hpp"
 #include "util/thread_pool.hpp"
 
 #include <map>
+#include <set>
+#include <tuple>
 #include <unordered_set>
 
 namespace pagable::store {
 
-std::future<Result<std::optional<Blob>>> BlobStore::get_async(const Key& key) const
+std::future<Result<std::optional<Blob>>> BlobReader::get_async(const Key& key) const
 {
   // Backends with a reader pool override this; the default runs on a shared pool so that a
   // caller never blocks on I/O.
@@ -21,10 +23,27 @@ std::future<Result<std::optional<Blob>>> BlobStore::get_async(const Key& key) co
   return future;
 }
 
-Result<std::unique_ptr<MaintenanceSession>> BlobStore::open_maintenance(bool) const
+Result<std::optional<RootRecord>> RootCatalog::get_root(std::string_view name) const
 {
-  return make_error(Errc::invalid_argument,
-                    "verify and gc need an archive file (this store has no maintenance role)");
+  PAGABLE_TRY_ASSIGN(auto roots, list_roots());
+  std::optional<RootRecord> newest;
+  for (auto& r : roots) {
+    if (r.name == name && (!newest || r.version >= newest->version)) {
+      newest = std::move(r);
+    }
+  }
+  return newest;
+}
+
+Result<std::unique_ptr<MaintenanceSession>> open_maintenance(const BlobStore& store,
+                                                             SessionAccess access)
+{
+  const auto* provider = dynamic_cast<const MaintenanceProvider*>(&store);
+  if (provider == nullptr) {
+    return make_error(Errc::invalid_argument,
+                      "verify and gc need an archive file (this store has no maintenance role)");
+  }
+  return provider->open_maintenance(access);
 }
 
 Result<void> confirm_reachable(const Key& root,
@@ -54,14 +73,16 @@ Result<void> confirm_reachable(const Key& root,
 std::vector<Key> roots_changed_since(const std::vector<RootRecord>& then,
                                      const std::vector<RootRecord>& now)
 {
-  std::map<std::string, const RootRecord*> before;
+  // A version, once committed, never changes; until names hold several versions a commit
+  // replaces a name's version 1, so the keys are compared too.
+  using Seen = std::tuple<std::string_view, std::uint64_t, Key, std::optional<Key>>;
+  std::set<Seen> before;
   for (const RootRecord& r : then) {
-    before.emplace(r.name, &r);
+    before.emplace(r.name, r.version, r.key, r.schema_key);
   }
   std::vector<Key> keys;
   for (const RootRecord& r : now) {
-    const auto it = before.find(r.name);
-    if (it != before.end() && it->second->key == r.key && it->second->schema_key == r.schema_key) {
+    if (before.count(Seen(r.name, r.version, r.key, r.schema_key)) != 0) {
       continue;
     }
     keys.push_back(r.key);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // Marking the blobs a key reaches, through the index only (verify and gc share it).
-#include <pagable/store_maintenance.hpp>
+#include "store/maintenance.hpp"
 
 namespace pagable::store {
 

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// The store in memory: blobs in a hash map, and, so that packs can be exported and imported
+// as from an archive, each blob also recorded in a pack. New blobs fill a raw (uncompressed)
+// pack that closes when the store is asked for packs; imported packs are kept as they came.
 #include <pagable/store.hpp>
 #include <pagable/version.hpp>
 
+#include "store/pack_codec.hpp"
 #include "store/reachability.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <shared_mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -14,15 +19,29 @@
 namespace pagable::store {
 namespace {
 
-std::int64_t now_unix_ms()
+std::int64_t now_ms()
 {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-// Everything in two hash maps under one reader-writer lock. Writes are visible at once, so
-// flush() has nothing to do.
+// A blob's place in a pack.
+struct Place {
+  PackDigest pack;
+  std::uint64_t offset = 0;
+};
+
+// A pack: its image without entries (those are the blobs whose place names it), and its
+// content decoded (a delta pack's bases are other packs' content).
+struct StoredPack {
+  PackImage image;
+  Bytes content;
+  std::uint64_t order = 0; // creation order, for bases-first listings
+};
+
+// Everything under one reader-writer lock. Writes are visible at once, so flush() has
+// nothing to do.
 class MemoryStore final : public BlobStore {
 public:
   Result<std::optional<Blob>> get(const Key& key) const override
@@ -68,24 +87,6 @@ public:
     return out;
   }
 
-  Result<Key> put(Blob blob, const PutHints&) override
-  {
-    const Key key = blob.key();
-    std::unique_lock lock(m_mutex);
-    ++m_counters.puts;
-    const std::size_t size = blob.data.size() + blob.children.size() * Key::k_size;
-    if (m_blobs.emplace(key, std::move(blob)).second) {
-      m_written.push_back(key);
-      ++m_counters.blobs_written;
-      m_counters.bytes_written += size;
-    } else {
-      ++m_counters.blobs_deduped;
-    }
-    return key;
-  }
-
-  Result<void> flush() override { return {}; }
-
   Result<void> for_each_key(const std::function<Result<void>(const Key&)>& fn) const override
   {
     std::vector<Key> keys;
@@ -102,26 +103,34 @@ public:
     return {};
   }
 
+  Result<Key> put(Blob blob, const PutHints&) override
+  {
+    const Key key = blob.key();
+    std::unique_lock lock(m_mutex);
+    ++m_counters.puts;
+    const std::size_t size = blob.data.size() + blob.children.size() * Key::k_size;
+    if (m_blobs.count(key) != 0) {
+      ++m_counters.blobs_deduped;
+      return key;
+    }
+    m_open_pack.push_back(key);
+    m_blobs.emplace(key, std::move(blob));
+    m_written.push_back(key);
+    ++m_counters.blobs_written;
+    m_counters.bytes_written += size;
+    return key;
+  }
+
+  Result<void> flush() override { return {}; }
+
   Result<std::size_t> remove(std::span<const Key> keys) override
   {
     std::unique_lock lock(m_mutex);
     std::size_t n = 0;
     for (const Key& k : keys) {
-      n += m_blobs.erase(k);
+      n += erase_locked(k);
     }
     return n;
-  }
-
-  Result<void> commit_root(RootRecord root) override
-  {
-    std::unique_lock lock(m_mutex);
-    PAGABLE_TRY(confirm_reachable(root.key, [&](const Key& k) { return children_locked(k); }));
-    if (root.created_unix_ms == 0) {
-      root.created_unix_ms = now_unix_ms();
-    }
-    const std::string name = root.name;
-    m_roots.insert_or_assign(name, std::move(root));
-    return {};
   }
 
   Result<WriteMark> mark_writes() override
@@ -151,26 +160,32 @@ public:
         }
       }
     }
-    for (auto i = static_cast<std::ptrdiff_t>(mark.blobs); i < static_cast<std::ptrdiff_t>(m_written.size()); ++i) {
-      const Key& k = m_written[static_cast<std::size_t>(i)];
+    for (auto i = mark.blobs; i < m_written.size(); ++i) {
+      const Key& k = m_written[i];
       if (reached.count(k) != 0) {
         ++f.blobs_kept;
       } else {
-        f.blobs_removed += m_blobs.erase(k);
+        f.blobs_removed += erase_locked(k);
       }
     }
     m_written.resize(mark.blobs);
     return f;
   }
 
-  Result<std::optional<RootRecord>> get_root(const std::string& name) const override
+  Result<RootRecord> commit_root(RootRecord root) override
   {
-    std::shared_lock lock(m_mutex);
-    const auto it = m_roots.find(name);
-    if (it == m_roots.end()) {
-      return std::optional<RootRecord>();
+    std::unique_lock lock(m_mutex);
+    const auto children_of = [&](const Key& k) { return children_locked(k); };
+    PAGABLE_TRY(confirm_reachable(root.key, children_of));
+    if (root.schema_key) {
+      PAGABLE_TRY(confirm_reachable(*root.schema_key, children_of));
     }
-    return std::optional<RootRecord>(it->second);
+    if (root.created_unix_ms == 0) {
+      root.created_unix_ms = now_ms();
+    }
+    root.version = 1; // one version a name, as the SQLite store of format 4
+    m_roots.insert_or_assign(root.name, root);
+    return root;
   }
 
   Result<std::vector<RootRecord>> list_roots() const override
@@ -186,10 +201,15 @@ public:
     return out;
   }
 
-  Result<bool> remove_root(const std::string& name) override
+  Result<std::size_t> remove_root(std::string_view name) override
   {
     std::unique_lock lock(m_mutex);
-    return m_roots.erase(name) != 0;
+    const auto it = m_roots.find(name);
+    if (it == m_roots.end()) {
+      return std::size_t{0};
+    }
+    m_roots.erase(it);
+    return std::size_t{1};
   }
 
   Result<std::map<std::string, std::string>> settings() const override
@@ -212,6 +232,103 @@ public:
       }
     }
     return m_settings;
+  }
+
+  Result<std::vector<PackDigest>> packs_reached(std::span<const Key> roots) const override
+  {
+    std::unique_lock lock(m_mutex);
+    close_pack_locked();
+    std::set<std::pair<std::uint64_t, PackDigest>> packs; // in creation order: bases first
+    std::unordered_set<Key> seen(roots.begin(), roots.end());
+    std::vector<Key> stack(roots.begin(), roots.end());
+    while (!stack.empty()) {
+      const Key k = stack.back();
+      stack.pop_back();
+      const auto it = m_blobs.find(k);
+      if (it == m_blobs.end()) {
+        return make_error(Errc::not_found, "blob " + k.to_hex() + " is not in the store");
+      }
+      add_with_bases_locked(m_places.at(k).pack, packs);
+      for (const Key& c : it->second.children) {
+        if (seen.insert(c).second) {
+          stack.push_back(c);
+        }
+      }
+    }
+    std::vector<PackDigest> out;
+    for (const auto& [_, d] : packs) {
+      out.push_back(d);
+    }
+    return out;
+  }
+
+  Result<std::optional<PackImage>> export_pack(const PackDigest& digest) const override
+  {
+    std::unique_lock lock(m_mutex);
+    close_pack_locked();
+    const auto it = m_packs.find(digest);
+    if (it == m_packs.end()) {
+      return std::optional<PackImage>();
+    }
+    PackImage image = it->second.image;
+    for (const auto& [key, place] : m_places) {
+      if (place.pack == digest) {
+        const Blob& b = m_blobs.at(key);
+        image.entries.push_back(PackEntry{key, place.offset, b.data.size(), b.children});
+      }
+    }
+    std::sort(image.entries.begin(), image.entries.end(),
+              [](const PackEntry& a, const PackEntry& b) { return a.offset < b.offset; });
+    return std::optional<PackImage>(std::move(image));
+  }
+
+  Result<ImportFigures> import_pack(const PackImage& image) override
+  {
+    Bytes prefix;
+    {
+      std::shared_lock lock(m_mutex);
+      for (const PackBase& b : image.bases) {
+        const auto it = m_packs.find(b.pack);
+        if (it == m_packs.end()) {
+          return make_error(Errc::not_found, "pack " + image.digest.to_hex().substr(0, 12) +
+                                                 ": its delta base pack " + b.pack.to_hex() +
+                                                 " is not in the store");
+        }
+        const Bytes& content = it->second.content;
+        if (b.offset > content.size() || b.size > content.size() - b.offset) {
+          return make_error(Errc::corrupt, "pack " + image.digest.to_hex().substr(0, 12) +
+                                               ": a delta base lies outside its pack");
+        }
+        prefix.insert(prefix.end(), content.begin() + static_cast<std::ptrdiff_t>(b.offset),
+                      content.begin() + static_cast<std::ptrdiff_t>(b.offset + b.size));
+      }
+    }
+    PAGABLE_TRY(check_pack_image(image, prefix, k_max_pack_bytes));
+    PAGABLE_TRY_ASSIGN(const Bytes content,
+                       decode_pack(static_cast<PackCodec>(image.codec), image.data, image.raw_size,
+                                   k_max_pack_bytes, prefix));
+    std::unique_lock lock(m_mutex);
+    ImportFigures f;
+    if (m_packs.count(image.digest) == 0) {
+      PackImage kept = image;
+      kept.entries.clear();
+      m_packs.emplace(image.digest, StoredPack{std::move(kept), content, m_next_order++});
+      f.pack_added = true;
+    }
+    for (const PackEntry& e : image.entries) {
+      if (m_blobs.count(e.key) != 0) {
+        ++f.blobs_present;
+        continue;
+      }
+      Blob b;
+      b.data.assign(content.begin() + static_cast<std::ptrdiff_t>(e.offset),
+                    content.begin() + static_cast<std::ptrdiff_t>(e.offset + e.size));
+      b.children = e.children;
+      m_blobs.emplace(e.key, std::move(b));
+      m_places.insert_or_assign(e.key, Place{image.digest, e.offset});
+      ++f.blobs_indexed;
+    }
+    return f;
   }
 
   Result<StoreStats> stats() const override
@@ -237,6 +354,8 @@ public:
   }
 
 private:
+  static constexpr std::uint64_t k_max_pack_bytes = 256 * 1024 * 1024;
+
   Result<std::optional<std::vector<Key>>> children_locked(const Key& key) const
   {
     const auto it = m_blobs.find(key);
@@ -246,12 +365,61 @@ private:
     return std::optional<std::vector<Key>>(it->second.children);
   }
 
+  std::size_t erase_locked(const Key& key)
+  {
+    m_places.erase(key);
+    std::erase(m_open_pack, key);
+    return m_blobs.erase(key);
+  }
+
+  // Turns the blobs written since the last call into a raw pack. REQUIRES: m_mutex held
+  // exclusively.
+  void close_pack_locked() const
+  {
+    if (m_open_pack.empty()) {
+      return;
+    }
+    PackImage image;
+    image.codec = static_cast<std::int64_t>(PackCodec::raw);
+    std::vector<std::pair<Key, std::uint64_t>> offsets;
+    for (const Key& k : m_open_pack) {
+      const Blob& b = m_blobs.at(k);
+      offsets.emplace_back(k, image.data.size());
+      image.data.insert(image.data.end(), b.data.begin(), b.data.end());
+    }
+    image.raw_size = image.data.size();
+    image.digest = PackDigest{sha256_of(image.data)};
+    for (const auto& [k, offset] : offsets) {
+      m_places.insert_or_assign(k, Place{image.digest, offset});
+    }
+    Bytes content = image.data;
+    m_packs.emplace(image.digest, StoredPack{std::move(image), std::move(content), m_next_order++});
+    m_open_pack.clear();
+  }
+
+  void add_with_bases_locked(const PackDigest& d,
+                             std::set<std::pair<std::uint64_t, PackDigest>>& out) const
+  {
+    const StoredPack& p = m_packs.at(d);
+    if (!out.emplace(p.order, d).second) {
+      return;
+    }
+    for (const PackBase& b : p.image.bases) {
+      add_with_bases_locked(b.pack, out);
+    }
+  }
+
   mutable std::shared_mutex m_mutex;
-  std::unordered_map<Key, Blob> m_blobs;             // guarded by m_mutex
-  std::vector<Key> m_written;                        // new blobs in order, guarded by m_mutex
-  std::map<std::string, RootRecord> m_roots;         // guarded by m_mutex
-  std::map<std::string, std::string> m_settings;     // guarded by m_mutex
-  StoreCounters m_counters;                          // guarded by m_mutex, but for gets
+  std::unordered_map<Key, Blob> m_blobs;                     // guarded by m_mutex
+  std::vector<Key> m_written;                                // new blobs in order, guarded
+  std::map<std::string, RootRecord, std::less<>> m_roots;    // guarded by m_mutex
+  std::map<std::string, std::string> m_settings;             // guarded by m_mutex
+  // Packs (guarded by m_mutex; mutable: listing packs closes the open one).
+  mutable std::map<PackDigest, StoredPack> m_packs;
+  mutable std::unordered_map<Key, Place> m_places; // blobs in closed packs
+  mutable std::vector<Key> m_open_pack;            // blobs not in a pack yet, in order
+  mutable std::uint64_t m_next_order = 0;
+  StoreCounters m_counters; // guarded by m_mutex, but for gets
   mutable std::atomic<std::uint64_t> m_gets{0};
 };
 

@@ -255,4 +255,36 @@ Result<void> PackDecoder::step(std::uint64_t end)
   }
 }
 
+Result<void> check_pack_image(const PackImage& image, std::span<const std::uint8_t> prefix,
+                              std::uint64_t max_bytes)
+{
+  const std::string what = "pack " + image.digest.to_hex().substr(0, 12);
+  if (sha256_of(image.data) != image.digest.sha256) {
+    return make_error(Errc::corrupt, what + ": its bytes do not hash to its digest");
+  }
+  const auto codec = static_cast<PackCodec>(image.codec);
+  if (codec != PackCodec::raw && codec != PackCodec::zstd && codec != PackCodec::zstd_prefix) {
+    return make_error(Errc::corrupt, what + ": unknown codec " + std::to_string(image.codec));
+  }
+  if ((codec == PackCodec::zstd_prefix) == image.bases.empty()) {
+    return make_error(Errc::corrupt, what + ": a delta pack has bases, and only a delta pack");
+  }
+  auto content = decode_pack(codec, image.data, image.raw_size, max_bytes, prefix);
+  if (!content) {
+    return std::move(content).error().with_context(what);
+  }
+  for (const PackEntry& e : image.entries) {
+    if (e.offset > content->size() || e.size > content->size() - e.offset) {
+      return make_error(Errc::corrupt, what + ": blob " + e.key.to_hex() +
+                                           " lies outside the pack's content");
+    }
+    const std::span<const std::uint8_t> bytes(content->data() + e.offset, e.size);
+    if (compute_key(bytes, e.children) != e.key) {
+      return make_error(Errc::corrupt, what + ": blob " + e.key.to_hex() +
+                                           ": its data does not match its key");
+    }
+  }
+  return {};
+}
+
 } // namespace pagable::store

@@ -6,6 +6,7 @@
 
 #include <pagable/blob.hpp>
 #include <pagable/result.hpp>
+#include <pagable/store.hpp>
 
 #include "util/large_buffer.hpp"
 
@@ -80,5 +81,11 @@ private:
   std::unique_ptr<Stream> m_stream;      // guarded by m_mutex: null once complete
   std::optional<Error> m_error;          // guarded by m_mutex: a damaged frame stays damaged
 };
+
+// The checks import_pack makes of an image, shared by every backend: its digest, that it
+// decodes (with `prefix`, its bases' slices, for codec 3) to raw_size bytes of at most
+// max_bytes, and that every entry lies inside the content and hashes to its key.
+Result<void> check_pack_image(const PackImage& image, std::span<const std::uint8_t> prefix,
+                              std::uint64_t max_bytes);
 
 } // namespace pagable::store

@@ -104,6 +104,36 @@ Result<void> Stmt::run(std::string_view what)
   return {};
 }
 
+Result<void> Stmt::each_row(std::string_view what, const std::function<Result<void>(const Stmt&)>& fn)
+{
+  for (;;) {
+    auto row = step(what);
+    if (!row || !*row) {
+      reset();
+      return row ? Result<void>() : Result<void>(std::move(row).error());
+    }
+    if (auto done = fn(*this); !done) {
+      reset();
+      return done;
+    }
+  }
+}
+
+Result<bool> Stmt::first_row(std::string_view what, const std::function<Result<void>(const Stmt&)>& fn)
+{
+  auto row = step(what);
+  if (!row) {
+    reset();
+    return row;
+  }
+  auto done = *row ? fn(*this) : Result<void>();
+  reset();
+  if (!done) {
+    return std::move(done).error();
+  }
+  return *row;
+}
+
 void Stmt::reset()
 {
   sqlite3_reset(m_stmt);

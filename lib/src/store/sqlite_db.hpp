@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -35,8 +36,14 @@ public:
 
   // Steps once: true when a row is available, false when done.
   Result<bool> step(std::string_view what);
-  // Steps to completion, ignoring rows.
+  // Steps to completion, ignoring rows; resets.
   Result<void> run(std::string_view what);
+  // Steps through every row, calling fn on each (it reads the columns); stops at fn's first
+  // error. Resets afterwards, whatever happened, so the statement can be bound again.
+  Result<void> each_row(std::string_view what, const std::function<Result<void>(const Stmt&)>& fn);
+  // Steps once and calls fn on the row when there is one; resets afterwards. Returns true iff
+  // there was a row.
+  Result<bool> first_row(std::string_view what, const std::function<Result<void>(const Stmt&)>& fn);
   void reset();
   bool prepared() const noexcept { return m_stmt != nullptr; }
 

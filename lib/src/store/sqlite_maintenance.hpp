@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #pragma once
-// The SQLite store's maintenance role (pagable/store_maintenance.hpp), built by SqliteStore.
+// The SQLite store's maintenance role (store/maintenance.hpp), built by SqliteStore.
 
-#include <pagable/store_maintenance.hpp>
+#include "store/maintenance.hpp"
 
 #include <chrono>
 #include <memory>
@@ -21,6 +21,6 @@ struct SqliteMaintenanceConfig {
 };
 
 Result<std::unique_ptr<MaintenanceSession>>
-open_sqlite_maintenance(const SqliteMaintenanceConfig& config, bool write);
+open_sqlite_maintenance(const SqliteMaintenanceConfig& config, SessionAccess access);
 
 } // namespace pagable::store

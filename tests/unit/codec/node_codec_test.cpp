@@ -154,14 +154,3 @@ TEST_CASE("codec: fingerprint 2 is the word hash FORMAT.md specifies", "[codec]"
   CHECK(codec::content_hash(2, {}) == hash(0));
   CHECK(codec::content_hash(1, {}) == codec::k_fnv_basis);
 }
-
-TEST_CASE("codec: JSON pointers and fragments", "[codec]")
-{
-  CHECK(codec::parse_pointer("").value().empty());
-  CHECK(codec::parse_pointer("/a~1b/~0/0").value() == std::vector<std::string>{"a/b", "~", "0"});
-  CHECK(codec::parse_pointer("/").value() == std::vector<std::string>{""});
-  CHECK_FALSE(codec::parse_pointer("a"));
-  CHECK_FALSE(codec::parse_pointer("/a~2"));
-  CHECK(codec::fragment_to_pointer("#/a%20b/c").value() == "/a b/c");
-  CHECK(codec::escape_pointer_token("a/b~") == "a~1b~0");
-}

@@ -2,6 +2,8 @@
 // Delta packs: new blobs compressed against the old blobs they replace (PutHints).
 #include <pagable/gc.hpp>
 #include <pagable/store.hpp>
+
+#include "store/sqlite_store.hpp"
 #include <pagable/verify.hpp>
 
 #include "support/archive_fixture.hpp"

@@ -5,7 +5,36 @@
 
 #include <catch2/catch.hpp>
 
-TEST_CASE("memory_store passes the store conformance suite", "[store][memory]")
+namespace {
+
+std::unique_ptr<pagable::store::BlobStore> memory()
 {
-  test::run_store_conformance([] { return pagable::store::make_memory_store(); });
+  return pagable::store::make_memory_store();
+}
+
+} // namespace
+
+TEST_CASE("memory_store: reading", "[store][memory]")
+{
+  test::run_reader_conformance(memory);
+}
+
+TEST_CASE("memory_store: writing and take-back", "[store][memory]")
+{
+  test::run_writer_conformance(memory);
+}
+
+TEST_CASE("memory_store: the root catalogue", "[store][memory]")
+{
+  test::run_catalog_conformance(memory);
+}
+
+TEST_CASE("memory_store: settings", "[store][memory]")
+{
+  test::run_settings_conformance(memory);
+}
+
+TEST_CASE("memory_store: pack transfer between memory stores", "[store][memory][transfer]")
+{
+  test::run_transfer_conformance(memory, memory);
 }

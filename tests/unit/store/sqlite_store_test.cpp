@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include <pagable/store.hpp>
 
+#include "store/sqlite_store.hpp"
+
 #include "support/archive_fixture.hpp"
 #include "support/store_conformance.hpp"
 #include "support/temp_dir.hpp"
@@ -45,11 +47,48 @@ Blob blob_of(const std::string& s, std::vector<Key> children = {})
 
 } // namespace
 
-TEST_CASE("sqlite_store passes the store conformance suite", "[store][sqlite]")
-{
+// Each role of the conformance suite, on fresh archives in one folder.
+struct Archives {
   test::TempDir dir;
   int n = 0;
-  test::run_store_conformance([&] { return open_rw(dir.file("a" + std::to_string(n++) + ".pagable")); });
+  test::StoreFactory factory()
+  {
+    return [this] { return open_rw(dir.file("a" + std::to_string(n++) + ".pagable")); };
+  }
+};
+
+TEST_CASE("sqlite_store: reading", "[store][sqlite]")
+{
+  Archives a;
+  test::run_reader_conformance(a.factory());
+}
+
+TEST_CASE("sqlite_store: writing and take-back", "[store][sqlite]")
+{
+  Archives a;
+  test::run_writer_conformance(a.factory());
+}
+
+TEST_CASE("sqlite_store: the root catalogue", "[store][sqlite]")
+{
+  Archives a;
+  test::run_catalog_conformance(a.factory());
+}
+
+TEST_CASE("sqlite_store: settings", "[store][sqlite]")
+{
+  Archives a;
+  test::run_settings_conformance(a.factory());
+}
+
+TEST_CASE("sqlite_store: pack transfer between archives, and to and from memory",
+          "[store][sqlite][transfer]")
+{
+  Archives a;
+  const test::StoreFactory memory = [] { return store::make_memory_store(); };
+  SECTION("archive to archive") { test::run_transfer_conformance(a.factory(), a.factory()); }
+  SECTION("archive to memory") { test::run_transfer_conformance(a.factory(), memory); }
+  SECTION("memory to archive") { test::run_transfer_conformance(memory, a.factory()); }
 }
 
 TEST_CASE("sqlite_store keeps data across reopening, and read-only sees it", "[store][sqlite]")

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #pragma once
-// The maintenance role of a store: what `verify` and `gc` need beyond get/put, with the SQL
-// kept inside the store module (docs/ARCHITECTURE.md). A MaintenanceSession is one connection
+// The maintenance role of a store: what `verify` and `gc` need beyond the public roles (row
+// ids, packs, vacuum), with the SQL kept inside the store module (docs/ARCHITECTURE.md).
+// Private to the library: row and pack ids mean nothing outside one archive. A MaintenanceSession is one connection
 // of its own. A read transaction on it is one snapshot: every read sees the archive as of the
 // transaction's first read, whatever concurrent packs and gcs commit meanwhile. A write
 // transaction takes SQLite's write lock (BEGIN IMMEDIATE, waiting up to the store's lock
@@ -11,9 +12,11 @@
 #include <pagable/blob.hpp>
 #include <pagable/key.hpp>
 #include <pagable/result.hpp>
+#include <pagable/store.hpp>
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,9 +27,12 @@ namespace pagable::store {
 // A root row as stored, not yet trusted: `problem` says what is wrong with it ("" if sound).
 struct StoredRoot {
   std::string name;
+  std::uint64_t version = 1;
   std::optional<Key> key;        // absent when the stored key is not 32 bytes
   std::optional<Key> schema_key; // absent when NULL (or unusable: see problem)
   std::int64_t created_unix_ms = 0;
+  std::string labels_json; // as stored: a JSON object of strings when sound
+  std::string stats_json;
   std::string problem;
 };
 
@@ -88,6 +94,15 @@ struct PackRewriteResult {
 // Thread-safe: callers decode on worker threads.
 Result<Bytes> decode_pack_row(const PackRow& pack, std::uint64_t max_bytes);
 
+// Which of SQLite's checks integrity_check runs.
+enum class IntegrityCheck : std::uint8_t {
+  quick, // PRAGMA quick_check: pages and rows, not the indexes against their tables
+  full,  // PRAGMA integrity_check
+};
+
+// What a maintenance session may do.
+enum class SessionAccess : std::uint8_t { read, write };
+
 class MaintenanceSession {
 public:
   virtual ~MaintenanceSession() = default;
@@ -105,9 +120,10 @@ public:
   virtual Result<void> use_memory_map() = 0;
 
   // --- checks (inside a transaction) ---
-  // SQLite's own check (quick_check when quick, else integrity_check): its messages, empty
-  // when the database is sound. At most max_messages.
-  virtual Result<std::vector<std::string>> integrity_check(bool quick, int max_messages) = 0;
+  // SQLite's own check (quick_check or integrity_check): its messages, empty when the
+  // database is sound. At most max_messages.
+  virtual Result<std::vector<std::string>> integrity_check(IntegrityCheck depth,
+                                                           int max_messages) = 0;
   // pagable's tables and columns, application id, metadata, format version: one message per
   // problem, empty when sound. When this reports problems the other queries may fail.
   virtual Result<std::vector<std::string>> check_layout() = 0;
@@ -181,5 +197,19 @@ struct WalkCallbacks {
 // transaction. Errors other than malformed rows stop the walk.
 Result<void> mark_reachable(MaintenanceSession& session, const Key& start, IdBitmap& marked,
                             const WalkCallbacks& callbacks = {});
+
+// Implemented by the stores that have a maintenance role (the SQLite store).
+class MaintenanceProvider {
+public:
+  virtual ~MaintenanceProvider() = default;
+  // A session on a connection of its own. SessionAccess::write needs a store opened for
+  // writing.
+  virtual Result<std::unique_ptr<MaintenanceSession>> open_maintenance(SessionAccess access) const = 0;
+};
+
+// A maintenance session on `store`: Errc::invalid_argument when its backend has no
+// maintenance role (the memory store), naming what needs one.
+Result<std::unique_ptr<MaintenanceSession>> open_maintenance(const BlobStore& store,
+                                                             SessionAccess access);
 
 } // namespace pagable::store

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#include <pagable/archive.hpp>
+
+#include <pagable/schema.hpp>
+#include <pagable/stored_schema.hpp>
+
+#include "archive/archive_impl.hpp"
+#include "store/sqlite_store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+
+namespace pagable {
+
+Archive::Archive(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Archive::~Archive() = default;
+
+Result<std::unique_ptr<Archive>> Archive::open(const std::string& location,
+                                               const ArchiveOptions& options)
+{
+  store::SqliteOptions o;
+  o.mode = options.mode;
+  o.lock_wait = options.lock_wait;
+  o.compression_level = options.compression_level;
+  o.pack_target_bytes = options.pack_target_bytes;
+  o.write_queue_bytes = options.write_queue_bytes;
+  o.read_mmap_bytes = options.read_mmap_bytes;
+  PAGABLE_TRY_ASSIGN(auto opened, store::open_sqlite_store(location, o));
+  auto impl = std::make_unique<Impl>();
+  impl->location = location;
+  impl->store = std::move(opened);
+  return std::unique_ptr<Archive>(new Archive(std::move(impl)));
+}
+
+std::unique_ptr<Archive> Archive::open_in_memory()
+{
+  auto impl = std::make_unique<Impl>();
+  impl->store = store::make_memory_store();
+  return std::unique_ptr<Archive>(new Archive(std::move(impl)));
+}
+
+const std::string& Archive::location() const noexcept
+{
+  return m_impl->location;
+}
+
+store::BlobStore& Archive::store() noexcept
+{
+  return *m_impl->store;
+}
+
+const store::BlobStore& Archive::store() const noexcept
+{
+  return *m_impl->store;
+}
+
+Result<pack::BoundarySettings> Archive::boundaries(const std::map<std::string, std::string>& asked)
+{
+  std::map<std::string, std::string> given;
+  for (const auto& [name, value] : asked) {
+    given[name.starts_with("pack.") ? name : "pack." + name] = value;
+  }
+  const auto known = pack::BoundarySettings{}.to_settings();
+  for (const auto& [name, _] : given) {
+    if (known.count(name) == 0) {
+      return make_error(Errc::invalid_argument, "no boundary setting is named \"" + name + "\"");
+    }
+  }
+  auto wanted = pack::BoundarySettings::from_settings(given);
+  if (!wanted) {
+    return make_error(Errc::invalid_argument, wanted.error().message());
+  }
+  // A first pack that failed may have recorded other settings: nothing was committed with
+  // them, so settings asked for replace them while the archive has no root.
+  PAGABLE_TRY_ASSIGN(const auto in_force,
+                     pack::init_boundaries(*m_impl->store, *wanted,
+                                           given.empty() ? store::SettingsWrite::keep_set
+                                                         : store::SettingsWrite::replace_while_rootless));
+  const auto want = wanted->to_settings();
+  const auto have = in_force.to_settings();
+  for (const auto& [name, _] : given) {
+    if (want.at(name) != have.at(name)) {
+      return make_error(Errc::invalid_argument,
+                        m_impl->location + " has " + name + " = " + have.at(name) +
+                            ", fixed with its first root (boundary settings are part of every "
+                            "key); " + want.at(name) + " was asked for: pack into a new archive "
+                            "to use it");
+    }
+  }
+  return in_force;
+}
+
+namespace {
+
+// The root record of a packed document.
+store::RootRecord root_for(const PackRequest& request, const pack::PackResult& result,
+                           const std::optional<Key>& schema_key)
+{
+  store::RootRecord root;
+  root.name = request.name;
+  root.key = result.key;
+  root.labels = request.labels;
+  root.schema_key = schema_key;
+  root.stats_json = nlohmann::json{{"nodes", result.nodes},
+                                   {"bytes_in", result.bytes_in},
+                                   {"refs", result.refs},
+                                   {"source", request.source}}
+                        .dump();
+  return root;
+}
+
+// Reads and packs the document, then commits its root; reads it again when the commit finds
+// a blob it reused removed by a concurrent gc (or a failed pack taking its writes back).
+Result<PackReport> pack_attempts(store::BlobStore& store, const pack::BoundarySettings& boundaries,
+                                 const PackSource& source, const PackRequest& request,
+                                 const pack::PackOptions& options, const PackEvents& events)
+{
+  constexpr unsigned k_attempts = 3;
+  PackReport report;
+  report.update_of = options.update_of;
+  for (unsigned attempt = 1;; ++attempt) {
+    report.attempts = attempt;
+    std::unique_ptr<std::istream> opened;
+    std::istream* in = source.stream();
+    if (in == nullptr) {
+      PAGABLE_TRY_ASSIGN(opened, pack::open_input(source.path()));
+      in = opened.get();
+    }
+    PAGABLE_TRY_ASSIGN(report.result, pack::pack_stream(store, *in, boundaries, options));
+    if (options.cancel != nullptr && options.cancel->load()) {
+      return make_error(Errc::cancelled, "interrupted");
+    }
+    if (request.schema && (!report.schema_key || attempt > 1)) {
+      // Stored with the document, so taken back with it; after a retry it may be gone too.
+      PAGABLE_TRY_ASSIGN(report.schema_key, stored_schema::put(store, *request.schema));
+    }
+    auto committed = store.commit_root(root_for(request, report.result, report.schema_key));
+    if (committed) {
+      report.root = std::move(committed).value();
+      return report;
+    }
+    if (committed.error().code() != Errc::not_found) {
+      return std::move(committed).error();
+    }
+    if (!source.rereadable() || attempt == k_attempts) {
+      // Not the caller's mistake but the archive's traffic: busy, like a held lock.
+      return make_error(Errc::locked,
+                        committed.error().message() + ": a gc or failed pack running at the same time " +
+                            "removed it after this pack reused it, " +
+                            (!source.rereadable() ? std::string(source.stream() != nullptr
+                                                                  ? "and a stream cannot be read twice"
+                                                                  : "and standard input cannot be read twice")
+                                                  : "on " + std::to_string(attempt) + " attempts") +
+                            "; nothing of it was committed, pack it again");
+    }
+    if (events.retrying) {
+      events.retrying(committed.error());
+    }
+  }
+}
+
+} // namespace
+
+Result<PackReport> Archive::pack(const PackSource& source, const PackRequest& request,
+                                 std::stop_token stop, const PackEvents& events)
+{
+  std::lock_guard lock(m_impl->pack_mutex);
+  store::BlobStore& store = *m_impl->store;
+  const auto t0 = std::chrono::steady_clock::now();
+  PAGABLE_TRY_ASSIGN(const auto bounds, boundaries(request.settings));
+  // The packer polls a flag; a stop request sets it from whichever thread asks.
+  std::atomic<bool> cancel{false};
+  const std::stop_callback on_stop(stop, [&cancel] { cancel.store(true); });
+  pack::PackOptions options = request.options;
+  options.cancel = &cancel;
+  options.schema = request.schema;
+  if (events.progress) {
+    options.progress = events.progress;
+  }
+  options.update_of = request.update_of;
+  if (!options.update_of) {
+    PAGABLE_TRY_ASSIGN(const auto existing, store.get_root(request.name));
+    if (existing) {
+      options.update_of = existing->key;
+    }
+  }
+  const auto before = store.counters();
+  PAGABLE_TRY_ASSIGN(const auto mark, store.mark_writes());
+  auto packed = pack_attempts(store, bounds, source, request, options, events);
+  if (!packed) {
+    // Nothing of a document that fails stays (DESIGN §5).
+    if (auto discarded = store.discard_writes_since(mark); !discarded) {
+      const Error& e = packed.error();
+      return make_error(e.code(), e.message() + " (what it stored stays in the archive until gc: " +
+                                      discarded.error().message() + ")");
+    }
+    return packed;
+  }
+  const auto after = store.counters();
+  packed->new_nodes = after.blobs_written - before.blobs_written;
+  packed->delta_nodes = after.blobs_delta - before.blobs_delta;
+  packed->bytes_added = after.bytes_written - before.bytes_written;
+  packed->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return packed;
+}
+
+Result<store::RootRecord> Archive::find_root(std::string_view name_or_key) const
+{
+  PAGABLE_TRY_ASSIGN(auto root, m_impl->store->get_root(name_or_key));
+  if (root) {
+    return std::move(*root);
+  }
+  PAGABLE_TRY_ASSIGN(auto roots, m_impl->store->list_roots());
+  if (normalize_hex_prefix(name_or_key)) {
+    std::vector<Key> keys;
+    for (const auto& r : roots) {
+      keys.push_back(r.key);
+    }
+    // Several roots may name one document: the prefix must pick one key, not one root.
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    auto key = resolve_unique_prefix(name_or_key, keys);
+    if (key) {
+      for (auto& r : roots) {
+        if (r.key == *key) {
+          return std::move(r);
+        }
+      }
+    } else if (key.error().code() != Errc::not_found) {
+      return std::move(key).error();
+    }
+  }
+  return make_error(Errc::not_found, "no root named \"" + std::string(name_or_key) + "\"");
+}
+
+Result<std::vector<store::RootRecord>> Archive::list_roots() const
+{
+  return m_impl->store->list_roots();
+}
+
+} // namespace pagable

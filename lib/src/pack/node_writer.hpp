@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#pragma once
+// NodeWriter: where the packer's nodes go. emit() checks a node against the pack's limits,
+// fingerprints it at once (chunk boundaries depend on the fingerprint, and the parser cannot
+// wait for a key), and returns a Pending whose key arrives once the node is stored. A node is
+// stored only after its children: that waiting is done by PackOptions::workers - 1 threads
+// (or, with one worker, by the caller), and the encoded nodes handed to them and not stored
+// yet are bounded by PackOptions::in_flight_bytes, beyond which emit() waits.
+// Errors: emit() returns Errc::cancelled once PackOptions::cancel is set and
+// Errc::invalid_input for a node over PackOptions::max_node_bytes. A node that fails to be
+// stored makes its Pending's key that error, and so the keys of every node above it.
+// Thread-safety: emit() and wait_idle() are called by one thread (the parser's); the
+// destructor waits until every node handed over is stored.
+
+#include <pagable/blob.hpp>
+#include <pagable/key.hpp>
+#include <pagable/pack.hpp>
+#include <pagable/result.hpp>
+#include <pagable/store.hpp>
+
+#include "util/bounded_executor.hpp"
+
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace pagable::pack {
+
+// A node (or child) not stored yet: its key arrives when a worker has stored it.
+struct Pending {
+  std::shared_future<Result<Key>> key;
+  std::uint64_t fp = 0; // node_fingerprint of its content, known at once
+};
+
+// The fingerprint of a node's `bytes` and its `children` under BoundarySettings::fingerprint
+// `version`: what places chunk and index boundaries (FORMAT.md "Chunking").
+std::uint64_t node_fingerprint(std::size_t version, std::span<const std::uint8_t> bytes,
+                               std::span<const Pending> children);
+
+// How the store is to place a node (store::PutHints::index).
+enum class NodeRole : std::uint8_t {
+  content, // read for its own sake
+  index,   // passed through by lookups: chunk tree index levels, routing, a root of references
+};
+
+class NodeWriter {
+public:
+  // REQUIRES: `store` and `options` outlive the NodeWriter.
+  NodeWriter(store::BlobStore& store, const PackOptions& options, std::size_t fingerprint_version);
+  ~NodeWriter();
+  NodeWriter(const NodeWriter&) = delete;
+  NodeWriter& operator=(const NodeWriter&) = delete;
+
+  // Hands a node to be stored once its children are. `bases`: store::PutHints::delta_bases.
+  Result<Pending> emit(Bytes data, std::vector<Pending> children, std::vector<Key> bases = {},
+                       NodeRole role = NodeRole::content);
+  // Returns once every node emitted so far is stored (or failed).
+  void wait_idle();
+
+  std::uint64_t nodes() const noexcept { return m_nodes; }   // nodes emitted
+  std::uint64_t hinted() const noexcept { return m_hinted; } // of which given delta bases
+
+private:
+  Pending submit(Bytes data, std::vector<Pending> children, std::uint64_t fp,
+                 std::vector<Key> bases, NodeRole role);
+  Result<Key> store_node(Bytes data, const std::vector<Pending>& children, std::vector<Key>& bases,
+                         NodeRole role);
+
+  store::BlobStore& m_store;
+  const PackOptions& m_options;
+  const std::size_t m_fingerprint_version;
+  std::uint64_t m_nodes = 0;
+  std::uint64_t m_hinted = 0;
+  // workers - 1 threads (none with one worker: the caller stores), bounded by in_flight_bytes.
+  std::unique_ptr<util::BoundedExecutor> m_executor;
+};
+
+} // namespace pagable::pack
