@@ -6,6 +6,7 @@
 #include "codec/navigate.hpp"
 #include "support/archive_fixture.hpp"
 #include "support/counting_store.hpp"
+#include "support/text.hpp"
 #include "support/gcc_false_positive.hpp"
 #include "support/temp_dir.hpp"
 
@@ -682,8 +683,8 @@ TEST_CASE("pack: sibling routed objects each keep their own fingerprints", "[pac
   for (int o = 0; o < 5; ++o) {
     doc += o ? ",{" : "{";
     for (int i = 0; i < sizes[o]; ++i) {
-      doc += (i ? "," : "") + std::string("\"o") + std::to_string(o) + "m" + std::to_string(i) +
-             "\":\"" + std::string(40, static_cast<char>('a' + o)) + "\"";
+      doc += test::cat(i ? "," : "", "\"o", o, "m", i, "\":\"",
+                       std::string(40, static_cast<char>('a' + o)), "\"");
     }
     doc += "}";
   }
