@@ -328,7 +328,11 @@ private:
       ++m_stats.buffered_values;
       f.value = std::make_unique<json>(object ? json::object() : json::array());
       m_build.push_back(f.value.get());
-      m_buffer_reason = why->location + (keyword[0] == '$' ? "" : "/" + std::string(keyword));
+      m_buffer_reason = why->location;
+      if (keyword[0] != '$') {
+        m_buffer_reason += '/';
+        m_buffer_reason += keyword;
+      }
       m_buffer_at = pointer_at(m_frames.size());
       m_buffer_bytes = 16;
     } else {

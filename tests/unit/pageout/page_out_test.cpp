@@ -92,8 +92,9 @@ TEST_CASE("page_out then parallel hydrate fetches the shared child once", "[page
   std::vector<std::future<bool>> futures;
   for (const Key& k : keys) {
     futures.push_back(std::async(std::launch::async, [&, k] {
-      const auto top = store.get(k).value();
-      const Key child = top->children.at(0);
+      // optional::value() checks that the blob is there (an exception fails the CHECK below).
+      const Blob top = store.get(k).value().value();
+      const Key child = top.children.at(0);
       auto value = cache.get<Bytes>(child, [&]() -> Result<std::pair<std::shared_ptr<const Bytes>, std::size_t>> {
         auto b = store.get(child);
         if (!b) {
