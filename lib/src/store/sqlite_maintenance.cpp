@@ -353,8 +353,15 @@ public:
           return make_error(Errc::corrupt, "pack " + std::to_string(id) + ": its delta base pack " +
                                                std::to_string(base) + " is missing");
         }
-        PAGABLE_TRY_ASSIGN(Bytes content, decode_pack_row(*base_row, m_config.max_pack_bytes));
-        it = memo.emplace(base, std::move(content)).first;
+        auto content = decode_pack_row(*base_row, m_config.max_pack_bytes);
+        if (!content) {
+          // Named as the cause: verify lists this pack's keys with it (issue 20).
+          return make_error(content.error().code(),
+                            "pack " + std::to_string(id) + ": its delta base pack " +
+                                std::to_string(base) + " does not decode (" +
+                                content.error().message() + ")");
+        }
+        it = memo.emplace(base, std::move(content).value()).first;
       }
       const Bytes& content = it->second;
       if (off < 0 || size < 0 || static_cast<std::uint64_t>(off) > content.size() ||
