@@ -447,6 +447,19 @@ public:
     return m_db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
 
+  Result<void> checkpoint() override
+  {
+    if (m_in_txn) {
+      return make_error(Errc::internal, "checkpoint inside a transaction");
+    }
+    // Without waiting: a reader still in the WAL keeps it (truncated by a later checkpoint);
+    // its wait would be lock_wait per gc step.
+    sqlite3_busy_timeout(m_db.handle(), 0);
+    auto done = m_db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    sqlite3_busy_timeout(m_db.handle(), static_cast<int>(m_config.lock_wait.count()));
+    return done;
+  }
+
 private:
   // An archive from before format 4 has a UNIQUE index on the whole key, which only a new
   // table drops: its rows move, ids and all, into format 4's table, and the archive is marked
@@ -640,8 +653,9 @@ open_sqlite_maintenance(const SqliteMaintenanceConfig& config, SessionAccess acc
   // Write sessions commit like the store's writer: WAL with synchronous = NORMAL (a crash may
   // lose the last transactions, never consistency), so gc's many short transactions do not
   // each wait for an fsync.
+  // secure_delete = FAST: see open_write_connection (sqlite_file.cpp).
   PAGABLE_TRY(db->exec(write ? "PRAGMA cache_size = -65536; PRAGMA temp_store = FILE; "
-                               "PRAGMA synchronous = NORMAL;"
+                               "PRAGMA synchronous = NORMAL; PRAGMA secure_delete = FAST;"
                              : "PRAGMA cache_size = -16384; PRAGMA temp_store = FILE;"));
   return std::unique_ptr<MaintenanceSession>(
       std::make_unique<SqliteMaintenance>(config, std::move(db).value(), access));
