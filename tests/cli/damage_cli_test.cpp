@@ -40,7 +40,7 @@ std::int64_t pack_of(const std::string& archive, const Key& key)
 
 } // namespace
 
-TEST_CASE("unpack: a damaged root does not stop it; the healthy ones are written, exit 5",
+TEST_CASE("unpack: a damaged root does not stop it, the healthy ones are written, exit 5",
           "[cli][unpack][damage]")
 {
   test::TempDir dir;

@@ -366,8 +366,16 @@ static Result<std::optional<Location>> find_routed_member(const BlobLoader& load
   if (found || found.error().code() != Errc::corrupt) {
     return found;
   }
-  // The chunk tree is child 0; the fingerprints are children 1 and on. A damaged tree is
-  // damage to the object itself: the routing's error then stands.
+  // Only fingerprint blobs that cannot be read (missing, failing their checks) are passed
+  // by: fingerprints that read well yet disagree with the parts are a malformed node, and
+  // that error stands. The chunk tree is child 0; a damaged tree is damage to the object.
+  bool unreadable = false;
+  for (std::size_t c = 1; c < routed->children.size() && !unreadable; ++c) {
+    unreadable = !load_child(load, *routed, c);
+  }
+  if (!unreadable) {
+    return found;
+  }
   auto tree = load_child(load, *routed, 0);
   if (!tree) {
     return found;

@@ -170,7 +170,7 @@ TEST_CASE("JsonReader: rejects what nlohmann rejects, at the same line and colum
 }
 
 // Where the reader departs from nlohmann on purpose: one number policy (issue 20).
-TEST_CASE("JsonReader: integers of any length pass; a non-zero literal may not round to zero",
+TEST_CASE("JsonReader: integers of any length pass, a non-zero literal may not round to zero",
           "[pack][reader]")
 {
   const std::string big(400, '9');
