@@ -74,6 +74,10 @@ int run_hydrate(const HydrateArgs& args, const Context& ctx, const Output& out)
   options.indent = args.indent;
   options.expand_refs = args.expand_refs ? hydrate::ExpandRefs::yes : hydrate::ExpandRefs::no;
   auto written = doc->write_json(out.document(), args.at, options);
+  for (const auto& d : doc->detours()) {
+    out.warn("the routing of the object at \"" + d.pointer + "\" is damaged (" + d.reason +
+             "); its parts were scanned instead: run pagable verify");
+  }
   if (!written) {
     return out.error(std::move(written).error().with_context(root->name + args.at));
   }

@@ -207,6 +207,24 @@ TEST_CASE("pack/hydrate: numbers come back exactly as the encoding promises", "[
                  "-9223372036854775808,2.5e-300,1.7976931348623157e+308]");
 }
 
+// Issue 20: integers of 309 digits or more were refused (their double overflowed), although
+// integers are kept exactly at any size.
+TEST_CASE("pack/hydrate: integers of 309 and 400 digits round-trip exactly", "[cli][pack]")
+{
+  test::TempDir dir;
+  const auto archive = dir.file("a.pagable");
+  std::string big = "1";
+  for (int i = 1; i < 400; ++i) {
+    big += static_cast<char>('0' + (i * 7) % 10);
+  }
+  const std::string doc = "[" + big + ",-" + big + "," + big.substr(0, 309) + "]";
+  test::write_file(dir.file("n.json"), doc);
+  pack_json(archive, {dir.file("n.json")});
+  const auto r = run_pagable({"hydrate", archive, "n"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == doc);
+}
+
 TEST_CASE("pack: the same document under another name adds no blobs", "[cli][pack]")
 {
   test::TempDir dir;
@@ -431,6 +449,7 @@ TEST_CASE("pack: bad input is refused with its location, exit 1, archive unchang
       {"a million deep", deep, {}, {"depth of 10000", "line 1, column 10002", "10000 levels deep"}},
       {"overflow", R"({"n":[1e400]})", {}, {"line 1, column 12", "1e400", "\"/n/0\""}},
       {"overflow after 20,000 nodes", late, {}, {"1e400", "\"/20000/last\""}},
+      {"not zero, yet rounds to zero", R"({"n":[0.5e-400]})", {}, {"line 1, column 15", "rounds to zero", "\"/n/0\""}},
       {"dangling ref", R"({"a":{"$ref":"#/nowhere"}})", {}, {"\"#/nowhere\" at /a"}},
       // Not JSON pointers at all (found by tests/fuzz): dangling too, not a usage error.
       {"ref with a bad ~ escape", R"({"a":{"$ref":"#/~K"}})", {}, {"#/~K\" at /a"}},

@@ -38,6 +38,14 @@ struct HydrateStats {
   std::uint64_t bytes_out = 0;  // JSON bytes written
 };
 
+// A member found by scanning its object's parts because the object's routing (its member
+// fingerprint blobs) could not be read: the answer is right, but the archive is damaged there
+// (pagable verify names the blob) and the lookup was slower.
+struct RoutingDetour {
+  std::string pointer; // the routed object's
+  std::string reason;  // why its routing could not be used
+};
+
 // What Document::walk reports, value by value in document order (a SAX walk). Each call may
 // stop the walk by returning an error, which walk then returns. Views are valid during the
 // call only.
@@ -84,6 +92,8 @@ public:
   Result<bool> has_value(std::string_view pointer);
 
   HydrateStats stats() const;
+  // The detours the lookups so far took (RoutingDetour), in the order they were taken.
+  std::vector<RoutingDetour> detours() const;
 
 private:
   struct Impl;

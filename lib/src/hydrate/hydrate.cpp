@@ -183,6 +183,7 @@ struct Document::Impl {
   Key root;
   ArcCache cache;
   HydrateStats stats;
+  std::vector<codec::RoutingDetour> detours; // the lookups' detours so far
 
   Impl(const store::BlobReader& s, const Key& r, std::size_t cache_bytes)
       : store(s), root(r), cache(cache_bytes)
@@ -441,7 +442,7 @@ Result<void> Document::write_json(std::ostream& out, std::string_view pointer,
                                   const WriteOptions& options)
 {
   PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
-  PAGABLE_TRY_ASSIGN(auto loc, codec::locate(m_impl->loader(), m_impl->root, tokens));
+  PAGABLE_TRY_ASSIGN(auto loc, codec::locate(m_impl->loader(), m_impl->root, tokens, &m_impl->detours));
   JsonWriter w(out, options.indent);
   auto written = m_impl->walk(w, std::move(loc), options.expand_refs);
   if (written) {
@@ -454,7 +455,7 @@ Result<void> Document::write_json(std::ostream& out, std::string_view pointer,
 Result<void> Document::walk(std::string_view pointer, ValueVisitor& visitor, ExpandRefs expand)
 {
   PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
-  PAGABLE_TRY_ASSIGN(auto loc, codec::locate(m_impl->loader(), m_impl->root, tokens));
+  PAGABLE_TRY_ASSIGN(auto loc, codec::locate(m_impl->loader(), m_impl->root, tokens, &m_impl->detours));
   VisitorSink sink(visitor);
   return m_impl->walk(sink, std::move(loc), expand);
 }
@@ -462,7 +463,7 @@ Result<void> Document::walk(std::string_view pointer, ValueVisitor& visitor, Exp
 Result<bool> Document::has_value(std::string_view pointer)
 {
   PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
-  auto loc = codec::locate(m_impl->loader(), m_impl->root, tokens);
+  auto loc = codec::locate(m_impl->loader(), m_impl->root, tokens, &m_impl->detours);
   if (loc) {
     return true;
   }
@@ -470,6 +471,15 @@ Result<bool> Document::has_value(std::string_view pointer)
     return false;
   }
   return std::move(loc).error();
+}
+
+std::vector<RoutingDetour> Document::detours() const
+{
+  std::vector<RoutingDetour> out;
+  for (const auto& d : m_impl->detours) {
+    out.push_back(RoutingDetour{d.pointer, d.reason});
+  }
+  return out;
 }
 
 HydrateStats Document::stats() const
