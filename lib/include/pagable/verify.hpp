@@ -48,6 +48,10 @@ struct VerifyOptions {
   Subset subset;
   unsigned jobs = 0;                  // decompress+rehash workers; 0 = one per hardware thread
   std::size_t max_problems = 100'000; // stop collecting beyond this many (report says so)
+  // deep: a root's document is validated whole, in memory; one whose JSON text is larger (a
+  // C++ graph whose shared values repeat in the tree, say) is reported as not checked. 0: no
+  // limit.
+  std::uint64_t max_document_bytes = std::uint64_t{1} << 30;
 };
 
 // Stable names (JSON reports): see kind_name().

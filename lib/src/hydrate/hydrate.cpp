@@ -4,6 +4,7 @@
 #include "codec/navigate.hpp"
 
 #include <set>
+#include <unordered_map>
 #include <vector>
 
 namespace pagable::hydrate {
@@ -201,6 +202,39 @@ struct Cursor {
   std::size_t next_child;
 };
 
+// Where the writer is in the output, for SharedNodes::refs: one entry per open container.
+struct PathEntry {
+  bool object = false;
+  std::string name;       // the current member's
+  std::uint64_t next = 0; // arrays: the index of the next item
+};
+
+// "#" + the JSON pointer of `path`, percent-encoding what a URI fragment may not hold
+// (RFC 6901 §6), so that pack's $ref check reads it back.
+std::string fragment_of(const std::vector<PathEntry>& path)
+{
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  std::string out = "#";
+  for (const PathEntry& e : path) {
+    const std::string token =
+        e.object ? codec::escape_pointer_token(e.name) : std::to_string(e.next == 0 ? 0 : e.next - 1);
+    out += '/';
+    for (const char ch : token) {
+      const auto c = static_cast<unsigned char>(ch);
+      const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                         std::string_view("-._~!$&'()*+,;=:@/?").find(ch) != std::string_view::npos;
+      if (plain) {
+        out += ch;
+      } else {
+        out += '%';
+        out += k_hex[c >> 4];
+        out += k_hex[c & 15];
+      }
+    }
+  }
+  return out;
+}
+
 Cursor cursor_at(const codec::Location& loc)
 {
   return Cursor{loc.blob, NodeReader(loc.blob->data, loc.pos), loc.next_child};
@@ -211,10 +245,33 @@ Cursor cursor_at(const codec::Location& loc)
 Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
                                    const WriteOptions& options)
 {
+  if (options.shared == SharedNodes::refs && options.expand_refs == ExpandRefs::yes) {
+    return make_error(Errc::invalid_argument,
+                      "references to shared nodes and expanding references exclude each other");
+  }
   const codec::BlobLoader load = loader();
   std::vector<Cursor> cursors{cursor_at(start)};
   std::vector<Level> levels;
   std::set<std::string> expanding; // the cycle guard: pointers being expanded
+  const bool share = options.shared == SharedNodes::refs;
+  std::vector<PathEntry> path;                   // with `share`: where the writer is
+  std::unordered_map<Key, std::string> written;  // with `share`: node -> where it was written
+  // Before each value: an array's item advances its index.
+  const auto item_begins = [&] {
+    if (share && !path.empty() && !path.back().object) {
+      ++path.back().next;
+    }
+  };
+  const auto opened = [&](bool object) {
+    if (share) {
+      path.push_back(PathEntry{object, {}, 0});
+    }
+  };
+  const auto closed = [&] {
+    if (share) {
+      path.pop_back();
+    }
+  };
 
   // Writes the value at the current cursor, or opens it (pushing levels) if it is a container.
   const auto value = [&]() -> Result<void> {
@@ -249,6 +306,19 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       case Tag::ref: {
         if (c.next_child >= c.blob->children.size()) {
           return make_error(Errc::corrupt, "a reference past the children of a blob");
+        }
+        if (share) {
+          const Key& key = c.blob->children[c.next_child];
+          const auto [at, first] = written.try_emplace(key);
+          if (!first) {
+            ++c.next_child;
+            w.begin('{');
+            w.name("$ref");
+            w.string(at->second);
+            w.end('}');
+            return {};
+          }
+          at->second = fragment_of(path);
         }
         PAGABLE_TRY_ASSIGN(auto child, load(c.blob->children[c.next_child]));
         ++c.next_child;
@@ -287,6 +357,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
           c.reader = NodeReader(c.blob->data, member_pos);
         }
         w.begin(tag == Tag::object ? '{' : '[');
+        opened(tag == Tag::object);
         levels.emplace_back(Level{tag == Tag::object ? LevelKind::object : LevelKind::array, n, true,
                                tag == Tag::object});
         return {};
@@ -299,6 +370,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
         }
         const bool object = tag == Tag::object_chunks;
         w.begin(object ? '{' : '[');
+        opened(object);
         levels.emplace_back(Level{LevelKind::chunks, n, true, object});
         return {};
       }
@@ -328,10 +400,23 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
     }
   };
 
+  const auto over_limit = [&] {
+    return options.max_output_bytes != 0 && w.bytes() > options.max_output_bytes;
+  };
+  const auto limit_error = [&] {
+    return make_error(Errc::invalid_input,
+                      "the output exceeds " + std::to_string(options.max_output_bytes) +
+                          " bytes (--max-output-bytes): values shared by several parents are "
+                          "written in full each time; write each once with --share-refs, or raise "
+                          "the limit");
+  };
   PAGABLE_TRY(value());
   while (!levels.empty()) {
     if (w.failed()) {
       return make_error(Errc::io, "writing the output failed");
+    }
+    if (over_limit()) {
+      return limit_error();
     }
     Level& level = levels.back();
     switch (level.kind) {
@@ -340,6 +425,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       if (level.remaining == 0) {
         if (level.closes) {
           w.end(level.object ? '}' : ']');
+          closed();
         }
         levels.pop_back();
         continue;
@@ -348,6 +434,11 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       if (level.object) {
         PAGABLE_TRY_ASSIGN(const std::string_view name, cursors.back().reader.read_text());
         w.name(name);
+        if (share) {
+          path.back().name.assign(name);
+        }
+      } else {
+        item_begins();
       }
       PAGABLE_TRY(value());
       break;
@@ -356,6 +447,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       if (level.remaining == 0) {
         if (level.closes) {
           w.end(level.object ? '}' : ']');
+          closed();
         }
         levels.pop_back();
         continue;
@@ -395,6 +487,9 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       levels.pop_back();
       break;
     }
+  }
+  if (over_limit()) {
+    return limit_error();
   }
   return w.finish();
 }

@@ -273,7 +273,7 @@ private:
 
 // deep: validates each root that has a stored schema against it.
 Result<void> check_schemas(const store::BlobStore& store, const std::vector<store::StoredRoot>& roots,
-                           ProblemSet& problems, VerifyReport& report)
+                           std::uint64_t max_document_bytes, ProblemSet& problems, VerifyReport& report)
 {
   std::map<Key, Result<std::shared_ptr<const schema::Schema>>> schemas;
   for (const auto& root : roots) {
@@ -304,7 +304,9 @@ Result<void> check_schemas(const store::BlobStore& store, const std::vector<stor
     };
     hydrate::Document doc(store, *root.key);
     std::ostringstream text;
-    if (auto written = doc.write_json(text, ""); !written) {
+    hydrate::WriteOptions write_options;
+    write_options.max_output_bytes = max_document_bytes;
+    if (auto written = doc.write_json(text, "", write_options); !written) {
       unchecked("its document cannot be read: " + written.error().message());
       continue;
     }
@@ -542,7 +544,7 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
 
   // --- deep: each root against its stored schema ---
   if (options.level >= VerifyLevel::deep && readable && layout_sound) {
-    PAGABLE_TRY(check_schemas(store, roots, problems, report));
+    PAGABLE_TRY(check_schemas(store, roots, options.max_document_bytes, problems, report));
   }
   report.schema_seconds = seconds_since(phase_start);
 
