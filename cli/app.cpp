@@ -167,12 +167,9 @@ int run_cli(int argc, const char* const* argv)
   }
   // What fit in stdio's buffer reaches the OS only now: a full disk or a failing device shows
   // here, and a command whose output was lost has not succeeded.
-  std::cout.flush();
-  if ((std::fflush(stdout) != 0 || std::ferror(stdout) != 0 || !std::cout) && code == k_exit_ok) {
-    const int e = errno;
-    std::cerr << "pagable: error: writing standard output: "
-              << (e != 0 ? std::strerror(e) : "failed") << '\n';
-    code = exit_code_for(Errc::io);
+  if (auto flushed = out.finish(); !flushed && code == k_exit_ok) {
+    out.error_line(flushed.error());
+    code = exit_code_for(flushed.error().code());
   }
   // A signal while output was being written: a write it interrupted failed with EINTR, which
   // is the interruption, not an output error. The exit code says which signal (128 + n).

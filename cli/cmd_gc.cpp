@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // pagable gc ARCHIVE [--dry-run] [--compact]: remove the blobs no root reaches.
-#include <pagable/gc.hpp>
-
-#include <sys/stat.h>
-
 #include "app.hpp"
+#include "exit_codes.hpp"
+#include "reports.hpp"
 
 namespace pagable::cli {
 namespace {
@@ -15,15 +13,9 @@ struct GcArgs {
   bool compact = false;
 };
 
-std::uint64_t file_bytes(const std::string& path)
-{
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
-}
-
 int run_gc(const GcArgs& args, const Context& ctx, const Output& out)
 {
-  const std::uint64_t before = file_bytes(args.archive);
+  const std::uint64_t before = Archive::file_bytes(args.archive);
   gc::GcOptions options;
   options.compact = args.compact && !args.dry_run;
   gc::GcFigures f;
@@ -34,20 +26,20 @@ int run_gc(const GcArgs& args, const Context& ctx, const Output& out)
     if (!archive) {
       return out.error(archive.error());
     }
-    auto plan = gc::plan((*archive)->store(), options);
+    auto plan = (*archive)->plan_gc(options);
     if (!plan) {
       return out.error(plan.error());
     }
     f = plan->figures;
     if (!args.dry_run) {
-      auto done = gc::execute((*archive)->store(), *plan, options);
+      auto done = (*archive)->collect_garbage(*plan, options);
       if (!done) {
         return out.error(done.error());
       }
       f = *done;
     }
   } // closing the store folds the WAL back: the file's size is final now
-  const std::uint64_t after = file_bytes(args.archive);
+  const std::uint64_t after = Archive::file_bytes(args.archive);
   const std::string verb = args.dry_run ? "would remove " : "removed ";
   out.line(verb + std::to_string(f.blobs_removed) + " of " + std::to_string(f.blobs_total) +
            " blobs (" + std::to_string(f.roots) + " roots keep " + std::to_string(f.blobs_live) +
@@ -58,20 +50,14 @@ int run_gc(const GcArgs& args, const Context& ctx, const Output& out)
     out.line("file: " + std::to_string(before) + " -> " + std::to_string(after) + " bytes" +
              (args.compact ? "" : " (freed pages are reused; --compact shrinks the file)"));
   }
-  out.report({{"archive", args.archive},
-              {"dry_run", args.dry_run},
-              {"compact", options.compact},
-              {"roots", f.roots},
-              {"blobs_total", f.blobs_total},
-              {"blobs_live", f.blobs_live},
-              {"blobs_removed", f.blobs_removed},
-              {"bytes_logical_removed", f.bytes_logical_removed},
-              {"bytes_freed", f.bytes_freed},
-              {"packs_removed", f.packs_removed},
-              {"packs_rewritten", f.packs_rewritten},
-              {"file_bytes_before", before},
-              {"file_bytes_after", after}});
-  return 0;
+  nlohmann::json report = to_json(f);
+  report["archive"] = args.archive;
+  report["dry_run"] = args.dry_run;
+  report["compact"] = options.compact;
+  report["file_bytes_before"] = before;
+  report["file_bytes_after"] = after;
+  out.report(report);
+  return k_exit_ok;
 }
 
 } // namespace

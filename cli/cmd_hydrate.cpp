@@ -1,15 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // pagable hydrate ARCHIVE ROOT: write one root (or the value at --at) to stdout as JSON.
 #include "app.hpp"
+#include "exit_codes.hpp"
+#include "reports.hpp"
 
-#include <pagable/hydrate.hpp>
-#include <pagable/schema.hpp>
-#include <pagable/stored_schema.hpp>
-
-#include <algorithm>
 #include <chrono>
-#include <iostream>
-#include <sstream>
 
 namespace pagable::cli {
 namespace {
@@ -26,103 +21,34 @@ struct HydrateArgs {
   bool types = false;
 };
 
-std::string escape_token(const std::string& token)
-{
-  std::string out;
-  for (const char c : token) {
-    out += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
-  }
-  return out;
-}
-
 // --types: "POINTER<TAB>TYPE" per value that has a stable type name (plus "<TAB>VARIANT"
-// when a discriminator picked it), depth first with members sorted by name (the walk uses
-// nlohmann::json, whose objects are std::maps sorted by key), or one JSON report with --json.
-// Loads the root's stored schema and walks the (whole) document with a type cursor.
-int write_types(const store::BlobStore& store, const store::RootRecord& root, const HydrateArgs& args,
+// when a discriminator picked it), or one JSON report with --json.
+int write_types(const Archive& archive, const store::RootRecord& root, const HydrateArgs& args,
                 const Output& out)
 {
-  if (!root.schema_key) {
-    return out.error(make_error(Errc::invalid_argument,
-                                "root \"" + root.name +
-                                    "\" was packed without a schema: it has no type names "
-                                    "(pack it with --schema to get them)"));
-  }
-  auto schema = stored_schema::get(store, *root.schema_key);
-  if (!schema) {
-    return out.error(std::move(schema).error().with_context(root.name));
-  }
-  hydrate::Document doc(store, root.key);
-  if (!args.at.empty()) { // as plain hydrate: a pointer to nothing is an error, not silence
-    auto exists = doc.has_value(args.at);
-    if (!exists) {
-      return out.error(std::move(exists).error().with_context(root.name));
+  auto types = archive.types(root, args.at);
+  if (!types) {
+    const Error& e = types.error();
+    if (e.code() == Errc::invalid_argument) { // no schema: say how to get one
+      return out.error(make_error(e.code(), e.message() + " (pack it with --schema to get them)"));
     }
-    if (!*exists) {
-      return out.error(make_error(Errc::not_found, root.name + ": no value at " + args.at));
+    if (e.code() == Errc::not_found) {
+      return out.error(make_error(e.code(), root.name + ": " + e.message()));
     }
-  }
-  std::ostringstream text;
-  hydrate::WriteOptions whole;
-  whole.max_output_bytes = args.max_output_bytes; // the listing walks the document in memory
-  if (auto written = doc.write_json(text, "", whole); !written) {
-    return out.error(std::move(written).error().with_context(root.name));
-  }
-  const auto value = nlohmann::json::parse(text.str(), nullptr, false);
-  if (value.is_discarded()) {
-    return out.error(make_error(Errc::corrupt, root.name + ": hydrated text is not JSON"));
-  }
-  nlohmann::json listing = nlohmann::json::array();
-  struct Step {
-    const nlohmann::json* value;
-    schema::TypeCursor cursor;
-    std::string pointer;
-  };
-  std::vector<Step> todo{{&value, (*schema)->type_cursor(value), ""}};
-  while (!todo.empty()) {
-    Step step = std::move(todo.back());
-    todo.pop_back();
-    const bool inside = step.pointer.rfind(args.at, 0) == 0 &&
-                        (step.pointer.size() == args.at.size() || step.pointer[args.at.size()] == '/');
-    const bool above = args.at.rfind(step.pointer, 0) == 0;
-    if (!inside && !above) {
-      continue;
-    }
-    const schema::TypeInfo info = step.cursor.info();
-    if (inside && !info.type_name.empty()) {
-      nlohmann::json entry = {{"pointer", step.pointer}, {"type", info.type_name}};
-      if (!info.variant.empty()) {
-        entry["variant"] = info.variant;
-      }
-      listing.push_back(std::move(entry));
-    }
-    const nlohmann::json& v = *step.value;
-    const auto first = todo.size();
-    if (v.is_object()) {
-      for (auto it = v.begin(); it != v.end(); ++it) {
-        todo.push_back({&it.value(), step.cursor.member(it.key(), it.value()),
-                        step.pointer + "/" + escape_token(it.key())});
-      }
-    } else if (v.is_array()) {
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        todo.push_back({&v[i], step.cursor.element(i, v[i]), step.pointer + "/" + std::to_string(i)});
-      }
-    }
-    std::reverse(todo.begin() + static_cast<std::ptrdiff_t>(first), todo.end()); // walk in order
+    return out.error(std::move(types).error().with_context(root.name));
   }
   if (out.json()) {
-    out.report({{"root", root.name}, {"pointer", args.at}, {"types", listing}});
-    return 0;
-  }
-  for (const auto& e : listing) {
-    std::cout << e["pointer"].get<std::string>() << '\t' << e["type"].get<std::string>();
-    if (e.contains("variant")) {
-      std::cout << '\t' << e["variant"].get<std::string>();
+    nlohmann::json listing = nlohmann::json::array();
+    for (const auto& t : *types) {
+      listing.push_back(to_json(t));
     }
-    std::cout << '\n';
+    out.report({{"root", root.name}, {"pointer", args.at}, {"types", listing}});
+    return k_exit_ok;
   }
-  std::cout.flush();
-  return 0;
+  for (const auto& t : *types) {
+    out.data_line(t.pointer + '\t' + t.type + (t.variant.empty() ? "" : '\t' + t.variant));
+  }
+  return k_exit_ok;
 }
 
 int run_hydrate(const HydrateArgs& args, const Context& ctx, const Output& out)
@@ -143,21 +69,20 @@ int run_hydrate(const HydrateArgs& args, const Context& ctx, const Output& out)
     return out.error(root.error());
   }
   if (args.types) {
-    return write_types((*archive)->store(), *root, args, out);
+    return write_types(**archive, *root, args, out);
   }
-  hydrate::Document doc((*archive)->store(), root->key);
+  const auto doc = (*archive)->document(root->key);
   hydrate::WriteOptions options;
   options.indent = args.indent;
   options.expand_refs = args.expand_refs ? hydrate::ExpandRefs::yes : hydrate::ExpandRefs::no;
   options.shared = args.share_refs ? hydrate::SharedNodes::refs : hydrate::SharedNodes::tree;
   options.max_output_bytes = args.max_output_bytes;
-  auto written = doc.write_json(std::cout, args.at, options);
-  std::cout.flush();
+  auto written = doc->write_json(out.document(), args.at, options);
   if (!written) {
     return out.error(std::move(written).error().with_context(root->name + args.at));
   }
   if (args.stats) {
-    const auto s = doc.stats();
+    const auto s = doc->stats();
     const nlohmann::json stats = {
         {"root", root->name},
         {"key", root->key.to_hex()},
@@ -170,9 +95,9 @@ int run_hydrate(const HydrateArgs& args, const Context& ctx, const Output& out)
         {"packs_decoded", (*archive)->store().counters().packs_decoded},
         {"pack_bytes_decoded", (*archive)->store().counters().pack_bytes_decoded},
         {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
-    std::cerr << stats.dump() << '\n';
+    out.stats(stats);
   }
-  return 0;
+  return k_exit_ok;
 }
 
 } // namespace

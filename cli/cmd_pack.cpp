@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // pagable pack ARCHIVE FILE...: store JSON documents as roots.
 #include "app.hpp"
+#include "reports.hpp"
 
 #include "exit_codes.hpp"
 #include "interrupt.hpp"
@@ -12,9 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
-#include <sys/stat.h>
 
 namespace pagable::cli {
 namespace {
@@ -110,26 +109,6 @@ Result<std::map<std::string, std::string>> parse_settings(const std::vector<std:
   return out;
 }
 
-// The JSON bytes `file` holds when it is a plain (uncompressed) regular file, else nullopt:
-// the total a progress line can show.
-std::optional<std::uint64_t> plain_size(const std::string& file)
-{
-  struct stat st{};
-  if (file == "-" || ::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return std::nullopt;
-  }
-  std::ifstream in(file, std::ios::binary);
-  unsigned char magic[4] = {};
-  in.read(reinterpret_cast<char*>(magic), sizeof magic);
-  const bool zstd = in.gcount() == 4 && magic[0] == 0x28 && magic[1] == 0xB5 && magic[2] == 0x2F &&
-                    magic[3] == 0xFD;
-  const bool gzip = in.gcount() >= 2 && magic[0] == 0x1F && magic[1] == 0x8B;
-  if (zstd || gzip) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint64_t>(st.st_size);
-}
-
 // "pack api.json: 12.3 / 20.6 MB (59%), 1234 nodes, 45.6 MB/s"
 std::string progress_text(const std::string& file, const pack::PackProgress& p,
                           std::optional<std::uint64_t> total, double seconds)
@@ -147,28 +126,6 @@ std::string progress_text(const std::string& file, const pack::PackProgress& p,
                   static_cast<unsigned long long>(p.nodes), rate);
   }
   return "pack " + file + ": " + buf;
-}
-
-nlohmann::json document_report(const PackReport& p, const std::string& file)
-{
-  nlohmann::json doc = {
-      {"root", p.root.name},
-      {"key", p.result.key.to_hex()},
-      {"nodes", p.result.nodes},
-      {"new_nodes", p.new_nodes},
-      {"bytes_in", p.result.bytes_in},
-      {"bytes_added", p.bytes_added},
-      {"refs", p.result.refs},
-      {"dangling_refs", p.result.dangling},
-      {"update_of", p.update_of ? nlohmann::json(p.update_of->to_hex()) : nlohmann::json(nullptr)},
-      {"delta_nodes", p.delta_nodes},
-      {"seconds", p.seconds},
-      {"file", file}};
-  if (p.schema_key) {
-    doc["schema_key"] = p.schema_key->to_hex();
-    doc["schema_buffered"] = p.result.schema_buffered;
-  }
-  return doc;
 }
 
 int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
@@ -239,7 +196,7 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
                " (a gc or failed pack running at the same time removed it); packing the file again");
     };
     if (out.show_progress() && !out.json()) {
-      const auto total = plain_size(file);
+      const auto total = pack::plain_input_size(file);
       const auto started = std::chrono::steady_clock::now();
       events.progress = [&out, &file, total, started](const pack::PackProgress& p) {
         const double secs =
@@ -279,7 +236,7 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
     add("new_nodes", p.new_nodes);
     add("bytes_added", p.bytes_added);
     add("delta_nodes", p.delta_nodes);
-    documents.push_back(document_report(p, file));
+    documents.push_back(to_json(p, file));
     for (const auto& d : p.result.dangling) {
       out.warn(file + ": dangling reference " + d);
     }

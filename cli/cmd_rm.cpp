@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // pagable rm ARCHIVE ROOT... | --keep-last N [--prefix P]: remove roots (gc then frees their
 // blobs).
-#include <algorithm>
-
 #include "app.hpp"
+#include "exit_codes.hpp"
 
 namespace pagable::cli {
 namespace {
@@ -30,51 +29,27 @@ int run_rm(const RmArgs& args, const Context& ctx, const Output& out)
   if (!archive) {
     return out.error(archive.error());
   }
-  auto roots = (*archive)->store().list_roots(); // oldest first
-  if (!roots) {
-    return out.error(roots.error());
-  }
-  std::vector<std::string> doomed;
+  RemoveRequest request;
+  request.names = args.roots;
   if (keep) {
-    const auto n = static_cast<std::size_t>(args.keep_last);
-    std::vector<std::string> matching;
-    for (const auto& r : *roots) {
-      if (r.name.rfind(args.prefix, 0) == 0) {
-        matching.push_back(r.name);
-      }
-    }
-    if (matching.size() > n) {
-      doomed.assign(matching.begin(), matching.end() - static_cast<std::ptrdiff_t>(n));
-    }
-  } else {
-    // Every name must exist before anything is removed.
-    for (const auto& name : args.roots) {
-      const bool found = std::any_of(roots->begin(), roots->end(),
-                                     [&](const store::RootRecord& r) { return r.name == name; });
-      if (!found) {
-        return out.error(
-            make_error(Errc::not_found, "no root named \"" + name + "\" in " + args.archive));
-      }
-      if (std::find(doomed.begin(), doomed.end(), name) == doomed.end()) {
-        doomed.push_back(name);
-      }
-    }
+    request.keep_last = static_cast<std::size_t>(args.keep_last);
+    request.prefix = args.prefix;
   }
-  std::vector<std::string> removed;
-  for (const auto& name : doomed) {
-    auto r = (*archive)->store().remove_root(name);
-    if (!r) {
-      return out.error(r.error());
-    }
-    if (*r != 0) {
-      removed.push_back(name);
-      out.line("removed " + name);
-    }
+  auto doomed = (*archive)->plan_remove(request);
+  if (!doomed) {
+    return out.error(doomed.error());
   }
-  out.line(std::to_string(removed.size()) +
+  auto removed = (*archive)->remove(*doomed);
+  if (!removed) {
+    return out.error(removed.error());
+  }
+  for (const auto& name : *removed) {
+    out.line("removed " + name);
+  }
+  out.line(std::to_string(removed->size()) +
            " root(s) removed; run `pagable gc` to free their blobs");
-  out.report({{"archive", args.archive}, {"removed", removed}});
-  return 0;
+  out.report({{"archive", args.archive}, {"removed", *removed}});
+  return k_exit_ok;
 }
 
 } // namespace

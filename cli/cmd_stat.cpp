@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // pagable stat ARCHIVE: sizes and counts.
 #include "app.hpp"
-
-#include <algorithm>
-
-#include <pagable/gc.hpp>
-#include <pagable/pack.hpp>
+#include "exit_codes.hpp"
+#include "reports.hpp"
 
 namespace pagable::cli {
 namespace {
@@ -20,50 +17,24 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
   if (!archive) {
     return out.error(archive.error());
   }
-  auto stats = (*archive)->store().stats();
+  auto stats = (*archive)->stat();
   if (!stats) {
     return out.error(stats.error());
   }
-  const auto& s = *stats;
-  // What gc would give back: a dry-run plan (marks through the index; reads no blob data).
-  auto reclaim = gc::plan((*archive)->store());
-  if (!reclaim) {
-    return out.error(reclaim.error());
-  }
-  const gc::GcFigures& g = reclaim->figures;
-  auto roots = (*archive)->store().list_roots();
-  if (!roots) {
-    return out.error(roots.error());
-  }
-  const auto with_schema = static_cast<std::uint64_t>(std::count_if(
-      roots->begin(), roots->end(), [](const store::RootRecord& r) { return r.schema_key.has_value(); }));
-  // The node boundaries the archive's keys were made with (none before its first pack).
-  auto settings = (*archive)->store().settings();
-  if (!settings) {
-    return out.error(settings.error());
-  }
-  // A setting out of range is reported, not fatal: stat is where one looks when pack refuses.
-  nlohmann::json boundaries = nullptr;
-  std::string boundaries_error;
-  std::string boundaries_text = "not fixed yet (the first pack fixes them)";
-  if (settings->count("pack.node_bytes") != 0) {
-    if (auto b = pack::BoundarySettings::from_archive(*settings); b) {
-      boundaries = nlohmann::json::object();
-      boundaries_text.clear();
-      for (const auto& [name, value] : b->to_settings()) {
-        boundaries[name.substr(5)] = std::stoull(value);
-        boundaries_text += (boundaries_text.empty() ? "" : " ") + name.substr(5) + "=" + value;
-      }
-    } else {
-      boundaries_error = b.error().message();
-      boundaries_text = "unusable: " + boundaries_error + " (pack refuses this archive)";
+  const store::StoreStats& s = stats->store;
+  const gc::GcFigures& g = stats->reclaimable;
+  std::string boundaries = "not fixed yet (the first pack fixes them)";
+  if (stats->boundaries) {
+    boundaries.clear();
+    for (const auto& [name, value] : stats->boundaries->to_settings()) {
+      boundaries += (boundaries.empty() ? "" : " ") + name.substr(5) + "=" + value;
     }
+  } else if (!stats->boundaries_error.empty()) {
+    boundaries = "unusable: " + stats->boundaries_error + " (pack refuses this archive)";
   }
-  const double ratio =
-      s.bytes_stored == 0 ? 0.0 : static_cast<double>(s.bytes_logical) / s.bytes_stored;
   out.line("format:         " + std::to_string(s.format_version));
   out.line("roots:          " + std::to_string(s.roots));
-  out.line("with a schema:  " + std::to_string(with_schema) + " roots (pack --schema)");
+  out.line("with a schema:  " + std::to_string(stats->roots_with_schema) + " roots (pack --schema)");
   out.line("blobs:          " + std::to_string(s.blobs));
   out.line("bytes logical:  " + std::to_string(s.bytes_logical) + " (distinct blob data)");
   out.line("bytes stored:   " + std::to_string(s.bytes_stored) + " (compressed packs)");
@@ -72,27 +43,14 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
   out.line("reclaimable:    " + std::to_string(g.bytes_freed) + " bytes (" +
            std::to_string(g.blobs_removed) + " unreachable blobs, " +
            std::to_string(s.pack_bytes_dead) + " dead pack bytes; run pagable gc)");
-  out.line("boundaries:     " + boundaries_text);
-  nlohmann::json report = {{"archive", args.archive},
-              {"roots", s.roots},
-              {"blobs", s.blobs},
-              {"bytes_logical", s.bytes_logical},
-              {"bytes_stored", s.bytes_stored},
-              {"file_bytes", s.file_bytes},
-              {"free_bytes", s.free_bytes},
-              {"compression_ratio", ratio},
-              {"unreachable_blobs", g.blobs_removed},
-              {"pack_bytes_dead", s.pack_bytes_dead},
-              {"reclaimable_bytes", g.bytes_freed},
-              {"roots_with_schema", with_schema},
-              {"format_version", s.format_version},
-              {"boundaries", boundaries}};
-  if (!boundaries_error.empty()) {
-    report["boundaries_error"] = boundaries_error;
-    out.warn(args.archive + ": " + boundaries_error);
+  out.line("boundaries:     " + boundaries);
+  if (!stats->boundaries_error.empty()) {
+    out.warn(args.archive + ": " + stats->boundaries_error);
   }
+  nlohmann::json report = to_json(*stats);
+  report["archive"] = args.archive;
   out.report(report);
-  return 0;
+  return k_exit_ok;
 }
 
 } // namespace

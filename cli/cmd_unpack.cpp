@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // pagable unpack ARCHIVE [ROOT...] [-C DIR]: write roots back as ROOT.json files.
 #include "app.hpp"
+#include "exit_codes.hpp"
 #include "interrupt.hpp"
 
 #include <pagable/hydrate.hpp>
@@ -154,7 +155,7 @@ Result<Fd> open_parent(const Fd& top, const std::string& top_name, const std::st
 
 // Writes the root as `name`.json below `top`: into a temporary file first, renamed into place
 // once complete, removed if the write fails or is interrupted.
-Result<std::uint64_t> write_root(const store::BlobStore& store, const store::RootRecord& root,
+Result<std::uint64_t> write_root(const Archive& archive, const store::RootRecord& root,
                                  const Fd& top, const std::string& top_name, int indent)
 {
   const std::string file = root.name + ".json";
@@ -171,10 +172,10 @@ Result<std::uint64_t> write_root(const store::BlobStore& store, const store::Roo
   }
   FdOutBuf buf(out.get());
   std::ostream os(&buf);
-  hydrate::Document doc(store, root.key);
+  const auto doc = archive.document(root.key);
   hydrate::WriteOptions options;
   options.indent = indent;
-  auto written = doc.write_json(os, "", options);
+  auto written = doc->write_json(os, "", options);
   os.flush();
   struct stat st {};
   const bool ok = written && os && ::fstat(out.get(), &st) == 0;
@@ -208,7 +209,7 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
   }
   std::vector<store::RootRecord> roots;
   if (args.roots.empty()) {
-    auto all = (*archive)->store().list_roots();
+    auto all = (*archive)->list_roots();
     if (!all) {
       return out.error(all.error());
     }
@@ -240,7 +241,7 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
   nlohmann::json files = nlohmann::json::array();
   for (const auto& r : roots) {
     const auto path = std::filesystem::path(args.directory) / (r.name + ".json");
-    auto bytes = write_root((*archive)->store(), r, top, args.directory, args.indent);
+    auto bytes = write_root(**archive, r, top, args.directory, args.indent);
     if (!bytes) {
       return out.error(std::move(bytes).error().with_context(r.name));
     }
@@ -248,7 +249,7 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
     out.line(path.string() + " (" + std::to_string(*bytes) + " bytes)");
   }
   out.report({{"archive", args.archive}, {"directory", args.directory}, {"files", files}});
-  return 0;
+  return k_exit_ok;
 }
 
 } // namespace

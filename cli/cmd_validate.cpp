@@ -72,12 +72,10 @@ int run_validate(const ValidateArgs& args, const Output& out)
       errors.push_back({{"instance_location", e.instance_location},
                         {"schema_location", e.schema_location},
                         {"message", e.message}});
-      if (!out.json()) {
-        std::cout << file << ": " << e.to_string() << '\n';
-      }
+      out.data_line(file + ": " + e.to_string());
     }
-    if (report.truncated && !out.json()) {
-      std::cout << file << ": (more errors not shown; see --max-errors)\n";
+    if (report.truncated) {
+      out.data_line(file + ": (more errors not shown; see --max-errors)");
     }
     all_valid = all_valid && report.valid;
     valid_count += report.valid ? 1 : 0;

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // pagable verify ARCHIVE [ROOT...]: check the archive at one of the levels of DESIGN §5 and
 // list every problem with the roots it affects. Exit 0 clean, 3 problems, 5 unreadable.
-#include <pagable/verify.hpp>
-
 #include "app.hpp"
 #include "exit_codes.hpp"
+#include "reports.hpp"
 
 namespace pagable::cli {
 namespace {
@@ -47,22 +46,12 @@ int run_verify(const VerifyArgs& args, const Context& ctx, const Output& out)
     }
     return out.error(archive.error());
   }
-  auto result = verify::run((*archive)->store(), options);
+  auto result = (*archive)->verify(options);
   if (!result) {
     return out.error(result.error());
   }
   const verify::VerifyReport& r = *result;
-  const std::string subset = std::to_string(r.subset.n) + "/" + std::to_string(r.subset.t);
-  nlohmann::json problems = nlohmann::json::array();
   for (const auto& p : r.problems) {
-    problems.push_back({{"kind", std::string(verify::kind_name(p.kind))},
-                        {"key", p.key ? nlohmann::json(p.key->to_hex()) : nlohmann::json(nullptr)},
-                        {"roots", p.roots},
-                        {"detail", p.detail}});
-    if (p.kind == verify::ProblemKind::schema_violation) {
-      problems.back()["instance_location"] = p.instance_location;
-      problems.back()["schema_location"] = p.schema_location;
-    }
     std::string roots;
     for (const auto& name : p.roots) {
       roots += (roots.empty() ? "" : ", ") + name;
@@ -74,7 +63,8 @@ int run_verify(const VerifyArgs& args, const Context& ctx, const Output& out)
     out.line("(more problems were found than are listed)");
   }
   out.line("verify (" + std::string(verify::level_name(r.level)) +
-           (r.subset.t > 1 ? ", subset " + subset : "") +
+           (r.subset.t > 1 ? ", subset " + std::to_string(r.subset.n) + "/" + std::to_string(r.subset.t)
+                           : "") +
            "): " + (r.ok() ? "ok" : std::to_string(r.problems.size()) + " problem(s)") + "; " +
            std::to_string(r.roots_checked) + " roots, " + std::to_string(r.blobs_reached) +
            " blobs reached, " + std::to_string(r.blobs_checked) + " re-hashed");
@@ -84,23 +74,10 @@ int run_verify(const VerifyArgs& args, const Context& ctx, const Output& out)
              std::to_string(r.roots_without_schema) + " roots have no schema (not schema-checked)");
   }
   if (!r.ok()) {
-    out.line("next step: " + r.suggestion);
+    out.line("next step: " + next_step_text(r.next_step, args.archive));
   }
-  nlohmann::json report = {{"archive", args.archive},
-                           {"level", std::string(verify::level_name(r.level))},
-                           {"subset", subset},
-                           {"ok", r.ok()},
-                           {"roots_checked", r.roots_checked},
-                           {"blobs_reached", r.blobs_reached},
-                           {"blobs_checked", r.blobs_checked},
-                           {"bytes_checked", r.bytes_checked},
-                           {"problems", problems},
-                           {"truncated", r.truncated},
-                           {"suggestion", r.suggestion}};
-  if (r.level == verify::VerifyLevel::deep) {
-    report["roots_schema_checked"] = r.roots_schema_checked;
-    report["roots_without_schema"] = r.roots_without_schema;
-  }
+  nlohmann::json report = to_json(r, args.archive);
+  report["archive"] = args.archive;
   out.report(report);
   return r.ok() ? k_exit_ok : k_exit_problems;
 }

@@ -5,6 +5,8 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 
 namespace pagable::cli {
@@ -20,6 +22,35 @@ void Output::line(const std::string& text) const
   if (!m_options.json && !m_options.quiet) {
     std::cout << text << '\n';
   }
+}
+
+void Output::data_line(const std::string& text) const
+{
+  if (!m_options.json) {
+    std::cout << text << '\n';
+  }
+}
+
+Result<void> Output::finish() const
+{
+  std::cout.flush();
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0 || !std::cout) {
+    const int e = errno;
+    return make_error(Errc::io, std::string("writing standard output: ") +
+                                    (e != 0 ? std::strerror(e) : "failed"));
+  }
+  return {};
+}
+
+std::ostream& Output::document() const
+{
+  return std::cout;
+}
+
+void Output::stats(const nlohmann::json& figures) const
+{
+  std::cout.flush();
+  std::cerr << figures.dump() << '\n';
 }
 
 void Output::report(const nlohmann::json& report) const

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <ostream>
 #include <string>
 
 namespace pagable::cli {
@@ -26,6 +27,14 @@ public:
   bool json() const noexcept { return m_options.json; }
   // A line of human output (suppressed by --quiet and --json).
   void line(const std::string& text) const;
+  // A line of the command's own output (hydrate --types' listing): on stdout whatever
+  // --quiet says, but not with --json (the report says it).
+  void data_line(const std::string& text) const;
+  // The stream a command's document goes to (hydrate): standard output.
+  std::ostream& document() const;
+  // Figures about the work, one JSON line on stderr (hydrate --stats, whose stdout is the
+  // document).
+  void stats(const nlohmann::json& figures) const;
   // The one machine-readable report of a command (--json only).
   void report(const nlohmann::json& report) const;
   // An error: "pagable: error: ..." on stderr, plus {"error": ...} on stdout with --json.
@@ -36,6 +45,9 @@ public:
   void error_line(const Error& error) const;
   // A warning on stderr (suppressed by --quiet).
   void warn(const std::string& text) const;
+  // Flushes standard output: Errc::io (with the OS's reason) when what was written could not
+  // all be delivered.
+  Result<void> finish() const;
   // Returns true iff progress should be shown.
   bool show_progress() const noexcept { return m_progress; }
   void progress(const std::string& text) const;

@@ -16,10 +16,13 @@
 // waits for a running pack and holds the next one back until it returns. Several Archives (or
 // processes) on one file pack concurrently; SQLite's write lock orders their transactions.
 
+#include <pagable/gc.hpp>
+#include <pagable/hydrate.hpp>
 #include <pagable/key.hpp>
 #include <pagable/pack.hpp>
 #include <pagable/result.hpp>
 #include <pagable/store.hpp>
+#include <pagable/verify.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -75,8 +78,8 @@ struct PackRequest {
   // The older version whose nodes become delta bases; default: the newest version under
   // `name`, when there is one.
   std::optional<Key> update_of;
-  // Workers, limits, dangling references, progress. Its `cancel` is ignored: pass a
-  // stop_token to pack().
+  // Workers, limits, dangling references, progress. Its `cancel` and `schema` are ignored:
+  // pass a stop_token to pack(), and the schema above.
   pack::PackOptions options;
   // Recorded in the root's stats as where the document came from ("-" for standard input).
   std::string source;
@@ -124,6 +127,33 @@ struct PackReport {
   double seconds = 0;
 };
 
+// Which roots remove() takes out: the named ones, or all but the newest `keep_last` of those
+// whose name starts with `prefix`.
+struct RemoveRequest {
+  std::vector<std::string> names;
+  std::optional<std::size_t> keep_last;
+  std::string prefix; // with keep_last only
+};
+
+// What stat() reports.
+struct ArchiveStats {
+  store::StoreStats store;
+  std::uint64_t roots_with_schema = 0;
+  // What gc would give back now (a dry-run plan: index only, no blob data read).
+  gc::GcFigures reclaimable;
+  // The archive's boundary settings; absent before its first pack fixes them, or when they
+  // are unusable (then boundaries_error says why: pack refuses such an archive).
+  std::optional<pack::BoundarySettings> boundaries;
+  std::string boundaries_error;
+};
+
+// A value that has a stable type name under its root's stored schema (types()).
+struct TypedValue {
+  std::string pointer; // RFC 6901
+  std::string type;    // `x-pagable-type`, else the $defs/definitions key
+  std::string variant; // the discriminator value that picked it, when one did
+};
+
 class Archive {
 public:
   // Opens the archive at `location` (a file path), creating it when options.mode says so.
@@ -138,6 +168,10 @@ public:
   ~Archive();
   Archive(const Archive&) = delete;
   Archive& operator=(const Archive&) = delete;
+
+  // The bytes the archive at `location` takes on disk (its file and write-ahead log; 0 when
+  // there is none). Opens nothing.
+  static std::uint64_t file_bytes(const std::string& location);
 
   // The location it was opened with ("" for memory).
   const std::string& location() const noexcept;
@@ -164,6 +198,36 @@ public:
   // Every root, oldest first.
   Result<std::vector<store::RootRecord>> list_roots() const;
 
+  // --- reading ---
+  // A lazy reader of the document under `root` (pagable/hydrate.hpp): JSON text, a
+  // value-level walk, or lookups at pointers, reading only the blobs they touch through a
+  // cache of `cache_bytes`. REQUIRES: the Archive outlives it.
+  std::unique_ptr<hydrate::Document> document(const Key& root,
+                                               std::size_t cache_bytes = 64 * 1024 * 1024) const;
+  // Every value at or under `pointer` ("" = the whole document) in `root`'s document that has a
+  // stable type name under the root's stored schema, in document order. Errc::invalid_argument
+  // when the root has no schema; Errc::not_found when there is no value at `pointer`. Holds
+  // the document in memory (discriminated branches are chosen by whole values).
+  Result<std::vector<TypedValue>> types(const store::RootRecord& root, std::string_view pointer) const;
+
+  // --- maintenance ---
+  // verify::run on this archive (DESIGN §5's levels).
+  Result<verify::VerifyReport> verify(const verify::VerifyOptions& options = {}) const;
+  // gc::plan on this archive: what a collection would remove and free; changes nothing.
+  Result<gc::GcPlan> plan_gc(const gc::GcOptions& options = {}) const;
+  // Sweeps what `plan` found unreachable; packs it rewrites are compressed as this Archive
+  // writes (ArchiveOptions), so gc keeps the archive's compression.
+  Result<gc::GcFigures> collect_garbage(gc::GcPlan& plan, const gc::GcOptions& options = {});
+  // The names `request` selects, oldest first, each once; Errc::not_found naming a name that
+  // has no root. Changes nothing.
+  Result<std::vector<std::string>> plan_remove(const RemoveRequest& request) const;
+  // Removes every version of each of `names` (plan_remove's answer); returns those that had
+  // one. Their blobs stay until gc.
+  Result<std::vector<std::string>> remove(const std::vector<std::string>& names);
+  // Sizes, counts, settings and what gc would reclaim.
+  Result<ArchiveStats> stat() const;
+
+  // --- writers beside pack ---
   // Runs `write` while no pack runs in this Archive (waiting for one that does, and holding
   // the next one back until it returns): for writers beside pack, such as an objects::Pager
   // paging values out, whose blobs a failing pack's take-back must not remove. Returns what

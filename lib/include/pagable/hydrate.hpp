@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // Hydrate: load a packed document back, lazily. A Document reads only the blobs that a walk
 // touches (through a bounded ArcCache that decodes each node at most once while cached), and
-// writes JSON to a stream as it walks, without building the whole document in memory.
+// either writes JSON to a stream as it walks or hands each value to a ValueVisitor, without
+// building the whole document in memory.
 // Thread-safety: a Document is used by one thread at a time; the store may be shared.
 #pragma once
 
@@ -50,6 +51,28 @@ struct HydrateStats {
   std::uint64_t bytes_out = 0;  // JSON bytes written
 };
 
+// What Document::walk reports, value by value in document order (a SAX walk). Each call may
+// stop the walk by returning an error, which walk then returns. Views are valid during the
+// call only.
+class ValueVisitor {
+public:
+  virtual ~ValueVisitor() = default;
+  virtual Result<void> null_value() = 0;
+  virtual Result<void> boolean(bool value) = 0;
+  virtual Result<void> integer(std::int64_t value) = 0;
+  // An integer beyond 64 bits, as its decimal digits (with a leading '-' when negative).
+  virtual Result<void> big_integer(std::string_view digits) = 0;
+  // A number that is not an integer literal (docs/FORMAT.md "Numbers").
+  virtual Result<void> number(double value) = 0;
+  virtual Result<void> string(std::string_view value) = 0;
+  virtual Result<void> begin_object() = 0;
+  // The name of the member whose value comes next.
+  virtual Result<void> member(std::string_view name) = 0;
+  virtual Result<void> end_object() = 0;
+  virtual Result<void> begin_array() = 0;
+  virtual Result<void> end_array() = 0;
+};
+
 class Document {
 public:
   // REQUIRES: `store` outlives the Document. Reads nothing until asked.
@@ -66,6 +89,11 @@ public:
   // Errc::invalid_input past options.max_output_bytes.
   Result<void> write_json(std::ostream& out, std::string_view pointer,
                           const WriteOptions& options = {});
+  // Hands the value at `pointer` to `visitor`, value by value, with the document's member
+  // order; `expand` as WriteOptions::expand_refs. Errors as write_json's, and the first error
+  // the visitor returns.
+  Result<void> walk(std::string_view pointer, ValueVisitor& visitor,
+                    ExpandRefs expand = ExpandRefs::no);
   // Returns true iff a value exists at `pointer`; reads only the blobs on its path.
   Result<bool> has_value(std::string_view pointer);
 

@@ -167,4 +167,9 @@ Result<PackResult> pack_stream(store::BlobStore& store, std::istream& input,
 // recognised by its magic bytes. Errc::not_found / Errc::io when it cannot be opened.
 Result<std::unique_ptr<std::istream>> open_input(const std::string& path);
 
+// The JSON bytes the file at `path` holds when it is a plain (not compressed) regular file:
+// the total a progress display can show. nullopt for standard input, a pipe, compressed
+// input, or a file that cannot be read.
+std::optional<std::uint64_t> plain_input_size(const std::string& path);
+
 } // namespace pagable::pack

@@ -48,10 +48,6 @@ struct VerifyOptions {
   Subset subset;
   unsigned jobs = 0;                  // decompress+rehash workers; 0 = one per hardware thread
   std::size_t max_problems = 100'000; // stop collecting beyond this many (report says so)
-  // deep: a root's document is validated whole, in memory; one whose JSON text is larger (a
-  // C++ graph whose shared values repeat in the tree, say) is reported as not checked. 0: no
-  // limit.
-  std::uint64_t max_document_bytes = std::uint64_t{1} << 30;
 };
 
 // Stable names (JSON reports): see kind_name().
@@ -80,6 +76,18 @@ struct Problem {
   std::string schema_location;
 };
 
+// What to do about the problems found: data for the caller to word (the CLI names its
+// commands), not text.
+enum class NextStep : std::uint8_t {
+  none,              // no problem
+  fix_documents,     // only schema violations: the data is intact; fix and pack them again
+  remove_duplicates, // only duplicate index rows: gc keeps the row each key is found by
+  restore_file,      // SQLite's file itself is damaged: restore it, or salvage what reads
+  repack_or_remove,  // blobs are missing or damaged: pack the affected documents again, or
+                     // remove their roots and collect the garbage
+};
+std::string_view next_step_name(NextStep step) noexcept;
+
 struct VerifyReport {
   VerifyLevel level = VerifyLevel::full;
   Subset subset;
@@ -89,7 +97,7 @@ struct VerifyReport {
   std::uint64_t bytes_checked = 0; // their data bytes
   std::vector<Problem> problems;
   bool truncated = false;    // more problems than max_problems: the rest were not listed
-  std::string suggestion;    // the next step, "" when clean
+  NextStep next_step = NextStep::none;
   double walk_seconds = 0;   // the connectivity walk (index lookups, one per edge)
   double rehash_seconds = 0; // reading, decompressing and re-hashing (full level)
   std::uint64_t roots_schema_checked = 0; // deep: roots validated against their stored schema

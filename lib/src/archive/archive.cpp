@@ -4,21 +4,15 @@
 #include <pagable/schema.hpp>
 #include <pagable/stored_schema.hpp>
 
+#include "archive/archive_impl.hpp"
 #include "store/sqlite_store.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 
 namespace pagable {
-
-struct Archive::Impl {
-  std::string location;
-  std::unique_ptr<store::BlobStore> store;
-  std::mutex pack_mutex; // one pack at a time: take-back undoes this store's writes
-};
 
 Archive::Archive(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Archive::~Archive() = default;
@@ -155,7 +149,9 @@ Result<PackReport> pack_attempts(store::BlobStore& store, const pack::BoundarySe
       return make_error(Errc::locked,
                         committed.error().message() + ": a gc or failed pack running at the same time " +
                             "removed it after this pack reused it, " +
-                            (!source.rereadable() ? std::string("and the input cannot be read twice")
+                            (!source.rereadable() ? std::string(source.stream() != nullptr
+                                                                  ? "and a stream cannot be read twice"
+                                                                  : "and standard input cannot be read twice")
                                                   : "on " + std::to_string(attempt) + " attempts") +
                             "; nothing of it was committed, pack it again");
     }

@@ -252,37 +252,6 @@ Result<std::shared_ptr<const Blob>> checked_blob(const Key& key, std::optional<B
   return std::make_shared<const Blob>(std::move(*blob));
 }
 
-Result<std::vector<std::string>> parse_pointer(std::string_view pointer)
-{
-  std::vector<std::string> tokens;
-  if (pointer.empty()) {
-    return tokens;
-  }
-  if (pointer.front() != '/') {
-    return make_error(Errc::invalid_argument,
-                      "a JSON pointer starts with '/': " + std::string(pointer));
-  }
-  std::string cur;
-  for (std::size_t i = 1; i <= pointer.size(); ++i) {
-    if (i == pointer.size() || pointer[i] == '/') {
-      tokens.push_back(std::move(cur));
-      cur.clear();
-      continue;
-    }
-    if (pointer[i] == '~') {
-      if (i + 1 < pointer.size() && (pointer[i + 1] == '0' || pointer[i + 1] == '1')) {
-        cur += pointer[i + 1] == '0' ? '~' : '/';
-        ++i;
-        continue;
-      }
-      return make_error(Errc::invalid_argument,
-                        "bad escape in JSON pointer (use ~0 or ~1): " + std::string(pointer));
-    }
-    cur += pointer[i];
-  }
-  return tokens;
-}
-
 Result<std::string> fragment_to_pointer(std::string_view ref)
 {
   if (ref.empty() || ref.front() != '#') {

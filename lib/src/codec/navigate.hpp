@@ -44,10 +44,8 @@ struct Location {
   std::size_t next_child = 0;
 };
 
-// --- JSON pointers ---
-// RFC 6901: "" is the whole document; "/a~1b/0" is {"a/b", "0"}. Errc::invalid_argument when
-// the pointer is neither empty nor starts with '/'.
-Result<std::vector<std::string>> parse_pointer(std::string_view pointer);
+// JSON Pointers are parsed by util::parse_pointer (strict escapes).
+using util::parse_pointer;
 // Decodes the fragment of "#/..." (percent-decoding) into a JSON pointer string.
 Result<std::string> fragment_to_pointer(std::string_view ref);
 using util::escape_pointer_token;

@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// gc: mark (bitmap over blob row ids, from the roots of one read snapshot), then sweep in
-// short write transactions that first mark whatever roots appeared since, then rewrite packs
-// that are mostly dead. All SQL is behind store::MaintenanceSession.
+// gc: mark (bitmap over blob row ids, from the roots of one read snapshot, counting each
+// pack's live bytes), then sweep in batches of rows, each batch one write transaction that
+// first marks from any root committed since the plan -- so a root committed before the batch
+// keeps its blobs, and one committing after it confirms its blobs in its own transaction and
+// fails cleanly when one is gone -- then remove and rewrite packs that are mostly dead, a few
+// per transaction. A pack in flight (blobs stored, root not yet committed) may lose a blob it
+// reused: its commit_root then fails with not_found naming the blob and commits nothing, so
+// no root is ever broken, and Archive::pack reads its file again (up to 3 times; a stream
+// cannot be read again and fails). All SQL is behind store::MaintenanceSession.
 #include <pagable/gc.hpp>
 #include "store/maintenance.hpp"
 

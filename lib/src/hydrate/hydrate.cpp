@@ -13,19 +13,36 @@ namespace {
 using codec::NodeReader;
 using codec::Tag;
 
-// Writes JSON text with commas and indentation; buffers output and flushes it in blocks.
+// Writes JSON text with commas and indentation; buffers output and flushes it in blocks. The
+// walk's sink for write_json (as VisitorSink is for walk).
 class JsonWriter {
 public:
-  JsonWriter(std::ostream& out, int indent) : m_out(out), m_indent(indent) {}
+  // `max_bytes`: WriteOptions::max_output_bytes (0: no limit).
+  JsonWriter(std::ostream& out, int indent, std::uint64_t max_bytes)
+      : m_out(out), m_indent(indent), m_max_bytes(max_bytes)
+  {
+  }
 
-  void begin(char open)
+  // --- the walk's events ---
+  Result<void> null_value() { return raw("null"); }
+  Result<void> boolean(bool v) { return raw(v ? "true" : "false"); }
+  Result<void> integer(std::int64_t v) { return raw(std::to_string(v)); }
+  Result<void> big_integer(std::string_view digits) { return raw(digits); }
+  Result<void> number(double v) { return raw(codec::format_binary64(v)); }
+  Result<void> begin_object() { return begin('{'); }
+  Result<void> member(std::string_view n) { return name(n); }
+  Result<void> end_object() { return end('}'); }
+  Result<void> begin_array() { return begin('['); }
+  Result<void> end_array() { return end(']'); }
+
+  Result<void> begin(char open)
   {
     prefix();
     m_buf += open;
     m_first.push_back(true);
-    maybe_flush(); // a deep indented opening is many lines before any value
+    return maybe_flush(); // a deep indented opening is many lines before any value
   }
-  void end(char close)
+  Result<void> end(char close)
   {
     const bool empty = m_first.back();
     m_first.pop_back();
@@ -33,27 +50,27 @@ public:
       newline();
     }
     m_buf += close;
-    maybe_flush();
+    return maybe_flush();
   }
-  void name(std::string_view n)
+  Result<void> name(std::string_view n)
   {
     prefix();
     quoted(n);
     m_buf += m_indent >= 0 ? ": " : ":";
     m_after_name = true;
-    maybe_flush();
+    return maybe_flush();
   }
-  void raw(std::string_view text)
+  Result<void> raw(std::string_view text)
   {
     prefix();
     m_buf += text;
-    maybe_flush();
+    return maybe_flush();
   }
-  void string(std::string_view s)
+  Result<void> string(std::string_view s)
   {
     prefix();
     quoted(s);
-    maybe_flush();
+    return maybe_flush();
   }
   Result<void> finish()
   {
@@ -67,8 +84,6 @@ public:
     return {};
   }
   std::uint64_t bytes() const noexcept { return m_written + m_buf.size(); }
-  // The output refused bytes (disk full, a closed pipe): nothing more is worth walking.
-  bool failed() const { return !m_out; }
 
 private:
   void prefix()
@@ -119,11 +134,25 @@ private:
     }
     m_buf += '"';
   }
-  void maybe_flush()
+  // Flushes a full buffer. The output refused bytes (disk full, a closed pipe): nothing more
+  // is worth walking. Past the byte limit the walk stops: shared values repeat in the tree,
+  // so a chain of diamonds would double at each level.
+  Result<void> maybe_flush()
   {
+    if (m_max_bytes != 0 && bytes() > m_max_bytes) {
+      return make_error(Errc::invalid_input,
+                        "the output exceeds " + std::to_string(m_max_bytes) +
+                            " bytes (--max-output-bytes): values shared by several parents are "
+                            "written in full each time; write each once with --share-refs, or "
+                            "raise the limit");
+    }
     if (m_buf.size() >= 64 * 1024) {
       flush();
+      if (!m_out) {
+        return make_error(Errc::io, "writing the output failed");
+      }
     }
+    return {};
   }
   void flush()
   {
@@ -134,10 +163,31 @@ private:
 
   std::ostream& m_out;
   int m_indent;
+  std::uint64_t m_max_bytes;
   std::string m_buf;
   std::vector<bool> m_first; // per open container: nothing written in it yet
   bool m_after_name = false;
   std::uint64_t m_written = 0;
+};
+
+// The walk's sink for Document::walk: forwards to the caller's visitor.
+class VisitorSink {
+public:
+  explicit VisitorSink(ValueVisitor& v) : m_v(v) {}
+  Result<void> null_value() { return m_v.null_value(); }
+  Result<void> boolean(bool b) { return m_v.boolean(b); }
+  Result<void> integer(std::int64_t i) { return m_v.integer(i); }
+  Result<void> big_integer(std::string_view d) { return m_v.big_integer(d); }
+  Result<void> number(double d) { return m_v.number(d); }
+  Result<void> string(std::string_view s) { return m_v.string(s); }
+  Result<void> begin_object() { return m_v.begin_object(); }
+  Result<void> member(std::string_view n) { return m_v.member(n); }
+  Result<void> end_object() { return m_v.end_object(); }
+  Result<void> begin_array() { return m_v.begin_array(); }
+  Result<void> end_array() { return m_v.end_array(); }
+
+private:
+  ValueVisitor& m_v;
 };
 
 } // namespace
@@ -170,7 +220,11 @@ struct Document::Impl {
     return [this](const Key& k) { return load(k); };
   }
 
-  Result<void> write(JsonWriter& w, codec::Location start, const WriteOptions& options);
+  // Walks the value at `start`, handing it to `sink` (JsonWriter or VisitorSink): one walk for
+  // both, instantiated twice, so that writing JSON pays no virtual call per value. With
+  // SharedNodes::refs a node met again is handed over as {"$ref": "#/where/it/was/first"}.
+  template <typename Sink>
+  Result<void> walk(Sink& w, codec::Location start, ExpandRefs expand_refs, SharedNodes shared);
 };
 
 namespace {
@@ -242,18 +296,15 @@ Cursor cursor_at(const codec::Location& loc)
 
 } // namespace
 
-Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
-                                   const WriteOptions& options)
+template <typename Sink>
+Result<void> Document::Impl::walk(Sink& w, codec::Location start, ExpandRefs expand_refs,
+                                  SharedNodes shared)
 {
-  if (options.shared == SharedNodes::refs && options.expand_refs == ExpandRefs::yes) {
-    return make_error(Errc::invalid_argument,
-                      "references to shared nodes and expanding references exclude each other");
-  }
   const codec::BlobLoader load = loader();
   std::vector<Cursor> cursors{cursor_at(start)};
   std::vector<Level> levels;
   std::set<std::string> expanding; // the cycle guard: pointers being expanded
-  const bool share = options.shared == SharedNodes::refs;
+  const bool share = shared == SharedNodes::refs;
   std::vector<PathEntry> path;                   // with `share`: where the writer is
   std::unordered_map<Key, std::string> written;  // with `share`: node -> where it was written
   // Before each value: an array's item advances its index.
@@ -280,28 +331,24 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       const std::size_t tag_pos = c.reader.pos();
       PAGABLE_TRY_ASSIGN(const Tag tag, c.reader.read_tag());
       switch (tag) {
-      case Tag::null: w.raw("null"); return {};
-      case Tag::false_: w.raw("false"); return {};
-      case Tag::true_: w.raw("true"); return {};
+      case Tag::null: return w.null_value();
+      case Tag::false_: return w.boolean(false);
+      case Tag::true_: return w.boolean(true);
       case Tag::integer: {
         PAGABLE_TRY_ASSIGN(const std::int64_t v, c.reader.read_integer_body());
-        w.raw(std::to_string(v));
-        return {};
+        return w.integer(v);
       }
       case Tag::big_integer: {
         PAGABLE_TRY_ASSIGN(const std::string_view digits, c.reader.read_text());
-        w.raw(digits);
-        return {};
+        return w.big_integer(digits);
       }
       case Tag::binary64: {
         PAGABLE_TRY_ASSIGN(const double v, c.reader.read_binary64_body());
-        w.raw(codec::format_binary64(v));
-        return {};
+        return w.number(v);
       }
       case Tag::string: {
         PAGABLE_TRY_ASSIGN(const std::string_view s, c.reader.read_text());
-        w.string(s);
-        return {};
+        return w.string(s);
       }
       case Tag::ref: {
         if (c.next_child >= c.blob->children.size()) {
@@ -312,11 +359,10 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
           const auto [at, first] = written.try_emplace(key);
           if (!first) {
             ++c.next_child;
-            w.begin('{');
-            w.name("$ref");
-            w.string(at->second);
-            w.end('}');
-            return {};
+            PAGABLE_TRY(w.begin_object());
+            PAGABLE_TRY(w.member("$ref"));
+            PAGABLE_TRY(w.string(at->second));
+            return w.end_object();
           }
           at->second = fragment_of(path);
         }
@@ -329,7 +375,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       case Tag::object:
       case Tag::array: {
         PAGABLE_TRY_ASSIGN(const std::uint64_t n, c.reader.read_varint());
-        if (tag == Tag::object && n == 1 && options.expand_refs == ExpandRefs::yes) {
+        if (tag == Tag::object && n == 1 && expand_refs == ExpandRefs::yes) {
           const std::size_t member_pos = c.reader.pos();
           PAGABLE_TRY_ASSIGN(const std::string_view name, c.reader.read_text());
           auto next = c.reader.peek_tag();
@@ -356,11 +402,10 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
           // Not an expandable reference: write it as data.
           c.reader = NodeReader(c.blob->data, member_pos);
         }
-        w.begin(tag == Tag::object ? '{' : '[');
         opened(tag == Tag::object);
         levels.emplace_back(Level{tag == Tag::object ? LevelKind::object : LevelKind::array, n, true,
                                tag == Tag::object});
-        return {};
+        return tag == Tag::object ? w.begin_object() : w.begin_array();
       }
       case Tag::object_chunks:
       case Tag::array_chunks: {
@@ -369,10 +414,9 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
           PAGABLE_TRY(c.reader.read_varint());
         }
         const bool object = tag == Tag::object_chunks;
-        w.begin(object ? '{' : '[');
         opened(object);
         levels.emplace_back(Level{LevelKind::chunks, n, true, object});
-        return {};
+        return object ? w.begin_object() : w.begin_array();
       }
       case Tag::routed_object: {
         // The object is its chunk tree (child 0); the fingerprints only serve lookups.
@@ -400,31 +444,15 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
     }
   };
 
-  const auto over_limit = [&] {
-    return options.max_output_bytes != 0 && w.bytes() > options.max_output_bytes;
-  };
-  const auto limit_error = [&] {
-    return make_error(Errc::invalid_input,
-                      "the output exceeds " + std::to_string(options.max_output_bytes) +
-                          " bytes (--max-output-bytes): values shared by several parents are "
-                          "written in full each time; write each once with --share-refs, or raise "
-                          "the limit");
-  };
   PAGABLE_TRY(value());
   while (!levels.empty()) {
-    if (w.failed()) {
-      return make_error(Errc::io, "writing the output failed");
-    }
-    if (over_limit()) {
-      return limit_error();
-    }
     Level& level = levels.back();
     switch (level.kind) {
     case LevelKind::object:
     case LevelKind::array: {
       if (level.remaining == 0) {
         if (level.closes) {
-          w.end(level.object ? '}' : ']');
+          PAGABLE_TRY(level.object ? w.end_object() : w.end_array());
           closed();
         }
         levels.pop_back();
@@ -433,7 +461,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       --level.remaining;
       if (level.object) {
         PAGABLE_TRY_ASSIGN(const std::string_view name, cursors.back().reader.read_text());
-        w.name(name);
+        PAGABLE_TRY(w.member(name));
         if (share) {
           path.back().name.assign(name);
         }
@@ -446,7 +474,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
     case LevelKind::chunks: {
       if (level.remaining == 0) {
         if (level.closes) {
-          w.end(level.object ? '}' : ']');
+          PAGABLE_TRY(level.object ? w.end_object() : w.end_array());
           closed();
         }
         levels.pop_back();
@@ -488,10 +516,7 @@ Result<void> Document::Impl::write(JsonWriter& w, codec::Location start,
       break;
     }
   }
-  if (over_limit()) {
-    return limit_error();
-  }
-  return w.finish();
+  return {};
 }
 
 Document::Document(const store::BlobReader& store, const Key& root, std::size_t cache_bytes)
@@ -505,11 +530,26 @@ Result<void> Document::write_json(std::ostream& out, std::string_view pointer,
                                   const WriteOptions& options)
 {
   PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
+  if (options.shared == SharedNodes::refs && options.expand_refs == ExpandRefs::yes) {
+    return make_error(Errc::invalid_argument,
+                      "references to shared nodes and expanding references exclude each other");
+  }
   PAGABLE_TRY_ASSIGN(auto loc, codec::locate(m_impl->loader(), m_impl->root, tokens));
-  JsonWriter w(out, options.indent);
-  auto written = m_impl->write(w, std::move(loc), options);
+  JsonWriter w(out, options.indent, options.max_output_bytes);
+  auto written = m_impl->walk(w, std::move(loc), options.expand_refs, options.shared);
+  if (written) {
+    written = w.finish();
+  }
   m_impl->stats.bytes_out += w.bytes();
   return written;
+}
+
+Result<void> Document::walk(std::string_view pointer, ValueVisitor& visitor, ExpandRefs expand)
+{
+  PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
+  PAGABLE_TRY_ASSIGN(auto loc, codec::locate(m_impl->loader(), m_impl->root, tokens));
+  VisitorSink sink(visitor);
+  return m_impl->walk(sink, std::move(loc), expand, SharedNodes::tree);
 }
 
 Result<bool> Document::has_value(std::string_view pointer)

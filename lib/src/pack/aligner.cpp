@@ -10,9 +10,6 @@ using codec::Location;
 using codec::NodeReader;
 using codec::Tag;
 
-// Old blobs kept by the aligner: the parts around the cursors of the open chunked containers
-// and the nodes on the current path.
-constexpr std::size_t k_cache_blobs = 32;
 // Bases named for one new node (each is a whole old node; the store bounds their bytes too).
 constexpr std::size_t k_max_bases = 4;
 // Old parts searched on either side of a cursor for a member name.
@@ -77,21 +74,15 @@ void Aligner::fail(Error e)
 
 Result<std::shared_ptr<const Blob>> Aligner::load(const Key& key)
 {
-  for (auto it = m_cache.begin(); it != m_cache.end(); ++it) {
-    if (it->first == key) {
-      m_cache.splice(m_cache.begin(), m_cache, it);
-      return m_cache.front().second;
-    }
+  if (const auto* cached = m_cache.find(key)) {
+    return *cached;
   }
   PAGABLE_TRY_ASSIGN(auto blob, m_store.get(key));
   if (!blob) {
     return corrupt("missing blob " + key.to_hex());
   }
   auto shared = std::make_shared<const Blob>(std::move(*blob));
-  m_cache.emplace_front(key, shared);
-  if (m_cache.size() > k_cache_blobs) {
-    m_cache.pop_back();
-  }
+  m_cache.insert(key, shared, 1);
   return shared;
 }
 

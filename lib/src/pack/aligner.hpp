@@ -25,10 +25,10 @@
 #include <pagable/store.hpp>
 
 #include "codec/navigate.hpp"
+#include "util/lru_map.hpp"
 
 #include <cstdint>
 #include <deque>
-#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -111,8 +111,10 @@ private:
   Key m_root;
   std::vector<Frame> m_frames;
   std::optional<Error> m_error;
-  // A few recently read old blobs, most recent first.
-  std::list<std::pair<Key, std::shared_ptr<const Blob>>> m_cache;
+  // Old blobs kept: the parts around the cursors of the open chunked containers and the nodes
+  // on the current path.
+  static constexpr std::size_t k_cache_blobs = 32;
+  util::LruMap<Key, std::shared_ptr<const Blob>> m_cache{k_cache_blobs};
 };
 
 } // namespace pagable::pack

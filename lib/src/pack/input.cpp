@@ -8,6 +8,7 @@
 #include <zstd.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -20,6 +21,18 @@ namespace pagable::pack {
 namespace {
 
 enum class Compression : std::uint8_t { none, zstd, gzip };
+
+// What the first bytes of an input say it is: zstd's and gzip's magic numbers, else plain.
+Compression compression_of(const unsigned char* b, std::size_t n)
+{
+  if (n >= 4 && b[0] == 0x28 && b[1] == 0xB5 && b[2] == 0x2F && b[3] == 0xFD) {
+    return Compression::zstd;
+  }
+  if (n >= 2 && b[0] == 0x1F && b[1] == 0x8B) {
+    return Compression::gzip;
+  }
+  return Compression::none;
+}
 
 // Reads a file descriptor, decompressing as it goes. Decompression and read errors are
 // thrown (std::runtime_error) out of underflow; pack_stream turns them into errors.
@@ -47,13 +60,11 @@ public:
     if (!fill_raw()) {
       return false;
     }
-    const auto* b = reinterpret_cast<const unsigned char*>(m_raw.data());
-    if (m_raw_end >= 4 && b[0] == 0x28 && b[1] == 0xB5 && b[2] == 0x2F && b[3] == 0xFD) {
-      m_kind = Compression::zstd;
+    m_kind = compression_of(reinterpret_cast<const unsigned char*>(m_raw.data()), m_raw_end);
+    if (m_kind == Compression::zstd) {
       m_zstd = ZSTD_createDStream();
       ZSTD_initDStream(m_zstd);
-    } else if (m_raw_end >= 2 && b[0] == 0x1F && b[1] == 0x8B) {
-      m_kind = Compression::gzip;
+    } else if (m_kind == Compression::gzip) {
       std::memset(&m_z, 0, sizeof m_z);
       if (inflateInit2(&m_z, 16 + MAX_WBITS) != Z_OK) {
         throw std::runtime_error("cannot start gzip decompression");
@@ -195,6 +206,25 @@ private:
 };
 
 } // namespace
+
+std::optional<std::uint64_t> plain_input_size(const std::string& path)
+{
+  struct stat st {};
+  if (path == "-" || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return std::nullopt;
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  unsigned char head[4] = {};
+  const auto n = ::read(fd, head, sizeof head);
+  ::close(fd);
+  if (n < 0 || compression_of(head, static_cast<std::size_t>(n)) != Compression::none) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint64_t>(st.st_size);
+}
 
 Result<std::unique_ptr<std::istream>> open_input(const std::string& path)
 {

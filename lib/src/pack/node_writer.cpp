@@ -32,12 +32,10 @@ NodeWriter::NodeWriter(store::BlobStore& store, const PackOptions& options,
 {
   // `workers` counts the parsing thread: with one, it stores nodes itself.
   const unsigned threads = options.workers == 0 ? util::hardware_threads() : options.workers;
-  if (threads > 1) {
-    m_pool = std::make_unique<util::ThreadPool>(threads - 1);
-  }
+  m_executor = std::make_unique<util::BoundedExecutor>(threads - 1, options.in_flight_bytes);
 }
 
-NodeWriter::~NodeWriter() { wait_idle(); }
+NodeWriter::~NodeWriter() = default; // the executor waits for every node handed over
 
 Result<Pending> NodeWriter::emit(Bytes data, std::vector<Pending> children, std::vector<Key> bases,
                                  NodeRole role)
@@ -61,36 +59,19 @@ Pending NodeWriter::submit(Bytes data, std::vector<Pending> children, std::uint6
 {
   auto promise = std::make_shared<std::promise<Result<Key>>>();
   Pending p{promise->get_future().share(), fp};
-  if (!m_pool) {
-    promise->set_value(store_node(std::move(data), children, bases, role));
-    return p;
-  }
   const std::size_t cost = data.size() + children.size() * Key::k_size + 64;
-  {
-    std::unique_lock lock(m_mutex);
-    m_cv.wait(lock, [&] {
-      return m_in_flight_bytes == 0 || m_in_flight_bytes + cost <= m_options.in_flight_bytes;
-    });
-    m_in_flight_bytes += cost;
-    ++m_in_flight;
-  }
-  // Children were submitted before their parent and the pool runs tasks in order, so every
-  // key a task waits for belongs to a task that has already started: no deadlock.
-  m_pool->submit([this, promise, cost, data = std::move(data), children = std::move(children),
-                  bases = std::move(bases), role]() mutable {
+  // Children were submitted before their parent and the executor runs tasks in order, so
+  // every key a task waits for belongs to a task that has already started: no deadlock.
+  m_executor->submit(cost, [this, promise, data = std::move(data), children = std::move(children),
+                            bases = std::move(bases), role]() mutable {
     promise->set_value(store_node(std::move(data), children, bases, role));
-    std::lock_guard lock(m_mutex);
-    m_in_flight_bytes -= cost;
-    --m_in_flight;
-    m_cv.notify_all();
   });
   return p;
 }
 
 void NodeWriter::wait_idle()
 {
-  std::unique_lock lock(m_mutex);
-  m_cv.wait(lock, [&] { return m_in_flight == 0; });
+  m_executor->wait_idle();
 }
 
 Result<Key> NodeWriter::store_node(Bytes data, const std::vector<Pending>& children,

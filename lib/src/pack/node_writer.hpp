@@ -18,13 +18,11 @@
 #include <pagable/result.hpp>
 #include <pagable/store.hpp>
 
-#include "util/thread_pool.hpp"
+#include "util/bounded_executor.hpp"
 
-#include <condition_variable>
 #include <cstdint>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <vector>
 
@@ -82,11 +80,8 @@ private:
   const std::size_t m_fingerprint_version;
   std::uint64_t m_nodes = 0;
   std::uint64_t m_hinted = 0;
-  std::unique_ptr<util::ThreadPool> m_pool; // none with one worker: the caller stores
-  std::mutex m_mutex;
-  std::condition_variable m_cv;
-  std::size_t m_in_flight_bytes = 0; // guarded by m_mutex
-  std::size_t m_in_flight = 0;       // guarded by m_mutex
+  // workers - 1 threads (none with one worker: the caller stores), bounded by in_flight_bytes.
+  std::unique_ptr<util::BoundedExecutor> m_executor;
 };
 
 } // namespace pagable::pack

@@ -179,22 +179,13 @@ std::string file_uri(const std::string& path)
 
 bool split_pointer(std::string_view pointer, std::vector<std::string>& tokens)
 {
-  tokens.clear();
-  if (pointer.empty()) {
-    return true;
-  }
-  if (pointer[0] != '/') {
+  auto parsed = util::parse_pointer(pointer, util::PointerEscapes::lenient);
+  if (!parsed) {
+    tokens.clear();
     return false;
   }
-  std::size_t start = 1;
-  while (true) {
-    const auto slash = pointer.find('/', start);
-    tokens.push_back(unescape_pointer_token(pointer.substr(start, slash - start)));
-    if (slash == std::string_view::npos) {
-      return true;
-    }
-    start = slash + 1;
-  }
+  tokens = std::move(parsed).value();
+  return true;
 }
 
 } // namespace pagable::schema

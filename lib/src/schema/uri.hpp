@@ -25,7 +25,6 @@ std::string file_uri(const std::string& path);
 
 using util::escape_pointer_token;
 using util::percent_decode;
-using util::unescape_pointer_token;
 
 // Splits a JSON Pointer ("" or "/a/b") into unescaped tokens; false if malformed.
 bool split_pointer(std::string_view pointer, std::vector<std::string>& tokens);

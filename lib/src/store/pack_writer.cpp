@@ -332,22 +332,16 @@ Result<const std::vector<PackWriter::PackSlice>*> PackWriter::lineage(std::int64
   while (!todo.empty()) {
     const std::int64_t at = todo.back();
     todo.pop_back();
-    Stmt& q = m_pack_bases;
-    q.reset();
-    q.bind(1, at);
-    for (;;) {
-      PAGABLE_TRY_ASSIGN(const bool row, q.step("reading a delta pack's bases"));
-      if (!row) {
-        break;
-      }
-      const PackSlice slice{q.column_int(0), q.column_int(1), q.column_int(2)};
-      if (q.column_int(3) == 0) {
+    m_pack_bases.bind(1, at);
+    PAGABLE_TRY(m_pack_bases.each_row("reading a delta pack's bases", [&](const Stmt& row) -> Result<void> {
+      const PackSlice slice{row.column_int(0), row.column_int(1), row.column_int(2)};
+      if (row.column_int(3) == 0) {
         out.push_back(slice);
       } else if (visited.insert(slice.pack).second) {
         todo.push_back(slice.pack);
       }
-    }
-    q.reset();
+      return {};
+    }));
   }
   return &m_lineages.emplace(pack, std::move(out)).first->second;
 }

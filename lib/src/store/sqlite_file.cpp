@@ -4,6 +4,7 @@
 #include <pagable/store.hpp>
 
 #include "store/sqlite_schema.hpp"
+#include "util/files.hpp"
 
 #include <pagable/version.hpp>
 
@@ -26,18 +27,6 @@ std::int64_t now_unix_ms()
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-bool file_exists(const std::string& path)
-{
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-std::uint64_t file_size(const std::string& path)
-{
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
 // "file:" URI for a path, percent-encoding what URIs reserve.
@@ -120,7 +109,7 @@ Result<WriteConnection> open_write_connection(const std::string& path, OpenMode 
                                               std::chrono::milliseconds lock_wait,
                                               std::size_t new_archive_page_bytes)
 {
-  const bool exists = file_exists(path);
+  const bool exists = util::file_exists(path);
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                     (mode == OpenMode::create ? SQLITE_OPEN_CREATE : 0);
   PAGABLE_TRY_ASSIGN(Db db, Db::open(file_uri(path, ""), flags, lock_wait));

@@ -19,9 +19,6 @@ namespace pagable::store {
 
 // "file:" URI for a path, percent-encoding what URIs reserve; `query` as given.
 std::string file_uri(const std::string& path, const std::string& query);
-bool file_exists(const std::string& path);
-// The size of the file at `path`, 0 when it cannot be read.
-std::uint64_t file_size(const std::string& path);
 std::int64_t now_unix_ms();
 
 // Creates pagable's tables and metadata in an empty database, inside the caller's transaction.

@@ -124,16 +124,13 @@ public:
                                                   : "SELECT * FROM pragma_integrity_check(?1)"));
     q.bind(1, static_cast<std::int64_t>(max_messages));
     std::vector<std::string> out;
-    for (;;) {
-      PAGABLE_TRY_ASSIGN(const bool row, q.step("checking the database"));
-      if (!row) {
-        break;
-      }
-      std::string msg = q.column_text(0);
+    PAGABLE_TRY(q.each_row("checking the database", [&](const Stmt& row) -> Result<void> {
+      std::string msg = row.column_text(0);
       if (msg != "ok") {
         out.push_back(std::move(msg));
       }
-    }
+      return {};
+    }));
     return out;
   }
 
@@ -160,13 +157,10 @@ public:
       cols.reset();
       cols.bind(1, table);
       std::unordered_set<std::string> have;
-      for (;;) {
-        PAGABLE_TRY_ASSIGN(const bool row, cols.step("reading table columns"));
-        if (!row) {
-          break;
-        }
-        have.insert(cols.column_text(0));
-      }
+      PAGABLE_TRY(cols.each_row("reading table columns", [&](const Stmt& row) -> Result<void> {
+        have.insert(row.column_text(0));
+        return {};
+      }));
       cols.reset();
       if (have.empty()) {
         out.push_back("table " + table + " is missing");
@@ -194,13 +188,10 @@ public:
     }
     PAGABLE_TRY_ASSIGN(Stmt meta, m_db.prepare("SELECT name, value FROM meta"));
     std::map<std::string, std::string> m;
-    for (;;) {
-      PAGABLE_TRY_ASSIGN(const bool row, meta.step("reading metadata"));
-      if (!row) {
-        break;
-      }
-      m[meta.column_text(0)] = meta.column_text(1);
-    }
+    PAGABLE_TRY(meta.each_row("reading metadata", [&](const Stmt& row) -> Result<void> {
+      m[row.column_text(0)] = row.column_text(1);
+      return {};
+    }));
     if (m.count("format_version") == 0) {
       out.push_back("metadata has no format_version");
     } else if (m["format_version"] != std::to_string(user_version)) {
@@ -312,20 +303,16 @@ public:
     q.bind(1, after_id)
         .bind(2, up_to_id)
         .bind(3, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
-    for (;;) {
-      PAGABLE_TRY_ASSIGN(const bool row, q.step("reading the blob index"));
-      if (!row) {
-        return {};
-      }
+    return q.each_row("reading the blob index", [&](const Stmt& row) {
       IndexRow r;
-      r.id = q.column_int(0);
-      r.key = q.column_blob(1);
-      r.pack = q.column_int(2);
-      r.offset = q.column_int(3);
-      r.size = q.column_int(4);
-      r.children = q.column_blob(5);
-      PAGABLE_TRY(fn(r));
-    }
+      r.id = row.column_int(0);
+      r.key = row.column_blob(1);
+      r.pack = row.column_int(2);
+      r.offset = row.column_int(3);
+      r.size = row.column_int(4);
+      r.children = row.column_blob(5);
+      return fn(r);
+    });
   }
 
   Result<std::optional<PackRow>> pack(std::int64_t id) override
@@ -353,13 +340,10 @@ public:
       PAGABLE_TRY_ASSIGN(Stmt b, m_db.prepare("SELECT base_pack, offset, size FROM pack_bases "
                                               "WHERE pack = ?1 ORDER BY seq"));
       b.bind(1, id);
-      for (;;) {
-        PAGABLE_TRY_ASSIGN(const bool more, b.step("reading a pack's delta bases"));
-        if (!more) {
-          break;
-        }
-        slices.push_back({b.column_int(0), b.column_int(1), b.column_int(2)});
-      }
+      PAGABLE_TRY(b.each_row("reading a pack's delta bases", [&](const Stmt& base) -> Result<void> {
+        slices.push_back({base.column_int(0), base.column_int(1), base.column_int(2)});
+        return {};
+      }));
     }
     for (const auto& [base, off, size] : slices) {
       auto it = memo.find(base);
@@ -411,29 +395,22 @@ public:
     std::unordered_set<std::int64_t> bases;
     {
       PAGABLE_TRY_ASSIGN(Stmt b, m_db.prepare("SELECT DISTINCT base_pack FROM pack_bases"));
-      for (;;) {
-        PAGABLE_TRY_ASSIGN(const bool row, b.step("reading packs"));
-        if (!row) {
-          break;
-        }
-        bases.insert(b.column_int(0));
-      }
+      PAGABLE_TRY(b.each_row("reading packs", [&](const Stmt& row) -> Result<void> {
+        bases.insert(row.column_int(0));
+        return {};
+      }));
     }
     PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT id, codec, raw_size, length(data) FROM packs "
                                             "ORDER BY id"));
-    for (;;) {
-      PAGABLE_TRY_ASSIGN(const bool row, q.step("reading packs"));
-      if (!row) {
-        return {};
-      }
+    return q.each_row("reading packs", [&](const Stmt& row) {
       PackInfo p;
-      p.id = q.column_int(0);
-      p.codec = q.column_int(1);
-      p.raw_size = q.column_int(2);
-      p.stored_bytes = q.column_int(3);
+      p.id = row.column_int(0);
+      p.codec = row.column_int(1);
+      p.raw_size = row.column_int(2);
+      p.stored_bytes = row.column_int(3);
       p.is_delta_base = bases.count(p.id) != 0;
-      PAGABLE_TRY(fn(p));
-    }
+      return fn(p);
+    });
   }
 
   Result<bool> delete_blob(std::int64_t id) override
@@ -549,13 +526,10 @@ Result<PackRewriteResult> SqliteMaintenance::rewrite_packs(std::span<const std::
     PAGABLE_TRY_ASSIGN(Stmt q,
                        m_db.prepare("SELECT id, pack, offset, size FROM blobs WHERE pack IN "
                                     "(SELECT id FROM temp.gc_batch) ORDER BY pack, offset"));
-    for (;;) {
-      PAGABLE_TRY_ASSIGN(const bool row, q.step("reading the blob index"));
-      if (!row) {
-        break;
-      }
-      rows[q.column_int(1)].push_back(Row{q.column_int(0), q.column_int(2), q.column_int(3)});
-    }
+    PAGABLE_TRY(q.each_row("reading the blob index", [&](const Stmt& row) -> Result<void> {
+      rows[row.column_int(1)].push_back(Row{row.column_int(0), row.column_int(2), row.column_int(3)});
+      return {};
+    }));
   }
   // AUTOINCREMENT's sequence remembers removed ids too: new ids are never reused.
   PAGABLE_TRY_ASSIGN(Stmt max_q, m_db.prepare(

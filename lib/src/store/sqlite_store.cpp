@@ -1,8 +1,19 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // The SQLite archive as a BlobStore: the write queue and its writer thread, reads through the
 // pool of read connections, and each role's glue to the SQL of its own file (pack_writer,
-// pack_reader, take_back, sqlite_catalog, sqlite_transfer). docs/ARCHITECTURE.md, "Threads
-// in the SQLite store", says how the threads work together.
+// pack_reader, take_back, sqlite_catalog, sqlite_transfer).
+//
+// Threads. Callers (any number of threads) hash blobs and queue them: put() blocks when the
+// queue holds write_queue_bytes (back-pressure). One writer thread owns the only write
+// connection: it takes everything queued, appends new blobs to the packs being filled
+// (pack_writer), compresses full packs, and commits at least twice a second, on flush(), and
+// when its producers go quiet for a second -- so SQLite's write lock is held only briefly.
+// The first write error sticks: every later put and flush returns it. Root commits, removals,
+// settings and pack imports run as tasks on the writer thread, each in its own BEGIN
+// IMMEDIATE transaction. Reads go through a pool of connections (reader_pool) and a shared
+// cache of decoded packs (pack_reader); every read re-hashes the blob against its key. The
+// writer logs the rows and packs it inserts, so that discard_writes_since can take a failed
+// document's blobs back out (take_back).
 #include "store/sqlite_store.hpp"
 
 #include "store/child_keys.hpp"
@@ -17,6 +28,7 @@
 #include "store/sqlite_schema.hpp"
 #include "store/sqlite_transfer.hpp"
 #include "store/take_back.hpp"
+#include "util/files.hpp"
 #include "util/thread_pool.hpp"
 
 #include <pagable/version.hpp>
@@ -133,7 +145,7 @@ private:
 
 Result<void> SqliteStore::open()
 {
-  if (!file_exists(m_path) && m_options.mode != OpenMode::create) {
+  if (!util::file_exists(m_path) && m_options.mode != OpenMode::create) {
     return make_error(Errc::unusable_archive, "no archive at " + m_path);
   }
   // Readers open the file read-write when they may (they only ever SELECT): the last
@@ -673,7 +685,7 @@ Result<StoreStats> SqliteStore::stats() const
   PAGABLE_TRY_ASSIGN(Stmt r, reader->db.prepare("SELECT count(*) FROM roots"));
   PAGABLE_TRY(r.step("counting roots"));
   s.roots = static_cast<std::uint64_t>(r.column_int(0));
-  s.file_bytes = file_size(m_path) + file_size(m_path + "-wal");
+  s.file_bytes = util::file_size(m_path) + util::file_size(m_path + "-wal");
   PAGABLE_TRY_ASSIGN(Stmt f, reader->db.prepare("SELECT (SELECT freelist_count FROM pragma_freelist_count) * "
                                                 "(SELECT page_size FROM pragma_page_size)"));
   PAGABLE_TRY(f.step("counting free pages"));

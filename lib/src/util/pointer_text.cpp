@@ -40,19 +40,37 @@ std::string escape_pointer_token(std::string_view token)
   return out;
 }
 
-std::string unescape_pointer_token(std::string_view token)
+Result<std::vector<std::string>> parse_pointer(std::string_view pointer, PointerEscapes escapes)
 {
-  std::string out;
-  out.reserve(token.size());
-  for (std::size_t i = 0; i < token.size(); ++i) {
-    if (token[i] == '~' && i + 1 < token.size() && (token[i + 1] == '0' || token[i + 1] == '1')) {
-      out += token[i + 1] == '0' ? '~' : '/';
-      ++i;
-    } else {
-      out += token[i];
-    }
+  std::vector<std::string> tokens;
+  if (pointer.empty()) {
+    return tokens;
   }
-  return out;
+  if (pointer.front() != '/') {
+    return make_error(Errc::invalid_argument,
+                      "a JSON pointer starts with '/': " + std::string(pointer));
+  }
+  std::string cur;
+  for (std::size_t i = 1; i <= pointer.size(); ++i) {
+    if (i == pointer.size() || pointer[i] == '/') {
+      tokens.push_back(std::move(cur));
+      cur.clear();
+      continue;
+    }
+    if (pointer[i] == '~') {
+      if (i + 1 < pointer.size() && (pointer[i + 1] == '0' || pointer[i + 1] == '1')) {
+        cur += pointer[i + 1] == '0' ? '~' : '/';
+        ++i;
+        continue;
+      }
+      if (escapes == PointerEscapes::strict) {
+        return make_error(Errc::invalid_argument,
+                          "bad escape in JSON pointer (use ~0 or ~1): " + std::string(pointer));
+      }
+    }
+    cur += pointer[i];
+  }
+  return tokens;
 }
 
 } // namespace pagable::util

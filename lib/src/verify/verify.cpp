@@ -1,22 +1,25 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// verify: SQLite's check and pagable's layout, then a walk of the index from the roots
-// (connectivity), then every reached blob decoded and re-hashed on worker threads (full).
-// Everything reads through one MaintenanceSession inside one read transaction.
+// verify: one read-only maintenance session and one read snapshot for everything: SQLite's
+// check and pagable's layout, then a walk of the index from the roots (connectivity), then
+// every reached blob in row-id order, grouped by pack: this thread reads each pack row once
+// and hands it with its blobs to -j workers that decompress and re-hash (a bounded number of
+// packs in flight). Problems carry their kind and key; the roots that reach each one are
+// found afterwards by walking each root again (only when there are problems). --deep walks
+// each root's document into its stored schema's node validator, never holding it whole.
 #include <pagable/hydrate.hpp>
 #include "store/maintenance.hpp"
 #include <pagable/stored_schema.hpp>
 #include <pagable/verify.hpp>
 
-#include "util/thread_pool.hpp"
+#include "util/bounded_executor.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
-#include <sstream>
+#include <cstdlib>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -60,6 +63,23 @@ std::string_view kind_name(ProblemKind kind) noexcept
     return "duplicate_key";
   }
   return "unknown";
+}
+
+std::string_view next_step_name(NextStep step) noexcept
+{
+  switch (step) {
+  case NextStep::none:
+    return "none";
+  case NextStep::fix_documents:
+    return "fix_documents";
+  case NextStep::remove_duplicates:
+    return "remove_duplicates";
+  case NextStep::restore_file:
+    return "restore_file";
+  case NextStep::repack_or_remove:
+    return "repack_or_remove";
+  }
+  return "none";
 }
 
 bool Subset::contains(const Key& key) const noexcept
@@ -220,60 +240,95 @@ CheckTotals check_job(const CheckJob& job, std::uint64_t max_pack_bytes, Problem
 class JobRunner {
 public:
   JobRunner(unsigned jobs, std::uint64_t max_pack_bytes, ProblemSet& problems)
-      : m_max_pack_bytes(max_pack_bytes), m_problems(problems), m_limit(2 * std::max(1u, jobs))
+      : m_max_pack_bytes(max_pack_bytes), m_problems(problems),
+        m_executor(jobs > 1 ? jobs : 0, 2 * std::max(1u, jobs))
   {
-    if (jobs > 1) {
-      m_pool = std::make_unique<util::ThreadPool>(jobs);
-    }
   }
 
   void submit(CheckJob job)
   {
-    if (!m_pool) {
-      add(check_job(job, m_max_pack_bytes, m_problems));
-      return;
-    }
-    std::unique_lock lock(m_mutex);
-    m_cv.wait(lock, [&] { return m_in_flight < m_limit; });
-    ++m_in_flight;
-    lock.unlock();
     auto shared = std::make_shared<CheckJob>(std::move(job));
-    m_pool->submit([this, shared] {
+    m_executor.submit(1, [this, shared] {
       const CheckTotals t = check_job(*shared, m_max_pack_bytes, m_problems);
-      std::lock_guard done(m_mutex);
-      add(t);
-      --m_in_flight;
-      m_cv.notify_all();
+      std::lock_guard lock(m_mutex);
+      m_totals.blobs += t.blobs;
+      m_totals.bytes += t.bytes;
     });
   }
 
   CheckTotals finish()
   {
-    std::unique_lock lock(m_mutex);
-    m_cv.wait(lock, [&] { return m_in_flight == 0; });
+    m_executor.wait_idle();
+    std::lock_guard lock(m_mutex);
     return m_totals;
   }
 
 private:
-  void add(const CheckTotals& t)
-  {
-    m_totals.blobs += t.blobs;
-    m_totals.bytes += t.bytes;
-  }
-
   std::uint64_t m_max_pack_bytes;
   ProblemSet& m_problems;
-  std::size_t m_limit;
   std::mutex m_mutex;
-  std::condition_variable m_cv;
-  std::size_t m_in_flight = 0;              // guarded by m_mutex
-  CheckTotals m_totals;                     // guarded by m_mutex (or single-threaded)
-  std::unique_ptr<util::ThreadPool> m_pool; // last: joins before the rest goes
+  CheckTotals m_totals;               // guarded by m_mutex
+  util::BoundedExecutor m_executor;   // last: waits for the jobs before the rest goes
+};
+
+// Feeds a walked document to a schema's node validator, the way pack feeds it while parsing.
+class SchemaFeed final : public hydrate::ValueVisitor {
+public:
+  explicit SchemaFeed(schema::NodeValidator& v) : m_v(v) {}
+  Result<void> null_value() override { return scalar(nullptr); }
+  Result<void> boolean(bool b) override { return scalar(b); }
+  Result<void> integer(std::int64_t i) override { return scalar(i); }
+  // As pack's parser reports an integer beyond 64 bits: a number (validation keywords compare
+  // numbers as binary64).
+  Result<void> big_integer(std::string_view digits) override
+  {
+    return scalar(std::strtod(std::string(digits).c_str(), nullptr));
+  }
+  Result<void> number(double d) override { return scalar(d); }
+  Result<void> string(std::string_view s) override { return scalar(std::string(s)); }
+  Result<void> begin_object() override
+  {
+    m_v.begin_object();
+    return go_on();
+  }
+  Result<void> member(std::string_view name) override
+  {
+    m_v.key(std::string(name));
+    return go_on();
+  }
+  Result<void> end_object() override { return end(); }
+  Result<void> begin_array() override
+  {
+    m_v.begin_array();
+    return go_on();
+  }
+  Result<void> end_array() override { return end(); }
+
+private:
+  Result<void> scalar(const nlohmann::json& value)
+  {
+    (void)m_v.scalar(value);
+    return go_on();
+  }
+  Result<void> end()
+  {
+    (void)m_v.end_container();
+    return go_on();
+  }
+  // An error that ends validation (too deep, a value over the buffer limit) is in the report.
+  Result<void> go_on() const
+  {
+    if (m_v.stopped()) {
+      return make_error(Errc::invalid_input, "schema validation stopped");
+    }
+    return {};
+  }
+  schema::NodeValidator& m_v;
 };
 
 // deep: validates each root that has a stored schema against it.
 Result<void> check_schemas(const store::BlobStore& store, const std::vector<store::StoredRoot>& roots,
-                           std::uint64_t max_document_bytes, ProblemSet& problems, VerifyReport& report)
+                           ProblemSet& problems, VerifyReport& report)
 {
   std::map<Key, Result<std::shared_ptr<const schema::Schema>>> schemas;
   for (const auto& root : roots) {
@@ -302,21 +357,17 @@ Result<void> check_schemas(const store::BlobStore& store, const std::vector<stor
                            "root \"" + root.name + "\": not checked against its schema: " + why,
                            {}, {}});
     };
+    // The document is validated as it is walked, node by node, never held whole (but for the
+    // values a construct needs whole: schema::StreamOptions).
+    auto validator = (*it->second)->node_validator();
+    SchemaFeed feed(*validator);
     hydrate::Document doc(store, *root.key);
-    std::ostringstream text;
-    hydrate::WriteOptions write_options;
-    write_options.max_output_bytes = max_document_bytes;
-    if (auto written = doc.write_json(text, "", write_options); !written) {
-      unchecked("its document cannot be read: " + written.error().message());
-      continue;
-    }
-    const auto value = nlohmann::json::parse(text.str(), nullptr, false);
-    if (value.is_discarded()) {
-      unchecked("its document does not read back as JSON");
+    if (auto walked = doc.walk("", feed); !walked && !validator->stopped()) {
+      unchecked("its document cannot be read: " + walked.error().message());
       continue;
     }
     ++report.roots_schema_checked;
-    const auto result = (*it->second)->validate(value);
+    const schema::ValidationReport& result = validator->report();
     for (const auto& e : result.errors) {
       problems.add(Problem{ProblemKind::schema_violation, std::nullopt, {root.name},
                            "root \"" + root.name + "\": " + e.to_string(), e.instance_location,
@@ -330,31 +381,25 @@ Result<void> check_schemas(const store::BlobStore& store, const std::vector<stor
   return {};
 }
 
-std::string suggest(const std::vector<Problem>& problems)
+NextStep next_step_for(const std::vector<Problem>& problems)
 {
   if (problems.empty()) {
-    return "";
+    return NextStep::none;
   }
   std::set<ProblemKind> kinds;
   for (const auto& p : problems) {
     kinds.insert(p.kind);
   }
   if (kinds.size() == 1 && kinds.count(ProblemKind::schema_violation)) {
-    return "the stored data is intact but does not match its schema: fix the documents and "
-           "pack them again (pagable pack --schema), or check them with `pagable validate`";
+    return NextStep::fix_documents;
   }
   if (kinds.size() == 1 && kinds.count(ProblemKind::duplicate_key)) {
-    return "the data is intact, but some keys have more than one index row: `pagable gc` "
-           "keeps the row each key is found by and removes the others";
+    return NextStep::remove_duplicates;
   }
   if (kinds.count(ProblemKind::sqlite_integrity) || kinds.count(ProblemKind::bad_layout)) {
-    return "the SQLite file itself is damaged: restore the archive from a backup, or salvage "
-           "what is readable with `sqlite3 ARCHIVE .recover` and re-pack the affected roots' "
-           "documents into a new archive";
+    return NextStep::restore_file;
   }
-  return "re-pack the documents of the affected roots (pagable pack stores the missing or "
-         "damaged blobs again under the same keys), or remove those roots with `pagable rm` "
-         "and run `pagable gc`; then run `pagable verify` again";
+  return NextStep::repack_or_remove;
 }
 
 } // namespace
@@ -544,7 +589,7 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
 
   // --- deep: each root against its stored schema ---
   if (options.level >= VerifyLevel::deep && readable && layout_sound) {
-    PAGABLE_TRY(check_schemas(store, roots, options.max_document_bytes, problems, report));
+    PAGABLE_TRY(check_schemas(store, roots, problems, report));
   }
   report.schema_seconds = seconds_since(phase_start);
 
@@ -604,7 +649,7 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
   session->rollback();
   report.problems = std::move(found);
   report.truncated = problems.truncated();
-  report.suggestion = suggest(report.problems);
+  report.next_step = next_step_for(report.problems);
   return report;
 }
 

@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <sstream>
 #include <thread>
@@ -235,4 +236,115 @@ TEST_CASE("archive: roots are found by name, then by a unique key prefix", "[arc
   auto dup = pack_text(*a, "one-again", "{\"a\":1}").value();
   CHECK(dup.root.key == one.root.key); // one document under two names: its prefix picks it
   CHECK(a->find_root(one.root.key.to_hex().substr(0, 10)));
+}
+
+namespace {
+
+// Writes what a walk reports as a line of events.
+class EventLog final : public hydrate::ValueVisitor {
+public:
+  std::string text;
+  Result<void> null_value() override { return add("null"); }
+  Result<void> boolean(bool b) override { return add(b ? "true" : "false"); }
+  Result<void> integer(std::int64_t i) override { return add("i" + std::to_string(i)); }
+  Result<void> big_integer(std::string_view d) override { return add("big" + std::string(d)); }
+  Result<void> number(double d) override { return add("d" + std::to_string(d)); }
+  Result<void> string(std::string_view s) override { return add("s:" + std::string(s)); }
+  Result<void> begin_object() override { return add("{"); }
+  Result<void> member(std::string_view n) override { return add(std::string(n) + "="); }
+  Result<void> end_object() override { return add("}"); }
+  Result<void> begin_array() override { return add("["); }
+  Result<void> end_array() override { return add("]"); }
+
+private:
+  Result<void> add(const std::string& event)
+  {
+    text += event + " ";
+    return {};
+  }
+};
+
+// Stops the walk at its third event.
+class StopEarly final : public hydrate::ValueVisitor {
+public:
+  int events = 0;
+  Result<void> null_value() override { return step(); }
+  Result<void> boolean(bool) override { return step(); }
+  Result<void> integer(std::int64_t) override { return step(); }
+  Result<void> big_integer(std::string_view) override { return step(); }
+  Result<void> number(double) override { return step(); }
+  Result<void> string(std::string_view) override { return step(); }
+  Result<void> begin_object() override { return step(); }
+  Result<void> member(std::string_view) override { return step(); }
+  Result<void> end_object() override { return step(); }
+  Result<void> begin_array() override { return step(); }
+  Result<void> end_array() override { return step(); }
+
+private:
+  Result<void> step()
+  {
+    if (++events == 3) {
+      return make_error(Errc::cancelled, "enough");
+    }
+    return {};
+  }
+};
+
+} // namespace
+
+TEST_CASE("archive: a root's values are walked in document order, chunks and all", "[archive]")
+{
+  auto a = Archive::open_in_memory();
+  const auto small =
+      pack_text(*a, "small", R"({"b":[1,-2,{"c":null}],"a":"x","t":true,"f":1.5,)"
+                             R"("big":123456789012345678901234567890})")
+          .value();
+  EventLog log;
+  REQUIRE(a->document(small.root.key)->walk("", log));
+  CHECK(log.text == "{ b= [ i1 i-2 { c= null } ] a= s:x t= true f= d1.500000 "
+                    "big= big123456789012345678901234567890 } ");
+  EventLog at;
+  REQUIRE(a->document(small.root.key)->walk("/b/2", at));
+  CHECK(at.text == "{ c= null } ");
+  // A document big enough for chunk trees walks as it writes.
+  const std::string big = document(3000, 0, "w");
+  const auto packed = pack_text(*a, "big", big).value();
+  CHECK(packed.result.nodes > 1);
+  EventLog whole;
+  REQUIRE(a->document(packed.root.key)->walk("", whole));
+  CHECK(std::count(whole.text.begin(), whole.text.end(), '{') == 3001);
+  StopEarly stop;
+  const auto stopped = a->document(packed.root.key)->walk("", stop);
+  REQUIRE_FALSE(stopped);
+  CHECK(stopped.error().code() == Errc::cancelled);
+  CHECK(stop.events == 3);
+  CHECK(a->document(packed.root.key)->walk("/nothing", log).error().code() == Errc::not_found);
+}
+
+TEST_CASE("archive: remove takes out named roots, or all but the newest few", "[archive]")
+{
+  test::TempDir dir;
+  auto a = open_rw(dir.file("rm.pagable"));
+  for (const char* name : {"run-1", "run-2", "run-3", "other"}) {
+    REQUIRE(pack_text(*a, name, std::string("{\"n\":\"") + name + "\"}"));
+  }
+  RemoveRequest keep;
+  keep.keep_last = 1;
+  keep.prefix = "run-";
+  CHECK(a->plan_remove(keep).value() == std::vector<std::string>{"run-1", "run-2"});
+  RemoveRequest named;
+  named.names = {"other", "nobody"};
+  const auto missing = a->plan_remove(named);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code() == Errc::not_found);
+  CHECK(a->list_roots().value().size() == 4); // nothing removed by a plan
+  CHECK(a->remove(a->plan_remove(keep).value()).value() == std::vector<std::string>{"run-1", "run-2"});
+  const auto stats = a->stat().value();
+  CHECK(stats.store.roots == 2);
+  CHECK(stats.reclaimable.blobs_removed > 0); // the two documents' blobs, for gc
+  REQUIRE(stats.boundaries.has_value());
+  CHECK(stats.boundaries->node_bytes == pack::BoundarySettings{}.node_bytes);
+  auto plan = a->plan_gc().value();
+  CHECK(a->collect_garbage(plan).value().blobs_removed == stats.reclaimable.blobs_removed);
+  CHECK(a->verify().value().ok());
 }
