@@ -162,7 +162,7 @@ TEST_CASE("pager: 100 roots paged in in parallel decode their shared value once,
   CHECK(pager->stats().decodes == 101);
 }
 
-TEST_CASE("pager: a failing value among 8 workers fails only what reaches it; it stays usable",
+TEST_CASE("pager: a failing value among 8 workers fails only what reaches it, and stays usable",
           "[objects][pager]")
 {
   auto archive = Archive::open_in_memory();
