@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: MIT OR Apache-2.0
+# Installs the built project into a scratch prefix, then builds examples/objects against it
+# (find_package(pagable), as its README says) and runs it with a few targets under a small
+# budget, so that the example a user copies cannot rot.
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+set(PREFIX ${WORK_DIR}/prefix)
+execute_process(COMMAND ${CMAKE_COMMAND} --install ${BINARY_DIR} --prefix ${PREFIX} RESULT_VARIABLE rc
+  OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cmake --install failed")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/objects -B ${WORK_DIR}/build
+  -DCMAKE_PREFIX_PATH=${PREFIX} -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=${BUILD_TYPE}
+  "-DCMAKE_CXX_FLAGS=${SAN_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${SAN_FLAGS}"
+  RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "configuring examples/objects failed")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK_DIR}/build RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "building examples/objects failed")
+endif()
+execute_process(COMMAND ${WORK_DIR}/build/build_graph ${WORK_DIR}/graph.pagable --targets 400 --budget-mb 1
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message(STATUS "build_graph said: ${out}${err}")
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "build_graph failed (exit ${rc})")
+endif()
+string(STRIP "${out}" out)
+string(REGEX REPLACE ".*\n" "" last "${out}")
+foreach(member targets budget_bytes peak_resident_bytes serialized stored root)
+  string(JSON value ERROR_VARIABLE missing GET "${last}" ${member})
+  if(missing)
+    message(FATAL_ERROR "the last line has no \"${member}\": ${last}")
+  endif()
+endforeach()
+string(JSON targets GET "${last}" targets)
+string(JSON root GET "${last}" root)
+string(JSON read GET "${last}" read_back targets_in_graph)
+string(JSON paged_out GET "${last}" paged_out)
+if(NOT targets EQUAL 400 OR NOT read EQUAL 400 OR NOT root STREQUAL "build-graph" OR paged_out EQUAL 0)
+  message(FATAL_ERROR "unexpected figures: ${last}")
+endif()
