@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT OR Apache-2.0
 # Installs the built project into a scratch prefix, then builds examples/objects against it
 # (find_package(pagable), as its README says) and runs it with a few targets under a small
-# budget, so that the example a user copies cannot rot.
+# budget (4,000 targets need about twice the 1 MiB budget, so values must page out), so
+# that the example a user copies cannot rot.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 set(PREFIX ${WORK_DIR}/prefix)
@@ -21,7 +22,7 @@ execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK_DIR}/build RESULT_VARIAB
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "building examples/objects failed")
 endif()
-execute_process(COMMAND ${WORK_DIR}/build/build_graph ${WORK_DIR}/graph.pagable --targets 400 --budget-mb 1
+execute_process(COMMAND ${WORK_DIR}/build/build_graph ${WORK_DIR}/graph.pagable --targets 4000 --budget-mb 1
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message(STATUS "build_graph said: ${out}${err}")
 if(NOT rc EQUAL 0)
@@ -39,6 +40,6 @@ string(JSON targets GET "${last}" targets)
 string(JSON root GET "${last}" root)
 string(JSON read GET "${last}" read_back targets_in_graph)
 string(JSON paged_out GET "${last}" paged_out)
-if(NOT targets EQUAL 400 OR NOT read EQUAL 400 OR NOT root STREQUAL "build-graph" OR paged_out EQUAL 0)
+if(NOT targets EQUAL 4000 OR NOT read EQUAL 4000 OR NOT root STREQUAL "build-graph" OR paged_out EQUAL 0)
   message(FATAL_ERROR "unexpected figures: ${last}")
 endif()
