@@ -282,20 +282,13 @@ int pagable_paging(const std::string& path, std::size_t n, std::size_t v, std::s
 struct PlainNode {
   std::string value;
   std::vector<std::shared_ptr<PlainNode>> deps;
-#ifdef PAGABLE_HAVE_CEREAL
+  // One function serves both peers: cereal accepts Boost's (archive, version) signature and
+  // its `&`, and would refuse a type offering both its own and Boost's as ambiguous.
   template <class A>
-  void serialize(A& a)
-  {
-    a(value, deps);
-  }
-#endif
-#ifdef PAGABLE_HAVE_BOOST_SERIALIZATION
-  template <class A>
-  void serialize(A& a, const unsigned)
+  void serialize(A& a, const unsigned /*version*/)
   {
     a & value & deps;
   }
-#endif
 };
 
 std::vector<std::shared_ptr<PlainNode>> plain_seed(std::size_t n, std::size_t v, std::size_t d)
