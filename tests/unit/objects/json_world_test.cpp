@@ -8,6 +8,7 @@
 #include <pagable/schema.hpp>
 
 #include "support/temp_dir.hpp"
+#include "support/text.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -116,7 +117,7 @@ Arc<Graph> big_graph(Pager& pager)
   auto note = pager.make<Note>();
   for (int i = 0; i < 100000; ++i) {
     Target t;
-    t.name = "t" + std::to_string(i);
+    t.name = test::cat("t", i);
     if (i % 3 != 0) {
       t.rule = rules[static_cast<std::size_t>(i) % rules.size()];
     }
