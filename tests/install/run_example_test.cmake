@@ -3,25 +3,8 @@
 # (find_package(pagable), as its README says) and runs it with a few targets under a small
 # budget (4,000 targets need about twice the 1 MiB budget, so values must page out), so
 # that the example a user copies cannot rot.
-file(REMOVE_RECURSE ${WORK_DIR})
-file(MAKE_DIRECTORY ${WORK_DIR})
-set(PREFIX ${WORK_DIR}/prefix)
-execute_process(COMMAND ${CMAKE_COMMAND} --install ${BINARY_DIR} --prefix ${PREFIX} RESULT_VARIABLE rc
-  OUTPUT_QUIET)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "cmake --install failed")
-endif()
-execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/objects -B ${WORK_DIR}/build
-  -DCMAKE_PREFIX_PATH=${PREFIX} -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=${BUILD_TYPE}
-  "-DCMAKE_CXX_FLAGS=${SAN_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${SAN_FLAGS}"
-  RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "configuring examples/objects failed")
-endif()
-execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK_DIR}/build RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "building examples/objects failed")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/install_and_build.cmake)
+install_and_build(${SOURCE_DIR}/examples/objects "examples/objects")
 execute_process(COMMAND ${WORK_DIR}/build/build_graph ${WORK_DIR}/graph.pagable --targets 4000 --budget-mb 1
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message(STATUS "build_graph said: ${out}${err}")
