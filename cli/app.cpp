@@ -172,8 +172,12 @@ int run_cli(int argc, const char* const* argv)
   // What fit in stdio's buffer reaches the OS only now: a full disk or a failing device shows
   // here, and a command whose output was lost has not succeeded.
   if (auto flushed = out.finish(); !flushed && code == k_exit_ok) {
-    out.error_line(flushed.error());
-    code = exit_code_for(flushed.error().code());
+    if (stdout_reader_gone()) {
+      code = k_exit_broken_pipe; // quietly, as Output::error says why
+    } else {
+      out.error_line(flushed.error());
+      code = exit_code_for(flushed.error().code());
+    }
   }
   // A signal while output was being written: a write it interrupted failed with EINTR, which
   // is the interruption, not an output error. The exit code says which signal (128 + n).

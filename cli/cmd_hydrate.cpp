@@ -15,6 +15,8 @@ struct HydrateArgs {
   std::string at;
   int indent = -1;
   bool expand_refs = false;
+  bool share_refs = false;
+  std::uint64_t max_output_bytes = std::uint64_t{4} << 30;
   bool stats = false;
   bool types = false;
 };
@@ -73,7 +75,13 @@ int run_hydrate(const HydrateArgs& args, const Context& ctx, const Output& out)
   hydrate::WriteOptions options;
   options.indent = args.indent;
   options.expand_refs = args.expand_refs ? hydrate::ExpandRefs::yes : hydrate::ExpandRefs::no;
+  options.shared = args.share_refs ? hydrate::SharedNodes::refs : hydrate::SharedNodes::tree;
+  options.max_output_bytes = args.max_output_bytes;
   auto written = doc->write_json(out.document(), args.at, options);
+  for (const auto& d : doc->detours()) {
+    out.warn("the routing of the object at \"" + d.pointer + "\" is damaged (" + d.reason +
+             "); its parts were scanned instead: run pagable verify");
+  }
   if (!written) {
     return out.error(std::move(written).error().with_context(root->name + args.at));
   }
@@ -113,6 +121,15 @@ void add_hydrate_command(CLI::App& app, Context& ctx)
   cmd->add_option("--indent", args->indent, "Spaces per level (default: compact, one line)");
   cmd->add_flag("--expand-refs", args->expand_refs,
                 "Replace {\"$ref\": \"#/...\"} by its target (cycles stay as $ref)");
+  auto* share = cmd->add_flag("--share-refs", args->share_refs,
+                               "Write a value that several parents share (a node met again) once, and "
+                               "{\"$ref\": \"#/pointer\"} to it after (packing that gives other keys)");
+  share->excludes(cmd->get_option("--expand-refs"));
+  cmd->add_option("--max-output-bytes", args->max_output_bytes,
+                  "Stop with an error past this many bytes of JSON (shared values repeat in the "
+                  "tree); 0: no limit")
+      ->default_val(std::uint64_t{4} << 30)
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--types", args->types,
                 "Instead of the JSON, list POINTER<TAB>TYPE for every value (under --at) that has a "
                 "stable type name in the root's stored schema (with --json: one report)");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // pagable unpack ARCHIVE [SELECTOR...] [-C DIR] [--all-versions]: write versions back as
-// NAME.json (NAME#N.json) files.
+// NAME.json (NAME#N.json) files. A damaged version does not stop it: every healthy one is
+// written, the damaged ones are listed, exit 5.
 #include "app.hpp"
 #include "exit_codes.hpp"
 #include "interrupt.hpp"
@@ -205,6 +206,13 @@ Result<std::uint64_t> write_root(const Archive& archive, const store::RootRecord
   return static_cast<std::uint64_t>(st.st_size);
 }
 
+// An error that says a root's data is damaged (a blob missing or failing its checks), not
+// that the output or the archive as a whole failed: unpack goes on with the next root.
+bool is_damage(Errc code)
+{
+  return code == Errc::corrupt;
+}
+
 int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
 {
   auto archive = open_archive(args.archive, OpenMode::read_only, ctx);
@@ -235,11 +243,23 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
   }
   catch_interrupts();
   nlohmann::json files = nlohmann::json::array();
+  // Versions whose data is damaged: the others are still written (issue 20), these are
+  // listed and make the exit status 5.
+  nlohmann::json damaged = nlohmann::json::array();
+  std::string damaged_names;
   for (const auto& r : *roots) {
     const auto path = std::filesystem::path(args.directory) / (base_of(r) + ".json");
     auto bytes = write_root(**archive, r, base_of(r), top, args.directory, args.indent);
     if (!bytes) {
-      return out.error(std::move(bytes).error().with_context(r.name));
+      Error e = std::move(bytes).error().with_context(base_of(r));
+      if (!is_damage(e.code())) {
+        return out.error(e);
+      }
+      out.error_line(e);
+      damaged.push_back(
+          {{"root", r.name}, {"version", r.version}, {"key", r.key.to_hex()}, {"message", e.message()}});
+      damaged_names += (damaged_names.empty() ? "" : ", ") + base_of(r);
+      continue;
     }
     files.push_back({{"root", r.name},
                      {"version", r.version},
@@ -248,7 +268,13 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
                      {"bytes", *bytes}});
     out.line(path.string() + " (" + std::to_string(*bytes) + " bytes)");
   }
-  out.report({{"archive", args.archive}, {"directory", args.directory}, {"files", files}});
+  out.report({{"archive", args.archive}, {"directory", args.directory}, {"files", files}, {"damaged", damaged}});
+  if (!damaged.empty()) {
+    out.error_line(make_error(Errc::corrupt, std::to_string(damaged.size()) + " of " +
+                                                 std::to_string(roots->size()) + " versions are damaged and were not written: " +
+                                                 damaged_names + " (pagable verify names the damage)"));
+    return k_exit_unusable;
+  }
   return k_exit_ok;
 }
 

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // pagable validate --schema S FILE...: checks documents against a JSON Schema without
-// archiving them. Exit 0 when every file is valid, 1 when any is not (or is not JSON).
+// archiving them. Exit 0 when every file is valid, 1 when any is not (or is not JSON). The
+// documents are read as pack reads them (pack::read_json_document: one grammar, compressed
+// input), so what validate accepts, pack accepts.
 #include "app.hpp"
 
 #include "exit_codes.hpp"
 
+#include <pagable/json_document.hpp>
 #include <pagable/schema.hpp>
 
-#include <fstream>
-#include <iostream>
-#include <sstream>
 
 namespace pagable::cli {
 namespace {
@@ -21,25 +21,6 @@ struct ValidateArgs {
   std::size_t max_errors = 100;
   std::vector<std::string> files;
 };
-
-Result<nlohmann::json> read_json(const std::string& file)
-{
-  std::ostringstream text;
-  if (file == "-") {
-    text << std::cin.rdbuf();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      return make_error(Errc::not_found, "cannot open " + file);
-    }
-    text << in.rdbuf();
-  }
-  try {
-    return nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    return make_error(Errc::invalid_input, std::string("not valid JSON: ") + e.what());
-  }
-}
 
 int run_validate(const ValidateArgs& args, const Output& out)
 {
@@ -57,13 +38,13 @@ int run_validate(const ValidateArgs& args, const Output& out)
   nlohmann::json files = nlohmann::json::array();
   for (const auto& file : args.files) {
     schema::ValidationReport report;
-    auto doc = read_json(file);
+    auto doc = pack::read_json_document(file);
     if (!doc) {
-      if (doc.error().code() == Errc::not_found) {
+      if (doc.error().code() != Errc::invalid_input) {
         return out.error(doc.error());
       }
       report.valid = false;
-      report.errors.push_back({"", "", doc.error().message()});
+      report.errors.push_back({"", "", "not valid JSON: " + doc.error().message()});
     } else {
       report = schema.validate(*doc);
     }
@@ -104,7 +85,7 @@ void add_validate_command(CLI::App& app, Context& ctx)
   cmd->add_option("--max-errors", args->max_errors, "Errors reported per file at most")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("files", args->files, "The JSON documents to check (- for standard input)")->required();
+  cmd->add_option("files", args->files, "The JSON documents to check (- for standard input; zstd or gzip compressed as pack reads them)")->required();
   cmd->callback([args, &ctx] {
     ctx.run = [args](const Output& out) { return run_validate(*args, out); };
   });

@@ -17,6 +17,7 @@ enum ExitCode : int {
   k_exit_io = 6,             // disk full, permission denied
   k_exit_internal = 70,      // a bug in pagable (EX_SOFTWARE); please report it
   k_exit_interrupted = 130,  // SIGINT; 128 + n for other signals
+  k_exit_broken_pipe = 141,  // 128 + SIGPIPE: standard output's reader went away (quietly)
 };
 
 // Maps a library error to the exit code the CLI returns for it.

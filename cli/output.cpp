@@ -3,6 +3,7 @@
 
 #include "exit_codes.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -66,8 +67,22 @@ void Output::error_line(const Error& error) const
   std::cerr << "pagable: error: " << error.message() << '\n';
 }
 
+bool stdout_reader_gone()
+{
+  // No events asked: POLLERR is reported regardless, and a pipe's write end has it once its
+  // last reader closed (`pagable hydrate ... | head`).
+  pollfd p{STDOUT_FILENO, 0, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLERR) != 0;
+}
+
 int Output::error(const Error& error) const
 {
+  // The reader of our output went away: nothing went wrong that it could want to read about.
+  // The command ends as one killed by SIGPIPE looks to the shell (main ignores the signal,
+  // so that the archive is closed as after any error).
+  if (error.code() == Errc::io && stdout_reader_gone()) {
+    return k_exit_broken_pipe;
+  }
   error_line(error);
   const int code = exit_code_for(error.code());
   if (m_options.json) {

@@ -14,6 +14,9 @@
 
 namespace pagable::cli {
 
+// Whether standard output is a pipe whose reader has closed it.
+bool stdout_reader_gone();
+
 struct OutputOptions {
   bool json = false;
   bool quiet = false;

@@ -5,6 +5,7 @@
 #include "store/sqlite_store.hpp"
 
 #include "support/archive_fixture.hpp"
+#include "support/gcc_false_positive.hpp"
 #include "support/run_pagable.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
@@ -88,8 +89,10 @@ void write_big_array(const std::string& path, int n, int salt = 0)
 {
   std::string doc = "[";
   for (int i = 0; i < n; ++i) {
+    PAGABLE_GCC_FALSE_POSITIVE_BEGIN("-Wrestrict") // g++ 12 false positive, GCC bug 105329
     doc += (i ? "," : "") + std::string("{\"i\":") + std::to_string(i) + ",\"s\":\"" +
            std::to_string(i * 31 + salt) + "\"}";
+    PAGABLE_GCC_FALSE_POSITIVE_END
   }
   doc += "]";
   test::write_file(path, doc);
@@ -204,6 +207,24 @@ TEST_CASE("pack/hydrate: numbers come back exactly as the encoding promises", "[
                  "-9223372036854775808,2.5e-300,1.7976931348623157e+308]");
 }
 
+// Issue 20: integers of 309 digits or more were refused (their double overflowed), although
+// integers are kept exactly at any size.
+TEST_CASE("pack/hydrate: integers of 309 and 400 digits round-trip exactly", "[cli][pack]")
+{
+  test::TempDir dir;
+  const auto archive = dir.file("a.pagable");
+  std::string big = "1";
+  for (int i = 1; i < 400; ++i) {
+    big += static_cast<char>('0' + (i * 7) % 10);
+  }
+  const std::string doc = "[" + big + ",-" + big + "," + big.substr(0, 309) + "]";
+  test::write_file(dir.file("n.json"), doc);
+  pack_json(archive, {dir.file("n.json")});
+  const auto r = run_pagable({"hydrate", archive, "n"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == doc);
+}
+
 TEST_CASE("pack: the same document under another name adds no blobs", "[cli][pack]")
 {
   test::TempDir dir;
@@ -235,7 +256,9 @@ TEST_CASE("pack: a node that occurs many times in one document is stored once", 
   }
   doc += "],\"distinct\":[";
   for (int i = 0; i < 100; ++i) {
+    PAGABLE_GCC_FALSE_POSITIVE_BEGIN("-Wrestrict") // g++ 12 false positive, GCC bug 105329
     doc += (i ? "," : "") + std::string("{\"k\":\"") + std::to_string(i) + std::string(20000, 'y') + "\"}";
+    PAGABLE_GCC_FALSE_POSITIVE_END
   }
   doc += "]}";
   test::write_file(dir.file("d.json"), doc);
@@ -314,7 +337,9 @@ TEST_CASE("pack: -j 1 and -j 2 give the same key and blob set", "[cli][pack]")
   }
   doc += "],\"list\":[";
   for (int i = 0; i < 20000; ++i) {
+    PAGABLE_GCC_FALSE_POSITIVE_BEGIN("-Wrestrict") // g++ 12 false positive, GCC bug 105329
     doc += (i ? "," : "") + std::string("{\"n\":") + std::to_string(i % 977) + ",\"s\":\"x\"}";
+    PAGABLE_GCC_FALSE_POSITIVE_END
   }
   doc += "]}";
   test::write_file(dir.file("d.json"), doc);
@@ -339,8 +364,10 @@ TEST_CASE("hydrate --at: exactly the sub-value, blobs_read independent of the ar
   const auto archive = dir.file("a.pagable");
   std::string doc = R"({"meta":{"version":"1"},"items":[)";
   for (int i = 0; i < 30000; ++i) {
+    PAGABLE_GCC_FALSE_POSITIVE_BEGIN("-Wrestrict") // g++ 12 false positive, GCC bug 105329
     doc += (i ? "," : "") + std::string("{\"id\":") + std::to_string(i) + ",\"tags\":[\"t" +
            std::to_string(i % 13) + "\"]}";
+    PAGABLE_GCC_FALSE_POSITIVE_END
   }
   doc += "]}";
   test::write_file(dir.file("doc.json"), doc);
@@ -361,8 +388,11 @@ TEST_CASE("hydrate --at: exactly the sub-value, blobs_read independent of the ar
   for (int i = 0; i < 99; ++i) {
     test::write_file(dir.file("other.json"),
                      "{\"other\":" + std::to_string(i) + ",\"pad\":" + big_map(50) + "}");
-    REQUIRE(run_pagable({"pack", archive, dir.file("other.json"), "--name", "o" + std::to_string(i)})
-                .exit_code == 0);
+    // Outside REQUIRE, whose expansion loses the line g++ reports (and the pragmas need).
+    PAGABLE_GCC_FALSE_POSITIVE_BEGIN("-Wrestrict") // g++ 12 false positive, GCC bug 105329
+    const std::string name = "o" + std::to_string(i);
+    PAGABLE_GCC_FALSE_POSITIVE_END
+    REQUIRE(run_pagable({"pack", archive, dir.file("other.json"), "--name", name}).exit_code == 0);
   }
   CHECK(hydrate_at() == alone);
   const auto missing = run_pagable({"hydrate", archive, "doc", "--at", "/items/30000"});
@@ -419,6 +449,7 @@ TEST_CASE("pack: bad input is refused with its location, exit 1, archive unchang
       {"a million deep", deep, {}, {"depth of 10000", "line 1, column 10002", "10000 levels deep"}},
       {"overflow", R"({"n":[1e400]})", {}, {"line 1, column 12", "1e400", "\"/n/0\""}},
       {"overflow after 20,000 nodes", late, {}, {"1e400", "\"/20000/last\""}},
+      {"not zero, yet rounds to zero", R"({"n":[0.5e-400]})", {}, {"line 1, column 15", "rounds to zero", "\"/n/0\""}},
       {"dangling ref", R"({"a":{"$ref":"#/nowhere"}})", {}, {"\"#/nowhere\" at /a"}},
       // Not JSON pointers at all (found by tests/fuzz): dangling too, not a usage error.
       {"ref with a bad ~ escape", R"({"a":{"$ref":"#/~K"}})", {}, {"#/~K\" at /a"}},

@@ -7,12 +7,12 @@
 #include "support/run_pagable.hpp"
 #include "support/run_process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_documents.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <random>
 
 using test::run_pagable;
 using nlohmann::ordered_json;
@@ -62,20 +62,6 @@ std::string edit_versions(std::string text, int count)
     text.insert(at[static_cast<std::size_t>(i) * step], ".1");
   }
   return text;
-}
-
-std::string synthetic(int version)
-{
-  std::mt19937 rng(3);
-  ordered_json doc = ordered_json::object();
-  for (int i = 0; i < 3000; ++i) {
-    std::string tok;
-    for (int k = 0; k < 100; ++k) {
-      tok += "abcdefghijklmnopqrstuvwxyz0123456789"[rng() % 36];
-    }
-    doc["k" + std::to_string(i)] = {{"t", tok}, {"version_added", i % 37 == 0 ? std::to_string(version) : "1"}};
-  }
-  return doc.dump();
 }
 
 } // namespace
@@ -140,7 +126,7 @@ TEST_CASE("cli pack: --update-of a root that does not exist is a usage error", "
   test::TempDir dir;
   const std::string archive = dir.file("a.pagable");
   const std::string doc = dir.file("d.json");
-  test::write_file(doc, synthetic(1));
+  test::write_file(doc, test::versioned_object(1));
   pack_json({archive, doc, "--name", "v1"});
   const auto r = run_pagable({"pack", archive, doc, "--name", "v2", "--update-of", "nope"});
   CHECK(r.exit_code == 2);
@@ -157,8 +143,8 @@ TEST_CASE("cli pack: a synthetic update under the same name is stored as deltas"
   test::TempDir dir;
   const std::string archive = dir.file("a.pagable"), plain = dir.file("b.pagable");
   const std::string v1 = dir.file("v1.json"), v2 = dir.file("v2.json");
-  test::write_file(v1, synthetic(1));
-  test::write_file(v2, synthetic(2));
+  test::write_file(v1, test::versioned_object(1));
+  test::write_file(v2, test::versioned_object(2));
   pack_json({archive, v1, "--name", "doc"});
   pack_json({plain, v1, "--name", "doc"});
   const auto update = pack_json({archive, v2, "--name", "doc"});
@@ -180,7 +166,7 @@ TEST_CASE("cli pack: progress on stderr with --progress, none with -q or --json"
 {
   test::TempDir dir;
   const std::string doc = dir.file("d.json");
-  const std::string text = synthetic(1);
+  const std::string text = test::versioned_object(1);
   test::write_file(doc, text);
   const auto shown = run_pagable({"--progress", "pack", dir.file("a.pagable"), doc});
   REQUIRE(shown.exit_code == 0);

@@ -99,3 +99,62 @@ TEST_CASE("cli: validate --json reports per-file results matching its schema", "
   CHECK(check.valid);
   CHECK_FALSE((*schema)->validate(json{{"valid", true}, {"files", json::array()}}).valid);
 }
+
+// Issue 20: validate read JSON with nlohmann's parser, pack with its own; they disagreed.
+TEST_CASE("cli: validate reads JSON as pack does: NUL, duplicate names, numbers, compression",
+          "[cli][validate]")
+{
+  Fixture f;
+  test::write_file(f.dir.file("any.json"), "{}");
+  const std::string any = f.dir.file("any.json");
+  const std::string archive = f.dir.file("a.pagable");
+  struct Case {
+    const char* name;
+    std::string content;
+    std::vector<const char*> expect; // each in the error line
+  };
+  const std::vector<Case> refused = {
+      {"NUL after the document", std::string(R"({"name": "x"})") + '\0' + R"({"name": 1})",
+       {"line 1, column 14", "0x00", "expected end of input"}},
+      {"duplicate names", "{\"name\": \"x\",\n \"name\": \"y\"}", {"duplicate member name \"name\"", "line 2"}},
+      {"overflow", R"({"name": "x", "n": 1e400})", {"1e400", "overflows binary64", "line 1, column 25"}},
+      {"rounds to zero", R"({"name": "x", "n": -1e-400})", {"-1e-400", "rounds to zero", "line 1"}},
+  };
+  for (const auto& c : refused) {
+    INFO(c.name);
+    test::write_file(f.dir.file("doc.json"), c.content);
+    const auto r = run_pagable({"validate", "--schema", any, f.dir.file("doc.json")});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    for (const char* e : c.expect) {
+      CHECK_THAT(r.out, Catch::Contains(e));
+    }
+    // pack refuses it too, with the same exit status.
+    const auto packed = run_pagable({"pack", archive, f.dir.file("doc.json")});
+    INFO(packed.err);
+    CHECK(packed.exit_code == 1);
+  }
+  // What pack accepts, validate accepts: integers of any length, a zero that is written
+  // small, and compressed input.
+  const std::vector<std::string> accepted = {
+      R"({"name": "x", "n": )" + std::string(400, '7') + "}",
+      R"({"name": "x", "n": 0e-400, "m": 0.000e99999})",
+      R"({"name": "x", "n": 4.9e-324})",
+  };
+  for (const auto& doc : accepted) {
+    INFO(doc);
+    test::write_file(f.dir.file("doc.json"), doc);
+    const auto r = run_pagable({"validate", "--schema", f.schema, f.dir.file("doc.json")});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(run_pagable({"pack", archive, f.dir.file("doc.json")}).exit_code == 0);
+  }
+  test::write_file(f.dir.file("z.json"), R"({"name": ""})");
+  REQUIRE(test::run_process({"/bin/sh", "-c", "gzip -c '" + f.dir.file("z.json") + "' > '" +
+                                             f.dir.file("z.json.gz") + "'"})
+              .exit_code == 0);
+  const auto gz = run_pagable({"validate", "--schema", f.schema, f.dir.file("z.json.gz")});
+  INFO(gz.out << gz.err);
+  CHECK(gz.exit_code == 1);
+  CHECK_THAT(gz.out, Catch::Contains("/name: string is shorter than 1 characters"));
+}

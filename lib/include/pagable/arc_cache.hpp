@@ -3,7 +3,8 @@
 // ArcCache: decoded nodes shared by everyone who loads them. Each (type, key) is decoded at
 // most once while it is cached, even when many threads ask for it at the same moment (the
 // others wait for the first). Bounded in bytes: least recently used entries are evicted, and
-// a later decode of an evicted key is counted as a re-decode.
+// a later decode of an evicted key is counted as a re-decode (of the last k_evicted_kept keys
+// evicted: the record of evicted keys is bounded too, so a long walk does not grow it).
 // Thread-safety: all methods may be called concurrently.
 
 #include <pagable/key.hpp>
@@ -17,14 +18,14 @@
 #include <mutex>
 #include <typeindex>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace pagable {
 
 struct ArcCacheCounters {
   std::uint64_t hits = 0;       // answered from the cache (or by waiting for another decode)
   std::uint64_t decodes = 0;    // decode functions run to success
-  std::uint64_t re_decodes = 0; // decodes of a key that had been evicted before
+  std::uint64_t re_decodes = 0; // decodes of a key among the last ArcCache::k_evicted_kept
+                                // evicted (a lower bound past that many evictions)
   std::uint64_t evictions = 0;
 };
 
@@ -35,7 +36,11 @@ public:
     std::size_t bytes = 0; // what the value costs, for the capacity bound
   };
 
+  // Evicted keys remembered to count re-decodes: 65,536 keys, about 6 MB.
+  static constexpr std::size_t k_evicted_kept = 65536;
+
   explicit ArcCache(std::size_t capacity_bytes = 64 * 1024 * 1024);
+  ~ArcCache();
   ArcCache(const ArcCache&) = delete;
   ArcCache& operator=(const ArcCache&) = delete;
 
@@ -51,6 +56,8 @@ public:
 
   ArcCacheCounters counters() const;
   std::size_t bytes_cached() const;
+  // How many evicted keys are remembered (at most k_evicted_kept).
+  std::size_t evicted_remembered() const;
   void clear();
 
 private:
@@ -63,13 +70,14 @@ private:
     }
   };
   void evict_locked();
+  struct EvictedKeys; // a util::LruMap of keys (a private header)
 
   const std::size_t m_capacity;
   mutable std::mutex m_mutex;
   std::condition_variable m_ready;
   std::unordered_map<EntryKey, std::shared_ptr<Entry>, EntryKeyHash> m_entries;
   std::list<EntryKey> m_lru; // ready entries, most recent first
-  std::unordered_set<Key> m_evicted;
+  std::unique_ptr<EvictedKeys> m_evicted;
   std::size_t m_bytes = 0;
   ArcCacheCounters m_counters;
 };

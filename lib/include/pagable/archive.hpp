@@ -11,8 +11,10 @@
 // list_roots, the store's read role) run concurrently with each other and with a pack. Packs
 // into one Archive run one at a time (a second waits for the first): a document that fails
 // takes back what this Archive wrote since it began, which must not include another
-// document's blobs. Several Archives (or processes) on one file pack concurrently; SQLite's
-// write lock orders their transactions.
+// document's blobs. Other writers into one Archive that must not lose their blobs to such a
+// take-back (an objects::Pager paging values out) write through write_exclusively(), which
+// waits for a running pack and holds the next one back until it returns. Several Archives (or
+// processes) on one file pack concurrently; SQLite's write lock orders their transactions.
 
 #include <pagable/diff.hpp>
 #include <pagable/gc.hpp>
@@ -316,8 +318,15 @@ public:
   // Sizes, counts, settings and what gc would reclaim.
   Result<ArchiveStats> stat() const;
 
+  // --- writers beside pack ---
+  // Runs `write` while no pack runs in this Archive (waiting for one that does, and holding
+  // the next one back until it returns): for writers beside pack, such as an objects::Pager
+  // paging values out, whose blobs a failing pack's take-back must not remove. Returns what
+  // `write` returns. REQUIRES: `write` does not call pack() or write_exclusively().
+  Result<void> write_exclusively(const std::function<Result<void>()>& write);
+
   // The store behind the archive, for the layers built on its roles (page-out, typed
-  // objects). Writes made through it bypass take-back.
+  // objects). Writes made through it bypass take-back; see write_exclusively().
   store::BlobStore& store() noexcept;
   const store::BlobStore& store() const noexcept;
 

@@ -22,12 +22,25 @@ namespace pagable::hydrate {
 
 enum class ExpandRefs : std::uint8_t { no, yes };
 
+// How a node that the document reaches more than once (a value shared by several parents: a
+// C++ graph's handle, a repeated sub-tree) is written.
+enum class SharedNodes : std::uint8_t {
+  tree, // in full each time: the document as it was packed (a chain of shared values grows
+        // exponentially: bound it with max_output_bytes)
+  refs, // in full the first time, then as {"$ref": "#/pointer/of/the/first"}; packing that
+        // output stores the references, so its nodes get other keys than the original's
+};
+
 struct WriteOptions {
   // Spaces per level; negative = compact (one line).
   int indent = -1;
   // Replace each {"$ref": "#/..."} by the value it points at; a ref met again while it is
   // being expanded (a cycle) stays as it is, and so does one that does not resolve.
   ExpandRefs expand_refs = ExpandRefs::no;
+  SharedNodes shared = SharedNodes::tree;
+  // Beyond this many bytes of JSON the write stops with Errc::invalid_input (what was written
+  // stays written); 0: no limit.
+  std::uint64_t max_output_bytes = 0;
 };
 
 struct HydrateStats {
@@ -36,6 +49,14 @@ struct HydrateStats {
   std::uint64_t cache_hits = 0;
   std::uint64_t re_decodes = 0; // blobs fetched again after the cache evicted them
   std::uint64_t bytes_out = 0;  // JSON bytes written
+};
+
+// A member found by scanning its object's parts because the object's routing (its member
+// fingerprint blobs) could not be read: the answer is right, but the archive is damaged there
+// (pagable verify names the blob) and the lookup was slower.
+struct RoutingDetour {
+  std::string pointer; // the routed object's
+  std::string reason;  // why its routing could not be used
 };
 
 // What Document::walk reports, value by value in document order (a SAX walk). Each call may
@@ -71,8 +92,9 @@ public:
 
   // Writes the value at `pointer` (RFC 6901; "" = the whole document) to `out` as JSON with
   // the document's member order. Errc::not_found naming the pointer when there is no value;
-  // Errc::invalid_argument for a malformed pointer; Errc::io when `out` fails; Errc::corrupt
-  // for malformed or missing blobs.
+  // Errc::invalid_argument for a malformed pointer or expand_refs with SharedNodes::refs;
+  // Errc::io when `out` fails; Errc::corrupt for malformed or missing blobs;
+  // Errc::invalid_input past options.max_output_bytes.
   Result<void> write_json(std::ostream& out, std::string_view pointer,
                           const WriteOptions& options = {});
   // Hands the value at `pointer` to `visitor`, value by value, with the document's member
@@ -84,6 +106,8 @@ public:
   Result<bool> has_value(std::string_view pointer);
 
   HydrateStats stats() const;
+  // The detours the lookups so far took (RoutingDetour), in the order they were taken.
+  std::vector<RoutingDetour> detours() const;
 
 private:
   struct Impl;

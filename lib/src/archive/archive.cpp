@@ -209,7 +209,7 @@ Result<PackReport> Archive::pack(const PackSource& source, const PackRequest& re
   const std::stop_callback on_stop(stop, [&cancel] { cancel.store(true); });
   pack::PackOptions options = request.options;
   options.cancel = &cancel;
-  options.schema = request.schema;
+  options.schema = request.schema; // validation and x-pagable-arc boundaries (DESIGN §3)
   if (events.progress) {
     options.progress = events.progress;
   }
@@ -238,6 +238,12 @@ Result<PackReport> Archive::pack(const PackSource& source, const PackRequest& re
   packed->bytes_added = packed->root.bytes_added.value_or(written.bytes_taken);
   packed->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return packed;
+}
+
+Result<void> Archive::write_exclusively(const std::function<Result<void>()>& write)
+{
+  std::lock_guard lock(m_impl->pack_mutex);
+  return write();
 }
 
 Result<store::RootRecord> Archive::find_root(std::string_view selector) const

@@ -42,8 +42,47 @@ Result<gc::GcPlan> Archive::plan_gc(const gc::GcOptions& options) const
   return gc::plan(*m_impl->store, options);
 }
 
+namespace {
+
+// VACUUM rebuilds the archive's live content in a temporary file and copies it back through
+// the WAL: about its live size on the archive's file system, and as much again where the
+// temporary file goes (the same one, often). Refused up front, before anything is swept, so
+// that a full disk is not filled further (issue 20); plain gc needs no free space.
+Result<void> check_compact_space(const std::string& location, const gc::GcPlan& plan)
+{
+  const std::uint64_t file = Archive::file_bytes(location);
+  const std::uint64_t live = file - std::min(file, plan.figures.bytes_freed);
+  const auto archive_fs = util::space_of(location);
+  const std::string temp_dir = util::sqlite_temp_directory();
+  const auto temp_fs = util::space_of(temp_dir);
+  if (!archive_fs || !temp_fs) {
+    return {}; // cannot tell: let VACUUM try
+  }
+  const std::uint64_t margin = 1024 * 1024 + live / 10;
+  const std::uint64_t need_here = live + margin + (temp_fs->device == archive_fs->device ? live : 0);
+  if (archive_fs->free_bytes < need_here) {
+    return make_error(Errc::io, "gc --compact needs about " + std::to_string(need_here) +
+                                    " bytes free on the archive's file system and " +
+                                    std::to_string(archive_fs->free_bytes) +
+                                    " are free: nothing was changed (gc without --compact "
+                                    "needs no free space, and its freed pages are reused)");
+  }
+  if (temp_fs->device != archive_fs->device && temp_fs->free_bytes < live + margin) {
+    return make_error(Errc::io, "gc --compact needs about " + std::to_string(live + margin) +
+                                    " bytes free in " + temp_dir + " (SQLITE_TMPDIR chooses "
+                                    "another directory) and " + std::to_string(temp_fs->free_bytes) +
+                                    " are free: nothing was changed");
+  }
+  return {};
+}
+
+} // namespace
+
 Result<gc::GcFigures> Archive::collect_garbage(gc::GcPlan& plan, const gc::GcOptions& options)
 {
+  if (options.compact && !location().empty()) {
+    PAGABLE_TRY(check_compact_space(location(), plan));
+  }
   return gc::execute(*m_impl->store, plan, options);
 }
 

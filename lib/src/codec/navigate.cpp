@@ -355,8 +355,43 @@ Result<bool> for_each_member_name(const BlobLoader& load, Location loc,
   return true;
 }
 
+// Member tokens[i] of the routed object `routed`: through its fingerprints, or, when they
+// cannot be read, by scanning its chunk tree (recorded in `detours`).
+static Result<std::optional<Location>> find_routed_member(const BlobLoader& load,
+                                                   const std::shared_ptr<const Blob>& routed,
+                                                   const std::vector<std::string>& tokens,
+                                                   std::size_t i, std::vector<RoutingDetour>* detours)
+{
+  auto found = find_in_routed_object(load, routed, tokens[i]);
+  if (found || found.error().code() != Errc::corrupt) {
+    return found;
+  }
+  // Only fingerprint blobs that cannot be read (missing, failing their checks) are passed
+  // by: fingerprints that read well yet disagree with the parts are a malformed node, and
+  // that error stands. The chunk tree is child 0; a damaged tree is damage to the object.
+  bool unreadable = false;
+  for (std::size_t c = 1; c < routed->children.size() && !unreadable; ++c) {
+    unreadable = !load_child(load, *routed, c);
+  }
+  if (!unreadable) {
+    return found;
+  }
+  auto tree = load_child(load, *routed, 0);
+  if (!tree) {
+    return found;
+  }
+  auto scanned = find_in_object_chunks(load, std::move(tree).value(), tokens[i]);
+  if (!scanned) {
+    return scanned;
+  }
+  if (detours != nullptr) {
+    detours->push_back(RoutingDetour{pointer_prefix(tokens, i), found.error().message()});
+  }
+  return scanned;
+}
+
 Result<Location> locate(const BlobLoader& load, const Key& root,
-                        const std::vector<std::string>& tokens)
+                        const std::vector<std::string>& tokens, std::vector<RoutingDetour>* detours)
 {
   auto blob = load(root);
   if (!blob) {
@@ -365,11 +400,12 @@ Result<Location> locate(const BlobLoader& load, const Key& root,
   if (!*blob) {
     return make_error(Errc::corrupt, "missing blob " + root.to_hex());
   }
-  return locate_from(load, Location{std::move(blob).value(), 0, 0}, tokens);
+  return locate_from(load, Location{std::move(blob).value(), 0, 0}, tokens, detours);
 }
 
 Result<Location> locate_from(const BlobLoader& load, Location start,
-                             const std::vector<std::string>& tokens)
+                             const std::vector<std::string>& tokens,
+                             std::vector<RoutingDetour>* detours)
 {
   Location loc = std::move(start);
   for (std::size_t i = 0; i < tokens.size(); ++i) {
@@ -388,7 +424,7 @@ Result<Location> locate_from(const BlobLoader& load, Location start,
       break;
     }
     case Tag::routed_object: {
-      PAGABLE_TRY_ASSIGN(auto found, find_in_routed_object(load, loc.blob, token));
+      PAGABLE_TRY_ASSIGN(auto found, find_routed_member(load, loc.blob, tokens, i, detours));
       if (!found) {
         return not_found_at(tokens, i, "no such member");
       }

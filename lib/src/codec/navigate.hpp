@@ -44,6 +44,13 @@ struct Location {
   std::size_t next_child = 0;
 };
 
+// A routed object that locate found a member of by scanning its parts, because its routing
+// could not be read: the object's pointer and why.
+struct RoutingDetour {
+  std::string pointer;
+  std::string reason;
+};
+
 // JSON Pointers are parsed by util::parse_pointer (strict escapes).
 using util::parse_pointer;
 // Decodes the fragment of "#/..." (percent-decoding) into a JSON pointer string.
@@ -57,11 +64,17 @@ std::optional<std::uint64_t> parse_index(std::string_view token);
 // array chunk tree is descended by its item counts; a routed object's fingerprints lead to the
 // parts that may hold a member; any other chunked object is scanned part by part).
 // Errc::not_found naming the pointer when there is no such value.
+// A routed object whose fingerprint blobs are damaged (missing or failing their checks) is
+// scanned part by part instead, as an object without routing is: the answer is the same, only
+// slower. Each such detour is added to `detours` when given (issue 20: one damaged routing
+// blob made every --at under its object fail although the parts were intact).
 Result<Location> locate(const BlobLoader& load, const Key& root,
-                        const std::vector<std::string>& tokens);
+                        const std::vector<std::string>& tokens,
+                        std::vector<RoutingDetour>* detours = nullptr);
 // The same, from a position inside an already loaded blob.
 Result<Location> locate_from(const BlobLoader& load, Location start,
-                             const std::vector<std::string>& tokens);
+                             const std::vector<std::string>& tokens,
+                             std::vector<RoutingDetour>* detours = nullptr);
 // Calls `fn(name)` for every member name of the object at `loc` (after following refs), in
 // document order; false when the value there is not an object. A chunked object is read one
 // part at a time, so memory stays that of one part whatever the object's size.

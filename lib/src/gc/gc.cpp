@@ -11,6 +11,7 @@
 #include <pagable/gc.hpp>
 #include "store/maintenance.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
@@ -25,8 +26,14 @@ struct PlanState {
   std::int64_t max_id = 0;
   // Roots already marked: (name, key, schema key).
   std::set<std::tuple<std::string, Key, std::optional<Key>>> known_roots;
-  // Packs to remove or rewrite, with the stored bytes each is expected to give back.
-  std::vector<std::pair<std::int64_t, std::uint64_t>> pack_actions;
+  // Packs to remove or rewrite, with the stored bytes each is expected to give back and the
+  // live bytes a rewrite writes again (0: the pack is removed).
+  struct PackAction {
+    std::int64_t id = 0;
+    std::uint64_t gain = 0;
+    std::uint64_t live_bytes = 0;
+  };
+  std::vector<PackAction> pack_actions;
   bool executed = false;
 };
 
@@ -117,7 +124,7 @@ Result<GcPlan> plan(const store::BlobStore& store, const GcOptions& options)
     if (u.live_blobs == 0) {
       ++f.packs_removed;
       f.bytes_freed += stored;
-      state->pack_actions.emplace_back(p.id, stored);
+      state->pack_actions.push_back({p.id, stored, 0});
     } else if (p.raw_size > 0 &&
                static_cast<double>(u.live_bytes) <
                    options.rewrite_below_live_fraction * static_cast<double>(p.raw_size)) {
@@ -127,7 +134,7 @@ Result<GcPlan> plan(const store::BlobStore& store, const GcOptions& options)
           static_cast<double>(stored) * static_cast<double>(dead) / static_cast<double>(raw));
       ++f.packs_rewritten;
       f.bytes_freed += gain;
-      state->pack_actions.emplace_back(p.id, gain);
+      state->pack_actions.push_back({p.id, gain, u.live_bytes});
     }
     return {};
   }));
@@ -189,18 +196,31 @@ Result<GcFigures> execute(const store::BlobStore&, GcPlan& plan, const GcOptions
       return std::move(step).error();
     }
     PAGABLE_TRY(s.commit());
+    PAGABLE_TRY(s.checkpoint());
   }
   done.blobs_live = done.blobs_total - done.blobs_removed;
 
-  // Packs: remove the unused, rewrite the mostly dead; a few per transaction.
+  // Packs: remove the unused first (which needs almost no space: their pages go on SQLite's
+  // free list), then rewrite the mostly dead into the pages those freed. A few per
+  // transaction, and at most k_rewrite_bytes of live content rewritten in one, each followed
+  // by a WAL truncation: every step needs little free disk, so gc works on a full disk
+  // (issue 20: one transaction of 64 rewrites grew the WAL past the free space).
+  constexpr std::uint64_t k_rewrite_bytes = 4 * 1024 * 1024;
+  std::stable_partition(state.pack_actions.begin(), state.pack_actions.end(),
+                        [](const detail::PlanState::PackAction& a) { return a.live_bytes == 0; });
   const std::size_t per_txn = std::max<std::size_t>(options.packs_per_transaction, 1);
-  for (std::size_t i = 0; i < state.pack_actions.size(); i += per_txn) {
-    const std::size_t end = std::min(state.pack_actions.size(), i + per_txn);
+  for (std::size_t i = 0, end = 0; i < state.pack_actions.size(); i = end) {
     std::vector<std::int64_t> ids;
     std::uint64_t expected = 0;
-    for (std::size_t j = i; j < end; ++j) {
-      ids.push_back(state.pack_actions[j].first);
-      expected += state.pack_actions[j].second;
+    std::uint64_t rewritten = 0;
+    for (end = i; end < state.pack_actions.size() && ids.size() < per_txn; ++end) {
+      const auto& a = state.pack_actions[end];
+      if (!ids.empty() && rewritten + a.live_bytes > k_rewrite_bytes) {
+        break;
+      }
+      ids.push_back(a.id);
+      expected += a.gain;
+      rewritten += a.live_bytes;
     }
     PAGABLE_TRY(s.begin_write());
     auto r = s.rewrite_packs(ids);
@@ -209,6 +229,7 @@ Result<GcFigures> execute(const store::BlobStore&, GcPlan& plan, const GcOptions
       return std::move(r).error();
     }
     PAGABLE_TRY(s.commit());
+    PAGABLE_TRY(s.checkpoint());
     done.packs_removed += r->packs_removed;
     done.packs_rewritten += r->packs_rewritten;
     // The plan's estimate, so that a dry run and a run report the same figures; packs left

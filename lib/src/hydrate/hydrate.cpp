@@ -4,6 +4,7 @@
 #include "codec/navigate.hpp"
 
 #include <set>
+#include <unordered_map>
 #include <vector>
 
 namespace pagable::hydrate {
@@ -16,7 +17,11 @@ using codec::Tag;
 // walk's sink for write_json (as VisitorSink is for walk).
 class JsonWriter {
 public:
-  JsonWriter(std::ostream& out, int indent) : m_out(out), m_indent(indent) {}
+  // `max_bytes`: WriteOptions::max_output_bytes (0: no limit).
+  JsonWriter(std::ostream& out, int indent, std::uint64_t max_bytes)
+      : m_out(out), m_indent(indent), m_max_bytes(max_bytes)
+  {
+  }
 
   // --- the walk's events ---
   Result<void> null_value() { return raw("null"); }
@@ -130,9 +135,17 @@ private:
     m_buf += '"';
   }
   // Flushes a full buffer. The output refused bytes (disk full, a closed pipe): nothing more
-  // is worth walking.
+  // is worth walking. Past the byte limit the walk stops: shared values repeat in the tree,
+  // so a chain of diamonds would double at each level.
   Result<void> maybe_flush()
   {
+    if (m_max_bytes != 0 && bytes() > m_max_bytes) {
+      return make_error(Errc::invalid_input,
+                        "the output exceeds " + std::to_string(m_max_bytes) +
+                            " bytes (--max-output-bytes): values shared by several parents are "
+                            "written in full each time; write each once with --share-refs, or "
+                            "raise the limit");
+    }
     if (m_buf.size() >= 64 * 1024) {
       flush();
       if (!m_out) {
@@ -150,6 +163,7 @@ private:
 
   std::ostream& m_out;
   int m_indent;
+  std::uint64_t m_max_bytes;
   std::string m_buf;
   std::vector<bool> m_first; // per open container: nothing written in it yet
   bool m_after_name = false;
@@ -183,6 +197,7 @@ struct Document::Impl {
   Key root;
   ArcCache cache;
   HydrateStats stats;
+  std::vector<codec::RoutingDetour> detours; // the lookups' detours so far
 
   Impl(const store::BlobReader& s, const Key& r, std::size_t cache_bytes)
       : store(s), root(r), cache(cache_bytes)
@@ -207,9 +222,10 @@ struct Document::Impl {
   }
 
   // Walks the value at `start`, handing it to `sink` (JsonWriter or VisitorSink): one walk for
-  // both, instantiated twice, so that writing JSON pays no virtual call per value.
+  // both, instantiated twice, so that writing JSON pays no virtual call per value. With
+  // SharedNodes::refs a node met again is handed over as {"$ref": "#/where/it/was/first"}.
   template <typename Sink>
-  Result<void> walk(Sink& w, codec::Location start, ExpandRefs expand_refs);
+  Result<void> walk(Sink& w, codec::Location start, ExpandRefs expand_refs, SharedNodes shared);
 };
 
 namespace {
@@ -241,6 +257,39 @@ struct Cursor {
   std::size_t next_child;
 };
 
+// Where the writer is in the output, for SharedNodes::refs: one entry per open container.
+struct PathEntry {
+  bool object = false;
+  std::string name;       // the current member's
+  std::uint64_t next = 0; // arrays: the index of the next item
+};
+
+// "#" + the JSON pointer of `path`, percent-encoding what a URI fragment may not hold
+// (RFC 6901 §6), so that pack's $ref check reads it back.
+std::string fragment_of(const std::vector<PathEntry>& path)
+{
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  std::string out = "#";
+  for (const PathEntry& e : path) {
+    const std::string token =
+        e.object ? codec::escape_pointer_token(e.name) : std::to_string(e.next == 0 ? 0 : e.next - 1);
+    out += '/';
+    for (const char ch : token) {
+      const auto c = static_cast<unsigned char>(ch);
+      const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                         std::string_view("-._~!$&'()*+,;=:@/?").find(ch) != std::string_view::npos;
+      if (plain) {
+        out += ch;
+      } else {
+        out += '%';
+        out += k_hex[c >> 4];
+        out += k_hex[c & 15];
+      }
+    }
+  }
+  return out;
+}
+
 Cursor cursor_at(const codec::Location& loc)
 {
   return Cursor{loc.blob, NodeReader(loc.blob->data, loc.pos), loc.next_child};
@@ -249,12 +298,32 @@ Cursor cursor_at(const codec::Location& loc)
 } // namespace
 
 template <typename Sink>
-Result<void> Document::Impl::walk(Sink& w, codec::Location start, ExpandRefs expand_refs)
+Result<void> Document::Impl::walk(Sink& w, codec::Location start, ExpandRefs expand_refs,
+                                  SharedNodes shared)
 {
   const codec::BlobLoader load = loader();
   std::vector<Cursor> cursors{cursor_at(start)};
   std::vector<Level> levels;
   std::set<std::string> expanding; // the cycle guard: pointers being expanded
+  const bool share = shared == SharedNodes::refs;
+  std::vector<PathEntry> path;                   // with `share`: where the writer is
+  std::unordered_map<Key, std::string> written;  // with `share`: node -> where it was written
+  // Before each value: an array's item advances its index.
+  const auto item_begins = [&] {
+    if (share && !path.empty() && !path.back().object) {
+      ++path.back().next;
+    }
+  };
+  const auto opened = [&](bool object) {
+    if (share) {
+      path.push_back(PathEntry{object, {}, 0});
+    }
+  };
+  const auto closed = [&] {
+    if (share) {
+      path.pop_back();
+    }
+  };
 
   // Writes the value at the current cursor, or opens it (pushing levels) if it is a container.
   const auto value = [&]() -> Result<void> {
@@ -285,6 +354,18 @@ Result<void> Document::Impl::walk(Sink& w, codec::Location start, ExpandRefs exp
       case Tag::ref: {
         if (c.next_child >= c.blob->children.size()) {
           return make_error(Errc::corrupt, "a reference past the children of a blob");
+        }
+        if (share) {
+          const Key& key = c.blob->children[c.next_child];
+          const auto [at, first] = written.try_emplace(key);
+          if (!first) {
+            ++c.next_child;
+            PAGABLE_TRY(w.begin_object());
+            PAGABLE_TRY(w.member("$ref"));
+            PAGABLE_TRY(w.string(at->second));
+            return w.end_object();
+          }
+          at->second = fragment_of(path);
         }
         PAGABLE_TRY_ASSIGN(auto child, load(c.blob->children[c.next_child]));
         ++c.next_child;
@@ -322,6 +403,7 @@ Result<void> Document::Impl::walk(Sink& w, codec::Location start, ExpandRefs exp
           // Not an expandable reference: write it as data.
           c.reader = NodeReader(c.blob->data, member_pos);
         }
+        opened(tag == Tag::object);
         levels.emplace_back(Level{tag == Tag::object ? LevelKind::object : LevelKind::array, n, true,
                                tag == Tag::object});
         return tag == Tag::object ? w.begin_object() : w.begin_array();
@@ -333,6 +415,7 @@ Result<void> Document::Impl::walk(Sink& w, codec::Location start, ExpandRefs exp
           PAGABLE_TRY(c.reader.read_varint());
         }
         const bool object = tag == Tag::object_chunks;
+        opened(object);
         levels.emplace_back(Level{LevelKind::chunks, n, true, object});
         return object ? w.begin_object() : w.begin_array();
       }
@@ -371,6 +454,7 @@ Result<void> Document::Impl::walk(Sink& w, codec::Location start, ExpandRefs exp
       if (level.remaining == 0) {
         if (level.closes) {
           PAGABLE_TRY(level.object ? w.end_object() : w.end_array());
+          closed();
         }
         levels.pop_back();
         continue;
@@ -379,6 +463,11 @@ Result<void> Document::Impl::walk(Sink& w, codec::Location start, ExpandRefs exp
       if (level.object) {
         PAGABLE_TRY_ASSIGN(const std::string_view name, cursors.back().reader.read_text());
         PAGABLE_TRY(w.member(name));
+        if (share) {
+          path.back().name.assign(name);
+        }
+      } else {
+        item_begins();
       }
       PAGABLE_TRY(value());
       break;
@@ -387,6 +476,7 @@ Result<void> Document::Impl::walk(Sink& w, codec::Location start, ExpandRefs exp
       if (level.remaining == 0) {
         if (level.closes) {
           PAGABLE_TRY(level.object ? w.end_object() : w.end_array());
+          closed();
         }
         levels.pop_back();
         continue;
@@ -441,9 +531,13 @@ Result<void> Document::write_json(std::ostream& out, std::string_view pointer,
                                   const WriteOptions& options)
 {
   PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
-  PAGABLE_TRY_ASSIGN(auto loc, codec::locate(m_impl->loader(), m_impl->root, tokens));
-  JsonWriter w(out, options.indent);
-  auto written = m_impl->walk(w, std::move(loc), options.expand_refs);
+  if (options.shared == SharedNodes::refs && options.expand_refs == ExpandRefs::yes) {
+    return make_error(Errc::invalid_argument,
+                      "references to shared nodes and expanding references exclude each other");
+  }
+  PAGABLE_TRY_ASSIGN(auto loc, codec::locate(m_impl->loader(), m_impl->root, tokens, &m_impl->detours));
+  JsonWriter w(out, options.indent, options.max_output_bytes);
+  auto written = m_impl->walk(w, std::move(loc), options.expand_refs, options.shared);
   if (written) {
     written = w.finish();
   }
@@ -454,15 +548,15 @@ Result<void> Document::write_json(std::ostream& out, std::string_view pointer,
 Result<void> Document::walk(std::string_view pointer, ValueVisitor& visitor, ExpandRefs expand)
 {
   PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
-  PAGABLE_TRY_ASSIGN(auto loc, codec::locate(m_impl->loader(), m_impl->root, tokens));
+  PAGABLE_TRY_ASSIGN(auto loc, codec::locate(m_impl->loader(), m_impl->root, tokens, &m_impl->detours));
   VisitorSink sink(visitor);
-  return m_impl->walk(sink, std::move(loc), expand);
+  return m_impl->walk(sink, std::move(loc), expand, SharedNodes::tree);
 }
 
 Result<bool> Document::has_value(std::string_view pointer)
 {
   PAGABLE_TRY_ASSIGN(const auto tokens, codec::parse_pointer(pointer));
-  auto loc = codec::locate(m_impl->loader(), m_impl->root, tokens);
+  auto loc = codec::locate(m_impl->loader(), m_impl->root, tokens, &m_impl->detours);
   if (loc) {
     return true;
   }
@@ -470,6 +564,15 @@ Result<bool> Document::has_value(std::string_view pointer)
     return false;
   }
   return std::move(loc).error();
+}
+
+std::vector<RoutingDetour> Document::detours() const
+{
+  std::vector<RoutingDetour> out;
+  for (const auto& d : m_impl->detours) {
+    out.push_back(RoutingDetour{d.pointer, d.reason});
+  }
+  return out;
 }
 
 HydrateStats Document::stats() const

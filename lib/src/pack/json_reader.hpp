@@ -577,12 +577,34 @@ private:
         }
       }
     }
+    // One number policy (man/pagable.1, NUMBERS): an integer is kept exactly at any length
+    // (beyond 64 bits, the handler gets the literal and its nearest double, perhaps infinite);
+    // a literal with a fraction or an exponent must be a finite binary64, and one that is not
+    // zero must not round to zero.
     char* end = nullptr;
     const double v = std::strtod(m_num.c_str(), &end);
-    if (!(v - v == 0.0)) { // not finite
-      return error("number overflow parsing '" + m_num + "'");
+    if (!integer && !(v - v == 0.0)) { // not finite
+      return error("number " + m_num + " overflows binary64 (its largest is about 1.8e308)");
+    }
+    if (!integer && v == 0.0 && nonzero_mantissa()) {
+      return error("number " + m_num + " is not zero but rounds to zero in binary64 "
+                             "(its smallest is about 4.9e-324)");
     }
     return m_h.number_float(v, m_num);
+  }
+
+  // Whether the literal in m_num has a digit other than 0 before its exponent.
+  bool nonzero_mantissa() const
+  {
+    for (const char c : m_num) {
+      if (c == 'e' || c == 'E') {
+        return false;
+      }
+      if (c >= '1' && c <= '9') {
+        return true;
+      }
+    }
+    return false;
   }
 
   static bool is_digit(int c) { return c >= '0' && c <= '9'; }

@@ -19,6 +19,13 @@ std::uint64_t node_fingerprint(std::size_t version, std::span<const std::uint8_t
   return h;
 }
 
+Pending known_node(const Key& key, std::uint64_t fp)
+{
+  std::promise<Result<Key>> promise;
+  promise.set_value(key);
+  return Pending{promise.get_future().share(), fp};
+}
+
 NodeWriter::NodeWriter(store::BlobStore& store, const PackOptions& options,
                        std::size_t fingerprint_version)
     : m_store(store), m_options(options), m_fingerprint_version(fingerprint_version)

@@ -34,6 +34,13 @@ struct Pending {
   std::uint64_t fp = 0; // node_fingerprint of its content, known at once
 };
 
+// A node that is stored already, as a child of nodes being written: its key, and its
+// fingerprint (node_fingerprint of its data and its children's fingerprints), which the
+// chunking of the nodes above it depends on (FORMAT.md "Chunking"). The objects module places
+// handles whose values are stored this way, so that they are neither serialized nor stored
+// again (ValueBuilder::node).
+Pending known_node(const Key& key, std::uint64_t fp);
+
 // The fingerprint of a node's `bytes` and its `children` under BoundarySettings::fingerprint
 // `version`: what places chunk and index boundaries (FORMAT.md "Chunking").
 std::uint64_t node_fingerprint(std::size_t version, std::span<const std::uint8_t> bytes,

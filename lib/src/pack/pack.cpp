@@ -25,12 +25,12 @@
 
 #include "codec/navigate.hpp"
 #include "pack/aligner.hpp"
-#include "pack/chunk_tree.hpp"
 #include "pack/frame_stack.hpp"
 #include "pack/json_reader.hpp"
 #include "pack/member_names.hpp"
 #include "pack/node_writer.hpp"
 #include "pack/ref_tracker.hpp"
+#include "pack/value_builder.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -62,9 +62,10 @@ codec::BlobLoader stored_blobs(const store::BlobStore& store)
   };
 }
 
-// The SAX handler: JsonReader's events become encoded values in the open frames; the Chunker
-// turns ended items and closed containers into nodes, the RefTracker follows $refs, and the
-// schema validator and the Aligner (for an update) see every value open and close.
+// The SAX handler: JsonReader's events become encoded values through the ValueBuilder (which
+// the objects module shares: its Chunker turns ended items and closed containers into nodes);
+// the RefTracker follows $refs, and the schema validator and the Aligner (for an update) see
+// every value open and close.
 class Packer {
 public:
   using json = nlohmann::json;
@@ -74,7 +75,7 @@ public:
       : m_options(options), m_in(in),
         m_align(options.update_of ? std::make_unique<Aligner>(store, *options.update_of) : nullptr),
         m_writer(store, options, boundaries.fingerprint),
-        m_chunker(boundaries, m_writer, m_align.get())
+        m_builder(boundaries, m_writer, m_align.get()), m_frames(m_builder.frames())
   {
     if (options.schema) {
       schema::StreamOptions so;
@@ -87,32 +88,36 @@ public:
   // --- events from JsonReader (those of nlohmann::json::sax_parse) ---
   bool null()
   {
-    return schema_scalar(nullptr) && scalar([](Bytes& b) { codec::put_tag(b, Tag::null); });
+    return scalar(schema_scalar(nullptr), [](Bytes& b) {
+      codec::put_tag(b, Tag::null);
+      return Result<void>{};
+    });
   }
   bool boolean(bool v)
   {
-    return schema_scalar(v) &&
-           scalar([v](Bytes& b) { codec::put_tag(b, v ? Tag::true_ : Tag::false_); });
+    return scalar(schema_scalar(v), [v](Bytes& b) {
+      codec::put_tag(b, v ? Tag::true_ : Tag::false_);
+      return Result<void>{};
+    });
   }
   bool number_integer(std::int64_t v)
   {
-    return schema_scalar(v) && scalar([v](Bytes& b) { codec::put_integer(b, v); });
+    return scalar(schema_scalar(v), [v](Bytes& b) {
+      codec::put_integer(b, v);
+      return Result<void>{};
+    });
   }
   bool number_unsigned(std::uint64_t v)
   {
-    return schema_scalar(v) && scalar([v](Bytes& b) { codec::put_unsigned(b, v); });
+    return scalar(schema_scalar(v), [v](Bytes& b) {
+      codec::put_unsigned(b, v);
+      return Result<void>{};
+    });
   }
   bool number_float(double v, const std::string& literal)
   {
-    if (!schema_scalar(v)) {
-      return false;
-    }
-    begin_value();
-    auto r = codec::put_number_literal(target(), literal, v);
-    if (!r) {
-      return fail(std::move(r).error().message());
-    }
-    return end_value();
+    return scalar(schema_scalar(v),
+                  [&](Bytes& b) { return codec::put_number_literal(b, literal, v); });
   }
   bool string(std::string& s)
   {
@@ -121,7 +126,10 @@ public:
                   std::to_string(m_options.max_string_bytes));
     }
     m_refs.string_read(s);
-    return schema_scalar(s) && scalar([&s](Bytes& b) { codec::put_string(b, s); });
+    return scalar(schema_scalar(s), [&s](Bytes& b) {
+      codec::put_string(b, s);
+      return Result<void>{};
+    });
   }
   bool start_object(std::size_t) { return open(true); }
   bool start_array(std::size_t) { return open(false); }
@@ -145,8 +153,7 @@ public:
                      failure("duplicate member name \"" + name + "\""));
     }
     m_refs.member_read(name);
-    f.body.begin_item();
-    codec::put_name(f.body.buf, name);
+    m_builder.member(name);
     if (m_validator) {
       m_validator->key(name);
     }
@@ -172,29 +179,35 @@ public:
   std::uint64_t nodes() const noexcept { return m_writer.nodes(); }
 
 private:
-  Bytes& target() { return m_frames.empty() ? m_top.bytes : m_frames.back().body.buf; }
-
+  // A scalar whose schema check said `arc` (nullopt: it stopped validation) is encoded in
+  // place, or as a node of its own when the schema says x-pagable-arc: true (DESIGN §3; the
+  // top-level value is a node anyway).
   template <typename F>
-  bool scalar(F&& encode)
+  bool scalar(std::optional<std::optional<bool>> arc, F&& encode)
   {
-    begin_value();
-    encode(target());
-    return end_value();
-  }
-
-  void begin_value()
-  {
-    if (!m_frames.empty() && !m_frames.back().is_object()) {
-      m_frames.back().body.begin_item();
+    if (!arc) {
+      return false;
     }
+    if (*arc == true && !m_frames.empty()) {
+      Bytes bytes;
+      if (auto r = encode(bytes); !r) {
+        return fail(std::move(r).error().message());
+      }
+      // (In an object, key() has written the member's name already.)
+      auto placed = m_builder.scalar_node(std::move(bytes));
+      return placed ? true : fail(std::move(placed).error());
+    }
+    m_builder.begin_value();
+    if (auto r = encode(m_builder.target()); !r) {
+      return fail(std::move(r).error().message());
+    }
+    return end_value();
   }
 
   bool end_value()
   {
-    if (m_frames.empty()) {
-      return true; // the document's top-level value is complete
-    }
-    return end_item(m_frames.back());
+    auto ended = m_builder.end_value();
+    return ended ? true : fail(std::move(ended).error());
   }
 
   bool open(bool object)
@@ -203,11 +216,11 @@ private:
       return fail("nesting deeper than the maximum depth of " +
                   std::to_string(m_options.max_depth));
     }
-    begin_value();
+    m_builder.begin_value();
     if (m_align) {
       align_open();
     }
-    m_frames.push(object);
+    m_builder.open(object);
     m_refs.opened();
     if (m_validator) {
       object ? m_validator->begin_object() : m_validator->begin_array();
@@ -217,14 +230,18 @@ private:
 
   // Schema hooks: the validator sees every value as it completes (docs/SCHEMA.md).
   // A template, so that without a schema no json value (a copy of each string) is made.
+  // Returns the scalar's x-pagable-arc, or nullopt once validation has stopped the pack.
   template <typename T>
-  bool schema_scalar(const T& v)
+  std::optional<std::optional<bool>> schema_scalar(const T& v)
   {
     if (m_validator) {
-      m_validator->scalar(json(v));
-      return schema_go_on();
+      const schema::NodeVerdict verdict = m_validator->scalar(json(v));
+      if (!schema_go_on()) {
+        return std::nullopt;
+      }
+      return verdict.arc;
     }
-    return true;
+    return std::optional<bool>{};
   }
 
   bool schema_go_on()
@@ -245,35 +262,15 @@ private:
         return false;
       }
     }
-    Frame& done = m_frames.pop();
-    auto value = m_chunker.finish(done.body, done.index, done.arc, m_frames.size());
-    if (m_frames.size() >= FrameStack::k_reused_depths) {
-      done.release();
-    }
+    auto value = m_builder.close(f.arc);
     if (m_align) {
       m_align->close();
     }
     if (!value) {
       return fail(std::move(value).error());
     }
-    if (m_frames.empty()) {
-      m_top = std::move(*value);
-      return true;
-    }
-    Frame& parent = m_frames.back();
-    parent.body.append(std::move(*value));
-    return end_item(parent);
-  }
-
-  bool end_item(Frame& f)
-  {
-    auto ended = m_chunker.end_item(f.body, f.name);
-    ++f.index;
-    f.name.clear();
-    if (!ended) {
-      return fail(std::move(ended).error());
-    }
-    return true;
+    auto attached = m_builder.attach(std::move(*value));
+    return attached ? true : fail(std::move(attached).error());
   }
 
   // Tells the aligner where the container opening now sits in its parent.
@@ -328,12 +325,11 @@ private:
   JsonSource& m_in;
   std::unique_ptr<Aligner> m_align; // with update_of only
   NodeWriter m_writer;
-  Chunker m_chunker;
+  ValueBuilder m_builder;
+  FrameStack& m_frames; // the builder's
   std::unique_ptr<schema::NodeValidator> m_validator;
-  FrameStack m_frames;
   RefTracker m_refs{m_frames};
   DuplicateSuspects m_suspects;
-  Value m_top;
   std::optional<Error> m_error;
 };
 
@@ -359,16 +355,8 @@ Result<PackResult> Packer::finish(store::BlobStore& store)
   if (auto e = schema_error()) {
     return std::move(*e); // before the root node is stored
   }
-  // The top-level value is always a node: a container that became one is referenced by m_top.
-  Pending root;
-  if (m_top.children.size() == 1 && m_top.bytes.size() == 1 &&
-      m_top.bytes[0] == static_cast<std::uint8_t>(Tag::ref)) {
-    root = std::move(m_top.children.front());
-  } else {
-    PAGABLE_TRY_ASSIGN(root, m_writer.emit(std::move(m_top.bytes), std::move(m_top.children),
-                                           m_align ? m_align->root_bases() : std::vector<Key>{},
-                                           NodeRole::index));
-  }
+  PAGABLE_TRY_ASSIGN(const Pending root,
+                     m_builder.finish(m_align ? m_align->root_bases() : std::vector<Key>{}));
   m_writer.wait_idle();
   const Result<Key>& key = root.key.get();
   if (!key) {

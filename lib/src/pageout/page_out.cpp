@@ -2,18 +2,29 @@
 #include <pagable/pageout.hpp>
 
 #include <exception>
+#include <utility>
 
 namespace pagable::pageout {
 
+// One worker's page_out call: what it waits for, so that a wait closing a cycle is seen.
+struct PageOutSession::Worker {
+  const Slot* waiting_on = nullptr; // guarded by the session's mutex
+  // Why the node it waited for failed, once one did: its own claimed nodes reach that node.
+  std::shared_ptr<const std::string> reached;
+};
+
 struct PageOutSession::Slot {
-  enum class State { claimed, done, failed };
-  std::shared_ptr<const Node> pin; // keeps the address from being reused while keyed by it
+  enum class State : std::uint8_t { claimed, done, failed };
+  std::shared_ptr<Node> pin; // keeps the address from being reused while it is keyed
+  Worker* owner = nullptr;
   State state = State::claimed;
   Key key;
+  std::shared_ptr<const std::string> why; // failed: "a build.Copy/1 value: what went wrong"
 };
 
 // Marks every slot its worker claimed and did not finish as failed when the worker leaves
-// page_out, whatever the path -- the seed dropped such slots and let waiters hang.
+// page_out, whatever the path -- the seed dropped such slots and let waiters hang. Those slots
+// are the ancestors of where the worker stopped: they reach the failure, so they fail with it.
 class PageOutSession::ClaimGuard {
 public:
   explicit ClaimGuard(PageOutSession& session) : m_session(session) {}
@@ -25,11 +36,10 @@ public:
       for (const auto& slot : m_claimed) {
         if (slot->state == Slot::State::claimed) {
           slot->state = Slot::State::failed;
+          slot->why = m_why ? m_why : std::make_shared<const std::string>("its worker stopped");
+          ++m_session.m_counters.failed;
           any = true;
         }
-      }
-      if (any) {
-        m_session.m_failed = true;
       }
     }
     if (any) {
@@ -37,24 +47,19 @@ public:
     }
   }
   void add(std::shared_ptr<Slot> slot) { m_claimed.push_back(std::move(slot)); }
+  // The failure the claimed slots fail with.
+  void failing(std::string why) { m_why = std::make_shared<const std::string>(std::move(why)); }
+  void failing(std::shared_ptr<const std::string> why) { m_why = std::move(why); }
 
 private:
   PageOutSession& m_session;
   std::vector<std::shared_ptr<Slot>> m_claimed;
+  std::shared_ptr<const std::string> m_why;
 };
 
-PageOutSession::PageOutSession(store::BlobWriter& store, PageOutOptions options)
-    : m_store(store), m_options(options)
-{
-}
+PageOutSession::PageOutSession(PageOutOptions options) : m_options(options) {}
 
 PageOutSession::~PageOutSession() = default;
-
-bool PageOutSession::failed() const
-{
-  std::lock_guard lock(m_mutex);
-  return m_failed;
-}
 
 PageOutCounters PageOutSession::counters() const
 {
@@ -62,158 +67,155 @@ PageOutCounters PageOutSession::counters() const
   return m_counters;
 }
 
-void PageOutSession::fail_session()
+std::shared_ptr<PageOutSession::Slot>
+PageOutSession::slot_for(const std::shared_ptr<Node>& node, Worker& me, bool& claimed)
+{
+  std::lock_guard lock(m_mutex);
+  claimed = false;
+  const auto it = m_slots.find(node.get());
+  if (it != m_slots.end()) {
+    return it->second;
+  }
+  // A stored node's slot is erased once its key is recorded in it, so a node with no slot
+  // either is stored or was never claimed.
+  if (node->key()) {
+    return nullptr;
+  }
+  auto slot = std::make_shared<Slot>();
+  slot->pin = node;
+  slot->owner = &me;
+  m_slots.emplace(node.get(), slot);
+  claimed = true;
+  return slot;
+}
+
+Result<void> PageOutSession::wait_for(const std::shared_ptr<Slot>& slot, Worker& me)
+{
+  std::unique_lock lock(m_mutex);
+  if (slot->state == Slot::State::claimed) {
+    // Waiting for a worker that waits (in a chain) for this one would never end: the graph
+    // has a cycle. Children are stored before parents, so a chain of waits that comes back
+    // can only close around one.
+    for (Worker* w = slot->owner; w != nullptr;) {
+      if (w == &me) {
+        return make_error(Errc::invalid_argument,
+                          "refusing to page out a cycle: " + slot->pin->describe() +
+                              " reaches itself through handles");
+      }
+      const Slot* next = w->waiting_on;
+      if (next == nullptr || next->state != Slot::State::claimed) {
+        break;
+      }
+      w = next->owner;
+    }
+    ++m_counters.waited;
+    me.waiting_on = slot.get();
+    m_changed.wait_for(lock, m_options.wait_limit,
+                       [&] { return slot->state != Slot::State::claimed; });
+    me.waiting_on = nullptr;
+  }
+  switch (slot->state) {
+  case Slot::State::done:
+    return {};
+  case Slot::State::failed:
+    me.reached = slot->why;
+    return make_error(Errc::another_failed, "it reaches " + *slot->why);
+  case Slot::State::claimed:
+    break;
+  }
+  return make_error(Errc::another_failed,
+                    "gave up waiting for another worker to store " + slot->pin->describe() +
+                        " after " + std::to_string(m_options.wait_limit.count()) + " ms");
+}
+
+void PageOutSession::finish(const std::shared_ptr<Slot>& slot, const Key& key)
 {
   {
     std::lock_guard lock(m_mutex);
-    m_failed = true;
+    slot->state = Slot::State::done;
+    slot->key = key;
+    ++m_counters.stored;
+    // The node knows its key now: nobody needs the slot to find it, so let it go.
+    m_slots.erase(slot->pin.get());
+    slot->pin.reset();
   }
   m_changed.notify_all();
 }
 
-std::shared_ptr<PageOutSession::Slot>
-PageOutSession::slot_for(const std::shared_ptr<const Node>& node, bool& claimed)
+Result<Key> PageOutSession::page_out(const std::shared_ptr<Node>& item)
 {
-  std::lock_guard lock(m_mutex);
-  auto [it, inserted] = m_slots.try_emplace(node.get());
-  if (inserted) {
-    it->second = std::make_shared<Slot>();
-    it->second->pin = node;
-  }
-  claimed = inserted;
-  return it->second;
-}
-
-Result<Key> PageOutSession::wait_for(Slot& slot)
-{
-  std::unique_lock lock(m_mutex);
-  if (slot.state == Slot::State::claimed) {
-    ++m_counters.waited;
-  }
-  const bool settled = m_changed.wait_for(lock, m_options.wait_limit, [&] {
-    return slot.state != Slot::State::claimed || m_failed;
-  });
-  if (slot.state == Slot::State::done) {
-    return slot.key;
-  }
-  if (!settled) {
-    // Nobody finished this node in time: fail the session so that nobody else waits either.
-    m_failed = true;
-    lock.unlock();
-    m_changed.notify_all();
-    return make_error(Errc::another_failed,
-                      "gave up waiting for another worker's node after " +
-                          std::to_string(m_options.wait_limit.count()) + " ms");
-  }
-  return make_error(Errc::another_failed, "another worker already failed");
-}
-
-Result<Key> PageOutSession::store_with_children(
-    Bytes data, const std::vector<std::shared_ptr<const Node>>& children)
-{
-  Blob blob;
-  blob.data = std::move(data);
-  blob.children.reserve(children.size());
-  for (const auto& child : children) {
-    bool claimed = false;
-    auto slot = slot_for(child, claimed);
-    if (claimed) {
-      // Every child was claimed (by someone) before its parent finishes; reaching here means
-      // the caller broke that order. Fail loudly rather than wait for nobody.
-      std::lock_guard lock(m_mutex);
-      slot->state = Slot::State::failed;
-      m_failed = true;
-      m_changed.notify_all();
-      return make_error(Errc::internal, "a child node was stored before it was claimed");
-    }
-    PAGABLE_TRY_ASSIGN(const Key key, wait_for(*slot));
-    blob.children.push_back(key);
-  }
-  {
-    std::lock_guard lock(m_mutex);
-    ++m_counters.stored;
-  }
-  return m_store.put(std::move(blob));
-}
-
-Result<Key> PageOutSession::page_out(Serialized item)
-{
-  struct Finish {
-    std::shared_ptr<Slot> slot;
-    Serialized serialized;
-  };
   struct Task {
-    std::shared_ptr<const Node> start; // set for a Start task
-    std::optional<Finish> finish;      // set for a Finish task
+    std::shared_ptr<Node> node;
+    std::shared_ptr<Slot> finish; // set for a Finish task: the node's children are stored
   };
 
+  Worker me;
   ClaimGuard guard(*this);
-  const auto own_failure = [&](Error e) -> Result<Key> {
-    fail_session(); // the guard marks our claimed slots failed on the way out
+  const auto own_failure = [&](const Node& node, Error e) -> Result<Key> {
+    guard.failing(node.describe() + ": " + e.message());
     return e;
   };
+  const auto guarded = [](auto&& fn) -> decltype(fn()) {
+    try {
+      return fn();
+    } catch (const std::exception& e) {
+      return make_error(Errc::internal, std::string("page-out threw: ") + e.what());
+    } catch (...) {
+      return make_error(Errc::internal, "page-out threw a non-standard exception");
+    }
+  };
 
-  std::vector<Task> tasks;
-  for (const auto& child : item.children) {
-    tasks.push_back(Task{child, std::nullopt});
-  }
+  std::vector<Task> tasks{Task{item, nullptr}};
+  std::vector<std::shared_ptr<Node>> children;
   while (!tasks.empty()) {
     Task task = std::move(tasks.back());
     tasks.pop_back();
-    if (failed()) {
-      return make_error(Errc::another_failed, "another worker already failed");
+    if (task.finish) {
+      auto key = guarded([&] { return task.node->store(); });
+      if (!key) {
+        return own_failure(*task.node, std::move(key).error());
+      }
+      finish(task.finish, *key);
+      continue;
     }
-    if (task.start) {
-      bool claimed = false;
-      auto slot = slot_for(task.start, claimed);
-      if (!claimed) {
-        PAGABLE_TRY(wait_for(*slot)); // another worker owns it; we only need it finished
-        continue;
+    bool claimed = false;
+    const auto slot = slot_for(task.node, me, claimed);
+    if (!slot) {
+      continue; // stored already
+    }
+    if (!claimed) {
+      if (slot->owner == &me && slot->state == Slot::State::claimed) {
+        // Its own ancestor: this worker is in the middle of storing it.
+        auto e = make_error(Errc::invalid_argument, "refusing to page out a cycle: " +
+                                                        task.node->describe() +
+                                                        " reaches itself through handles");
+        return own_failure(*task.node, std::move(e));
       }
-      guard.add(slot);
-      Result<Serialized> ser = [&]() -> Result<Serialized> {
-        try {
-          return task.start->serialize();
-        } catch (const std::exception& e) {
-          return make_error(Errc::internal, std::string("serialization threw: ") + e.what());
-        } catch (...) {
-          return make_error(Errc::internal, "serialization threw a non-standard exception");
+      if (auto waited = wait_for(slot, me); !waited) {
+        Error e = std::move(waited).error();
+        if (e.code() == Errc::another_failed) {
+          guard.failing(me.reached);
+          return e;
         }
-      }();
-      if (!ser) {
-        return own_failure(std::move(ser).error());
-      }
-      {
-        std::lock_guard lock(m_mutex);
-        ++m_counters.serialized;
-      }
-      std::vector<std::shared_ptr<const Node>> children = ser->children;
-      tasks.push_back(Task{nullptr, Finish{slot, std::move(ser).value()}});
-      for (auto& child : children) {
-        tasks.push_back(Task{std::move(child), std::nullopt});
+        return own_failure(*task.node, std::move(e));
       }
       continue;
     }
-    Finish& f = *task.finish;
-    auto key = store_with_children(std::move(f.serialized.data), f.serialized.children);
-    if (!key) {
-      if (key.error().code() == Errc::another_failed) {
-        return std::move(key).error();
-      }
-      return own_failure(std::move(key).error());
+    guard.add(slot);
+    children.clear();
+    if (auto listed = guarded([&] { return task.node->children(children); }); !listed) {
+      return own_failure(*task.node, std::move(listed).error());
     }
-    {
-      std::lock_guard lock(m_mutex);
-      f.slot->state = Slot::State::done;
-      f.slot->key = *key;
+    tasks.push_back(Task{task.node, slot});
+    for (auto& child : children) {
+      tasks.push_back(Task{std::move(child), nullptr});
     }
-    m_changed.notify_all();
   }
-  auto key = store_with_children(std::move(item.data), item.children);
-  if (!key && key.error().code() != Errc::another_failed) {
-    return own_failure(std::move(key).error());
+  const auto key = item->key();
+  if (!key) {
+    return make_error(Errc::internal, item->describe() + " was stored but does not know its key");
   }
-  return key;
+  return *key;
 }
 
 } // namespace pagable::pageout

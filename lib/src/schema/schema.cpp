@@ -39,11 +39,14 @@ public:
     const bool dynamic = std::any_of(m_graph->nodes.begin(), m_graph->nodes.end(),
                                      [](const auto& n) { return !n->dynamic_name.empty(); });
     m_buffering = dynamic ? Buffering::whole_document : Buffering::as_needed;
+    const bool arcs = std::any_of(m_graph->nodes.begin(), m_graph->nodes.end(),
+                                  [](const auto& n) { return n->arc.has_value(); });
+    m_arcs = arcs ? ArcAnnotations::some : ArcAnnotations::none;
   }
 
   std::unique_ptr<NodeValidator> node_validator(const StreamOptions& options) const override
   {
-    return make_node_validator(*m_graph->root, m_options, options, m_buffering);
+    return make_node_validator(*m_graph->root, m_options, options, m_buffering, m_arcs);
   }
 
   json bundle() const override
@@ -112,6 +115,7 @@ private:
   std::unique_ptr<CompiledGraph> m_graph;
   SchemaOptions m_options;
   Buffering m_buffering = Buffering::as_needed; // see Buffering::whole_document
+  ArcAnnotations m_arcs = ArcAnnotations::none;
 };
 
 } // namespace

@@ -139,8 +139,9 @@ std::vector<const Node*> expand_in_place(const std::vector<const Node*>& entry, 
 class NodeValidatorImpl final : public NodeValidator {
 public:
   NodeValidatorImpl(const Node& root, const SchemaOptions& schema_options, const StreamOptions& options,
-                    Buffering buffering)
-      : m_root(root), m_schema_options(schema_options), m_options(options), m_buffering(buffering)
+                    Buffering buffering, ArcAnnotations arcs)
+      : m_root(root), m_schema_options(schema_options), m_options(options), m_buffering(buffering),
+        m_arcs(arcs)
   {
   }
 
@@ -200,8 +201,11 @@ public:
   {
     if (!m_build.empty()) {
       account(value.is_string() ? value.get_ref<const std::string&>().size() + 8 : 16);
+      m_build_path.push_back(next_token());
+      NodeVerdict v = nested_verdict(value);
+      m_build_path.pop_back();
       add_built(json(value));
-      return {};
+      return v;
     }
     ++m_stats.values;
     const std::uint64_t before = m_failures;
@@ -221,6 +225,12 @@ public:
     child_done();
     NodeVerdict v;
     v.valid = m_failures == before;
+    if (!entry.empty() && m_arcs == ArcAnnotations::some) {
+      // A scalar that is a node of its own (x-pagable-arc), through a type-picked branch too.
+      const TypeInfo info = make_cursor(entry, value).info();
+      v.type_name = info.type_name;
+      v.arc = info.arc;
+    }
     return v;
   }
 
@@ -228,8 +238,10 @@ public:
   {
     // Inside a buffered value only its outermost container has a Frame.
     if (m_build.size() > 1) {
+      NodeVerdict v = nested_verdict(*m_build.back());
       m_build.pop_back();
-      return {};
+      m_build_path.pop_back();
+      return v;
     }
     Frame& f = m_frames.back();
     if (!m_build.empty()) {
@@ -290,6 +302,7 @@ private:
   {
     if (!m_build.empty()) {
       account(16);
+      m_build_path.push_back(next_token());
       m_build.push_back(add_built(object ? json::object() : json::array()));
       return;
     }
@@ -328,7 +341,11 @@ private:
       ++m_stats.buffered_values;
       f.value = std::make_unique<json>(object ? json::object() : json::array());
       m_build.push_back(f.value.get());
-      m_buffer_reason = why->location + (keyword[0] == '$' ? "" : "/" + std::string(keyword));
+      m_buffer_reason = why->location;
+      if (keyword[0] != '$') {
+        m_buffer_reason += '/';
+        m_buffer_reason += keyword;
+      }
       m_buffer_at = pointer_at(m_frames.size());
       m_buffer_bytes = 16;
     } else {
@@ -434,6 +451,51 @@ private:
     }
   }
 
+  // Where the next value goes in the innermost buffered container.
+  struct Token {
+    bool member = false;
+    std::string key;
+    std::size_t index = 0;
+  };
+  Token next_token() const
+  {
+    const json* parent = m_build.back();
+    if (parent->is_object()) {
+      return Token{true, m_build_key, 0};
+    }
+    return Token{false, {}, parent->is_array() ? parent->size() : 0};
+  }
+
+  // The type name and x-pagable-arc of a value inside a buffered one (m_build_path leads to
+  // it; `value` is it, complete), from the type graph: the buffered value's subschemas, walked
+  // down the path with the values read so far. So pack sees node boundaries a schema puts
+  // inside a oneOf's branch, provided what picks the branch (a discriminator) came first.
+  // Validity is the buffered value's, decided when it closes.
+  NodeVerdict nested_verdict(const json& value) const
+  {
+    NodeVerdict v;
+    const Frame& f = m_frames.back();
+    if (m_overflow || !f.value || m_arcs == ArcAnnotations::none) {
+      return v;
+    }
+    TypeCursor cursor = make_cursor(f.entry, *f.value);
+    const json* at = f.value.get();
+    for (std::size_t i = 0; i < m_build_path.size(); ++i) {
+      const Token& t = m_build_path[i];
+      const bool last = i + 1 == m_build_path.size();
+      const json* child = &value;
+      if (!last) {
+        child = t.member ? &at->at(t.key) : &at->at(t.index);
+      }
+      cursor = t.member ? cursor.member(t.key, *child) : cursor.element(t.index, *child);
+      at = child;
+    }
+    const TypeInfo info = cursor.info();
+    v.type_name = info.type_name;
+    v.arc = info.arc;
+    return v;
+  }
+
   json* add_built(json v)
   {
     json* parent = m_build.back();
@@ -517,10 +579,12 @@ private:
   const SchemaOptions& m_schema_options;
   StreamOptions m_options;
   Buffering m_buffering;
+  ArcAnnotations m_arcs;
   ValidationReport m_report;
   ValidationReport m_scratch;
   std::vector<Frame> m_frames;
   std::vector<json*> m_build; // the open containers of the value being buffered
+  std::vector<Token> m_build_path; // where each of m_build but the first sits in its parent
   std::string m_build_key;
   std::size_t m_buffer_bytes = 0;
   bool m_overflow = false;
@@ -534,9 +598,10 @@ private:
 } // namespace
 
 std::unique_ptr<NodeValidator> make_node_validator(const Node& root, const SchemaOptions& schema_options,
-                                                   const StreamOptions& options, Buffering buffering)
+                                                   const StreamOptions& options, Buffering buffering,
+                                                   ArcAnnotations arcs)
 {
-  return std::make_unique<NodeValidatorImpl>(root, schema_options, options, buffering);
+  return std::make_unique<NodeValidatorImpl>(root, schema_options, options, buffering, arcs);
 }
 
 } // namespace pagable::schema

@@ -22,7 +22,12 @@ enum class Buffering {
                   // depends on the dynamic scope that only the whole-document walk keeps
 };
 
+// Whether any subschema says x-pagable-arc: only then are the arcs of scalars and of values
+// inside buffered ones worked out (through the type graph, which costs a little per value).
+enum class ArcAnnotations { none, some };
+
 std::unique_ptr<NodeValidator> make_node_validator(const Node& root, const SchemaOptions& schema_options,
-                                                   const StreamOptions& options, Buffering buffering);
+                                                   const StreamOptions& options, Buffering buffering,
+                                                   ArcAnnotations arcs);
 
 } // namespace pagable::schema

@@ -2,6 +2,8 @@
 // The type-graph query (type_cursor.hpp) and the public TypeCursor.
 #include "schema/type_cursor.hpp"
 
+#include "schema/json_util.hpp"
+
 #include <algorithm>
 #include <memory>
 #include <unordered_set>
@@ -27,9 +29,42 @@ void children_for_key(const Node& n, const std::string& key, std::vector<const N
   }
 }
 
+// Returns true iff a value of JSON type `bits` can pass `branch`: no `type` keyword on the way
+// through its $refs and allOfs refuses it. (Its other keywords may still refuse the value.)
+bool admits(const Node* branch, std::uint8_t bits)
+{
+  std::vector<const Node*> todo{branch};
+  std::unordered_set<const Node*> seen;
+  for (std::size_t i = 0; i < todo.size() && i < 1000; ++i) {
+    const Node* n = todo[i];
+    if (!seen.insert(n).second) {
+      continue;
+    }
+    if (n->is_bool) {
+      if (!n->bool_value) {
+        return false;
+      }
+      continue;
+    }
+    if (n->types != 0 && (n->types & bits) == 0) {
+      return false;
+    }
+    if (n->ref != nullptr) {
+      todo.push_back(n->ref);
+    }
+    if (n->dynamic_ref != nullptr) {
+      todo.push_back(n->dynamic_ref);
+    }
+    todo.insert(todo.end(), n->all_of.begin(), n->all_of.end());
+  }
+  return true;
+}
+
 // The nodes that apply in place at a value: follows $ref, allOf and discriminated branches,
-// each node once. A node is queued once per reference to it, so the queue is capped to
-// bound what one location can cost on a hostile schema; what was found by then is the answer.
+// each node once, and the one branch of a oneOf/anyOf that the value's JSON type leaves (an
+// optional value's `anyOf: [{"type": "null"}, {...}]`, what the objects module generates).
+// A node is queued once per reference to it, so the queue is capped to bound what one
+// location can cost on a hostile schema; what was found by then is the answer.
 std::vector<const Node*> expand(std::vector<const Node*> todo, const json& value, TypeInfo& info)
 {
   std::vector<const Node*> out;
@@ -48,17 +83,30 @@ std::vector<const Node*> expand(std::vector<const Node*> todo, const json& value
     }
     todo.insert(todo.end(), n->all_of.begin(), n->all_of.end());
     const auto pick = [&](const std::vector<const Node*>& branches, const Dispatch* d) {
-      if (d == nullptr || !value.is_object()) {
-        return;
+      if (d != nullptr && value.is_object()) {
+        const auto tag = value.find(d->property);
+        if (tag != value.end() && tag->is_string()) {
+          const auto b = d->branch_of.find(tag->get<std::string>());
+          if (b != d->branch_of.end()) {
+            info.variant = b->first;
+            todo.push_back(branches[b->second]);
+          }
+          return;
+        }
       }
-      const auto tag = value.find(d->property);
-      if (tag == value.end() || !tag->is_string()) {
-        return;
+      // No tag to pick by: the one branch whose types admit the value's, if only one does.
+      const std::uint8_t bits = type_bits(value);
+      const Node* only = nullptr;
+      for (const Node* b : branches) {
+        if (admits(b, bits)) {
+          if (only != nullptr) {
+            return;
+          }
+          only = b;
+        }
       }
-      const auto b = d->branch_of.find(tag->get<std::string>());
-      if (b != d->branch_of.end()) {
-        info.variant = b->first;
-        todo.push_back(branches[b->second]);
+      if (only != nullptr) {
+        todo.push_back(only);
       }
     };
     pick(n->one_of, n->one_of_dispatch.get());

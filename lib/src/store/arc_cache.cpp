@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include <pagable/arc_cache.hpp>
 
+#include "util/lru_map.hpp"
+
 namespace pagable {
+
+struct ArcCache::EvictedKeys {
+  util::LruMap<Key, char> keys{k_evicted_kept}; // each costs 1: a count bound
+};
 
 struct ArcCache::Entry {
   enum class State { decoding, ready } state = State::decoding;
@@ -11,7 +17,12 @@ struct ArcCache::Entry {
   std::list<EntryKey>::iterator lru;
 };
 
-ArcCache::ArcCache(std::size_t capacity_bytes) : m_capacity(capacity_bytes) {}
+ArcCache::ArcCache(std::size_t capacity_bytes)
+    : m_capacity(capacity_bytes), m_evicted(std::make_unique<EvictedKeys>())
+{
+}
+
+ArcCache::~ArcCache() = default;
 
 Result<std::shared_ptr<const void>>
 ArcCache::get_or_decode(std::type_index type, const Key& key,
@@ -57,7 +68,7 @@ ArcCache::get_or_decode(std::type_index type, const Key& key,
   entry->lru = m_lru.begin();
   m_bytes += entry->bytes;
   ++m_counters.decodes;
-  if (m_evicted.erase(key) != 0) {
+  if (m_evicted->keys.erase(key)) {
     ++m_counters.re_decodes;
   }
   auto value = entry->value;
@@ -75,7 +86,7 @@ void ArcCache::evict_locked()
     const auto it = m_entries.find(victim);
     m_bytes -= it->second->bytes;
     m_entries.erase(it);
-    m_evicted.insert(victim.second);
+    m_evicted->keys.insert(victim.second, 0, 1);
     ++m_counters.evictions;
   }
 }
@@ -84,6 +95,12 @@ ArcCacheCounters ArcCache::counters() const
 {
   std::lock_guard lock(m_mutex);
   return m_counters;
+}
+
+std::size_t ArcCache::evicted_remembered() const
+{
+  std::lock_guard lock(m_mutex);
+  return m_evicted->keys.size();
 }
 
 std::size_t ArcCache::bytes_cached() const

@@ -165,6 +165,11 @@ public:
   // about twice the archive's size while it runs. Before it, in a transaction of its own, an
   // archive with format 0-3's UNIQUE key index gets format 4's blob table and is marked 4.
   virtual Result<void> vacuum() = 0;
+  // Folds the WAL back into the database and truncates it to nothing (when no reader holds
+  // it): what one write transaction put there stops taking disk space, and the pages it freed
+  // are reused by the next one instead of the file growing. Needs no free space beyond the
+  // pages the WAL holds, which the database file already has.
+  virtual Result<void> checkpoint() = 0;
 };
 
 // A set of blob row ids, one bit each: memory is (largest id / 8) bytes, 125 kB per million

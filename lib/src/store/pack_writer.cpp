@@ -143,7 +143,10 @@ Result<std::int64_t> PackWriter::deepest(std::span<const std::int64_t> packs)
                                           "(SELECT value FROM json_each(?1))"));
   std::string ids = "[";
   for (const std::int64_t id : packs) {
-    ids += (ids.size() > 1 ? "," : "") + std::to_string(id);
+    if (ids.size() > 1) {
+      ids += ',';
+    }
+    ids += std::to_string(id);
   }
   d.bind(1, ids + "]");
   std::int64_t depth = 0;

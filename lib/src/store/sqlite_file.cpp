@@ -160,6 +160,11 @@ Result<WriteConnection> open_write_connection(const std::string& path, OpenMode 
   }
   PAGABLE_TRY(patiently("PRAGMA journal_mode = WAL"));
   PAGABLE_TRY(db.exec("PRAGMA synchronous = NORMAL"));
+  // Debian's SQLite zeroes every freed page by default (secure_delete = ON): removing a 2 MiB
+  // pack then wrote 2 MiB of zeros into the WAL, so gc filled a full disk further and failed
+  // (issue 20). FAST zeroes only what costs no extra I/O; the archive holds no secrets that
+  // its freed pages would give away beyond its file's other pages.
+  PAGABLE_TRY(db.exec("PRAGMA secure_delete = FAST"));
   PAGABLE_TRY(patiently("BEGIN IMMEDIATE"));
   auto created = [&]() -> Result<void> {
     PAGABLE_TRY_ASSIGN(Stmt probe, db.prepare("SELECT count(*) FROM sqlite_schema"));

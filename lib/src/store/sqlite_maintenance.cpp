@@ -370,8 +370,15 @@ public:
           return make_error(Errc::corrupt, "pack " + std::to_string(id) + ": its delta base pack " +
                                                std::to_string(base) + " is missing");
         }
-        PAGABLE_TRY_ASSIGN(Bytes content, decode_pack_row(*base_row, m_config.max_pack_bytes));
-        it = memo.emplace(base, std::move(content)).first;
+        auto content = decode_pack_row(*base_row, m_config.max_pack_bytes);
+        if (!content) {
+          // Named as the cause: verify lists this pack's keys with it (issue 20).
+          return make_error(content.error().code(),
+                            "pack " + std::to_string(id) + ": its delta base pack " +
+                                std::to_string(base) + " does not decode (" +
+                                content.error().message() + ")");
+        }
+        it = memo.emplace(base, std::move(content).value()).first;
       }
       const Bytes& content = it->second;
       if (off < 0 || size < 0 || static_cast<std::uint64_t>(off) > content.size() ||
@@ -455,6 +462,19 @@ public:
     (void)m_db.exec("PRAGMA cache_size = -65536");
     PAGABLE_TRY(vacuumed);
     return m_db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+
+  Result<void> checkpoint() override
+  {
+    if (m_in_txn) {
+      return make_error(Errc::internal, "checkpoint inside a transaction");
+    }
+    // Without waiting: a reader still in the WAL keeps it (truncated by a later checkpoint);
+    // its wait would be lock_wait per gc step.
+    sqlite3_busy_timeout(m_db.handle(), 0);
+    auto done = m_db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    sqlite3_busy_timeout(m_db.handle(), static_cast<int>(m_config.lock_wait.count()));
+    return done;
   }
 
 private:
@@ -652,8 +672,9 @@ open_sqlite_maintenance(const SqliteMaintenanceConfig& config, SessionAccess acc
   // Write sessions commit like the store's writer: WAL with synchronous = NORMAL (a crash may
   // lose the last transactions, never consistency), so gc's many short transactions do not
   // each wait for an fsync.
+  // secure_delete = FAST: see open_write_connection (sqlite_file.cpp).
   PAGABLE_TRY(db->exec(write ? "PRAGMA cache_size = -65536; PRAGMA temp_store = FILE; "
-                               "PRAGMA synchronous = NORMAL;"
+                               "PRAGMA synchronous = NORMAL; PRAGMA secure_delete = FAST;"
                              : "PRAGMA cache_size = -16384; PRAGMA temp_store = FILE;"));
   return std::unique_ptr<MaintenanceSession>(
       std::make_unique<SqliteMaintenance>(config, std::move(db).value(), access));

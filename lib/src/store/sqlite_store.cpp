@@ -147,6 +147,14 @@ private:
   std::uint64_t m_processed = 0; // items taken off the queue and applied (maybe uncommitted)
 };
 
+namespace {
+
+// Free bytes below which a file without a -wal is not opened read-write: SQLite's -shm takes
+// 32 KiB at once, and a write transaction's WAL pages some more.
+constexpr std::uint64_t k_min_free_bytes = 64 * 1024;
+
+} // namespace
+
 Result<void> SqliteStore::open()
 {
   if (!util::file_exists(m_path) && m_options.mode != OpenMode::create) {
@@ -159,8 +167,22 @@ Result<void> SqliteStore::open()
   std::string dir = m_path;
   const auto slash = dir.find_last_of('/');
   dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : dir.substr(0, slash));
-  const bool writable = m_options.mode == OpenMode::create ||
-                        (::access(m_path.c_str(), W_OK) == 0 && ::access(dir.c_str(), W_OK) == 0);
+  bool writable = m_options.mode == OpenMode::create ||
+                  (::access(m_path.c_str(), W_OK) == 0 && ::access(dir.c_str(), W_OK) == 0);
+  // On a full disk SQLite cannot create the -shm beside the file (nor write the -wal): the
+  // open failed with "disk I/O error" and left both behind (issue 20). Without a -wal no
+  // connection is open and everything is in the file: readers then read it as on a read-only
+  // medium (immutable: nothing created), and writers fail before creating anything.
+  const bool no_wal = !util::file_exists(m_path + "-wal");
+  const auto space = no_wal && util::file_exists(m_path) ? util::space_of(m_path) : std::nullopt;
+  if (space && space->free_bytes < k_min_free_bytes) {
+    if (m_options.mode != OpenMode::read_only) {
+      return make_error(Errc::io, m_path + ": no space left on its file system (" +
+                                      std::to_string(space->free_bytes) +
+                                      " bytes free; a write needs some for SQLite's -wal and -shm)");
+    }
+    writable = false;
+  }
   ReaderPoolConfig pool;
   pool.path = m_path;
   pool.uri = file_uri(m_path, writable ? "" : "mode=ro&immutable=1");

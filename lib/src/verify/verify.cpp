@@ -167,6 +167,7 @@ private:
 struct CheckJob {
   store::PackRow pack;
   bool pack_missing = false;
+  std::string pack_error; // why the pack could not be read (a damaged delta base), or empty
   struct Entry {
     std::int64_t row = 0;
     Key key;
@@ -191,6 +192,12 @@ CheckTotals check_job(const CheckJob& job, std::uint64_t max_pack_bytes, Problem
     for (const auto& e : job.entries) {
       problems.add(ProblemKind::undecodable_blob, e.key,
                    "its pack " + std::to_string(job.pack.id) + " is missing", e.row);
+    }
+    return totals;
+  }
+  if (!job.pack_error.empty()) {
+    for (const auto& e : job.entries) {
+      problems.add(ProblemKind::undecodable_blob, e.key, job.pack_error, e.row);
     }
     return totals;
   }
@@ -545,9 +552,16 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
         if (job.entries.empty()) {
           return {};
         }
-        PAGABLE_TRY_ASSIGN(auto pack, session->pack(job.pack.id));
-        if (pack) {
-          job.pack = std::move(*pack);
+        auto pack = session->pack(job.pack.id);
+        if (!pack && pack.error().code() != Errc::corrupt) {
+          return std::move(pack).error();
+        }
+        if (!pack) {
+          // A delta pack whose base does not decode: each of its keys is a problem that names
+          // the base pack (not a verify that stops there).
+          job.pack_error = pack.error().message();
+        } else if (*pack) {
+          job.pack = std::move(**pack);
         } else {
           job.pack_missing = true;
         }

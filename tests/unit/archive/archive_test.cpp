@@ -10,6 +10,7 @@
 #include "store/pack_codec.hpp"
 #include "support/archive_fixture.hpp"
 #include "support/temp_dir.hpp"
+#include "support/text.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -38,9 +39,9 @@ std::string document(int items, int shared, const std::string& salt)
 {
   std::string doc = "{";
   for (int i = 0; i < items; ++i) {
-    doc += (i ? "," : "") + std::string("\"m") + std::to_string(i) + "\":{\"text\":\"" +
-           std::string(400, static_cast<char>('a' + i % 26)) + (i < shared ? "" : salt) +
-           "\",\"i\":" + std::to_string(i) + "}";
+    doc += test::cat(i ? "," : "", "\"m", i, "\":{\"text\":\"",
+                     std::string(400, static_cast<char>('a' + i % 26)), i < shared ? "" : salt,
+                     "\",\"i\":", i, "}");
   }
   return doc + "}";
 }
@@ -114,7 +115,7 @@ TEST_CASE("archive: packs racing a gc on the same file commit whole roots or fai
   std::atomic<bool> done{false};
   std::vector<std::string> texts;
   for (int round = 0; round < 12; ++round) {
-    texts.push_back(document(60, 40, "r" + std::to_string(round)));
+    texts.push_back(document(60, 40, test::cat("r", round)));
   }
   std::thread gc_thread([&] {
     while (!done.load()) {
@@ -188,7 +189,7 @@ TEST_CASE("archive: one Archive shared by threads packs and reads", "[archive]")
   auto a = open_rw(dir.file("shared.pagable"));
   std::vector<std::string> texts;
   for (int t = 0; t < 4; ++t) {
-    texts.push_back(document(80, 60, "t" + std::to_string(t)));
+    texts.push_back(document(80, 60, test::cat("t", t)));
   }
   std::atomic<bool> done{false};
   std::atomic<int> read_errors{0};
@@ -210,7 +211,7 @@ TEST_CASE("archive: one Archive shared by threads packs and reads", "[archive]")
   std::atomic<int> pack_errors{0};
   for (int t = 0; t < 4; ++t) {
     packers.emplace_back([&, t] {
-      if (!pack_text(*a, "t" + std::to_string(t), texts[static_cast<std::size_t>(t)])) {
+      if (!pack_text(*a, test::cat("t", t), texts[static_cast<std::size_t>(t)])) {
         ++pack_errors;
       }
     });
@@ -336,10 +337,10 @@ public:
   std::string text;
   Result<void> null_value() override { return add("null"); }
   Result<void> boolean(bool b) override { return add(b ? "true" : "false"); }
-  Result<void> integer(std::int64_t i) override { return add("i" + std::to_string(i)); }
-  Result<void> big_integer(std::string_view d) override { return add("big" + std::string(d)); }
-  Result<void> number(double d) override { return add("d" + std::to_string(d)); }
-  Result<void> string(std::string_view s) override { return add("s:" + std::string(s)); }
+  Result<void> integer(std::int64_t i) override { return add(test::cat("i", i)); }
+  Result<void> big_integer(std::string_view d) override { return add(test::cat("big", d)); }
+  Result<void> number(double d) override { return add(test::cat("d", d)); }
+  Result<void> string(std::string_view s) override { return add(test::cat("s:", s)); }
   Result<void> begin_object() override { return add("{"); }
   Result<void> member(std::string_view n) override { return add(std::string(n) + "="); }
   Result<void> end_object() override { return add("}"); }

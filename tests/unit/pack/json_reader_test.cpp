@@ -169,6 +169,37 @@ TEST_CASE("JsonReader: rejects what nlohmann rejects, at the same line and colum
   same_as_nlohmann(std::string("[\"a\0b\"]", 7));
 }
 
+// Where the reader departs from nlohmann on purpose: one number policy (issue 20).
+TEST_CASE("JsonReader: integers of any length pass, a non-zero literal may not round to zero",
+          "[pack][reader]")
+{
+  const std::string big(400, '9');
+  for (const std::string& d : {big, "-" + big, "[" + big.substr(0, 309) + "]"}) {
+    INFO(d.size());
+    const Recording r = with_reader(d);
+    CHECK(r.ok);
+    REQUIRE(r.events.size() >= 1);
+    CHECK_THAT(r.events[r.events.size() == 1 ? 0 : 1], Catch::Contains(d.front() == '[' ? d.substr(1, 309) : d));
+    CHECK(!with_nlohmann(d).ok); // nlohmann overflows on them
+  }
+  for (const char* zero : {"0e-400", "-0.0e-999", "0.000e99999", "4.9e-324"}) {
+    INFO(zero);
+    CHECK(with_reader(zero).ok);
+  }
+  struct Bad {
+    const char* doc;
+    const char* message;
+  };
+  for (const Bad& b : {Bad{"1e-400", "rounds to zero"}, Bad{"[-0.5e-400]", "rounds to zero"},
+                       Bad{"1e400", "overflows binary64"}, Bad{"[1,\n -1.5e309]", "overflows binary64"}}) {
+    INFO(b.doc);
+    const Recording r = with_reader(b.doc);
+    CHECK(!r.ok);
+    CHECK_THAT(r.message, Catch::Contains(b.message));
+    CHECK(r.where != "(none)");
+  }
+}
+
 TEST_CASE("JsonReader: an error names the offending byte's line and column", "[pack][reader]")
 {
   const Recording bad_literal = with_reader("{\"a\":[1,2,\n{\"b\":tru}]}");

@@ -6,6 +6,8 @@
 #include "codec/navigate.hpp"
 #include "support/archive_fixture.hpp"
 #include "support/counting_store.hpp"
+#include "support/text.hpp"
+#include "support/gcc_false_positive.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -71,12 +73,16 @@ TEST_CASE("pack: small thresholds give nodes, chunks and the same value back", "
   const pack::BoundarySettings b = tiny_boundaries();
   std::string doc = "{\"list\":[";
   for (int i = 0; i < 2000; ++i) {
+    PAGABLE_GCC_FALSE_POSITIVE_BEGIN("-Wrestrict") // g++ 12 false positive, GCC bug 105329
     doc += (i ? "," : "") + std::string("{\"i\":") + std::to_string(i) + ",\"v\":[" +
            std::to_string(i % 7) + "]}";
+    PAGABLE_GCC_FALSE_POSITIVE_END
   }
   doc += "],\"map\":{";
   for (int i = 0; i < 2000; ++i) {
+    PAGABLE_GCC_FALSE_POSITIVE_BEGIN("-Wrestrict") // g++ 12 false positive, GCC bug 105329
     doc += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":" + std::to_string(i);
+    PAGABLE_GCC_FALSE_POSITIVE_END
   }
   doc += "}}";
   const auto r = pack_text(*s, doc, {}, b);
@@ -99,7 +105,9 @@ TEST_CASE("pack: workers counts the parsing thread: N - 1 threads put, or the pa
   // cores one worker per core beside the parser and the store's writer was a thread too many.
   std::string doc = "[";
   for (int i = 0; i < 3000; ++i) {
+    PAGABLE_GCC_FALSE_POSITIVE_BEGIN("-Wrestrict") // g++ 12 false positive, GCC bug 105329
     doc += (i ? "," : "") + std::string(R"({"i":)") + std::to_string(i) + R"(,"v":"abcdefgh"})";
+    PAGABLE_GCC_FALSE_POSITIVE_END
   }
   doc += "]";
   Key first;
@@ -358,8 +366,10 @@ TEST_CASE("pack: the $ref check reads a chunked object one part at a time", "[pa
   const pack::BoundarySettings b = tiny_boundaries();
   std::string doc = "{\"nodes\":{";
   for (int i = 0; i < 3000; ++i) {
+    PAGABLE_GCC_FALSE_POSITIVE_BEGIN("-Wrestrict") // g++ 12 false positive, GCC bug 105329
     doc += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":{\"deps\":[" +
            (i ? "{\"$ref\":\"#/nodes/k" + std::to_string(i - 1) + "\"}" : std::string()) + "]}";
+    PAGABLE_GCC_FALSE_POSITIVE_END
   }
   doc += "},\"list\":[1,2,3]}";
   const auto r = pack_text(*s, doc, {}, b);
@@ -421,7 +431,9 @@ TEST_CASE("pack: a routed object finds every member, through fingerprint collisi
   }
   std::string doc = "{";
   for (int i = 0; i < 600; ++i) {
+    PAGABLE_GCC_FALSE_POSITIVE_BEGIN("-Wrestrict") // g++ 12 false positive, GCC bug 105329
     doc += (i ? "," : "") + std::string("\"m") + std::to_string(i) + "\":" + std::to_string(i);
+    PAGABLE_GCC_FALSE_POSITIVE_END
     if (i == 100 || i == 500) {
       doc += ",\"" + twins[i == 100 ? 0 : 1] + "\":\"" + twins[i == 100 ? 0 : 1] + "\"";
     }
@@ -490,7 +502,9 @@ TEST_CASE("pack: a routed object of route_wide_members or more stores 24-bit fin
   }
   std::string doc = "{";
   for (int i = 0; i < 600; ++i) {
+    PAGABLE_GCC_FALSE_POSITIVE_BEGIN("-Wrestrict") // g++ 12 false positive, GCC bug 105329
     doc += (i ? "," : "") + std::string("\"m") + std::to_string(i) + "\":" + std::to_string(i);
+    PAGABLE_GCC_FALSE_POSITIVE_END
     if (i == 100 || i == 500) {
       doc += ",\"" + twins[i == 100 ? 0 : 1] + "\":0";
     }
@@ -669,8 +683,8 @@ TEST_CASE("pack: sibling routed objects each keep their own fingerprints", "[pac
   for (int o = 0; o < 5; ++o) {
     doc += o ? ",{" : "{";
     for (int i = 0; i < sizes[o]; ++i) {
-      doc += (i ? "," : "") + std::string("\"o") + std::to_string(o) + "m" + std::to_string(i) +
-             "\":\"" + std::string(40, static_cast<char>('a' + o)) + "\"";
+      doc += test::cat(i ? "," : "", "\"o", o, "m", i, "\":\"",
+                       std::string(40, static_cast<char>('a' + o)), "\"");
     }
     doc += "}";
   }
@@ -682,9 +696,11 @@ TEST_CASE("pack: sibling routed objects each keep their own fingerprints", "[pac
   CHECK(hydrate_text(*s, r.key) == doc);
   for (int o = 0; o < 5; ++o) {
     for (int i = 0; i < sizes[o]; ++i) {
+      PAGABLE_GCC_FALSE_POSITIVE_BEGIN("-Wrestrict") // g++ 12 false positive, GCC bug 105329
       CHECK(hydrate_text(*s, r.key, "/" + std::to_string(o) + "/o" + std::to_string(o) + "m" +
                                         std::to_string(i)) ==
             "\"" + std::string(40, static_cast<char>('a' + o)) + "\"");
+      PAGABLE_GCC_FALSE_POSITIVE_END
     }
   }
 }
@@ -696,8 +712,10 @@ TEST_CASE("pack: the nodes a lookup passes through are packed apart from the con
   // decompress the content packs they would otherwise be mixed into.
   std::string members;
   for (int i = 0; i < 400; ++i) {
+    PAGABLE_GCC_FALSE_POSITIVE_BEGIN("-Wrestrict") // g++ 12 false positive, GCC bug 105329
     members += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":\"" +
                std::string(40, static_cast<char>('a' + i % 26)) + "\"";
+    PAGABLE_GCC_FALSE_POSITIVE_END
   }
   const std::string doc = "{\"meta\":\"x\",\"nodes\":{" + members + "}}";
   // A root with content of its own (more data than child keys) is content.

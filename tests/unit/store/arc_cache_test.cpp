@@ -64,6 +64,29 @@ TEST_CASE("arc_cache is bounded in bytes and counts re-decodes", "[store][arc_ca
   CHECK(cache.counters().decodes == 6);
 }
 
+TEST_CASE("arc_cache remembers a bounded number of evicted keys", "[store][arc_cache]")
+{
+  // The seed's record of evicted keys grew with every eviction: a long walk through a graph
+  // far larger than the cache held one key per node it ever evicted.
+  ArcCache cache(1);
+  const auto decode = [](int i) {
+    return [i]() -> pagable::Result<std::pair<std::shared_ptr<const int>, std::size_t>> {
+      return std::pair{std::make_shared<const int>(i), std::size_t{8}};
+    };
+  };
+  const int n = static_cast<int>(ArcCache::k_evicted_kept) + 1000;
+  for (int i = 0; i < n; ++i) {
+    REQUIRE(cache.get<int>(key_of(i), decode(i)));
+  }
+  CHECK(cache.counters().evictions == static_cast<std::uint64_t>(n - 1));
+  CHECK(cache.evicted_remembered() == ArcCache::k_evicted_kept);
+  // A recently evicted key still counts as a re-decode; one evicted long ago is forgotten.
+  REQUIRE(cache.get<int>(key_of(n - 2), decode(n - 2)));
+  CHECK(cache.counters().re_decodes == 1);
+  REQUIRE(cache.get<int>(key_of(0), decode(0)));
+  CHECK(cache.counters().re_decodes == 1);
+}
+
 TEST_CASE("arc_cache returns a failed decode's error to its waiters and retries later",
           "[store][arc_cache]")
 {

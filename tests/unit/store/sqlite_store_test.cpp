@@ -558,7 +558,7 @@ TEST_CASE("sqlite_store finds keys by prefix, in key order, through either key i
     auto to = open_rw(fresh);
     REQUIRE(from->for_each_key([&](const Key& k) -> Result<void> {
       PAGABLE_TRY_ASSIGN(auto blob, from->get(k));
-      PAGABLE_TRY(to->put(std::move(*blob)));
+      PAGABLE_TRY(to->put(std::move(blob).value())); // a listed key's blob is there, or this throws
       return {};
     }));
   }
