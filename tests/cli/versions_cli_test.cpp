@@ -75,7 +75,9 @@ TEST_CASE("cli versions: three packs under one name keep three versions through 
   REQUIRE(log["versions"].size() == 3);
   CHECK(log["versions"][0]["version"] == 3);
   CHECK(log["versions"][2]["version"] == 1);
-  CHECK(log["versions"][0]["bytes_added"].get<std::uint64_t>() > 0);
+  // The first version took pages; a one-member edit may fit in pages already there.
+  CHECK(log["versions"][2]["bytes_added"].get<std::uint64_t>() > 0);
+  CHECK(log["versions"][0]["bytes_added"].is_number_unsigned());
   CHECK(report_of(run_pagable({"--json", "log", archive, "api~1"}), "log")["versions"].size() == 2);
   // An identical document still makes a version, with no new node.
   const auto same = pack_report({archive, inputs.back(), "--name", "api"});

@@ -436,7 +436,8 @@ TEST_CASE("archive: remove takes out named roots, or all but the newest few", "[
   CHECK(stats.store.names == 2);
   CHECK(stats.newest.has_value());
   std::uint64_t added = 0; // documents this small may take no new page: the sum, not "> 0"
-  for (const auto& r : a->list_roots().value()) {
+  const auto left = a->list_roots().value();
+  for (const auto& r : left) {
     added += r.bytes_added.value_or(0);
   }
   CHECK(stats.bytes_added_total == added);
