@@ -107,7 +107,7 @@ std::string make_template(const test::TempDir& dir)
   REQUIRE(pack_text(**a, "doc", document(1, "d")));
   REQUIRE(pack_text(**a, "doc", document(2, "d")));
   REQUIRE(pack_text(**a, "junk", document(1, "j")));
-  REQUIRE((*a)->remove({"junk"}));
+  REQUIRE((*a)->remove(RemovePlan{{"junk"}, {}}));
   return path;
 }
 
