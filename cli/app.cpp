@@ -54,6 +54,7 @@ std::unique_ptr<CLI::App> build_app(Context& ctx)
   add_log_command(*app, ctx);
   add_diff_command(*app, ctx);
   add_forget_command(*app, ctx);
+  add_repair_command(*app, ctx);
   return app;
 }
 

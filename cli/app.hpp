@@ -49,5 +49,6 @@ void add_validate_command(CLI::App& app, Context& ctx);
 void add_log_command(CLI::App& app, Context& ctx);
 void add_diff_command(CLI::App& app, Context& ctx);
 void add_forget_command(CLI::App& app, Context& ctx);
+void add_repair_command(CLI::App& app, Context& ctx);
 
 } // namespace pagable::cli

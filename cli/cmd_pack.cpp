@@ -35,6 +35,7 @@ struct PackArgs {
   bool validate_formats = false;
   std::string update_of; // a selector
   std::string time;      // --time: when the version was made (ISO-8601)
+  bool repair = false;   // --repair: read back what would be reused, replace what is damaged
 };
 
 Result<std::map<std::string, std::string>> parse_labels(const std::vector<std::string>& labels)
@@ -116,6 +117,10 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
   if (args.files.size() > 1 && !args.name.empty()) {
     return out.error(make_error(Errc::invalid_argument, "--name names one file; several were given"));
   }
+  if (args.repair && !args.update_of.empty()) {
+    return out.error(make_error(Errc::invalid_argument,
+                                "--repair stores fresh copies without deltas; --update-of does not apply"));
+  }
   if (args.files.size() > 1 && !args.update_of.empty()) {
     return out.error(
         make_error(Errc::invalid_argument, "--update-of names one file's older version; several were given"));
@@ -171,6 +176,7 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
   request.options.max_node_bytes = args.max_node_bytes;
   request.options.dangling_refs =
       args.allow_dangling_refs ? pack::DanglingRefs::allow : pack::DanglingRefs::error;
+  request.options.reuse = args.repair ? pack::Reuse::after_reading : pack::Reuse::by_index;
   if (!args.update_of.empty()) {
     auto old = (*archive)->find_root(args.update_of);
     if (!old) {
@@ -244,6 +250,18 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
     }
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.2f", p.seconds);
+    if (args.repair) {
+      const std::string replaced = std::to_string(p.blobs_replaced) + " damaged " +
+                                   (p.blobs_replaced == 1 ? "node" : "nodes") + " replaced, " +
+                                   std::to_string(p.new_nodes) + " missing or new stored";
+      if (p.version_added == VersionAdded::no) {
+        out.line("repaired " + file + " in " + args.archive + ": " + replaced + "; " +
+                 printable(p.root.name) + "#" + std::to_string(p.root.version) +
+                 " holds this document, no version added; " + secs + " s");
+        continue;
+      }
+      out.line("repaired " + file + " in " + args.archive + ": " + replaced + "; no version held it:");
+    }
     // Nothing is replaced: a name packed again gets a new version.
     out.line("packed " + file + " into " + args.archive + ": " + printable(p.root.name) +
              ": version " + std::to_string(p.root.version) + ", " + std::to_string(p.new_nodes) +
@@ -311,6 +329,10 @@ void add_pack_command(CLI::App& app, Context& ctx)
                   "The version (a selector: NAME, NAME#N, NAME~K, NAME@TIME, key prefix) this file "
                   "changes: new nodes are stored as deltas against its nodes at the same JSON "
                   "paths (default: the newest version of the name, if any)");
+  cmd->add_flag("--repair", args->repair,
+                "Read back every stored node this file would reuse and store a fresh copy of each "
+                "one that is damaged or missing (what verify advises; slower than a plain pack, and "
+                "without deltas). No version is added when one already holds the document");
   cmd->add_option("--time", args->time,
                   "When the version was made (ISO-8601, UTC unless an offset is given; default: "
                   "now), for importing a history: NAME@TIME and forget go by it");

@@ -86,6 +86,8 @@ json to_json(const PackReport& p, const std::string& file)
               {"dangling_refs", p.result.dangling},
               {"update_of", key_or_null(p.update_of)},
               {"delta_nodes", p.delta_nodes},
+              {"blobs_replaced", p.blobs_replaced},
+              {"version_added", p.version_added == VersionAdded::yes},
               {"seconds", p.seconds},
               {"file", file}};
   if (p.schema_key) {
@@ -249,9 +251,12 @@ std::string next_step_text(verify::NextStep step, std::string_view archive)
            "what is readable with `sqlite3 " + a + " .recover` and re-pack the affected roots' "
            "documents into a new archive";
   case verify::NextStep::repack_or_remove:
-    return "re-pack the documents of the affected roots (pagable pack stores the missing or "
-           "damaged blobs again under the same keys), or remove those roots with `pagable rm` "
-           "and run `pagable gc`; then run `pagable verify` again";
+    return "if you have the affected versions' documents, `pagable pack --repair " + a +
+           " FILE...` stores fresh copies of the damaged and missing blobs (it adds no version "
+           "for a document a version holds); otherwise `pagable repair " + a +
+           " NEW.pagable` copies every readable version into a new archive and lists what was "
+           "lost, or remove the affected versions with `pagable rm` and run `pagable gc`; then "
+           "run `pagable verify` again";
   }
   return "";
 }

@@ -77,6 +77,10 @@ public:
   {
     return m_inner->commit_root(std::move(r));
   }
+  pagable::Result<pagable::store::RootRecord> import_root(pagable::store::RootRecord r) override
+  {
+    return m_inner->import_root(std::move(r));
+  }
   pagable::Result<std::optional<pagable::store::RootRecord>>
   get_root(std::string_view n) const override
   {

@@ -219,6 +219,27 @@ void run_writer_conformance(const StoreFactory& make)
     REQUIRE(store->flush());
     CHECK(store->contains(lone).value());
   }
+  SECTION("a replacing put stores a key's copy again, once, and take-back never removes it")
+  {
+    auto store = make();
+    const Key a = store->put(make_blob("a")).value();
+    RootRecord root;
+    root.name = "r";
+    root.key = store->put(make_blob("top", {a})).value();
+    REQUIRE(store->commit_root(root));
+    const auto mark = store->mark_writes().value();
+    pagable::store::PutHints replace;
+    replace.replace = true;
+    CHECK(store->put(make_blob("a"), replace).value() == a);
+    CHECK(store->put(make_blob("a"), replace).value() == a); // once is enough
+    const Key fresh = store->put(make_blob("fresh"), replace).value(); // not stored: as usual
+    REQUIRE(store->flush());
+    CHECK(store->counters().blobs_replaced == 1);
+    CHECK(store->discard_writes_since(mark).value().blobs_removed == 1); // fresh
+    CHECK_FALSE(store->contains(fresh).value());
+    CHECK(store->get(a).value().has_value());
+    CHECK(store->get(root.key).value().has_value());
+  }
 }
 
 void run_catalog_conformance(const StoreFactory& make)
@@ -300,6 +321,30 @@ void run_catalog_conformance(const StoreFactory& make)
     CHECK(numbers.count(0) == 0);
     CHECK(*numbers.rbegin() == k_threads * k_each);
     CHECK(store->list_versions("ci").value().size() == k_threads * k_each);
+  }
+  SECTION("import_root keeps a copied version's number and time; numbers only grow")
+  {
+    auto store = make();
+    const Key top = store->put(make_blob("imported")).value();
+    RootRecord r;
+    r.name = "api";
+    r.key = top;
+    r.version = 3;
+    r.created_unix_ms = 1'600'000'000'000;
+    const auto got = store->import_root(r).value();
+    CHECK(got.version == 3);
+    CHECK(got.created_unix_ms == 1'600'000'000'000);
+    CHECK(store->get_root("api").value()->version == 3);
+    // A number at or below one the name was given is refused; a commit takes the next.
+    r.version = 3;
+    auto again = store->import_root(r);
+    REQUIRE_FALSE(again);
+    CHECK(again.error().code() == pagable::Errc::invalid_argument);
+    r.version = 0;
+    CHECK(store->commit_root(r).value().version == 4);
+    r.version = 9;
+    CHECK(store->import_root(r).value().version == 9);
+    CHECK(store->list_versions("api").value().size() == 3);
   }
   SECTION("a root whose blobs are not all stored is refused, naming the missing blob")
   {

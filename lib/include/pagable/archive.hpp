@@ -123,6 +123,25 @@ struct PackEvents {
 };
 
 // What pack() did.
+enum class VersionAdded : std::uint8_t { no, yes };
+
+// What salvage_into() copied, and what it could not.
+struct SalvageReport {
+  struct Lost {
+    store::RootRecord version; // as the damaged archive lists it
+    Error why;                 // the first blob that failed, and how
+  };
+  std::vector<store::RootRecord> copied; // as committed in the new archive, oldest first
+  std::vector<Lost> lost;
+  std::uint64_t blobs_copied = 0; // distinct blobs read, checked and written
+  std::uint64_t bytes_copied = 0; // their data bytes
+};
+
+// Called after each version salvage_into() has dealt with: `done` of `total`.
+struct SalvageEvents {
+  std::function<void(const store::RootRecord& version, std::size_t done, std::size_t total)> progress;
+};
+
 struct PackReport {
   store::RootRecord root;        // as committed (version, time and bytes_added set)
   pack::PackResult result;       // key, nodes, bytes in, references, hints
@@ -135,6 +154,11 @@ struct PackReport {
   std::uint64_t bytes_added = 0;
   unsigned attempts = 1;         // times the document was read
   double seconds = 0;
+  // pack::Reuse::after_reading (pack --repair): damaged or unreadable copies replaced by a
+  // fresh one, and whether a version was added: none is when one already holds the document
+  // (`root` is then that version).
+  std::uint64_t blobs_replaced = 0;
+  VersionAdded version_added = VersionAdded::yes;
 };
 
 // Whether a command that removes only says what it would remove.
@@ -317,6 +341,15 @@ public:
   Result<RemoveReport> remove(const RemovePlan& plan);
   // Sizes, counts, settings and what gc would reclaim.
   Result<ArchiveStats> stat() const;
+  // Copies every version whose blobs all read back sound (each re-hashed as it is read) into
+  // `out`, which must have no version yet: the same names, numbers, times, labels, keys and
+  // boundary settings, each version with everything it reaches (and its schema), blobs
+  // shared between versions copied once, each compressed against the same position in its
+  // name's previous version. Never writes this archive. A version that cannot be read whole
+  // is listed in SalvageReport::lost with why, and nothing of it stays in `out`. Stops with
+  // Errc::cancelled when `stop` is requested (what `out` committed stays).
+  Result<SalvageReport> salvage_into(Archive& out, std::stop_token stop = {},
+                                     const SalvageEvents& events = {}) const;
 
   // --- writers beside pack ---
   // Runs `write` while no pack runs in this Archive (waiting for one that does, and holding

@@ -54,7 +54,8 @@ public:
 // ---------------------------------------------------------------------------------------------
 // Writing blobs, and taking a failed document's blobs back out.
 
-// Hints that may accompany a write. Never change what is stored or its key.
+// Hints that may accompany a write. None changes a blob's key; only `replace` changes what
+// is stored, and only where the stored copy no longer matches its key.
 struct PutHints {
   // Keys of already-stored blobs the new one resembles (the same JSON path in an older
   // version). The SQLite store may compress against them; an absent base is ignored.
@@ -64,6 +65,13 @@ struct PutHints {
   // store packs such blobs apart from the rest, so that a lookup decompresses little besides
   // the blobs it wants.
   bool index = false;
+  // The caller read the stored copy back and found it damaged or unreadable (pack --repair):
+  // this copy replaces it, and its index rows go in the transaction that writes this one.
+  // The fresh copy is never taken back (discard_writes_since): it stands for a blob that
+  // was there before the mark. A key replaced once is not replaced again by the same store
+  // object; a key not stored is written as usual. Delta bases are ignored: a fresh copy
+  // decodes on its own, whatever else is damaged.
+  bool replace = false;
 };
 
 // One version of a named entry pointing at a top-level blob (DESIGN §4). A name holds
@@ -140,6 +148,10 @@ public:
   // document. Flushes pending puts first. Returns the record as committed (version, time and
   // bytes_added set).
   virtual Result<RootRecord> commit_root(RootRecord root) = 0;
+  // As commit_root, but keeps root.version (and root.created_unix_ms): a version copied from
+  // another archive's history (pagable repair) keeps the number its selectors use.
+  // Errc::invalid_argument unless root.version is above every number root.name was given.
+  virtual Result<RootRecord> import_root(RootRecord root) = 0;
   // Every version of every name, oldest first (then by name and version).
   virtual Result<std::vector<RootRecord>> list_roots() const = 0;
   // Every version of `name`, by version number (lowest first); empty when it has none.
@@ -277,6 +289,7 @@ struct StoreCounters {
   // of: SQLite, the pages in use after each commit minus before its BEGIN (when more), times
   // the page size; memory, bytes_written.
   std::uint64_t bytes_taken = 0;
+  std::uint64_t blobs_replaced = 0; // damaged copies replaced by a fresh one (PutHints::replace)
 };
 
 struct StoreStats {

@@ -139,6 +139,19 @@ store::RootRecord root_for(const PackRequest& request, const pack::PackResult& r
   return root;
 }
 
+// The newest version of any name whose document is `key`, if there is one.
+Result<std::optional<store::RootRecord>> version_with_key(const store::BlobStore& store, const Key& key)
+{
+  PAGABLE_TRY_ASSIGN(auto roots, store.list_roots());
+  std::optional<store::RootRecord> found;
+  for (auto& r : roots) {
+    if (r.key == key && (!found || r.created_unix_ms >= found->created_unix_ms)) {
+      found = std::move(r);
+    }
+  }
+  return found;
+}
+
 // Reads and packs the document, then commits its root; reads it again when the commit finds
 // a blob it reused removed by a concurrent gc (or a failed pack taking its writes back).
 Result<PackReport> pack_attempts(store::BlobStore& store, const pack::BoundarySettings& boundaries,
@@ -168,6 +181,15 @@ Result<PackReport> pack_attempts(store::BlobStore& store, const pack::BoundarySe
     // Everything the version wrote is committed before its root's transaction, so that the
     // counters tell what its blobs took (other writers of this store would blur it).
     PAGABLE_TRY(store.flush());
+    if (options.reuse == pack::Reuse::after_reading) {
+      // A repair mends what is stored; it adds no history when a version holds the document.
+      PAGABLE_TRY_ASSIGN(auto existing, version_with_key(store, report.result.key));
+      if (existing) {
+        report.root = std::move(*existing);
+        report.version_added = VersionAdded::no;
+        return report;
+      }
+    }
     const WriteFigures written = figures_between(before, store.counters());
     auto committed = store.commit_root(root_for(request, report.result, report.schema_key, written));
     if (committed) {
@@ -214,7 +236,8 @@ Result<PackReport> Archive::pack(const PackSource& source, const PackRequest& re
     options.progress = events.progress;
   }
   options.update_of = request.update_of;
-  if (!options.update_of) {
+  // A repair aligns with nothing: the older version may be what is damaged.
+  if (!options.update_of && options.reuse == pack::Reuse::by_index) {
     PAGABLE_TRY_ASSIGN(const auto existing, store.get_root(request.name));
     if (existing) {
       options.update_of = existing->key;
@@ -235,6 +258,7 @@ Result<PackReport> Archive::pack(const PackSource& source, const PackRequest& re
   const WriteFigures written = figures_between(before, store.counters());
   packed->new_nodes = written.new_nodes;
   packed->delta_nodes = written.delta_nodes;
+  packed->blobs_replaced = store.counters().blobs_replaced - before.blobs_replaced;
   packed->bytes_added = packed->root.bytes_added.value_or(written.bytes_taken);
   packed->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return packed;

@@ -103,13 +103,19 @@ public:
     return {};
   }
 
-  Result<Key> put(Blob blob, const PutHints&) override
+  Result<Key> put(Blob blob, const PutHints& hints) override
   {
     const Key key = blob.key();
     std::unique_lock lock(m_mutex);
     ++m_counters.puts;
     const std::size_t size = blob.data.size() + blob.children.size() * Key::k_size;
-    if (m_blobs.count(key) != 0) {
+    const auto stored = m_blobs.find(key);
+    if (stored != m_blobs.end() && hints.replace && m_replaced.insert(key).second) {
+      stored->second = std::move(blob); // not in m_written: never taken back
+      ++m_counters.blobs_replaced;
+      return key;
+    }
+    if (stored != m_blobs.end()) {
       ++m_counters.blobs_deduped;
       return key;
     }
@@ -174,6 +180,21 @@ public:
 
   Result<RootRecord> commit_root(RootRecord root) override
   {
+    root.version = 0;
+    return commit(std::move(root));
+  }
+
+  Result<RootRecord> import_root(RootRecord root) override
+  {
+    if (root.version == 0) {
+      return make_error(Errc::invalid_argument, "version 0 of \"" + root.name + "\": numbers start at 1");
+    }
+    return commit(std::move(root));
+  }
+
+  // root.version 0: the name's next number; otherwise that number, above all it was given.
+  Result<RootRecord> commit(RootRecord root)
+  {
     std::unique_lock lock(m_mutex);
     const auto children_of = [&](const Key& k) { return children_locked(k); };
     PAGABLE_TRY(confirm_reachable(root.key, children_of));
@@ -183,7 +204,16 @@ public:
     if (root.created_unix_ms == 0) {
       root.created_unix_ms = now_ms();
     }
-    root.version = ++m_last_version[root.name];
+    std::uint64_t& last = m_last_version[root.name];
+    if (root.version == 0) {
+      root.version = ++last;
+    } else if (root.version <= last) {
+      return make_error(Errc::invalid_argument, "version " + std::to_string(root.version) + " of \"" +
+                                                    root.name + "\": the name was given numbers up to " +
+                                                    std::to_string(last) + " already");
+    } else {
+      last = root.version;
+    }
     // The record itself, as the SQLite store counts its row's pages.
     const std::uint64_t own = root.name.size() + 2 * Key::k_size + root.stats_json.size() + 16;
     m_counters.bytes_written += own;
@@ -442,6 +472,7 @@ private:
   mutable std::shared_mutex m_mutex;
   std::unordered_map<Key, Blob> m_blobs;                     // guarded by m_mutex
   std::vector<Key> m_written;                                // new blobs in order, guarded
+  std::unordered_set<Key> m_replaced;                        // PutHints::replace, once a key
   // Versions by name and number, and each name's highest number ever given (guarded).
   std::map<std::string, std::map<std::uint64_t, RootRecord>, std::less<>> m_roots;
   std::map<std::string, std::uint64_t, std::less<>> m_last_version;

@@ -37,6 +37,7 @@ Result<void> PackWriter::open(std::string path, Db db, std::int64_t format)
   // No UNIQUE constraint on key since format 4: write_blob looks the key up first, inside
   // the write transaction, so that no other writer can store it in between.
   PAGABLE_TRY_ASSIGN(m_has_blob, m_db.prepare("SELECT 1 FROM blobs WHERE " + blob_key_is()));
+  PAGABLE_TRY_ASSIGN(m_drop_rows, m_db.prepare("DELETE FROM blobs WHERE " + blob_key_is()));
   PAGABLE_TRY_ASSIGN(m_insert_blob, m_db.prepare("INSERT INTO blobs(key, pack, offset, size, children)"
                                                  " VALUES (?1, ?2, ?3, ?4, ?5)"));
   PAGABLE_TRY_ASSIGN(m_insert_pack,
@@ -61,6 +62,7 @@ void PackWriter::close()
   }
   rollback();
   m_has_blob = Stmt();
+  m_drop_rows = Stmt();
   m_used_pages = Stmt();
   m_insert_blob = Stmt();
   m_insert_pack = Stmt();
@@ -82,6 +84,7 @@ void PackWriter::rollback() noexcept
   m_data_pack.clear();
   m_index_pack.clear();
   m_delta_pack.clear();
+  m_repair_pack.clear();
 }
 
 Result<bool> PackWriter::is_stored(const Key& key)
@@ -91,7 +94,7 @@ Result<bool> PackWriter::is_stored(const Key& key)
 }
 
 Result<void> PackWriter::insert_row(const Key& key, std::int64_t pack, std::int64_t offset,
-                                    std::int64_t size, std::span<const Key> children)
+                                    std::int64_t size, std::span<const Key> children, Logged logged)
 {
   const Bytes encoded = encode_children(children);
   m_insert_blob.bind(1, key.bytes()).bind(2, pack).bind(3, offset).bind(4, size);
@@ -101,7 +104,9 @@ Result<void> PackWriter::insert_row(const Key& key, std::int64_t pack, std::int6
     m_insert_blob.bind(5, encoded);
   }
   PAGABLE_TRY(m_insert_blob.run("indexing a blob"));
-  log_row(sqlite3_last_insert_rowid(m_db.handle()));
+  if (logged == Logged::yes) {
+    log_row(sqlite3_last_insert_rowid(m_db.handle()));
+  }
   m_counters.written.fetch_add(1, std::memory_order_relaxed);
   if ((++m_index_rows & 0x3fff) == 0) {
     PAGABLE_TRY(size_page_cache());
@@ -113,7 +118,7 @@ Result<void> PackWriter::insert_row(const Key& key, std::int64_t pack, std::int6
 
 Result<void> PackWriter::insert_pack(std::int64_t id, PackCodec codec, std::int64_t depth,
                                      std::uint64_t raw_size, std::span<const std::uint8_t> data,
-                                     std::span<const PackSlice> bases)
+                                     std::span<const PackSlice> bases, Logged logged)
 {
   PAGABLE_TRY(m_insert_pack.bind(1, id)
                   .bind(2, static_cast<std::int64_t>(codec))
@@ -121,7 +126,9 @@ Result<void> PackWriter::insert_pack(std::int64_t id, PackCodec codec, std::int6
                   .bind(4, static_cast<std::int64_t>(raw_size))
                   .bind(5, data)
                   .run("writing a pack"));
-  m_log.packs.push_back(id);
+  if (logged == Logged::yes) {
+    m_log.packs.push_back(id);
+  }
   std::size_t index_bytes = 24;
   for (std::size_t i = 0; i < bases.size(); ++i) {
     const PackSlice& b = bases[i];
@@ -249,6 +256,9 @@ Result<void> PackWriter::write_blob(const QueuedBlob& item)
   // INSERT OR IGNORE was before format 4: a big unchanged node of an update still ends the
   // delta pack: 24 mdn releases take 1.82 MB, against 1.90 when that pack went on.)
   PAGABLE_TRY_ASSIGN(const bool stored, is_stored(item.key));
+  if (stored && item.replace && m_replaced.insert(item.key).second) {
+    return replace_blob(item);
+  }
   if (stored) {
     m_counters.deduped.fetch_add(1, std::memory_order_relaxed);
     return {};
@@ -351,6 +361,28 @@ Result<void> PackWriter::write_blob(const QueuedBlob& item)
   return {};
 }
 
+Result<void> PackWriter::replace_blob(const QueuedBlob& item)
+{
+  // Every row of the key goes: format 4 allows several, and a reader takes whichever it
+  // finds first. The damaged bytes stay in their pack until gc rewrites it.
+  m_drop_rows.bind(1, item.key.bytes());
+  PAGABLE_TRY(m_drop_rows.run("dropping a damaged blob's rows"));
+  OpenPack& pack = m_repair_pack;
+  if (pack.blobs == 0) {
+    pack.id = m_next_pack_id++;
+  }
+  PAGABLE_TRY(insert_row(item.key, pack.id, static_cast<std::int64_t>(pack.buf.size()),
+                         static_cast<std::int64_t>(item.blob.data.size()), item.blob.children,
+                         Logged::no));
+  pack.buf.insert(pack.buf.end(), item.blob.data.begin(), item.blob.data.end());
+  ++pack.blobs;
+  m_counters.replaced.fetch_add(1, std::memory_order_relaxed);
+  if (pack.buf.size() >= m_options.pack_target_bytes) {
+    PAGABLE_TRY(finish_pack(pack));
+  }
+  return {};
+}
+
 Result<const std::vector<PackWriter::PackSlice>*> PackWriter::lineage(std::int64_t pack)
 {
   if (const auto it = m_lineages.find(pack); it != m_lineages.end()) {
@@ -409,7 +441,8 @@ Result<void> PackWriter::finish_pack(OpenPack& open)
   }
   PAGABLE_TRY(insert_pack(open.id, pack.codec, depth, open.buf.size(), pack.data,
                           pack.codec == PackCodec::zstd_prefix ? std::span<const PackSlice>(open.bases)
-                                                              : std::span<const PackSlice>()));
+                                                              : std::span<const PackSlice>(),
+                          &open == &m_repair_pack ? Logged::no : Logged::yes));
   if (pack.codec == PackCodec::zstd_prefix) {
     m_counters.delta_blobs.fetch_add(open.blobs, std::memory_order_relaxed);
   }
@@ -433,6 +466,7 @@ Result<void> PackWriter::finish_packs()
 {
   PAGABLE_TRY(finish_pack(m_data_pack));
   PAGABLE_TRY(finish_pack(m_delta_pack));
+  PAGABLE_TRY(finish_pack(m_repair_pack));
   return finish_pack(m_index_pack);
 }
 

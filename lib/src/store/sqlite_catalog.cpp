@@ -120,19 +120,45 @@ Result<void> upgrade_roots_table(Db& db)
                  "GROUP BY name");
 }
 
-Result<std::uint64_t> next_version(Db& db, std::string_view name)
+namespace {
+
+// One more than any number `name` was given: the names table remembers numbers whose
+// versions were removed since; the versions themselves are asked too, so that a names row
+// lost or behind never gives a number twice.
+Result<std::int64_t> first_unused_version(Db& db, std::string_view name)
 {
-  // The names table remembers numbers whose versions were removed since; the versions
-  // themselves are asked too, so that a names row lost or behind never gives a number twice.
   PAGABLE_TRY_ASSIGN(Stmt q, db.prepare("SELECT max(coalesce((SELECT last_version FROM names "
                                         "WHERE name = ?1), 0), coalesce((SELECT max(version) "
                                         "FROM roots WHERE name = ?1), 0)) + 1"));
   q.bind(1, name);
   PAGABLE_TRY(q.step("numbering a version"));
-  const std::int64_t next = q.column_int(0);
+  return q.column_int(0);
+}
+
+Result<void> remember_version(Db& db, std::string_view name, std::int64_t version)
+{
   PAGABLE_TRY_ASSIGN(Stmt up, db.prepare("INSERT OR REPLACE INTO names(name, last_version) "
                                          "VALUES (?1, ?2)"));
-  PAGABLE_TRY(up.bind(1, name).bind(2, next).run("numbering a version"));
+  return up.bind(1, name).bind(2, version).run("numbering a version");
+}
+
+} // namespace
+
+Result<void> claim_version(Db& db, std::string_view name, std::uint64_t version)
+{
+  PAGABLE_TRY_ASSIGN(const std::int64_t next, first_unused_version(db, name));
+  if (version < static_cast<std::uint64_t>(next)) {
+    return make_error(Errc::invalid_argument, "version " + std::to_string(version) + " of \"" +
+                                                  std::string(name) + "\": the name was given numbers up to " +
+                                                  std::to_string(next - 1) + " already");
+  }
+  return remember_version(db, name, static_cast<std::int64_t>(version));
+}
+
+Result<std::uint64_t> next_version(Db& db, std::string_view name)
+{
+  PAGABLE_TRY_ASSIGN(const std::int64_t next, first_unused_version(db, name));
+  PAGABLE_TRY(remember_version(db, name, next));
   return static_cast<std::uint64_t>(next);
 }
 

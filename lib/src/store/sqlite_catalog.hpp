@@ -38,6 +38,9 @@ Result<void> upgrade_roots_table(sql::Db& db);
 // Gives `name` its next version number (never one given before, even to a version removed
 // since) and records it as the name's highest. In the commit's write transaction.
 Result<std::uint64_t> next_version(sql::Db& db, std::string_view name);
+// Claims `version` for `name` (import_root): Errc::invalid_argument unless it is above every
+// number the name was given; the names table then remembers it.
+Result<void> claim_version(sql::Db& db, std::string_view name, std::uint64_t version);
 // Inserts `root` (version, time and figures set) as a row of format 5's table.
 Result<void> write_root(sql::Db& db, const RootRecord& root);
 // Records what version `version` of `name` added (RootRecord::bytes_added).

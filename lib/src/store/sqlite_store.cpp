@@ -77,6 +77,7 @@ public:
   Result<DiscardFigures> discard_writes_since(const WriteMark& mark) override;
   // --- RootCatalog ---
   Result<RootRecord> commit_root(RootRecord root) override;
+  Result<RootRecord> import_root(RootRecord root) override;
   Result<std::vector<RootRecord>> list_roots() const override;
   Result<std::vector<RootRecord>> list_versions(std::string_view name) const override;
   Result<std::optional<RootRecord>> get_root(std::string_view name) const override;
@@ -100,6 +101,9 @@ public:
 private:
   // Work for the writer thread: a blob to store, or a task that runs in a write transaction
   // of its own once everything queued before it is committed.
+  // Whether a committed root gets its name's next number or keeps its own (import_root).
+  enum class Numbering : std::uint8_t { next, kept };
+  Result<RootRecord> commit_numbered(RootRecord root, Numbering numbering);
   using Task = std::function<Result<void>(PackWriter&)>;
   struct QueuedTask {
     Task task;
@@ -379,7 +383,7 @@ Result<Key> SqliteStore::put(Blob blob, const PutHints& hints)
   if (m_error) {
     return *m_error;
   }
-  m_queue.emplace_back(QueuedBlob{key, std::move(blob), hints.delta_bases, hints.index});
+  m_queue.emplace_back(QueuedBlob{key, std::move(blob), hints.delta_bases, hints.index, hints.replace});
   m_queue_bytes += cost;
   ++m_enqueued;
   lock.unlock();
@@ -602,6 +606,16 @@ Result<DiscardFigures> SqliteStore::discard_writes_since(const WriteMark& mark)
 
 Result<RootRecord> SqliteStore::commit_root(RootRecord root)
 {
+  return commit_numbered(std::move(root), Numbering::next);
+}
+
+Result<RootRecord> SqliteStore::import_root(RootRecord root)
+{
+  return commit_numbered(std::move(root), Numbering::kept);
+}
+
+Result<RootRecord> SqliteStore::commit_numbered(RootRecord root, Numbering numbering)
+{
   PAGABLE_TRY(flush());
   if (root.created_unix_ms == 0) {
     root.created_unix_ms = now_unix_ms();
@@ -619,7 +633,11 @@ Result<RootRecord> SqliteStore::commit_root(RootRecord root)
       PAGABLE_TRY(confirm_reachable(*root.schema_key, children_of));
     }
     // Numbered in the transaction that makes it visible: two commits of one name get two.
-    PAGABLE_TRY_ASSIGN(root.version, next_version(writer.db(), root.name));
+    if (numbering == Numbering::kept) {
+      PAGABLE_TRY(claim_version(writer.db(), root.name, root.version));
+    } else {
+      PAGABLE_TRY_ASSIGN(root.version, next_version(writer.db(), root.name));
+    }
     const std::uint64_t before = root.bytes_added.value_or(0);
     root.bytes_added = before;
     PAGABLE_TRY(write_root(writer.db(), root));
@@ -795,6 +813,7 @@ StoreCounters SqliteStore::counters() const
   c.blobs_written = m_counters.written.load();
   c.blobs_deduped = m_counters.deduped.load();
   c.blobs_delta = m_counters.delta_blobs.load();
+  c.blobs_replaced = m_counters.replaced.load();
   c.bytes_written = m_counters.bytes_written.load();
   c.bytes_taken = m_counters.bytes_taken.load();
   c.gets = m_gets.load();

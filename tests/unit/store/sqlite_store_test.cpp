@@ -177,6 +177,20 @@ TEST_CASE("sqlite_store reports a byte flipped in stored data as corrupt, naming
   REQUIRE_FALSE(got);
   CHECK(got.error().code() == Errc::corrupt);
   CHECK_THAT(got.error().message(), Catch::Contains(k.to_hex()));
+  // A plain put trusts the index and mends nothing; a replacing one (pack --repair) does.
+  REQUIRE(s->put(blob_of(payload)));
+  REQUIRE(s->flush());
+  CHECK_FALSE(s->get(k));
+  store::PutHints replace;
+  replace.replace = true;
+  REQUIRE(s->put(blob_of(payload), replace));
+  REQUIRE(s->flush());
+  const auto mended = s->get(k);
+  REQUIRE(mended);
+  REQUIRE(mended->has_value());
+  CHECK((*mended)->data == blob_of(payload).data);
+  CHECK(s->counters().blobs_replaced == 1);
+  CHECK(test::archive::sql_int(path, "SELECT count(*) FROM blobs") == 1); // the bad row went
 }
 
 TEST_CASE("sqlite_store refuses a frame that claims an absurd size", "[store][sqlite][corruption]")
