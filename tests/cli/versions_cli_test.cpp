@@ -19,13 +19,26 @@ using json = nlohmann::json;
 
 namespace {
 
-// A document of `n` nodes-sized members, the `edit`-th member's text changed.
+// 600 characters that do not compress: what a version adds then takes pages of its own.
+std::string noise(int seed)
+{
+  std::uint64_t x = 0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(seed + 1);
+  std::string s;
+  for (int i = 0; i < 600; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    s += static_cast<char>('!' + x % 90);
+  }
+  return s;
+}
+
+// A document of `n` node-sized members, the `edit`-th member's number changed.
 std::string doc(int edit, int n = 40)
 {
   json d = json::object();
   for (int i = 0; i < n; ++i) {
-    d["member-" + std::to_string(i)] = {{"text", std::string(600, static_cast<char>('a' + i % 26))},
-                                        {"rev", i == edit ? 1000 + edit : i}};
+    d["member-" + std::to_string(i)] = {{"text", noise(i)}, {"rev", i == edit ? 1000 + edit : i}};
   }
   return d.dump();
 }
@@ -92,7 +105,7 @@ TEST_CASE("cli versions: what pack, log and stat say a version added is one figu
   test::TempDir dir;
   const auto archive = dir.file("a.pagable");
   test::write_file(dir.file("1.json"), doc(1, 200));
-  test::write_file(dir.file("2.json"), doc(150, 200));
+  test::write_file(dir.file("2.json"), doc(150, 400)); // 200 members more: new pages
   pack_report({archive, dir.file("1.json"), "--name", "d"});
   const auto size_before = std::filesystem::file_size(archive);
   const auto rep = pack_report({archive, dir.file("2.json"), "--name", "d"});

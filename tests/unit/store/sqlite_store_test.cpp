@@ -172,7 +172,7 @@ TEST_CASE("sqlite_store reports a byte flipped in stored data as corrupt, naming
     sqlite3_close(db);
   }
   sql(path, damage);
-  auto s = store::open_sqlite_store(path).value();
+  auto s = open_rw(path);
   auto got = s->get(k);
   REQUIRE_FALSE(got);
   CHECK(got.error().code() == Errc::corrupt);

@@ -150,7 +150,7 @@ TEST_CASE("verify: --deep validates each root against its stored schema", "[veri
   for (const auto& p : r.problems) {
     CHECK(p.kind == ProblemKind::schema_violation);
     CHECK(p.roots == std::vector<std::string>{"strict#1"});
-    CHECK_THAT(p.detail, Catch::StartsWith("root \"strict\": "));
+    CHECK_THAT(p.detail, Catch::StartsWith("root \"strict#1\": "));
     where.emplace(p.instance_location, p.schema_location);
   }
   CHECK(where == std::set<std::pair<std::string, std::string>>{
@@ -197,8 +197,8 @@ TEST_CASE("verify: --deep names roots whose schema or document cannot be used", 
     if (p.kind != ProblemKind::schema_violation) {
       continue;
     }
-    schema_named |= p.detail.starts_with("root \"bad-schema\": its stored schema cannot be used");
-    document_named |= p.detail.starts_with("root \"bad-document\": not checked against its schema");
+    schema_named |= p.detail.starts_with("root \"bad-schema#1\": its stored schema cannot be used");
+    document_named |= p.detail.starts_with("root \"bad-document#1\": not checked against its schema");
   }
   CHECK(schema_named);
   CHECK(document_named);
