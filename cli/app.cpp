@@ -51,6 +51,10 @@ std::unique_ptr<CLI::App> build_app(Context& ctx)
   add_pack_command(*app, ctx);
   add_hydrate_command(*app, ctx);
   add_unpack_command(*app, ctx);
+  add_log_command(*app, ctx);
+  add_diff_command(*app, ctx);
+  add_forget_command(*app, ctx);
+  add_repair_command(*app, ctx);
   return app;
 }
 
@@ -92,8 +96,9 @@ bool takes_value(const CLI::App& cmd, const CLI::App& top, const std::string& to
 // The arguments with $PAGABLE_ARCHIVE put in where a command's ARCHIVE was omitted. CLI11
 // gives the first positional argument to ARCHIVE whatever follows (`hydrate ROOT` read ROOT as
 // the archive), so the omission is decided here: with PAGABLE_ARCHIVE set, a command's first
-// positional argument is its archive only when it names a pagable archive file; otherwise
-// the environment's archive goes in front of it.
+// positional argument is its archive when it names a pagable archive file or ends in
+// ".pagable" (a new archive: `pack new.pagable doc.json` once packed doc.json into the
+// environment's archive); otherwise the environment's archive goes in front of it.
 std::vector<std::string> with_default_archive(const CLI::App& app, std::vector<std::string> args)
 {
   const char* env = std::getenv("PAGABLE_ARCHIVE");
@@ -129,7 +134,7 @@ std::vector<std::string> with_default_archive(const CLI::App& app, std::vector<s
     }
     break;
   }
-  if (i < args.size() && !store::is_archive_file(args[i])) {
+  if (i < args.size() && !store::is_archive_file(args[i]) && !args[i].ends_with(".pagable")) {
     args.insert(args.begin() + static_cast<std::ptrdiff_t>(i), env);
   }
   return args;

@@ -46,5 +46,9 @@ void add_verify_command(CLI::App& app, Context& ctx);
 void add_gc_command(CLI::App& app, Context& ctx);
 void add_rm_command(CLI::App& app, Context& ctx);
 void add_validate_command(CLI::App& app, Context& ctx);
+void add_log_command(CLI::App& app, Context& ctx);
+void add_diff_command(CLI::App& app, Context& ctx);
+void add_forget_command(CLI::App& app, Context& ctx);
+void add_repair_command(CLI::App& app, Context& ctx);
 
 } // namespace pagable::cli

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// pagable hydrate ARCHIVE ROOT: write one root (or the value at --at) to stdout as JSON.
+// pagable hydrate ARCHIVE ROOT: write one root (or the value at --at) to stdout as JSON; with
+// several --at (or --at-file), one value a line, read through one document and its cache.
 #include "app.hpp"
 #include "exit_codes.hpp"
 #include "reports.hpp"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
 
 namespace pagable::cli {
 namespace {
@@ -12,7 +17,10 @@ namespace {
 struct HydrateArgs {
   std::string archive;
   std::string root;
-  std::string at;
+  std::vector<std::string> ats; // --at, repeatable
+  std::string at_file;          // --at-file: one pointer a line ("-": standard input)
+  std::string missing = "error"; // --missing: error | null
+  std::string at;               // the one pointer when there is one
   int indent = -1;
   bool expand_refs = false;
   bool share_refs = false;
@@ -51,11 +59,103 @@ int write_types(const Archive& archive, const store::RootRecord& root, const Hyd
   return k_exit_ok;
 }
 
-int run_hydrate(const HydrateArgs& args, const Context& ctx, const Output& out)
+// Says where reading went around a damaged routing blob.
+void warn_detours(const hydrate::Document& doc, const Output& out)
+{
+  for (const auto& d : doc.detours()) {
+    out.warn("the routing of the object at \"" + d.pointer + "\" is damaged (" + d.reason +
+             "); its parts were scanned instead: run pagable verify");
+  }
+}
+
+// The pointers of --at and --at-file, in order.
+Result<std::vector<std::string>> pointers_of(const HydrateArgs& args)
+{
+  std::vector<std::string> pointers = args.ats;
+  if (args.at_file.empty()) {
+    return pointers;
+  }
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (args.at_file != "-") {
+    file.open(args.at_file);
+    if (!file) {
+      return make_error(Errc::io, args.at_file + ": cannot be read (" + std::strerror(errno) + ")");
+    }
+    in = &file;
+  }
+  std::string line;
+  while (std::getline(*in, line)) {
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    pointers.push_back(line); // an empty line is the whole document, as --at ""
+  }
+  if (in->bad()) {
+    return make_error(Errc::io, args.at_file + ": reading failed");
+  }
+  return pointers;
+}
+
+// Several pointers: each value on a line of its own (JSON Lines, compact), in the given
+// order. A pointer with no value fails the command after the others are written (exit 2,
+// naming each), or writes null with --missing null; any other error stops at once.
+int write_values(hydrate::Document& doc, const store::RootRecord& root,
+                 const std::vector<std::string>& pointers, const HydrateArgs& args,
+                 const hydrate::WriteOptions& options, const Output& out)
+{
+  std::ostream& os = out.document();
+  std::vector<std::string> unresolved;
+  for (const auto& p : pointers) {
+    auto written = doc.write_json(os, p, options);
+    if (!written && written.error().code() == Errc::not_found) {
+      if (args.missing == "null") {
+        os << "null";
+      } else {
+        unresolved.push_back(p);
+        continue;
+      }
+    } else if (!written) {
+      return out.error(std::move(written).error().with_context(root.name + p));
+    }
+    os << '\n';
+  }
+  os.flush();
+  if (!unresolved.empty()) {
+    std::string names;
+    for (const auto& p : unresolved) {
+      names += (names.empty() ? "\"" : ", \"") + p + "\"";
+    }
+    return out.error(make_error(Errc::not_found,
+                                root.name + ": " + std::to_string(unresolved.size()) + " of " +
+                                    std::to_string(pointers.size()) + " pointers have no value: " + names +
+                                    " (the others were written; --missing null writes null for them)"));
+  }
+  return k_exit_ok;
+}
+
+int run_hydrate(HydrateArgs args, const Context& ctx, const Output& out)
 {
   const auto t0 = std::chrono::steady_clock::now();
+  auto pointers = pointers_of(args);
+  if (!pointers) {
+    return out.error(std::move(pointers).error().with_context("--at-file"));
+  }
+  const bool many = pointers->size() > 1 || !args.at_file.empty();
+  if (many && args.indent >= 0) {
+    return out.error(make_error(Errc::invalid_argument,
+                                "--indent writes one value over several lines; with several "
+                                "pointers each value is one line"));
+  }
+  if (many && args.types) {
+    return out.error(make_error(Errc::invalid_argument, "--types takes one --at"));
+  }
+  if (args.missing != "error" && args.missing != "null") {
+    return out.error(make_error(Errc::invalid_argument, "--missing is error or null, not \"" + args.missing + "\""));
+  }
+  args.at = pointers->empty() ? std::string() : pointers->front();
   ArchiveOptions open_options;
-  if (!args.at.empty() && !args.types) {
+  if ((!args.at.empty() || many) && !args.types) {
     // A short random read: mapping the file spares a pread per page (ArchiveOptions says what
     // it risks). A whole document is read through system calls, so that its RSS stays small.
     open_options.read_mmap_bytes = 256 * 1024 * 1024;
@@ -77,11 +177,13 @@ int run_hydrate(const HydrateArgs& args, const Context& ctx, const Output& out)
   options.expand_refs = args.expand_refs ? hydrate::ExpandRefs::yes : hydrate::ExpandRefs::no;
   options.shared = args.share_refs ? hydrate::SharedNodes::refs : hydrate::SharedNodes::tree;
   options.max_output_bytes = args.max_output_bytes;
-  auto written = doc->write_json(out.document(), args.at, options);
-  for (const auto& d : doc->detours()) {
-    out.warn("the routing of the object at \"" + d.pointer + "\" is damaged (" + d.reason +
-             "); its parts were scanned instead: run pagable verify");
+  if (many) {
+    const int code = write_values(*doc, *root, *pointers, args, options, out);
+    warn_detours(*doc, out);
+    return code;
   }
+  auto written = doc->write_json(out.document(), args.at, options);
+  warn_detours(*doc, out);
   if (!written) {
     return out.error(std::move(written).error().with_context(root->name + args.at));
   }
@@ -113,8 +215,20 @@ void add_hydrate_command(CLI::App& app, Context& ctx)
       "hydrate", "Write a root (or the value at --at) to stdout as JSON, reading only the "
                  "blobs it needs");
   add_archive_option(*cmd, args->archive);
-  cmd->add_option("root", args->root, "Root name (or a unique prefix of its key)")->required();
-  cmd->add_option("--at", args->at, "JSON pointer (RFC 6901) of the value to write");
+  cmd->add_option("root", args->root,
+                  "The version to write: NAME (its newest), NAME#N, NAME~K, NAME@TIME or a key "
+                  "prefix (see pagable(1), SELECTORS)")
+      ->required();
+  cmd->add_option("--at", args->ats,
+                  "JSON pointer (RFC 6901) of the value to write; repeat it to write several values, "
+                  "one a line (JSON Lines), in the order given");
+  cmd->add_option("--at-file", args->at_file,
+                  "Read pointers from FILE, one a line (\"-\": standard input), after any --at; "
+                  "values are written one a line");
+  cmd->add_option("--missing", args->missing,
+                  "With several pointers, what a pointer with no value does: error (the default: "
+                  "the others are written, then exit 2 naming it) or null (write null)")
+      ->capture_default_str();
   cmd->add_option("--indent", args->indent, "Spaces per level (default: compact, one line)");
   cmd->add_flag("--expand-refs", args->expand_refs,
                 "Replace {\"$ref\": \"#/...\"} by its target (cycles stay as $ref)");

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// pagable ls ARCHIVE: list roots, oldest first.
+// pagable ls ARCHIVE [--all] [--prefix P] [--label K=V]: names with their newest version and
+// how many versions they hold, oldest first; every version with --all.
 #include "app.hpp"
 #include "exit_codes.hpp"
 #include "reports.hpp"
@@ -9,28 +10,47 @@ namespace {
 
 struct LsArgs {
   std::string archive;
+  bool all = false;
+  std::string prefix;
+  std::vector<std::string> labels;
 };
 
 int run_ls(const LsArgs& args, const Context& ctx, const Output& out)
 {
+  ListRequest request;
+  request.all = args.all ? AllVersions::yes : AllVersions::no;
+  request.prefix = args.prefix;
+  for (const auto& l : args.labels) {
+    const auto eq = l.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return out.error(make_error(Errc::invalid_argument, "--label wants KEY=VALUE, got \"" + l + "\""));
+    }
+    request.labels[l.substr(0, eq)] = l.substr(eq + 1);
+  }
   auto archive = open_archive(args.archive, OpenMode::read_only, ctx);
   if (!archive) {
     return out.error(archive.error());
   }
-  auto roots = (*archive)->list_roots();
-  if (!roots) {
-    return out.error(roots.error());
+  auto listed = (*archive)->list(request);
+  if (!listed) {
+    return out.error(listed.error());
   }
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& r : *roots) {
-    list.push_back(to_json(r));
+  for (const auto& [r, count] : *listed) {
+    nlohmann::json j = to_json(r);
+    j["versions"] = count;
+    list.push_back(j);
     std::string labels;
     for (const auto& [k, v] : r.labels) {
-      labels += " " + k + "=" + v;
+      labels += "  " + printable(k) + "=" + printable(v);
     }
-    out.line(format_time(r.created_unix_ms) + "  " + r.key.short_hex() + "  " + r.name + labels);
+    const std::string extra =
+        args.all ? (r.bytes_added ? "  " + human_bytes(*r.bytes_added) : "  ?")
+                 : "  (" + std::to_string(count) + (count == 1 ? " version)" : " versions)");
+    out.line(format_time(r.created_unix_ms) + "  " + r.key.short_hex() + "  " +
+             printable(version_name(r)) + extra + labels);
   }
-  out.report({{"archive", args.archive}, {"roots", list}});
+  out.report({{"archive", args.archive}, {"all", args.all}, {"roots", list}});
   return k_exit_ok;
 }
 
@@ -39,8 +59,15 @@ int run_ls(const LsArgs& args, const Context& ctx, const Output& out)
 void add_ls_command(CLI::App& app, Context& ctx)
 {
   auto args = std::make_shared<LsArgs>();
-  auto* cmd = app.add_subcommand("ls", "List the archive's roots, oldest first: time, key, name, labels");
+  auto* cmd = app.add_subcommand(
+      "ls", "List names with their newest version (NAME#N) and how many versions they hold, "
+            "oldest first: time, key, name, labels");
   add_archive_option(*cmd, args->archive);
+  cmd->add_flag("-a,--all", args->all, "List every version, with what each added");
+  cmd->add_option("--prefix", args->prefix, "Only names that start with P");
+  cmd->add_option("--label", args->labels,
+                  "Only versions with label KEY=VALUE (repeatable: all of them); without --all, "
+                  "the newest version is the one that must have them");
   cmd->callback([args, &ctx] {
     ctx.run = [args, &ctx](const Output& out) { return run_ls(*args, ctx, out); };
   });

@@ -8,6 +8,7 @@
 
 #include <pagable/archive.hpp>
 #include <pagable/schema.hpp>
+#include <pagable/selector.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -32,27 +33,10 @@ struct PackArgs {
   std::string schema;
   std::vector<std::string> schema_paths;
   bool validate_formats = false;
-  std::string update_of; // a root name or key prefix
+  std::string update_of; // a selector
+  std::string time;      // --time: when the version was made (ISO-8601)
+  bool repair = false;   // --repair: read back what would be reused, replace what is damaged
 };
-
-// "dir/api.github.com.json.zst" -> "api.github.com"; "-" -> "stdin".
-std::string root_name_for(const std::string& file)
-{
-  if (file == "-") {
-    return "stdin";
-  }
-  std::string base = file.substr(file.find_last_of('/') == std::string::npos ? 0 : file.find_last_of('/') + 1);
-  for (const char* ext : {".zst", ".zstd", ".gz"}) {
-    if (base.size() > std::strlen(ext) && base.ends_with(ext)) {
-      base.resize(base.size() - std::strlen(ext));
-      break;
-    }
-  }
-  if (base.size() > 5 && base.ends_with(".json")) {
-    base.resize(base.size() - 5);
-  }
-  return base;
-}
 
 Result<std::map<std::string, std::string>> parse_labels(const std::vector<std::string>& labels)
 {
@@ -133,9 +117,28 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
   if (args.files.size() > 1 && !args.name.empty()) {
     return out.error(make_error(Errc::invalid_argument, "--name names one file; several were given"));
   }
+  if (args.repair && !args.update_of.empty()) {
+    return out.error(make_error(Errc::invalid_argument,
+                                "--repair stores fresh copies without deltas; --update-of does not apply"));
+  }
   if (args.files.size() > 1 && !args.update_of.empty()) {
     return out.error(
         make_error(Errc::invalid_argument, "--update-of names one file's older version; several were given"));
+  }
+  // Names are checked before anything is opened: a name selectors or unpack could not take
+  // is refused with nothing written.
+  if (!args.name.empty()) {
+    if (auto ok = check_root_name(args.name); !ok) {
+      return out.error(std::move(ok).error().with_context("--name"));
+    }
+  }
+  std::int64_t created_ms = 0;
+  if (!args.time.empty()) {
+    auto t = parse_time(args.time, TimeBound::start);
+    if (!t) {
+      return out.error(std::move(t).error().with_context("--time"));
+    }
+    created_ms = *t;
   }
   auto labels = parse_labels(args.labels);
   if (!labels) {
@@ -166,12 +169,14 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
   }
   request.settings = *settings;
   request.labels = *labels;
+  request.created_unix_ms = created_ms;
   request.options.workers = args.jobs;
   request.options.max_depth = args.max_depth;
   request.options.max_string_bytes = args.max_string_bytes;
   request.options.max_node_bytes = args.max_node_bytes;
   request.options.dangling_refs =
       args.allow_dangling_refs ? pack::DanglingRefs::allow : pack::DanglingRefs::error;
+  request.options.reuse = args.repair ? pack::Reuse::after_reading : pack::Reuse::by_index;
   if (!args.update_of.empty()) {
     auto old = (*archive)->find_root(args.update_of);
     if (!old) {
@@ -188,7 +193,7 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
                            {"delta_nodes", 0}};
   const auto t0 = std::chrono::steady_clock::now();
   for (const auto& file : args.files) {
-    request.name = args.name.empty() ? root_name_for(file) : args.name;
+    request.name = args.name.empty() ? default_root_name(file) : args.name;
     request.source = file;
     PackEvents events;
     events.retrying = [&out, &file](const Error& why) {
@@ -245,11 +250,25 @@ int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
     }
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.2f", p.seconds);
-    out.line("packed " + file + " as " + p.root.name + ": " + p.result.key.short_hex() + ", " +
-             std::to_string(p.result.nodes) + " nodes (" + std::to_string(p.new_nodes) +
-             " new, " + std::to_string(p.delta_nodes) + " as deltas), " +
-             std::to_string(p.result.bytes_in) + " bytes in, " +
-             std::to_string(p.bytes_added) + " bytes added, " + secs + " s");
+    if (args.repair) {
+      const std::string replaced = std::to_string(p.blobs_replaced) + " damaged " +
+                                   (p.blobs_replaced == 1 ? "node" : "nodes") + " replaced, " +
+                                   std::to_string(p.new_nodes) + " missing or new stored";
+      if (p.version_added == VersionAdded::no) {
+        out.line("repaired " + file + " in " + args.archive + ": " + replaced + "; " +
+                 printable(p.root.name) + "#" + std::to_string(p.root.version) +
+                 " holds this document, no version added; " + secs + " s");
+        continue;
+      }
+      out.line("repaired " + file + " in " + args.archive + ": " + replaced + "; no version held it:");
+    }
+    // Nothing is replaced: a name packed again gets a new version.
+    out.line("packed " + file + " into " + args.archive + ": " + printable(p.root.name) +
+             ": version " + std::to_string(p.root.version) + ", " + std::to_string(p.new_nodes) +
+             " nodes new (" + std::to_string(p.delta_nodes) + " as deltas) of " +
+             std::to_string(p.result.nodes) + ", " + human_bytes(p.bytes_added) + " added; " +
+             p.result.key.short_hex() + ", " + std::to_string(p.result.bytes_in) + " bytes in, " +
+             secs + " s");
   }
   if (only_error) {
     return out.error(*only_error);
@@ -273,11 +292,14 @@ void add_pack_command(CLI::App& app, Context& ctx)
 {
   auto args = std::make_shared<PackArgs>();
   auto* cmd = app.add_subcommand(
-      "pack", "Store JSON documents (plain, zstd or gzip; - = stdin) as roots of the archive, "
-              "creating it if missing");
+      "pack", "Store JSON documents (plain, zstd or gzip; - = stdin) as new versions of their "
+              "names, creating the archive if missing; nothing is replaced");
   add_archive_option(*cmd, args->archive);
   cmd->add_option("files", args->files, "JSON files to pack; each becomes its own root")->required();
-  cmd->add_option("--name", args->name, "Root name (default: the file name without .json)")
+  cmd->add_option("--name", args->name,
+                  "The name the document becomes a new version of (default: the file name without "
+                  ".json, '#', '~' and '@' made '_'); no '#', '~', '@', control characters, "
+                  "\"..\" or empty components, at most 255 bytes")
       ->check(CLI::Validator(
           [](const std::string& name) { return name.empty() ? std::string("a root name cannot be empty") : ""; },
           "NAME"));
@@ -304,9 +326,16 @@ void add_pack_command(CLI::App& app, Context& ctx)
   cmd->add_flag("--validate-formats", args->validate_formats,
                 "With --schema: assert \"format\" (date-time, email, uri, ...)");
   cmd->add_option("--update-of", args->update_of,
-                  "Root (name or key prefix) this file is a new version of: new nodes are stored "
-                  "as deltas against its nodes at the same JSON paths (default: the root being "
-                  "replaced, if any)");
+                  "The version (a selector: NAME, NAME#N, NAME~K, NAME@TIME, key prefix) this file "
+                  "changes: new nodes are stored as deltas against its nodes at the same JSON "
+                  "paths (default: the newest version of the name, if any)");
+  cmd->add_flag("--repair", args->repair,
+                "Read back every stored node this file would reuse and store a fresh copy of each "
+                "one that is damaged or missing (what verify advises; slower than a plain pack, and "
+                "without deltas). No version is added when one already holds the document");
+  cmd->add_option("--time", args->time,
+                  "When the version was made (ISO-8601, UTC unless an offset is given; default: "
+                  "now), for importing a history: NAME@TIME and forget go by it");
   cmd->callback([args, &ctx] {
     ctx.run = [args, &ctx](const Output& out) { return run_pack(*args, ctx, out); };
   });

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// pagable rm ARCHIVE ROOT... | --keep-last N [--prefix P]: remove roots (gc then frees their
-// blobs).
+// pagable rm ARCHIVE SELECTOR... | --keep-last N [--prefix P]: remove every version of a name,
+// or one version (NAME#N, NAME~K, NAME@TIME, key prefix); gc then frees their blobs.
 #include "app.hpp"
 #include "exit_codes.hpp"
+#include "reports.hpp"
 
 namespace pagable::cli {
 namespace {
@@ -20,7 +21,7 @@ int run_rm(const RmArgs& args, const Context& ctx, const Output& out)
   if (args.roots.empty() == !keep) {
     return out.error(
         make_error(Errc::invalid_argument,
-                   "rm takes either root names or --keep-last N, not both or neither"));
+                   "rm takes either names and versions or --keep-last N, not both or neither"));
   }
   if (!args.prefix.empty() && !keep) {
     return out.error(make_error(Errc::invalid_argument, "--prefix goes with --keep-last"));
@@ -35,20 +36,22 @@ int run_rm(const RmArgs& args, const Context& ctx, const Output& out)
     request.keep_last = static_cast<std::size_t>(args.keep_last);
     request.prefix = args.prefix;
   }
-  auto doomed = (*archive)->plan_remove(request);
-  if (!doomed) {
-    return out.error(doomed.error());
+  auto plan = (*archive)->plan_remove(request);
+  if (!plan) {
+    return out.error(std::move(plan).error().with_context(args.archive));
   }
-  auto removed = (*archive)->remove(*doomed);
+  auto removed = (*archive)->remove(*plan);
   if (!removed) {
     return out.error(removed.error());
   }
-  for (const auto& name : *removed) {
-    out.line("removed " + name);
+  for (const auto& what : removed->removed) {
+    out.line("removed " + printable(what));
   }
-  out.line(std::to_string(removed->size()) +
-           " root(s) removed; run `pagable gc` to free their blobs");
-  out.report({{"archive", args.archive}, {"removed", *removed}});
+  out.line(std::to_string(removed->versions_removed) +
+           " version(s) removed; run `pagable gc` to free their blobs");
+  out.report({{"archive", args.archive},
+              {"removed", removed->removed},
+              {"versions_removed", removed->versions_removed}});
   return k_exit_ok;
 }
 
@@ -58,14 +61,18 @@ void add_rm_command(CLI::App& app, Context& ctx)
 {
   auto args = std::make_shared<RmArgs>();
   auto* cmd = app.add_subcommand(
-      "rm", "Remove roots by name, or keep only the newest N (their blobs stay until gc)");
+      "rm", "Remove every version of a name, or one version (NAME#N, ...), or all names but the "
+            "newest N (their blobs stay until gc)");
   add_archive_option(*cmd, args->archive);
-  cmd->add_option("roots", args->roots, "Names of the roots to remove");
+  cmd->add_option("roots", args->roots,
+                  "A name (every version of it) or a selector of one version: NAME#N, NAME~K, "
+                  "NAME@TIME, key prefix");
   cmd->add_option("--keep-last", args->keep_last,
-                  "Remove all roots but the newest N (of those matching --prefix)")
+                  "Remove every version of all names but the N whose newest version is newest "
+                  "(of those matching --prefix); forget --keep-last keeps N versions per name")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--prefix", args->prefix,
-                  "With --keep-last: consider only roots whose name starts with P");
+                  "With --keep-last: consider only names that start with P");
   cmd->callback([args, &ctx] {
     ctx.run = [args, &ctx](const Output& out) { return run_rm(*args, ctx, out); };
   });

@@ -33,7 +33,15 @@ int run_stat(const StatArgs& args, const Context& ctx, const Output& out)
     boundaries = "unusable: " + stats->boundaries_error + " (pack refuses this archive)";
   }
   out.line("format:         " + std::to_string(s.format_version));
-  out.line("roots:          " + std::to_string(s.roots));
+  out.line("roots:          " + std::to_string(s.roots) + " versions of " + std::to_string(s.names) +
+           " names");
+  if (stats->newest) {
+    const store::RootRecord& newest = *stats->newest;
+    out.line("newest version: " + printable(version_name(newest)) + ", " +
+             (newest.bytes_added ? human_bytes(*newest.bytes_added) + " added"
+                                 : std::string("bytes added unknown")) +
+             " (" + std::to_string(stats->bytes_added_total) + " bytes added by all versions)");
+  }
   out.line("with a schema:  " + std::to_string(stats->roots_with_schema) + " roots (pack --schema)");
   out.line("blobs:          " + std::to_string(s.blobs));
   out.line("bytes logical:  " + std::to_string(s.bytes_logical) + " (distinct blob data)");

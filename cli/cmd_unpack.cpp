@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// pagable unpack ARCHIVE [ROOT...] [-C DIR]: write roots back as ROOT.json files. A damaged
-// root does not stop it: every healthy root is written, the damaged ones are listed, exit 5.
+// pagable unpack ARCHIVE [SELECTOR...] [-C DIR] [--all-versions]: write versions back as
+// NAME.json (NAME#N.json) files. A damaged version does not stop it: every healthy one is
+// written, the damaged ones are listed, exit 5.
 #include "app.hpp"
 #include "exit_codes.hpp"
 #include "interrupt.hpp"
@@ -14,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <ostream>
 #include <streambuf>
 #include <utility>
@@ -27,6 +29,7 @@ struct UnpackArgs {
   std::vector<std::string> roots;
   std::string directory = ".";
   int indent = -1;
+  bool all_versions = false;
 };
 
 // Returns true iff `name` stays inside the target directory as a relative path: no absolute
@@ -154,12 +157,13 @@ Result<Fd> open_parent(const Fd& top, const std::string& top_name, const std::st
   return dir;
 }
 
-// Writes the root as `name`.json below `top`: into a temporary file first, renamed into place
-// once complete, removed if the write fails or is interrupted.
+// Writes the version as `base`.json below `top`: into a temporary file first, renamed into
+// place once complete, removed if the write fails or is interrupted.
 Result<std::uint64_t> write_root(const Archive& archive, const store::RootRecord& root,
-                                 const Fd& top, const std::string& top_name, int indent)
+                                 const std::string& base, const Fd& top, const std::string& top_name,
+                                 int indent)
 {
-  const std::string file = root.name + ".json";
+  const std::string file = base + ".json";
   PAGABLE_TRY_ASSIGN(const Fd dir, open_parent(top, top_name, file));
   const std::string leaf = file.substr(file.find_last_of('/') + 1);
   const std::string tmp = leaf + ".tmp";
@@ -215,24 +219,16 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
   if (!archive) {
     return out.error(archive.error());
   }
-  std::vector<store::RootRecord> roots;
-  if (args.roots.empty()) {
-    auto all = (*archive)->list_roots();
-    if (!all) {
-      return out.error(all.error());
-    }
-    roots = std::move(*all);
-  } else {
-    for (const auto& r : args.roots) {
-      auto root = (*archive)->find_root(r);
-      if (!root) {
-        return out.error(root.error());
-      }
-      roots.push_back(std::move(*root));
-    }
+  // Each name's newest version; with --all-versions every version, as NAME#N.json.
+  auto roots = (*archive)->select(args.roots, args.all_versions ? AllVersions::yes : AllVersions::no);
+  if (!roots) {
+    return out.error(roots.error());
   }
+  const auto base_of = [&](const store::RootRecord& r) {
+    return args.all_versions ? r.name + "#" + std::to_string(r.version) : r.name;
+  };
   // Refuse every unsafe name before writing anything.
-  for (const auto& r : roots) {
+  for (const auto& r : *roots) {
     if (!is_safe_name(r.name)) {
       return out.error(make_error(Errc::invalid_argument,
                                   "root name \"" + r.name + "\" would escape " + args.directory +
@@ -247,30 +243,35 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
   }
   catch_interrupts();
   nlohmann::json files = nlohmann::json::array();
-  // Roots whose data is damaged: the others are still written (issue 20), these are listed
-  // and make the exit status 5.
+  // Versions whose data is damaged: the others are still written (issue 20), these are
+  // listed and make the exit status 5.
   nlohmann::json damaged = nlohmann::json::array();
   std::string damaged_names;
-  for (const auto& r : roots) {
-    const auto path = std::filesystem::path(args.directory) / (r.name + ".json");
-    auto bytes = write_root(**archive, r, top, args.directory, args.indent);
+  for (const auto& r : *roots) {
+    const auto path = std::filesystem::path(args.directory) / (base_of(r) + ".json");
+    auto bytes = write_root(**archive, r, base_of(r), top, args.directory, args.indent);
     if (!bytes) {
-      Error e = std::move(bytes).error().with_context(r.name);
+      Error e = std::move(bytes).error().with_context(base_of(r));
       if (!is_damage(e.code())) {
         return out.error(e);
       }
       out.error_line(e);
-      damaged.push_back({{"root", r.name}, {"key", r.key.to_hex()}, {"message", e.message()}});
-      damaged_names += (damaged_names.empty() ? "" : ", ") + r.name;
+      damaged.push_back(
+          {{"root", r.name}, {"version", r.version}, {"key", r.key.to_hex()}, {"message", e.message()}});
+      damaged_names += (damaged_names.empty() ? "" : ", ") + base_of(r);
       continue;
     }
-    files.push_back({{"root", r.name}, {"key", r.key.to_hex()}, {"path", path.string()}, {"bytes", *bytes}});
+    files.push_back({{"root", r.name},
+                     {"version", r.version},
+                     {"key", r.key.to_hex()},
+                     {"path", path.string()},
+                     {"bytes", *bytes}});
     out.line(path.string() + " (" + std::to_string(*bytes) + " bytes)");
   }
   out.report({{"archive", args.archive}, {"directory", args.directory}, {"files", files}, {"damaged", damaged}});
   if (!damaged.empty()) {
     out.error_line(make_error(Errc::corrupt, std::to_string(damaged.size()) + " of " +
-                                                 std::to_string(roots.size()) + " roots are damaged and were not written: " +
+                                                 std::to_string(roots->size()) + " versions are damaged and were not written: " +
                                                  damaged_names + " (pagable verify names the damage)"));
     return k_exit_unusable;
   }
@@ -282,9 +283,14 @@ int run_unpack(const UnpackArgs& args, const Context& ctx, const Output& out)
 void add_unpack_command(CLI::App& app, Context& ctx)
 {
   auto args = std::make_shared<UnpackArgs>();
-  auto* cmd = app.add_subcommand("unpack", "Write roots (default: all) back as ROOT.json files");
+  auto* cmd = app.add_subcommand(
+      "unpack", "Write versions back as NAME.json files (default: each name's newest version)");
   add_archive_option(*cmd, args->archive);
-  cmd->add_option("roots", args->roots, "Roots to write (default: every root)");
+  cmd->add_option("roots", args->roots,
+                  "Versions to write (selectors: NAME, NAME#N, NAME~K, NAME@TIME, key prefix; "
+                  "default: each name's newest)");
+  cmd->add_flag("--all-versions", args->all_versions,
+                "Write every version (of the names given, or of every name) as NAME#N.json");
   cmd->add_option("-C,--directory", args->directory, "Write into this directory")->capture_default_str();
   cmd->add_option("--indent", args->indent, "Spaces per level (default: compact)");
   cmd->callback([args, &ctx] {

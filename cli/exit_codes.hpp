@@ -11,7 +11,7 @@ enum ExitCode : int {
   k_exit_ok = 0,
   k_exit_bad_input = 1,      // JSON syntax, schema validation, dangling reference, limits
   k_exit_usage = 2,          // bad options or arguments (also: a named root does not exist)
-  k_exit_problems = 3,       // verify found problems
+  k_exit_problems = 3,       // verify found problems; repair lost versions
   k_exit_busy = 4,           // the write lock was not free within --lock-wait
   k_exit_unusable = 5,       // missing, not a pagable archive, newer format, corrupt
   k_exit_io = 6,             // disk full, permission denied

@@ -1,21 +1,12 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include "reports.hpp"
 
-#include <ctime>
+#include <cstdio>
+#include <iterator>
 
 namespace pagable::cli {
 
 using nlohmann::json;
-
-std::string format_time(std::int64_t unix_ms)
-{
-  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 namespace {
 
@@ -29,20 +20,63 @@ json key_or_null(const std::optional<Key>& key)
 json to_json(const store::RootRecord& r)
 {
   json stats = json::parse(r.stats_json, nullptr, false);
-  if (stats.is_discarded()) {
+  if (!stats.is_object()) {
     stats = json::object();
   }
+  const auto figure = [&](const char* name) {
+    return stats.contains(name) && stats[name].is_number_unsigned() ? stats[name] : json(nullptr);
+  };
   return {{"name", r.name},
+          {"version", r.version},
           {"key", r.key.to_hex()},
           {"schema_key", key_or_null(r.schema_key)},
           {"created", format_time(r.created_unix_ms)},
+          {"created_unix_ms", r.created_unix_ms},
           {"labels", r.labels},
-          {"stats", stats}};
+          {"stats", stats},
+          {"nodes", figure("nodes")},
+          {"new_nodes", figure("new_nodes")},
+          {"bytes_added", r.bytes_added ? json(*r.bytes_added) : json(nullptr)}};
+}
+
+json to_json(const ForgetReport& report, std::string_view archive, DryRun dry_run)
+{
+  json names = json::array();
+  std::size_t removed = 0;
+  for (const auto& n : report.names) {
+    json keep = json::array();
+    json remove = json::array();
+    for (const auto& d : n.decisions) {
+      json v = to_json(d.version);
+      v["reasons"] = d.reasons;
+      (d.keep ? keep : remove).push_back(std::move(v));
+    }
+    removed += n.removed;
+    names.push_back({{"name", n.name}, {"keep", keep}, {"remove", remove}, {"removed", n.removed}});
+  }
+  return {{"archive", archive}, {"dry_run", dry_run == DryRun::yes}, {"names", names}, {"removed", removed}};
+}
+
+json to_json(const DiffReport& d, std::string_view archive, std::string_view at)
+{
+  json out = {{"archive", archive},
+              {"a", to_json(d.a)},
+              {"b", to_json(d.b)},
+              {"at", at},
+              {"equal", d.result.equal()},
+              {"patch", json::parse(diff::to_json_patch(d.result.patch).dump())},
+              {"stats", {{"blobs_read", d.result.stats.blobs_read}, {"bytes_read", d.result.stats.bytes_read}}}};
+  if (d.result.merge_patch) {
+    out["merge_patch"] = json::parse(d.result.merge_patch->dump());
+  }
+  return out;
 }
 
 json to_json(const PackReport& p, const std::string& file)
 {
   json doc = {{"root", p.root.name},
+              {"version", p.root.version},
+              {"created", format_time(p.root.created_unix_ms)},
               {"key", p.result.key.to_hex()},
               {"nodes", p.result.nodes},
               {"new_nodes", p.new_nodes},
@@ -52,6 +86,8 @@ json to_json(const PackReport& p, const std::string& file)
               {"dangling_refs", p.result.dangling},
               {"update_of", key_or_null(p.update_of)},
               {"delta_nodes", p.delta_nodes},
+              {"blobs_replaced", p.blobs_replaced},
+              {"version_added", p.version_added == VersionAdded::yes},
               {"seconds", p.seconds},
               {"file", file}};
   if (p.schema_key) {
@@ -123,6 +159,9 @@ json to_json(const ArchiveStats& a)
     }
   }
   json out = {{"roots", s.roots},
+              {"names", s.names},
+              {"newest_version", a.newest ? to_json(*a.newest) : json(nullptr)},
+              {"bytes_added_total", a.bytes_added_total},
               {"blobs", s.blobs},
               {"bytes_logical", s.bytes_logical},
               {"bytes_stored", s.bytes_stored},
@@ -150,6 +189,51 @@ json to_json(const TypedValue& v)
   return out;
 }
 
+std::string human_bytes(std::uint64_t bytes)
+{
+  if (bytes < 1000) {
+    return std::to_string(bytes) + " bytes";
+  }
+  const char* units[] = {"kB", "MB", "GB", "TB"};
+  double v = static_cast<double>(bytes) / 1000.0;
+  std::size_t u = 0;
+  while (v >= 999.95 && u + 1 < std::size(units)) {
+    v /= 1000.0;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, v < 9.995 ? "%.2f %s" : (v < 99.95 ? "%.1f %s" : "%.0f %s"), v, units[u]);
+  return buf;
+}
+
+std::string printable(std::string_view text)
+{
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string out;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += k_hex[c >> 4];
+      out += k_hex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+std::string version_name(const store::RootRecord& r)
+{
+  return r.name + "#" + std::to_string(r.version);
+}
+
 std::string next_step_text(verify::NextStep step, std::string_view archive)
 {
   const std::string a(archive);
@@ -167,9 +251,12 @@ std::string next_step_text(verify::NextStep step, std::string_view archive)
            "what is readable with `sqlite3 " + a + " .recover` and re-pack the affected roots' "
            "documents into a new archive";
   case verify::NextStep::repack_or_remove:
-    return "re-pack the documents of the affected roots (pagable pack stores the missing or "
-           "damaged blobs again under the same keys), or remove those roots with `pagable rm` "
-           "and run `pagable gc`; then run `pagable verify` again";
+    return "if you have the affected versions' documents, `pagable pack --repair " + a +
+           " FILE...` stores fresh copies of the damaged and missing blobs (it adds no version "
+           "for a document a version holds); otherwise `pagable repair " + a +
+           " NEW.pagable` copies every readable version into a new archive and lists what was "
+           "lost, or remove the affected versions with `pagable rm` and run `pagable gc`; then "
+           "run `pagable verify` again";
   }
   return "";
 }

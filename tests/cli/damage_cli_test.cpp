@@ -71,7 +71,7 @@ TEST_CASE("unpack: a damaged root does not stop it, the healthy ones are written
   }
   CHECK_FALSE(std::filesystem::exists(out + "/b.json"));
   CHECK_FALSE(std::filesystem::exists(out + "/b.json.tmp"));
-  CHECK_THAT(r.err, Catch::Contains("1 of 4 roots are damaged") && Catch::Contains(": b"));
+  CHECK_THAT(r.err, Catch::Contains("1 of 4 versions are damaged") && Catch::Contains(": b"));
 
   // Without --json: the same, in words.
   const auto human = run_pagable({"unpack", archive, "-C", dir.file("out2")});

@@ -243,8 +243,13 @@ TEST_CASE("golden: the format 4 archive reads, verifies and hydrates, finding ke
   test::TempDir dir;
   // Made from format 3's input: only the blob table's key index differs.
   const std::string key = "f98144ea1a97a222954cd305f289c3494b21bd4f364318d039ed97e8c94fb26d";
+  const auto untouched = dir.file("untouched4.pagable");
+  test::write_file(untouched, test::read_file(k_golden_dir + "/format-4.pagable"));
+  CHECK(format_of(untouched) == 4);
   const auto copy = check_golden(dir, "format-4", key, "format-3");
-  CHECK(format_of(copy) == 4);
+  // The pack in check_golden wrote a root: the archive is upgraded in place, its one root
+  // now version 1 of its name, the new one version 1 of "again".
+  CHECK(format_of(copy) == pagable::k_format_version);
   CHECK(key_index_of(copy) == "prefix");
   CHECK(fingerprint_of(copy) == 2);
   check_routed_lookup(copy);
@@ -267,7 +272,7 @@ TEST_CASE("golden: the format 4 archive reads, verifies and hydrates, finding ke
   const auto again = run_pagable({"--json", "pack", old, k_golden_dir + "/format-3.json", "--name", "again"});
   REQUIRE(again.exit_code == 0);
   CHECK(test::report_of(again, "pack")["new_nodes"] == 0);
-  CHECK(format_of(old) == 4);
+  CHECK(format_of(old) == pagable::k_format_version);
   CHECK(key_index_of(old) == "unique");
   CHECK(run_pagable({"verify", old}).exit_code == 0);
 
@@ -278,7 +283,7 @@ TEST_CASE("golden: the format 4 archive reads, verifies and hydrates, finding ke
   const auto rows_before = test::archive::sql_int(compacted, "SELECT sum(id) FROM blobs");
   REQUIRE(run_pagable({"gc", compacted, "--compact"}).exit_code == 0);
   CHECK(key_index_of(compacted) == "prefix");
-  CHECK(format_of(compacted) == 4);
+  CHECK(format_of(compacted) == pagable::k_format_version);
   CHECK(test::archive::sql_int(compacted, "SELECT sum(id) FROM blobs") == rows_before);
   const auto hydrated = run_pagable({"hydrate", compacted, "golden"});
   REQUIRE(hydrated.exit_code == 0);
@@ -292,4 +297,65 @@ TEST_CASE("golden: the format 4 archive reads, verifies and hydrates, finding ke
   // A second compaction finds format 4's table and leaves it.
   REQUIRE(run_pagable({"gc", compacted, "--compact"}).exit_code == 0);
   CHECK(key_index_of(compacted) == "prefix");
+}
+
+TEST_CASE("golden: a format 4 archive reads as one version a root and is upgraded in place by the "
+          "first write, atomically",
+          "[cli][golden][versions]")
+{
+  test::TempDir dir;
+  const auto archive = dir.file("format-4.pagable");
+  test::write_file(archive, test::read_file(k_golden_dir + "/format-4.pagable"));
+  const std::string key = "f98144ea1a97a222954cd305f289c3494b21bd4f364318d039ed97e8c94fb26d";
+  // Read as it is: version 1 of "golden", what it added unknown.
+  const auto log = test::report_of(run_pagable({"--json", "log", archive, "golden"}), "log");
+  REQUIRE(log["versions"].size() == 1);
+  CHECK(log["versions"][0]["version"] == 1);
+  CHECK(log["versions"][0]["bytes_added"].is_null());
+  CHECK(run_pagable({"hydrate", archive, "golden#1", "--at", "/log/2999"}).exit_code == 0);
+  CHECK(format_of(archive) == 4);
+  // A pack that fails before committing leaves it a format 4 archive.
+  test::write_file(dir.file("bad.json"), "{\"truncated\": ");
+  CHECK(run_pagable({"pack", archive, dir.file("bad.json"), "--name", "golden"}).exit_code == 1);
+  CHECK(format_of(archive) == 4);
+  // The first version written upgrades it: golden gets its version 2.
+  const auto next = run_pagable({"--json", "pack", archive, k_golden_dir + "/format-5.json", "--name", "golden"});
+  REQUIRE(next.exit_code == 0);
+  CHECK(test::report_of(next, "pack")["documents"][0]["version"] == 2);
+  CHECK(format_of(archive) == pagable::k_format_version);
+  const auto v1 = run_pagable({"hydrate", archive, "golden#1"});
+  REQUIRE(v1.exit_code == 0);
+  CHECK(nlohmann::ordered_json::parse(v1.out) == parse_file(k_golden_dir + "/format-3.json"));
+  CHECK(run_pagable({"verify", archive}).exit_code == 0);
+  CHECK(run_pagable({"--json", "ls", archive}).exit_code == 0);
+  CHECK(test::report_of(run_pagable({"--json", "ls", archive}), "ls")["roots"][0]["versions"] == 2);
+  CHECK(test::archive::sql_int(archive, "SELECT last_version FROM names WHERE name = 'golden'") == 2);
+  (void)key;
+}
+
+TEST_CASE("golden: the format 5 archive reads, verifies, hydrates both versions and diffs them",
+          "[cli][golden][versions]")
+{
+  test::TempDir dir;
+  // Not format 4's key for the same input: a new archive routes objects from 512 members
+  // (pack.route_members), format 4's golden archive from 4,096.
+  const std::string v1 = "2f581da2269e3de14acec9a3bed9ffb37970dbb014b3279d74981e35c7eff281";
+  const std::string v2 = "293879d341e1fa156433445c601d167018af0157b294334cef2d309a6ed36b5c";
+  // ls shows the name's newest version; packing its input again gives the same key.
+  const auto copy = check_golden(dir, "format-5", v2);
+  CHECK(format_of(copy) == 5);
+  CHECK(test::archive::sql_int(copy, "PRAGMA auto_vacuum") == 2);
+  const auto log = test::report_of(run_pagable({"--json", "log", copy, "golden"}), "log");
+  REQUIRE(log["versions"].size() == 2);
+  CHECK(log["versions"][1]["key"] == v1);
+  CHECK(log["versions"][0]["bytes_added"].get<std::uint64_t>() > 0);
+  const auto first = run_pagable({"hydrate", copy, "golden#1"});
+  REQUIRE(first.exit_code == 0);
+  CHECK(nlohmann::ordered_json::parse(first.out) == parse_file(k_golden_dir + "/format-3.json"));
+  const auto patch = run_pagable({"diff", copy, "golden#1", "golden#2", "--format", "json-patch"});
+  CHECK(patch.exit_code == 1);
+  const auto applied = nlohmann::json::parse(test::read_file(k_golden_dir + "/format-3.json"))
+                           .patch(nlohmann::json::parse(patch.out));
+  CHECK(applied == nlohmann::json::parse(test::read_file(k_golden_dir + "/format-5.json")));
+  CHECK(nlohmann::json::parse(patch.out).size() == 4);
 }

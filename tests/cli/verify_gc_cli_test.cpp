@@ -88,11 +88,11 @@ TEST_CASE("cli verify: damage exits 3 and names kind, key and roots", "[cli][ver
   REQUIRE(report["problems"].size() == 1);
   CHECK(report["problems"][0]["kind"] == "missing_blob");
   CHECK(report["problems"][0]["key"] == victim.to_hex());
-  CHECK(report["problems"][0]["roots"] == json::array({"B"}));
+  CHECK(report["problems"][0]["roots"] == json::array({"B#1"}));
   CHECK_FALSE(report["suggestion"].get<std::string>().empty());
   const auto human = run_pagable({"verify", t.path});
   CHECK(human.exit_code == 3);
-  CHECK_THAT(human.out, Catch::Contains(victim.to_hex()) && Catch::Contains("[roots: B]") &&
+  CHECK_THAT(human.out, Catch::Contains(victim.to_hex()) && Catch::Contains("[roots: B#1]") &&
                             Catch::Contains("next step"));
 }
 

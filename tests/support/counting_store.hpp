@@ -77,6 +77,10 @@ public:
   {
     return m_inner->commit_root(std::move(r));
   }
+  pagable::Result<pagable::store::RootRecord> import_root(pagable::store::RootRecord r) override
+  {
+    return m_inner->import_root(std::move(r));
+  }
   pagable::Result<std::optional<pagable::store::RootRecord>>
   get_root(std::string_view n) const override
   {
@@ -85,6 +89,15 @@ public:
   pagable::Result<std::vector<pagable::store::RootRecord>> list_roots() const override
   {
     return m_inner->list_roots();
+  }
+  pagable::Result<std::vector<pagable::store::RootRecord>> list_versions(std::string_view n) const override
+  {
+    return m_inner->list_versions(n);
+  }
+  pagable::Result<std::size_t> remove_versions(std::string_view n,
+                                               std::span<const std::uint64_t> versions) override
+  {
+    return m_inner->remove_versions(n, versions);
   }
   pagable::Result<std::size_t> remove_root(std::string_view n) override
   {

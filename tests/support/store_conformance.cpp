@@ -219,11 +219,32 @@ void run_writer_conformance(const StoreFactory& make)
     REQUIRE(store->flush());
     CHECK(store->contains(lone).value());
   }
+  SECTION("a replacing put stores a key's copy again, once, and take-back never removes it")
+  {
+    auto store = make();
+    const Key a = store->put(make_blob("a")).value();
+    RootRecord root;
+    root.name = "r";
+    root.key = store->put(make_blob("top", {a})).value();
+    REQUIRE(store->commit_root(root));
+    const auto mark = store->mark_writes().value();
+    pagable::store::PutHints replace;
+    replace.replace = true;
+    CHECK(store->put(make_blob("a"), replace).value() == a);
+    CHECK(store->put(make_blob("a"), replace).value() == a); // once is enough
+    const Key fresh = store->put(make_blob("fresh"), replace).value(); // not stored: as usual
+    REQUIRE(store->flush());
+    CHECK(store->counters().blobs_replaced == 1);
+    CHECK(store->discard_writes_since(mark).value().blobs_removed == 1); // fresh
+    CHECK_FALSE(store->contains(fresh).value());
+    CHECK(store->get(a).value().has_value());
+    CHECK(store->get(root.key).value().has_value());
+  }
 }
 
 void run_catalog_conformance(const StoreFactory& make)
 {
-  SECTION("roots: commit, list, replace, remove")
+  SECTION("roots: each commit of a name adds a version; list, remove one, remove all")
   {
     auto store = make();
     const Key child = store->put(make_blob("child")).value();
@@ -232,19 +253,98 @@ void run_catalog_conformance(const StoreFactory& make)
     r.name = "run-1";
     r.key = top;
     r.labels = {{"commit", "abc123"}};
-    REQUIRE(store->commit_root(r));
+    const auto first = store->commit_root(r);
+    REQUIRE(first);
+    CHECK(first->version == 1);
+    CHECK(first->bytes_added.has_value());
     auto got = store->get_root("run-1").value();
     REQUIRE(got.has_value());
     CHECK(got->key == top);
+    CHECK(got->version == 1);
     CHECK(got->labels.at("commit") == "abc123");
     CHECK(got->created_unix_ms > 0);
+    // A second commit of the name adds version 2; version 1 stays.
     r.key = child;
-    REQUIRE(store->commit_root(r));
+    r.labels = {{"commit", "def456"}};
+    REQUIRE(store->commit_root(r).value().version == 2);
     CHECK(store->get_root("run-1").value()->key == child);
-    CHECK(store->list_roots().value().size() == 1);
-    CHECK(store->remove_root("run-1").value());
-    CHECK_FALSE(store->remove_root("run-1").value());
+    CHECK(store->list_roots().value().size() == 2);
+    const auto versions = store->list_versions("run-1").value();
+    REQUIRE(versions.size() == 2);
+    CHECK(versions[0].version == 1);
+    CHECK(versions[0].key == top);
+    CHECK(versions[0].labels.at("commit") == "abc123");
+    CHECK(versions[1].version == 2);
+    CHECK(store->list_versions("no-such").value().empty());
+    // The same document again is a version of its own: the run is recorded.
+    REQUIRE(store->commit_root(r).value().version == 3);
+    // Removing one version leaves the others; its number is never given again.
+    const std::uint64_t doomed[] = {3, 7};
+    CHECK(store->remove_versions("run-1", doomed).value() == 1);
+    CHECK(store->get_root("run-1").value()->version == 2);
+    REQUIRE(store->commit_root(r).value().version == 4);
+    const std::uint64_t first_two[] = {1, 2};
+    CHECK(store->remove_versions("run-1", first_two).value() == 2);
+    CHECK(store->list_versions("run-1").value().size() == 1);
+    CHECK(store->remove_root("run-1").value() == 1);
+    CHECK(store->remove_root("run-1").value() == 0);
     CHECK(store->list_roots().value().empty());
+    CHECK(store->remove_versions("run-1", first_two).value() == 0);
+  }
+  SECTION("two commits of one name at once get two version numbers")
+  {
+    auto store = make();
+    const Key top = store->put(make_blob("shared top")).value();
+    constexpr int k_threads = 4;
+    constexpr int k_each = 5;
+    std::vector<std::thread> threads;
+    std::vector<std::vector<std::uint64_t>> got(k_threads);
+    for (int t = 0; t < k_threads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < k_each; ++i) {
+          RootRecord r;
+          r.name = "ci";
+          r.key = top;
+          auto c = store->commit_root(r);
+          got[static_cast<std::size_t>(t)].push_back(c ? c->version : 0);
+        }
+      });
+    }
+    for (auto& th : threads) {
+      th.join();
+    }
+    std::set<std::uint64_t> numbers;
+    for (const auto& g : got) {
+      numbers.insert(g.begin(), g.end());
+    }
+    CHECK(numbers.size() == k_threads * k_each);
+    CHECK(numbers.count(0) == 0);
+    CHECK(*numbers.rbegin() == k_threads * k_each);
+    CHECK(store->list_versions("ci").value().size() == k_threads * k_each);
+  }
+  SECTION("import_root keeps a copied version's number and time; numbers only grow")
+  {
+    auto store = make();
+    const Key top = store->put(make_blob("imported")).value();
+    RootRecord r;
+    r.name = "api";
+    r.key = top;
+    r.version = 3;
+    r.created_unix_ms = 1'600'000'000'000;
+    const auto got = store->import_root(r).value();
+    CHECK(got.version == 3);
+    CHECK(got.created_unix_ms == 1'600'000'000'000);
+    CHECK(store->get_root("api").value()->version == 3);
+    // A number at or below one the name was given is refused; a commit takes the next.
+    r.version = 3;
+    auto again = store->import_root(r);
+    REQUIRE_FALSE(again);
+    CHECK(again.error().code() == pagable::Errc::invalid_argument);
+    r.version = 0;
+    CHECK(store->commit_root(r).value().version == 4);
+    r.version = 9;
+    CHECK(store->import_root(r).value().version == 9);
+    CHECK(store->list_versions("api").value().size() == 3);
   }
   SECTION("a root whose blobs are not all stored is refused, naming the missing blob")
   {

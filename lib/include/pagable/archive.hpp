@@ -16,11 +16,13 @@
 // waits for a running pack and holds the next one back until it returns. Several Archives (or
 // processes) on one file pack concurrently; SQLite's write lock orders their transactions.
 
+#include <pagable/diff.hpp>
 #include <pagable/gc.hpp>
 #include <pagable/hydrate.hpp>
 #include <pagable/key.hpp>
 #include <pagable/pack.hpp>
 #include <pagable/result.hpp>
+#include <pagable/retention.hpp>
 #include <pagable/store.hpp>
 #include <pagable/verify.hpp>
 
@@ -31,6 +33,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -67,7 +70,9 @@ struct ArchiveOptions {
 
 // What to pack, besides the document itself.
 struct PackRequest {
-  std::string name;                          // the root's name
+  // The name the document becomes a new version of (pagable/selector.hpp check_root_name:
+  // refused with Errc::invalid_argument before anything is read otherwise).
+  std::string name;
   std::map<std::string, std::string> labels; // attached to the root
   // Boundary settings ("pack.node_bytes" = "16384", ...) for an archive that has no root yet;
   // an archive with roots keeps its own, and asking for others is Errc::invalid_argument
@@ -78,6 +83,9 @@ struct PackRequest {
   // The older version whose nodes become delta bases; default: the newest version under
   // `name`, when there is one.
   std::optional<Key> update_of;
+  // When the version was made, in milliseconds since the Unix epoch (0: now). For importing
+  // a history (restic's `backup --time`); NAME@TIME and retention go by it.
+  std::int64_t created_unix_ms = 0;
   // Workers, limits, dangling references, progress. Its `cancel` and `schema` are ignored:
   // pass a stop_token to pack(), and the schema above.
   pack::PackOptions options;
@@ -115,24 +123,98 @@ struct PackEvents {
 };
 
 // What pack() did.
+enum class VersionAdded : std::uint8_t { no, yes };
+
+// What salvage_into() copied, and what it could not.
+struct SalvageReport {
+  struct Lost {
+    store::RootRecord version; // as the damaged archive lists it
+    Error why;                 // the first blob that failed, and how
+  };
+  std::vector<store::RootRecord> copied; // as committed in the new archive, oldest first
+  std::vector<Lost> lost;
+  std::uint64_t blobs_copied = 0; // distinct blobs read, checked and written
+  std::uint64_t bytes_copied = 0; // their data bytes
+};
+
+// Called after each version salvage_into() has dealt with: `done` of `total`.
+struct SalvageEvents {
+  std::function<void(const store::RootRecord& version, std::size_t done, std::size_t total)> progress;
+};
+
 struct PackReport {
-  store::RootRecord root;        // as committed (version and time set)
+  store::RootRecord root;        // as committed (version, time and bytes_added set)
   pack::PackResult result;       // key, nodes, bytes in, references, hints
   std::optional<Key> update_of;  // the older version the new nodes were aligned with
   std::optional<Key> schema_key; // the stored schema, with PackRequest::schema
   std::uint64_t new_nodes = 0;   // blobs new to the archive
   std::uint64_t delta_nodes = 0; // of those, stored as deltas against older ones
-  std::uint64_t bytes_added = 0; // what the archive gained (packs, index rows, the root)
+  // What the version cost: root.bytes_added, the pages its own transactions took times the
+  // page size (store::RootRecord::bytes_added); what `log` and `stat` show for it too.
+  std::uint64_t bytes_added = 0;
   unsigned attempts = 1;         // times the document was read
   double seconds = 0;
+  // pack::Reuse::after_reading (pack --repair): damaged or unreadable copies replaced by a
+  // fresh one, and whether a version was added: none is when one already holds the document
+  // (`root` is then that version).
+  std::uint64_t blobs_replaced = 0;
+  VersionAdded version_added = VersionAdded::yes;
 };
 
-// Which roots remove() takes out: the named ones, or all but the newest `keep_last` of those
-// whose name starts with `prefix`.
+// Whether a command that removes only says what it would remove.
+enum class DryRun : std::uint8_t { no, yes };
+
+// What forget() decided and did, name by name.
+struct ForgetReport {
+  struct Name {
+    std::string name;
+    std::vector<RetentionDecision> decisions; // newest first (pagable/retention.hpp)
+    std::size_t removed = 0;                  // versions removed (0 with DryRun::yes)
+  };
+  std::vector<Name> names; // in name order
+};
+
+// Which versions remove() takes out: those `names` select (a name: every version of it; any
+// other selector, pagable/selector.hpp: that one version), or every version of all names but
+// the `keep_last` whose newest version is newest, of those whose name starts with `prefix`
+// (across names, as before versions; forget's --keep-last keeps N versions per name).
 struct RemoveRequest {
   std::vector<std::string> names;
   std::optional<std::size_t> keep_last;
   std::string prefix; // with keep_last only
+};
+
+// What plan_remove() selected: whole names (oldest first), and single versions by name.
+struct RemovePlan {
+  std::vector<std::string> names;
+  std::map<std::string, std::vector<std::uint64_t>> versions;
+  bool empty() const noexcept { return names.empty() && versions.empty(); }
+};
+
+// What remove() took out: "NAME" for a whole name, "NAME#N" for one version.
+struct RemoveReport {
+  std::vector<std::string> removed;
+  std::uint64_t versions_removed = 0;
+};
+
+// Which versions list() returns.
+enum class AllVersions : std::uint8_t { no, yes };
+struct ListRequest {
+  AllVersions all = AllVersions::no;          // every version, or each name's newest
+  std::string prefix;                         // only names starting with it
+  std::map<std::string, std::string> labels;  // only versions with all of these labels
+};
+// One line of list(): a version, and how many versions its name holds.
+struct Listed {
+  store::RootRecord root;
+  std::size_t versions = 0;
+};
+
+// Two versions and the patch between them (diff()).
+struct DiffReport {
+  store::RootRecord a;
+  store::RootRecord b;
+  diff::DiffResult result;
 };
 
 // What stat() reports.
@@ -145,6 +227,10 @@ struct ArchiveStats {
   // are unusable (then boundaries_error says why: pack refuses such an archive).
   std::optional<pack::BoundarySettings> boundaries;
   std::string boundaries_error;
+  // The newest version of any name (latest created), and what every version added together
+  // (those from before format 5 recorded nothing: store::RootRecord::bytes_added).
+  std::optional<store::RootRecord> newest;
+  std::uint64_t bytes_added_total = 0;
 };
 
 // A value that has a stable type name under its root's stored schema (types()).
@@ -191,12 +277,39 @@ public:
   Result<PackReport> pack(const PackSource& source, const PackRequest& request,
                           std::stop_token stop = {}, const PackEvents& events = {});
 
-  // The root named `name_or_key` (its newest version), or else the one root whose key has
-  // that hex prefix. Errc::not_found when there is none; Errc::invalid_argument naming the
-  // candidates when a prefix matches several documents.
-  Result<store::RootRecord> find_root(std::string_view name_or_key) const;
-  // Every root, oldest first.
+  // The version `selector` names (pagable/selector.hpp: NAME, NAME#N, NAME~K, NAME@TIME, or
+  // a key prefix when no name matches exactly). Errc::not_found naming the candidates when
+  // there is none; Errc::invalid_argument for a malformed selector, or naming the documents
+  // a key prefix matches when it matches several.
+  Result<store::RootRecord> find_root(std::string_view selector) const;
+  // Every version of every name, oldest first.
   Result<std::vector<store::RootRecord>> list_roots() const;
+  // Every version of `name`, by number; empty when the name has none.
+  Result<std::vector<store::RootRecord>> list_versions(std::string_view name) const;
+
+  // Applies `policy` (pagable/retention.hpp) to the versions of each of `names` (every name
+  // when empty) and, unless `dry_run`, removes the versions it does not keep, each name's in
+  // one transaction. Their blobs stay until gc, which keeps whatever the remaining versions
+  // reach, delta bases included. Errc::invalid_argument for an empty policy (it would keep
+  // everything: restic says so and does nothing); Errc::not_found for a name with no version,
+  // before anything is removed.
+  Result<ForgetReport> forget(std::span<const std::string> names, const KeepPolicy& policy,
+                              DryRun dry_run);
+  // The versions `request` selects with their names' version counts, oldest first.
+  Result<std::vector<Listed>> list(const ListRequest& request) const;
+  // The versions `selectors` name, in their order (unpack): each selector one version, or
+  // with AllVersions::yes a bare name every version of it. No selectors: each name's newest
+  // version (every version with AllVersions::yes), oldest first. find_root's errors.
+  Result<std::vector<store::RootRecord>> select(std::span<const std::string> selectors,
+                                                AllVersions all) const;
+  // A name's history, newest first: for a bare name every version of it; for another selector
+  // the versions of its name up to the one it selects (as `git log REV`); for "" every
+  // version of every name.
+  Result<std::vector<store::RootRecord>> history(std::string_view selector) const;
+  // The patch turning the version selector `a` names into the one `b` names (pagable/diff.hpp),
+  // reading only what differs. Errors name the side ("A: ...", "B: ...") whose selector failed.
+  Result<DiffReport> diff(std::string_view a, std::string_view b,
+                          const diff::DiffOptions& options = {}) const;
 
   // --- reading ---
   // A lazy reader of the document under `root` (pagable/hydrate.hpp): JSON text, a
@@ -211,21 +324,32 @@ public:
   Result<std::vector<TypedValue>> types(const store::RootRecord& root, std::string_view pointer) const;
 
   // --- maintenance ---
-  // verify::run on this archive (DESIGN §5's levels).
+  // verify::run on this archive (DESIGN §5's levels). options.roots are selectors: a name
+  // checks every version of it, another selector the version it names.
   Result<verify::VerifyReport> verify(const verify::VerifyOptions& options = {}) const;
   // gc::plan on this archive: what a collection would remove and free; changes nothing.
   Result<gc::GcPlan> plan_gc(const gc::GcOptions& options = {}) const;
   // Sweeps what `plan` found unreachable; packs it rewrites are compressed as this Archive
   // writes (ArchiveOptions), so gc keeps the archive's compression.
   Result<gc::GcFigures> collect_garbage(gc::GcPlan& plan, const gc::GcOptions& options = {});
-  // The names `request` selects, oldest first, each once; Errc::not_found naming a name that
-  // has no root. Changes nothing.
-  Result<std::vector<std::string>> plan_remove(const RemoveRequest& request) const;
-  // Removes every version of each of `names` (plan_remove's answer); returns those that had
-  // one. Their blobs stay until gc.
-  Result<std::vector<std::string>> remove(const std::vector<std::string>& names);
+  // The names and versions `request` selects, each once; every selector must resolve
+  // (find_root's errors) before anything is removed. Changes nothing.
+  Result<RemovePlan> plan_remove(const RemoveRequest& request) const;
+  // Removes what `plan` lists: every version of its names, and its single versions (each
+  // name's in one transaction). Their blobs stay until gc, which keeps what the remaining
+  // versions reach, delta bases included.
+  Result<RemoveReport> remove(const RemovePlan& plan);
   // Sizes, counts, settings and what gc would reclaim.
   Result<ArchiveStats> stat() const;
+  // Copies every version whose blobs all read back sound (each re-hashed as it is read) into
+  // `out`, which must have no version yet: the same names, numbers, times, labels, keys and
+  // boundary settings, each version with everything it reaches (and its schema), blobs
+  // shared between versions copied once, each compressed against the same position in its
+  // name's previous version. Never writes this archive. A version that cannot be read whole
+  // is listed in SalvageReport::lost with why, and nothing of it stays in `out`. Stops with
+  // Errc::cancelled when `stop` is requested (what `out` committed stays).
+  Result<SalvageReport> salvage_into(Archive& out, std::stop_token stop = {},
+                                     const SalvageEvents& events = {}) const;
 
   // --- writers beside pack ---
   // Runs `write` while no pack runs in this Archive (waiting for one that does, and holding

@@ -79,6 +79,12 @@ struct BoundarySettings {
 
 enum class DanglingRefs : std::uint8_t { error, allow };
 
+// How a node already in the archive is reused. by_index trusts the index (a key there is a
+// blob stored); after_reading (pack --repair) reads the stored copy back first and, when it
+// is damaged or unreadable, stores this one in its place (store::PutHints::replace). It also
+// drops delta hints, so that nothing new decodes through a damaged base.
+enum class Reuse : std::uint8_t { by_index, after_reading };
+
 // How far a pack has got, for a progress display (the library never prints).
 struct PackProgress {
   std::uint64_t bytes_in = 0; // JSON bytes read so far (after decompression)
@@ -135,6 +141,7 @@ struct PackOptions {
   std::size_t exact_member_names = 4096;
   // Bits of those name hashes before the 60 kept (64; tests use few to force repeats).
   unsigned member_name_hash_bits = 64;
+  Reuse reuse = Reuse::by_index;
 };
 
 struct PackResult {

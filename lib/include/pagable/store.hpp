@@ -54,7 +54,8 @@ public:
 // ---------------------------------------------------------------------------------------------
 // Writing blobs, and taking a failed document's blobs back out.
 
-// Hints that may accompany a write. Never change what is stored or its key.
+// Hints that may accompany a write. None changes a blob's key; only `replace` changes what
+// is stored, and only where the stored copy no longer matches its key.
 struct PutHints {
   // Keys of already-stored blobs the new one resembles (the same JSON path in an older
   // version). The SQLite store may compress against them; an absent base is ignored.
@@ -64,11 +65,17 @@ struct PutHints {
   // store packs such blobs apart from the rest, so that a lookup decompresses little besides
   // the blobs it wants.
   bool index = false;
+  // The caller read the stored copy back and found it damaged or unreadable (pack --repair):
+  // this copy replaces it, and its index rows go in the transaction that writes this one.
+  // The fresh copy is never taken back (discard_writes_since): it stands for a blob that
+  // was there before the mark. A key replaced once is not replaced again by the same store
+  // object; a key not stored is written as usual. Delta bases are ignored: a fresh copy
+  // decodes on its own, whatever else is damaged.
+  bool replace = false;
 };
 
-// A named entry pointing at a top-level blob (DESIGN §4). A name holds versions: each commit
-// of a name adds one (from the versions issue on; until then a commit replaces the name's one
-// version).
+// One version of a named entry pointing at a top-level blob (DESIGN §4). A name holds
+// versions: each commit of a name adds one, numbered 1, 2, ... in commit order.
 struct RootRecord {
   std::string name;                          // the name the version belongs to
   Key key;                                   // the document's top-level blob
@@ -77,6 +84,12 @@ struct RootRecord {
   std::map<std::string, std::string> labels; // --label k=v
   std::string stats_json = "{}";             // document stats, a JSON object as text
   std::uint64_t version = 0;                 // 1, 2, ... within the name; set by commit_root
+  // What the version cost the archive: the pages its own write transactions took (pages in
+  // use after each one minus before it), times the page size (docs/FORMAT.md "Roots"). Given
+  // to commit_root as what the version's blobs took; commit_root adds its own transaction's
+  // pages. An estimate when other writers' transactions interleave with the version's.
+  // Absent for versions committed before format 5 recorded it.
+  std::optional<std::uint64_t> bytes_added = std::nullopt;
 };
 
 // A point in a writer's own writes, taken by mark_writes(): what it wrote after it can be
@@ -129,16 +142,29 @@ public:
 
   // Makes `root` visible as the newest version of root.name, in one transaction that first
   // confirms every blob the root (and its schema) reaches exists (Errc::not_found naming the
-  // missing key otherwise, and nothing changes). Flushes pending puts first. Returns the
-  // record as committed (version and time set). Until archives hold several versions per
-  // name (the versions issue), the new version replaces the name's old one and is number 1.
+  // missing key otherwise, and nothing changes), then gives it the name's next version
+  // number: one more than any the name was ever given, removed versions included, so that
+  // two commits of one name at once get two numbers and NAME#N never names another
+  // document. Flushes pending puts first. Returns the record as committed (version, time and
+  // bytes_added set).
   virtual Result<RootRecord> commit_root(RootRecord root) = 0;
+  // As commit_root, but keeps root.version (and root.created_unix_ms): a version copied from
+  // another archive's history (pagable repair) keeps the number its selectors use.
+  // Errc::invalid_argument unless root.version is above every number root.name was given.
+  virtual Result<RootRecord> import_root(RootRecord root) = 0;
   // Every version of every name, oldest first (then by name and version).
   virtual Result<std::vector<RootRecord>> list_roots() const = 0;
-  // The newest version of `name`; nullopt when the name has none.
+  // Every version of `name`, by version number (lowest first); empty when it has none.
+  virtual Result<std::vector<RootRecord>> list_versions(std::string_view name) const;
+  // The newest version (highest number) of `name`; nullopt when the name has none.
   virtual Result<std::optional<RootRecord>> get_root(std::string_view name) const;
   // Removes every version of `name`; returns how many there were. Their blobs stay until gc.
   virtual Result<std::size_t> remove_root(std::string_view name) = 0;
+  // Removes the listed versions of `name` in one transaction (numbers it does not hold are
+  // skipped); returns how many were removed. Their blobs stay until gc, and gc keeps what
+  // the remaining versions reach, delta bases included.
+  virtual Result<std::size_t> remove_versions(std::string_view name,
+                                              std::span<const std::uint64_t> versions) = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -259,11 +285,17 @@ struct StoreCounters {
                                         // past the blob it wants (SQLite only)
   std::uint64_t blobs_delta = 0;    // new blobs written into delta packs (compressed against
                                     // PutHints bases; SQLite only)
+  // What the store's own write transactions took, the figure RootRecord::bytes_added is made
+  // of: SQLite, the pages in use after each commit minus before its BEGIN (when more), times
+  // the page size; memory, bytes_written.
+  std::uint64_t bytes_taken = 0;
+  std::uint64_t blobs_replaced = 0; // damaged copies replaced by a fresh one (PutHints::replace)
 };
 
 struct StoreStats {
   std::uint64_t blobs = 0;
-  std::uint64_t roots = 0;
+  std::uint64_t roots = 0;         // versions, of every name
+  std::uint64_t names = 0;         // names holding at least one version
   std::uint64_t bytes_logical = 0; // sum of blob data sizes, uncompressed
   std::uint64_t bytes_stored = 0;  // compressed payload bytes on disk (packs)
   std::uint64_t file_bytes = 0;    // the archive file's size (0 for memory)

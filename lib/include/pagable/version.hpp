@@ -10,10 +10,12 @@ inline constexpr const char* k_version = "0.1.0";
 // The archive format this pagable writes (docs/FORMAT.md), and the oldest it reads. Format 1
 // adds routed objects to format 0, format 2 wide member fingerprints to format 1, format 3
 // the faster chunking fingerprint of new archives (setting pack.fingerprint), format 4 finds
-// keys through an index on their first 8 bytes in new archives, and none changes anything
-// else, so an older archive is read as it is and marked with today's format when pagable
-// first stores a blob in it.
-inline constexpr std::int64_t k_format_version = 4;
+// keys through an index on their first 8 bytes in new archives, and format 5 keeps versions
+// of each root name (tables roots and names) and gives new archives SQLite's incremental
+// vacuum. An older archive is read as it is (one version per root) and marked with today's
+// format, its root table moved into format 5's, by the first transaction that writes a blob
+// or a root into it.
+inline constexpr std::int64_t k_format_version = 5;
 inline constexpr std::int64_t k_oldest_format_read = 0;
 
 } // namespace pagable

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include <pagable/archive.hpp>
 
+#include <pagable/retention.hpp>
 #include <pagable/schema.hpp>
+#include <pagable/selector.hpp>
 #include <pagable/stored_schema.hpp>
 
 #include "archive/archive_impl.hpp"
@@ -11,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <set>
 
 namespace pagable {
 
@@ -94,28 +97,67 @@ Result<pack::BoundarySettings> Archive::boundaries(const std::map<std::string, s
 
 namespace {
 
-// The root record of a packed document.
+std::int64_t now_unix_ms()
+{
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// What a version's own writes added, between two readings of the store's counters.
+struct WriteFigures {
+  std::uint64_t new_nodes = 0;
+  std::uint64_t delta_nodes = 0;
+  std::uint64_t bytes_taken = 0;
+};
+
+WriteFigures figures_between(const store::StoreCounters& before, const store::StoreCounters& after)
+{
+  return {after.blobs_written - before.blobs_written, after.blobs_delta - before.blobs_delta,
+          after.bytes_taken - before.bytes_taken};
+}
+
+// The root record of a packed document; `written`: what its blobs took (commit_root adds the
+// root's own transaction).
 store::RootRecord root_for(const PackRequest& request, const pack::PackResult& result,
-                           const std::optional<Key>& schema_key)
+                           const std::optional<Key>& schema_key, const WriteFigures& written)
 {
   store::RootRecord root;
   root.name = request.name;
   root.key = result.key;
   root.labels = request.labels;
   root.schema_key = schema_key;
+  root.created_unix_ms = request.created_unix_ms;
+  root.bytes_added = written.bytes_taken;
   root.stats_json = nlohmann::json{{"nodes", result.nodes},
                                    {"bytes_in", result.bytes_in},
                                    {"refs", result.refs},
-                                   {"source", request.source}}
+                                   {"source", request.source},
+                                   {"new_nodes", written.new_nodes},
+                                   {"delta_nodes", written.delta_nodes}}
                         .dump();
   return root;
+}
+
+// The newest version of any name whose document is `key`, if there is one.
+Result<std::optional<store::RootRecord>> version_with_key(const store::BlobStore& store, const Key& key)
+{
+  PAGABLE_TRY_ASSIGN(auto roots, store.list_roots());
+  std::optional<store::RootRecord> found;
+  for (auto& r : roots) {
+    if (r.key == key && (!found || r.created_unix_ms >= found->created_unix_ms)) {
+      found = std::move(r);
+    }
+  }
+  return found;
 }
 
 // Reads and packs the document, then commits its root; reads it again when the commit finds
 // a blob it reused removed by a concurrent gc (or a failed pack taking its writes back).
 Result<PackReport> pack_attempts(store::BlobStore& store, const pack::BoundarySettings& boundaries,
                                  const PackSource& source, const PackRequest& request,
-                                 const pack::PackOptions& options, const PackEvents& events)
+                                 const pack::PackOptions& options, const PackEvents& events,
+                                 const store::StoreCounters& before)
 {
   constexpr unsigned k_attempts = 3;
   PackReport report;
@@ -136,7 +178,20 @@ Result<PackReport> pack_attempts(store::BlobStore& store, const pack::BoundarySe
       // Stored with the document, so taken back with it; after a retry it may be gone too.
       PAGABLE_TRY_ASSIGN(report.schema_key, stored_schema::put(store, *request.schema));
     }
-    auto committed = store.commit_root(root_for(request, report.result, report.schema_key));
+    // Everything the version wrote is committed before its root's transaction, so that the
+    // counters tell what its blobs took (other writers of this store would blur it).
+    PAGABLE_TRY(store.flush());
+    if (options.reuse == pack::Reuse::after_reading) {
+      // A repair mends what is stored; it adds no history when a version holds the document.
+      PAGABLE_TRY_ASSIGN(auto existing, version_with_key(store, report.result.key));
+      if (existing) {
+        report.root = std::move(*existing);
+        report.version_added = VersionAdded::no;
+        return report;
+      }
+    }
+    const WriteFigures written = figures_between(before, store.counters());
+    auto committed = store.commit_root(root_for(request, report.result, report.schema_key, written));
     if (committed) {
       report.root = std::move(committed).value();
       return report;
@@ -166,6 +221,7 @@ Result<PackReport> pack_attempts(store::BlobStore& store, const pack::BoundarySe
 Result<PackReport> Archive::pack(const PackSource& source, const PackRequest& request,
                                  std::stop_token stop, const PackEvents& events)
 {
+  PAGABLE_TRY(check_root_name(request.name));
   std::lock_guard lock(m_impl->pack_mutex);
   store::BlobStore& store = *m_impl->store;
   const auto t0 = std::chrono::steady_clock::now();
@@ -180,7 +236,8 @@ Result<PackReport> Archive::pack(const PackSource& source, const PackRequest& re
     options.progress = events.progress;
   }
   options.update_of = request.update_of;
-  if (!options.update_of) {
+  // A repair aligns with nothing: the older version may be what is damaged.
+  if (!options.update_of && options.reuse == pack::Reuse::by_index) {
     PAGABLE_TRY_ASSIGN(const auto existing, store.get_root(request.name));
     if (existing) {
       options.update_of = existing->key;
@@ -188,7 +245,7 @@ Result<PackReport> Archive::pack(const PackSource& source, const PackRequest& re
   }
   const auto before = store.counters();
   PAGABLE_TRY_ASSIGN(const auto mark, store.mark_writes());
-  auto packed = pack_attempts(store, bounds, source, request, options, events);
+  auto packed = pack_attempts(store, bounds, source, request, options, events, before);
   if (!packed) {
     // Nothing of a document that fails stays (DESIGN §5).
     if (auto discarded = store.discard_writes_since(mark); !discarded) {
@@ -198,10 +255,11 @@ Result<PackReport> Archive::pack(const PackSource& source, const PackRequest& re
     }
     return packed;
   }
-  const auto after = store.counters();
-  packed->new_nodes = after.blobs_written - before.blobs_written;
-  packed->delta_nodes = after.blobs_delta - before.blobs_delta;
-  packed->bytes_added = after.bytes_written - before.bytes_written;
+  const WriteFigures written = figures_between(before, store.counters());
+  packed->new_nodes = written.new_nodes;
+  packed->delta_nodes = written.delta_nodes;
+  packed->blobs_replaced = store.counters().blobs_replaced - before.blobs_replaced;
+  packed->bytes_added = packed->root.bytes_added.value_or(written.bytes_taken);
   packed->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return packed;
 }
@@ -212,38 +270,68 @@ Result<void> Archive::write_exclusively(const std::function<Result<void>()>& wri
   return write();
 }
 
-Result<store::RootRecord> Archive::find_root(std::string_view name_or_key) const
+Result<store::RootRecord> Archive::find_root(std::string_view selector) const
 {
-  PAGABLE_TRY_ASSIGN(auto root, m_impl->store->get_root(name_or_key));
-  if (root) {
-    return std::move(*root);
-  }
-  PAGABLE_TRY_ASSIGN(auto roots, m_impl->store->list_roots());
-  if (normalize_hex_prefix(name_or_key)) {
-    std::vector<Key> keys;
-    for (const auto& r : roots) {
-      keys.push_back(r.key);
-    }
-    // Several roots may name one document: the prefix must pick one key, not one root.
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    auto key = resolve_unique_prefix(name_or_key, keys);
-    if (key) {
-      for (auto& r : roots) {
-        if (r.key == *key) {
-          return std::move(r);
-        }
-      }
-    } else if (key.error().code() != Errc::not_found) {
-      return std::move(key).error();
+  // A plain name is the common case: one indexed query instead of every version.
+  if (selector.find_first_of("#~@") == std::string_view::npos) {
+    PAGABLE_TRY_ASSIGN(auto root, m_impl->store->get_root(selector));
+    if (root) {
+      return std::move(*root);
     }
   }
-  return make_error(Errc::not_found, "no root named \"" + std::string(name_or_key) + "\"");
+  PAGABLE_TRY_ASSIGN(const auto roots, m_impl->store->list_roots());
+  return resolve_selector(roots, selector);
 }
 
 Result<std::vector<store::RootRecord>> Archive::list_roots() const
 {
   return m_impl->store->list_roots();
+}
+
+Result<std::vector<store::RootRecord>> Archive::list_versions(std::string_view name) const
+{
+  return m_impl->store->list_versions(name);
+}
+
+Result<ForgetReport> Archive::forget(std::span<const std::string> names, const KeepPolicy& policy,
+                                     DryRun dry_run)
+{
+  if (policy.empty()) {
+    return make_error(Errc::invalid_argument, "no policy given: forget would keep every version "
+                                              "(give --keep-last, --keep-daily, ..., "
+                                              "--keep-within or --keep-label)");
+  }
+  store::BlobStore& store = *m_impl->store;
+  std::set<std::string> chosen(names.begin(), names.end());
+  if (chosen.empty()) {
+    PAGABLE_TRY_ASSIGN(const auto roots, store.list_roots());
+    for (const auto& r : roots) {
+      chosen.insert(r.name);
+    }
+  }
+  ForgetReport report;
+  for (const auto& name : chosen) {
+    PAGABLE_TRY_ASSIGN(auto versions, store.list_versions(name));
+    if (versions.empty()) {
+      return make_error(Errc::not_found, "no root named \"" + name + "\"");
+    }
+    report.names.push_back({name, apply_policy(versions, policy, now_unix_ms()), 0});
+  }
+  if (dry_run == DryRun::yes) {
+    return report;
+  }
+  for (auto& n : report.names) {
+    std::vector<std::uint64_t> doomed;
+    for (const auto& d : n.decisions) {
+      if (!d.keep) {
+        doomed.push_back(d.version.version);
+      }
+    }
+    if (!doomed.empty()) {
+      PAGABLE_TRY_ASSIGN(n.removed, store.remove_versions(n.name, doomed));
+    }
+  }
+  return report;
 }
 
 } // namespace pagable

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #pragma once
 // What an Archive holds (pagable/archive.hpp), shared by the files that implement it:
-// archive.cpp (opening, pack, roots), maintenance.cpp (verify, gc, rm, stat), types.cpp.
+// archive.cpp (opening, pack, roots), maintenance.cpp (verify, gc, stat),
+// versions.cpp (ls, log, diff, rm), types.cpp.
 // Thread-safety: as Archive's; pack_mutex orders packs into one Archive.
 
 #include <pagable/archive.hpp>

@@ -22,7 +22,19 @@ std::unique_ptr<hydrate::Document> Archive::document(const Key& root, std::size_
 
 Result<verify::VerifyReport> Archive::verify(const verify::VerifyOptions& options) const
 {
-  return verify::run(*m_impl->store, options);
+  // A name checks every version of it; any other selector the one version it names (NAME#N,
+  // which verify::run reads as that version).
+  verify::VerifyOptions resolved = options;
+  for (auto& sel : resolved.roots) {
+    auto versions = m_impl->store->list_versions(sel);
+    if (versions && !versions->empty()) {
+      continue;
+    }
+    if (auto one = find_root(sel)) {
+      sel = one->name + "#" + std::to_string(one->version);
+    }
+  }
+  return verify::run(*m_impl->store, resolved);
 }
 
 Result<gc::GcPlan> Archive::plan_gc(const gc::GcOptions& options) const
@@ -74,50 +86,6 @@ Result<gc::GcFigures> Archive::collect_garbage(gc::GcPlan& plan, const gc::GcOpt
   return gc::execute(*m_impl->store, plan, options);
 }
 
-Result<std::vector<std::string>> Archive::plan_remove(const RemoveRequest& request) const
-{
-  PAGABLE_TRY_ASSIGN(const auto roots, m_impl->store->list_roots()); // oldest first
-  std::vector<std::string> doomed;
-  if (request.keep_last) {
-    std::vector<std::string> matching;
-    for (const auto& r : roots) {
-      if (r.name.starts_with(request.prefix) &&
-          std::find(matching.begin(), matching.end(), r.name) == matching.end()) {
-        matching.push_back(r.name);
-      }
-    }
-    if (matching.size() > *request.keep_last) {
-      doomed.assign(matching.begin(),
-                    matching.end() - static_cast<std::ptrdiff_t>(*request.keep_last));
-    }
-    return doomed;
-  }
-  // Every name must exist before anything is removed.
-  for (const auto& name : request.names) {
-    const bool found = std::any_of(roots.begin(), roots.end(),
-                                   [&](const store::RootRecord& r) { return r.name == name; });
-    if (!found) {
-      return make_error(Errc::not_found, "no root named \"" + name + "\" in " + m_impl->location);
-    }
-    if (std::find(doomed.begin(), doomed.end(), name) == doomed.end()) {
-      doomed.push_back(name);
-    }
-  }
-  return doomed;
-}
-
-Result<std::vector<std::string>> Archive::remove(const std::vector<std::string>& names)
-{
-  std::vector<std::string> removed;
-  for (const auto& name : names) {
-    PAGABLE_TRY_ASSIGN(const std::size_t n, m_impl->store->remove_root(name));
-    if (n != 0) {
-      removed.push_back(name);
-    }
-  }
-  return removed;
-}
-
 Result<ArchiveStats> Archive::stat() const
 {
   ArchiveStats s;
@@ -127,6 +95,14 @@ Result<ArchiveStats> Archive::stat() const
   PAGABLE_TRY_ASSIGN(const auto roots, m_impl->store->list_roots());
   s.roots_with_schema = static_cast<std::uint64_t>(std::count_if(
       roots.begin(), roots.end(), [](const store::RootRecord& r) { return r.schema_key.has_value(); }));
+  // What versions cost: each version's own pages (RootRecord::bytes_added), the newest one's
+  // as pack printed it, and all of them together.
+  for (const auto& r : roots) {
+    s.bytes_added_total += r.bytes_added.value_or(0);
+    if (!s.newest || r.created_unix_ms >= s.newest->created_unix_ms) {
+      s.newest = r;
+    }
+  }
   PAGABLE_TRY_ASSIGN(const auto settings, m_impl->store->settings());
   // A setting out of range is reported, not fatal: stat is where one looks when pack refuses.
   if (settings.count("pack.node_bytes") != 0) {

@@ -74,6 +74,18 @@ void NodeWriter::wait_idle()
   m_executor->wait_idle();
 }
 
+Result<bool> NodeWriter::stored_copy_damaged(const Key& key) const
+{
+  auto stored = m_store.get(key); // checks the data against the key
+  if (stored) {
+    return false; // sound, or not stored at all
+  }
+  if (stored.error().code() == Errc::corrupt) {
+    return true; // its bytes, its child keys, its pack or a delta base of its pack
+  }
+  return std::move(stored).error();
+}
+
 Result<Key> NodeWriter::store_node(Bytes data, const std::vector<Pending>& children,
                                    std::vector<Key>& bases, NodeRole role)
 {
@@ -87,8 +99,17 @@ Result<Key> NodeWriter::store_node(Bytes data, const std::vector<Pending>& child
       }
       keys.push_back(*k);
     }
-    return m_store.put(Blob{std::move(data), std::move(keys)},
-                       store::PutHints{std::move(bases), role == NodeRole::index});
+    Blob blob{std::move(data), std::move(keys)};
+    store::PutHints hints{std::move(bases), role == NodeRole::index};
+    if (m_options.reuse == Reuse::after_reading) {
+      auto damaged = stored_copy_damaged(blob.key());
+      if (!damaged) {
+        return std::move(damaged).error();
+      }
+      hints.replace = *damaged;
+      hints.delta_bases.clear();
+    }
+    return m_store.put(std::move(blob), hints);
   } catch (const std::exception& e) {
     return make_error(Errc::internal, std::string("storing a node: ") + e.what());
   }

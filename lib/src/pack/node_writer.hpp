@@ -74,6 +74,9 @@ private:
                  std::vector<Key> bases, NodeRole role);
   Result<Key> store_node(Bytes data, const std::vector<Pending>& children, std::vector<Key>& bases,
                          NodeRole role);
+  // pack --repair: whether the copy stored under `key` fails its checks (true) or is sound
+  // or absent (false); an I/O error is an error.
+  Result<bool> stored_copy_damaged(const Key& key) const;
 
   store::BlobStore& m_store;
   const PackOptions& m_options;

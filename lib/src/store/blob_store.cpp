@@ -5,6 +5,7 @@
 #include "store/reachability.hpp"
 #include "util/thread_pool.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
@@ -23,16 +24,27 @@ std::future<Result<std::optional<Blob>>> BlobReader::get_async(const Key& key) c
   return future;
 }
 
-Result<std::optional<RootRecord>> RootCatalog::get_root(std::string_view name) const
+Result<std::vector<RootRecord>> RootCatalog::list_versions(std::string_view name) const
 {
   PAGABLE_TRY_ASSIGN(auto roots, list_roots());
-  std::optional<RootRecord> newest;
+  std::vector<RootRecord> out;
   for (auto& r : roots) {
-    if (r.name == name && (!newest || r.version >= newest->version)) {
-      newest = std::move(r);
+    if (r.name == name) {
+      out.push_back(std::move(r));
     }
   }
-  return newest;
+  std::sort(out.begin(), out.end(),
+            [](const RootRecord& a, const RootRecord& b) { return a.version < b.version; });
+  return out;
+}
+
+Result<std::optional<RootRecord>> RootCatalog::get_root(std::string_view name) const
+{
+  PAGABLE_TRY_ASSIGN(auto versions, list_versions(name));
+  if (versions.empty()) {
+    return std::optional<RootRecord>();
+  }
+  return std::optional<RootRecord>(std::move(versions.back()));
 }
 
 Result<std::unique_ptr<MaintenanceSession>> open_maintenance(const BlobStore& store,
@@ -73,8 +85,9 @@ Result<void> confirm_reachable(const Key& root,
 std::vector<Key> roots_changed_since(const std::vector<RootRecord>& then,
                                      const std::vector<RootRecord>& now)
 {
-  // A version, once committed, never changes; until names hold several versions a commit
-  // replaces a name's version 1, so the keys are compared too.
+  // A version, once committed, never changes, and its number is never given again; the keys
+  // are compared too, so that a root table from before format 5 (one version a name,
+  // replaced by each commit) is judged right.
   using Seen = std::tuple<std::string_view, std::uint64_t, Key, std::optional<Key>>;
   std::set<Seen> before;
   for (const RootRecord& r : then) {

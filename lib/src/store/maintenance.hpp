@@ -33,6 +33,7 @@ struct StoredRoot {
   std::int64_t created_unix_ms = 0;
   std::string labels_json; // as stored: a JSON object of strings when sound
   std::string stats_json;
+  std::optional<std::uint64_t> bytes_added; // NULL in versions from before format 5
   std::string problem;
 };
 

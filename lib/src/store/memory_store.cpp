@@ -103,13 +103,19 @@ public:
     return {};
   }
 
-  Result<Key> put(Blob blob, const PutHints&) override
+  Result<Key> put(Blob blob, const PutHints& hints) override
   {
     const Key key = blob.key();
     std::unique_lock lock(m_mutex);
     ++m_counters.puts;
     const std::size_t size = blob.data.size() + blob.children.size() * Key::k_size;
-    if (m_blobs.count(key) != 0) {
+    const auto stored = m_blobs.find(key);
+    if (stored != m_blobs.end() && hints.replace && m_replaced.insert(key).second) {
+      stored->second = std::move(blob); // not in m_written: never taken back
+      ++m_counters.blobs_replaced;
+      return key;
+    }
+    if (stored != m_blobs.end()) {
       ++m_counters.blobs_deduped;
       return key;
     }
@@ -174,6 +180,21 @@ public:
 
   Result<RootRecord> commit_root(RootRecord root) override
   {
+    root.version = 0;
+    return commit(std::move(root));
+  }
+
+  Result<RootRecord> import_root(RootRecord root) override
+  {
+    if (root.version == 0) {
+      return make_error(Errc::invalid_argument, "version 0 of \"" + root.name + "\": numbers start at 1");
+    }
+    return commit(std::move(root));
+  }
+
+  // root.version 0: the name's next number; otherwise that number, above all it was given.
+  Result<RootRecord> commit(RootRecord root)
+  {
     std::unique_lock lock(m_mutex);
     const auto children_of = [&](const Key& k) { return children_locked(k); };
     PAGABLE_TRY(confirm_reachable(root.key, children_of));
@@ -183,8 +204,21 @@ public:
     if (root.created_unix_ms == 0) {
       root.created_unix_ms = now_ms();
     }
-    root.version = 1; // one version a name, as the SQLite store of format 4
-    m_roots.insert_or_assign(root.name, root);
+    std::uint64_t& last = m_last_version[root.name];
+    if (root.version == 0) {
+      root.version = ++last;
+    } else if (root.version <= last) {
+      return make_error(Errc::invalid_argument, "version " + std::to_string(root.version) + " of \"" +
+                                                    root.name + "\": the name was given numbers up to " +
+                                                    std::to_string(last) + " already");
+    } else {
+      last = root.version;
+    }
+    // The record itself, as the SQLite store counts its row's pages.
+    const std::uint64_t own = root.name.size() + 2 * Key::k_size + root.stats_json.size() + 16;
+    m_counters.bytes_written += own;
+    root.bytes_added = root.bytes_added.value_or(0) + own;
+    m_roots[root.name].emplace(root.version, root);
     return root;
   }
 
@@ -192,9 +226,12 @@ public:
   {
     std::shared_lock lock(m_mutex);
     std::vector<RootRecord> out;
-    for (const auto& [_, r] : m_roots) {
-      out.push_back(r);
+    for (const auto& [_, versions] : m_roots) {
+      for (const auto& [number, r] : versions) {
+        out.push_back(r);
+      }
     }
+    // By name and version already: sorting by time keeps that order among equal times.
     std::stable_sort(out.begin(), out.end(), [](const RootRecord& a, const RootRecord& b) {
       return a.created_unix_ms < b.created_unix_ms;
     });
@@ -208,8 +245,27 @@ public:
     if (it == m_roots.end()) {
       return std::size_t{0};
     }
+    const std::size_t n = it->second.size();
     m_roots.erase(it);
-    return std::size_t{1};
+    return n;
+  }
+
+  Result<std::size_t> remove_versions(std::string_view name,
+                                      std::span<const std::uint64_t> versions) override
+  {
+    std::unique_lock lock(m_mutex);
+    const auto it = m_roots.find(name);
+    if (it == m_roots.end()) {
+      return std::size_t{0};
+    }
+    std::size_t n = 0;
+    for (const std::uint64_t v : versions) {
+      n += it->second.erase(v);
+    }
+    if (it->second.empty()) {
+      m_roots.erase(it);
+    }
+    return n;
   }
 
   Result<std::map<std::string, std::string>> settings() const override
@@ -337,7 +393,10 @@ public:
     StoreStats s;
     s.format_version = k_format_version;
     s.blobs = m_blobs.size();
-    s.roots = m_roots.size();
+    s.names = m_roots.size();
+    for (const auto& [_, versions] : m_roots) {
+      s.roots += versions.size();
+    }
     for (const auto& [_, b] : m_blobs) {
       s.bytes_logical += b.data.size();
       s.bytes_stored += b.data.size() + b.children.size() * Key::k_size;
@@ -350,6 +409,7 @@ public:
     std::shared_lock lock(m_mutex);
     StoreCounters c = m_counters;
     c.gets = m_gets.load(std::memory_order_relaxed);
+    c.bytes_taken = c.bytes_written; // no pages in memory
     return c;
   }
 
@@ -412,7 +472,10 @@ private:
   mutable std::shared_mutex m_mutex;
   std::unordered_map<Key, Blob> m_blobs;                     // guarded by m_mutex
   std::vector<Key> m_written;                                // new blobs in order, guarded
-  std::map<std::string, RootRecord, std::less<>> m_roots;    // guarded by m_mutex
+  std::unordered_set<Key> m_replaced;                        // PutHints::replace, once a key
+  // Versions by name and number, and each name's highest number ever given (guarded).
+  std::map<std::string, std::map<std::uint64_t, RootRecord>, std::less<>> m_roots;
+  std::map<std::string, std::uint64_t, std::less<>> m_last_version;
   std::map<std::string, std::string> m_settings;             // guarded by m_mutex
   // Packs (guarded by m_mutex; mutable: listing packs closes the open one).
   mutable std::map<PackDigest, StoredPack> m_packs;

@@ -3,6 +3,7 @@
 
 #include "store/child_keys.hpp"
 #include "store/pack_codec.hpp"
+#include "store/sqlite_catalog.hpp"
 #include "store/sqlite_schema.hpp"
 
 #include <pagable/version.hpp>
@@ -28,9 +29,15 @@ Result<void> PackWriter::open(std::string path, Db db, std::int64_t format)
     return {};
   }));
   PAGABLE_TRY(size_page_cache());
+  PAGABLE_TRY_ASSIGN(Stmt page, m_db.prepare("PRAGMA page_size"));
+  PAGABLE_TRY(page.step("reading the page size"));
+  m_page_bytes = page.column_int(0);
+  PAGABLE_TRY_ASSIGN(m_used_pages, m_db.prepare("SELECT (SELECT page_count FROM pragma_page_count) - "
+                                                "(SELECT freelist_count FROM pragma_freelist_count)"));
   // No UNIQUE constraint on key since format 4: write_blob looks the key up first, inside
   // the write transaction, so that no other writer can store it in between.
   PAGABLE_TRY_ASSIGN(m_has_blob, m_db.prepare("SELECT 1 FROM blobs WHERE " + blob_key_is()));
+  PAGABLE_TRY_ASSIGN(m_drop_rows, m_db.prepare("DELETE FROM blobs WHERE " + blob_key_is()));
   PAGABLE_TRY_ASSIGN(m_insert_blob, m_db.prepare("INSERT INTO blobs(key, pack, offset, size, children)"
                                                  " VALUES (?1, ?2, ?3, ?4, ?5)"));
   PAGABLE_TRY_ASSIGN(m_insert_pack,
@@ -55,6 +62,8 @@ void PackWriter::close()
   }
   rollback();
   m_has_blob = Stmt();
+  m_drop_rows = Stmt();
+  m_used_pages = Stmt();
   m_insert_blob = Stmt();
   m_insert_pack = Stmt();
   m_insert_base = Stmt();
@@ -75,6 +84,7 @@ void PackWriter::rollback() noexcept
   m_data_pack.clear();
   m_index_pack.clear();
   m_delta_pack.clear();
+  m_repair_pack.clear();
 }
 
 Result<bool> PackWriter::is_stored(const Key& key)
@@ -84,7 +94,7 @@ Result<bool> PackWriter::is_stored(const Key& key)
 }
 
 Result<void> PackWriter::insert_row(const Key& key, std::int64_t pack, std::int64_t offset,
-                                    std::int64_t size, std::span<const Key> children)
+                                    std::int64_t size, std::span<const Key> children, Logged logged)
 {
   const Bytes encoded = encode_children(children);
   m_insert_blob.bind(1, key.bytes()).bind(2, pack).bind(3, offset).bind(4, size);
@@ -94,7 +104,9 @@ Result<void> PackWriter::insert_row(const Key& key, std::int64_t pack, std::int6
     m_insert_blob.bind(5, encoded);
   }
   PAGABLE_TRY(m_insert_blob.run("indexing a blob"));
-  log_row(sqlite3_last_insert_rowid(m_db.handle()));
+  if (logged == Logged::yes) {
+    log_row(sqlite3_last_insert_rowid(m_db.handle()));
+  }
   m_counters.written.fetch_add(1, std::memory_order_relaxed);
   if ((++m_index_rows & 0x3fff) == 0) {
     PAGABLE_TRY(size_page_cache());
@@ -106,7 +118,7 @@ Result<void> PackWriter::insert_row(const Key& key, std::int64_t pack, std::int6
 
 Result<void> PackWriter::insert_pack(std::int64_t id, PackCodec codec, std::int64_t depth,
                                      std::uint64_t raw_size, std::span<const std::uint8_t> data,
-                                     std::span<const PackSlice> bases)
+                                     std::span<const PackSlice> bases, Logged logged)
 {
   PAGABLE_TRY(m_insert_pack.bind(1, id)
                   .bind(2, static_cast<std::int64_t>(codec))
@@ -114,7 +126,9 @@ Result<void> PackWriter::insert_pack(std::int64_t id, PackCodec codec, std::int6
                   .bind(4, static_cast<std::int64_t>(raw_size))
                   .bind(5, data)
                   .run("writing a pack"));
-  m_log.packs.push_back(id);
+  if (logged == Logged::yes) {
+    m_log.packs.push_back(id);
+  }
   std::size_t index_bytes = 24;
   for (std::size_t i = 0; i < bases.size(); ++i) {
     const PackSlice& b = bases[i];
@@ -176,6 +190,7 @@ Result<void> PackWriter::begin()
   m_in_txn = true;
   m_txn_started = std::chrono::steady_clock::now();
   m_lineages.clear();
+  PAGABLE_TRY_ASSIGN(m_pages_at_begin, used_pages());
   // Pack ids are never reused (AUTOINCREMENT's sequence counts removed ones too), so a
   // reader's cache of pack contents by id never serves a stale pack.
   PAGABLE_TRY_ASSIGN(Stmt next, m_db.prepare(
@@ -186,9 +201,30 @@ Result<void> PackWriter::begin()
   return {};
 }
 
+Result<std::int64_t> PackWriter::used_pages()
+{
+  std::int64_t pages = 0;
+  PAGABLE_TRY(m_used_pages.first_row("counting pages", [&](const Stmt& row) -> Result<void> {
+    pages = row.column_int(0);
+    return {};
+  }));
+  return pages;
+}
+
+Result<std::uint64_t> PackWriter::bytes_taken_in_transaction()
+{
+  if (!m_in_txn) {
+    return std::uint64_t{0};
+  }
+  PAGABLE_TRY_ASSIGN(const std::int64_t now, used_pages());
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(now - m_pages_at_begin, 0) * m_page_bytes);
+}
+
 Result<void> PackWriter::mark_current_format()
 {
   if (m_format_upgrade && !m_format_upgrade_in_txn) {
+    // Format 5's root tables first: from this transaction on, a root may be a second version.
+    PAGABLE_TRY(upgrade_roots_table(m_db));
     PAGABLE_TRY_ASSIGN(Stmt up, m_db.prepare("UPDATE meta SET value = ?1 WHERE name = "
                                               "'format_version'"));
     PAGABLE_TRY(up.bind(1, std::to_string(k_format_version)).run("marking the format version"));
@@ -220,6 +256,9 @@ Result<void> PackWriter::write_blob(const QueuedBlob& item)
   // INSERT OR IGNORE was before format 4: a big unchanged node of an update still ends the
   // delta pack: 24 mdn releases take 1.82 MB, against 1.90 when that pack went on.)
   PAGABLE_TRY_ASSIGN(const bool stored, is_stored(item.key));
+  if (stored && item.replace && m_replaced.insert(item.key).second) {
+    return replace_blob(item);
+  }
   if (stored) {
     m_counters.deduped.fetch_add(1, std::memory_order_relaxed);
     return {};
@@ -322,6 +361,28 @@ Result<void> PackWriter::write_blob(const QueuedBlob& item)
   return {};
 }
 
+Result<void> PackWriter::replace_blob(const QueuedBlob& item)
+{
+  // Every row of the key goes: format 4 allows several, and a reader takes whichever it
+  // finds first. The damaged bytes stay in their pack until gc rewrites it.
+  m_drop_rows.bind(1, item.key.bytes());
+  PAGABLE_TRY(m_drop_rows.run("dropping a damaged blob's rows"));
+  OpenPack& pack = m_repair_pack;
+  if (pack.blobs == 0) {
+    pack.id = m_next_pack_id++;
+  }
+  PAGABLE_TRY(insert_row(item.key, pack.id, static_cast<std::int64_t>(pack.buf.size()),
+                         static_cast<std::int64_t>(item.blob.data.size()), item.blob.children,
+                         Logged::no));
+  pack.buf.insert(pack.buf.end(), item.blob.data.begin(), item.blob.data.end());
+  ++pack.blobs;
+  m_counters.replaced.fetch_add(1, std::memory_order_relaxed);
+  if (pack.buf.size() >= m_options.pack_target_bytes) {
+    PAGABLE_TRY(finish_pack(pack));
+  }
+  return {};
+}
+
 Result<const std::vector<PackWriter::PackSlice>*> PackWriter::lineage(std::int64_t pack)
 {
   if (const auto it = m_lineages.find(pack); it != m_lineages.end()) {
@@ -380,7 +441,8 @@ Result<void> PackWriter::finish_pack(OpenPack& open)
   }
   PAGABLE_TRY(insert_pack(open.id, pack.codec, depth, open.buf.size(), pack.data,
                           pack.codec == PackCodec::zstd_prefix ? std::span<const PackSlice>(open.bases)
-                                                              : std::span<const PackSlice>()));
+                                                              : std::span<const PackSlice>(),
+                          &open == &m_repair_pack ? Logged::no : Logged::yes));
   if (pack.codec == PackCodec::zstd_prefix) {
     m_counters.delta_blobs.fetch_add(open.blobs, std::memory_order_relaxed);
   }
@@ -404,6 +466,7 @@ Result<void> PackWriter::finish_packs()
 {
   PAGABLE_TRY(finish_pack(m_data_pack));
   PAGABLE_TRY(finish_pack(m_delta_pack));
+  PAGABLE_TRY(finish_pack(m_repair_pack));
   return finish_pack(m_index_pack);
 }
 
@@ -429,7 +492,9 @@ Result<void> PackWriter::commit()
     return {};
   }
   PAGABLE_TRY(finish_packs());
+  PAGABLE_TRY_ASSIGN(const std::uint64_t taken, bytes_taken_in_transaction());
   PAGABLE_TRY(m_db.exec("COMMIT"));
+  m_counters.bytes_taken.fetch_add(taken, std::memory_order_relaxed);
   m_in_txn = false;
   if (m_format_upgrade_in_txn) {
     m_format_upgrade = m_format_upgrade_in_txn = false;

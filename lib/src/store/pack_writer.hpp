@@ -35,6 +35,7 @@ struct QueuedBlob {
   Blob blob;
   std::vector<Key> bases; // PutHints::delta_bases
   bool index = false;     // PutHints::index
+  bool replace = false;   // PutHints::replace
 };
 
 // What the writer counts; read from any thread.
@@ -43,6 +44,8 @@ struct WriterCounters {
   std::atomic<std::uint64_t> deduped{0};       // blobs stored already
   std::atomic<std::uint64_t> bytes_written{0}; // packs and index rows the archive gained
   std::atomic<std::uint64_t> delta_blobs{0};   // new blobs in delta packs
+  std::atomic<std::uint64_t> bytes_taken{0};   // StoreCounters::bytes_taken
+  std::atomic<std::uint64_t> replaced{0};      // StoreCounters::blobs_replaced
 };
 
 // The blob rows and packs a writer inserted, in order: row ids as inclusive ranges (one
@@ -80,10 +83,14 @@ public:
   {
     return std::chrono::steady_clock::now() - m_txn_started;
   }
-  // In the open transaction, marks an archive of an older format with today's (the first
-  // transaction that stores a blob does, or one that replaces a rootless archive's settings:
-  // FORMAT.md, head).
+  // In the open transaction, marks an archive of an older format with today's, moving its
+  // roots into format 5's tables (the first transaction that stores a blob or a root does, or
+  // one that replaces a rootless archive's settings: FORMAT.md, head).
   Result<void> mark_current_format();
+  // The pages the open transaction has taken so far (in use now minus at its BEGIN, when
+  // more) times the page size; 0 without a transaction. commit() adds the same figure, at
+  // the end, to the counters' bytes_taken.
+  Result<std::uint64_t> bytes_taken_in_transaction();
 
   // Stores `item` in the open transaction (beginning one), unless its key is stored already.
   Result<void> write_blob(const QueuedBlob& item);
@@ -103,13 +110,17 @@ public:
   std::int64_t take_pack_id() noexcept { return m_next_pack_id++; }
   // Returns true iff a blob row holds `key`.
   Result<bool> is_stored(const Key& key);
-  // Inserts the index row of a blob at [offset, offset + size) of pack `pack`; logs it.
+  // Whether a row goes in the write log, for take-back (discard_writes_since).
+  enum class Logged : std::uint8_t { yes, no };
+  // Inserts the index row of a blob at [offset, offset + size) of pack `pack`; logs it
+  // unless `logged` says no.
   Result<void> insert_row(const Key& key, std::int64_t pack, std::int64_t offset,
-                          std::int64_t size, std::span<const Key> children);
-  // Inserts pack `id`'s row and, for a delta pack, its bases in prefix order; logs it.
+                          std::int64_t size, std::span<const Key> children, Logged logged = Logged::yes);
+  // Inserts pack `id`'s row and, for a delta pack, its bases in prefix order; logs it
+  // unless `logged` says no.
   Result<void> insert_pack(std::int64_t id, PackCodec codec, std::int64_t depth,
                            std::uint64_t raw_size, std::span<const std::uint8_t> data,
-                           std::span<const PackSlice> bases);
+                           std::span<const PackSlice> bases, Logged logged = Logged::yes);
   // The largest delta depth among `packs` (0 when none is a delta pack).
   Result<std::int64_t> deepest(std::span<const std::int64_t> packs);
 
@@ -131,8 +142,12 @@ private:
   // removed while it holds the write lock.
   Result<const std::vector<PackSlice>*> lineage(std::int64_t pack);
   Result<void> finish_pack(OpenPack& pack);
+  // Stores a fresh copy of a blob whose stored copy is damaged (QueuedBlob::replace): drops
+  // the key's rows and writes the blob into m_repair_pack, neither logged for take-back.
+  Result<void> replace_blob(const QueuedBlob& item);
   Result<void> finish_packs();
   Result<void> size_page_cache(); // the page cache follows the key index's size
+  Result<std::int64_t> used_pages(); // page_count - freelist_count
   void log_row(std::int64_t row_id);
 
   const SqliteOptions& m_options;
@@ -141,11 +156,13 @@ private:
 
   std::string m_path;
   sql::Db m_db;
-  sql::Stmt m_has_blob, m_insert_blob, m_insert_pack, m_insert_base, m_find_base, m_pack_bases;
+  sql::Stmt m_has_blob, m_drop_rows, m_used_pages, m_insert_blob, m_insert_pack, m_insert_base, m_find_base, m_pack_bases;
   bool m_in_txn = false;
   bool m_format_upgrade = false;        // the archive says an older format
   bool m_format_upgrade_in_txn = false; // the open transaction marks it with today's
   std::chrono::steady_clock::time_point m_txn_started;
+  std::int64_t m_page_bytes = 0;
+  std::int64_t m_pages_at_begin = 0; // pages in use when the open transaction began
   std::int64_t m_next_pack_id = 0;
   std::int64_t m_index_rows = 0; // about how many rows the key index holds
   std::int64_t m_cache_kib = 0;  // the page cache, as last set
@@ -153,6 +170,8 @@ private:
   OpenPack m_data_pack;
   OpenPack m_index_pack;
   OpenPack m_delta_pack; // blobs with delta bases: one, or a few small ones
+  OpenPack m_repair_pack; // fresh copies of damaged blobs: never taken back
+  std::unordered_set<Key> m_replaced; // keys replaced by this writer: once is enough
   WriteLog m_log;
 };
 

@@ -90,6 +90,8 @@ Result<std::int64_t> check_archive(Db& db, const std::string& path)
 Result<void> create_archive_tables(Db& db)
 {
   PAGABLE_TRY(db.exec(k_create_schema_sql));
+  PAGABLE_TRY(db.exec(roots_table_sql()));
+  PAGABLE_TRY(db.exec(k_names_table_sql));
   PAGABLE_TRY(db.exec(blobs_table_sql()));
   PAGABLE_TRY(db.exec(k_blobs_index_sql));
   PAGABLE_TRY_ASSIGN(Stmt meta, db.prepare("INSERT INTO meta(name, value) VALUES (?1, ?2)"));
@@ -151,6 +153,10 @@ Result<WriteConnection> open_write_connection(const std::string& path, OpenMode 
     // Before anything is written: a database's page size is fixed once it has pages (and
     // cannot change in WAL mode).
     PAGABLE_TRY(db.exec("PRAGMA page_size = " + std::to_string(new_archive_page_bytes)));
+    // Format 5: free pages can go back to the file system a few at a time (PRAGMA
+    // incremental_vacuum) instead of through a VACUUM that needs the archive's size free
+    // again. Only a database without tables can take it, so before anything is created.
+    PAGABLE_TRY(db.exec("PRAGMA auto_vacuum = INCREMENTAL"));
   }
   PAGABLE_TRY(patiently("PRAGMA journal_mode = WAL"));
   PAGABLE_TRY(db.exec("PRAGMA synchronous = NORMAL"));

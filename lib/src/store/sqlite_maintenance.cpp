@@ -174,6 +174,23 @@ public:
         }
       }
     }
+    if (user_version >= 5) {
+      // Format 5 keeps versions: the roots table numbers them and names remembers the numbers.
+      PAGABLE_TRY_ASSIGN(const bool versioned, roots_have_versions(m_db));
+      PAGABLE_TRY_ASSIGN(Stmt names, m_db.prepare("SELECT count(*) FROM pragma_table_info('names') "
+                                                  "WHERE name IN ('name', 'last_version')"));
+      PAGABLE_TRY(names.step("reading table columns"));
+      if (!versioned) {
+        out.push_back("table roots has no column version (format " + std::to_string(user_version) +
+                      " keeps versions)");
+        tables_ok = false;
+      }
+      if (names.column_int(0) != 2) {
+        out.push_back("table names is missing or lacks its columns (format " +
+                      std::to_string(user_version) + " numbers versions there)");
+        tables_ok = false;
+      }
+    }
     if (!tables_ok) {
       return out;
     }
@@ -463,7 +480,7 @@ public:
 private:
   // An archive from before format 4 has a UNIQUE index on the whole key, which only a new
   // table drops: its rows move, ids and all, into format 4's table, and the archive is marked
-  // 4 in the same transaction (an older pagable would store a key twice in it). Nothing else
+  // with today's format (its roots moved into format 5's tables) in the same transaction (an older pagable would store a key twice in it). Nothing else
   // changes, so the VACUUM that follows gives back the old index's pages.
   Result<void> rebuild_blob_table()
   {
@@ -483,6 +500,8 @@ private:
       PAGABLE_TRY(m_db.exec("DROP TABLE blobs"));
       PAGABLE_TRY(m_db.exec("ALTER TABLE blobs_format_4 RENAME TO blobs"));
       PAGABLE_TRY(m_db.exec(k_blobs_index_sql));
+      // Marked with today's format, so its roots take today's tables too.
+      PAGABLE_TRY(upgrade_roots_table(m_db));
       PAGABLE_TRY(m_db.exec("UPDATE meta SET value = '" + std::to_string(k_format_version) +
                             "' WHERE name = 'format_version'"));
       return m_db.exec("PRAGMA user_version = " + std::to_string(k_format_version));

@@ -20,11 +20,11 @@ inline constexpr std::int64_t k_max_delta_depth = 4;
 // The delta prefix of a pack is at most this many times the pack target size.
 inline constexpr std::size_t k_max_prefix_factor = 8;
 
-static_assert(k_format_version == 4, "k_create_schema_sql writes user_version = 4");
+static_assert(k_format_version == 5, "k_create_schema_sql writes user_version = 5");
 
 inline constexpr const char* k_create_schema_sql = R"sql(
 PRAGMA application_id = 1885823596;
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 CREATE TABLE meta(
   name  TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -53,13 +53,32 @@ CREATE TABLE dicts(
   id   INTEGER PRIMARY KEY,
   data BLOB NOT NULL
 );
-CREATE TABLE roots(
-  name       TEXT PRIMARY KEY,
-  key        BLOB NOT NULL,
-  schema_key BLOB,
-  created_ms INTEGER NOT NULL,
-  labels     TEXT NOT NULL,
-  stats      TEXT NOT NULL
+)sql";
+
+// The root catalogue of format 5 (FORMAT.md "Roots"): every version of every name, and each
+// name's highest version number ever given, so that a number is never given twice even after
+// its version was removed. A new archive gets them from create_archive_tables; the first
+// write into an older archive moves its one-version-a-name table into them
+// (upgrade_roots_table in store/sqlite_catalog.hpp).
+inline std::string roots_table_sql(std::string_view name = "roots")
+{
+  return "CREATE TABLE " + std::string(name) + R"sql((
+  name        TEXT NOT NULL,
+  version     INTEGER NOT NULL,
+  key         BLOB NOT NULL,
+  schema_key  BLOB,
+  created_ms  INTEGER NOT NULL,
+  labels      TEXT NOT NULL,
+  stats       TEXT NOT NULL,
+  bytes_added INTEGER,
+  PRIMARY KEY (name, version)
+) WITHOUT ROWID;
+)sql";
+}
+inline constexpr const char* k_names_table_sql = R"sql(
+CREATE TABLE names(
+  name         TEXT PRIMARY KEY,
+  last_version INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql";
 

@@ -77,8 +77,13 @@ public:
   Result<DiscardFigures> discard_writes_since(const WriteMark& mark) override;
   // --- RootCatalog ---
   Result<RootRecord> commit_root(RootRecord root) override;
+  Result<RootRecord> import_root(RootRecord root) override;
   Result<std::vector<RootRecord>> list_roots() const override;
+  Result<std::vector<RootRecord>> list_versions(std::string_view name) const override;
+  Result<std::optional<RootRecord>> get_root(std::string_view name) const override;
   Result<std::size_t> remove_root(std::string_view name) override;
+  Result<std::size_t> remove_versions(std::string_view name,
+                                      std::span<const std::uint64_t> versions) override;
   // --- ArchiveSettings ---
   Result<std::map<std::string, std::string>> settings() const override;
   Result<std::map<std::string, std::string>>
@@ -96,6 +101,9 @@ public:
 private:
   // Work for the writer thread: a blob to store, or a task that runs in a write transaction
   // of its own once everything queued before it is committed.
+  // Whether a committed root gets its name's next number or keeps its own (import_root).
+  enum class Numbering : std::uint8_t { next, kept };
+  Result<RootRecord> commit_numbered(RootRecord root, Numbering numbering);
   using Task = std::function<Result<void>(PackWriter&)>;
   struct QueuedTask {
     Task task;
@@ -375,7 +383,7 @@ Result<Key> SqliteStore::put(Blob blob, const PutHints& hints)
   if (m_error) {
     return *m_error;
   }
-  m_queue.emplace_back(QueuedBlob{key, std::move(blob), hints.delta_bases, hints.index});
+  m_queue.emplace_back(QueuedBlob{key, std::move(blob), hints.delta_bases, hints.index, hints.replace});
   m_queue_bytes += cost;
   ++m_enqueued;
   lock.unlock();
@@ -598,13 +606,24 @@ Result<DiscardFigures> SqliteStore::discard_writes_since(const WriteMark& mark)
 
 Result<RootRecord> SqliteStore::commit_root(RootRecord root)
 {
+  return commit_numbered(std::move(root), Numbering::next);
+}
+
+Result<RootRecord> SqliteStore::import_root(RootRecord root)
+{
+  return commit_numbered(std::move(root), Numbering::kept);
+}
+
+Result<RootRecord> SqliteStore::commit_numbered(RootRecord root, Numbering numbering)
+{
   PAGABLE_TRY(flush());
   if (root.created_unix_ms == 0) {
     root.created_unix_ms = now_unix_ms();
   }
-  root.version = 1; // format 4 keeps one version a name
   PAGABLE_TRY(run_on_writer([&](PackWriter& writer) -> Result<void> {
     PAGABLE_TRY(writer.begin());
+    // A root may be a name's second version: an older archive gets format 5's tables first.
+    PAGABLE_TRY(writer.mark_current_format());
     // Inside the write transaction: a concurrent gc cannot remove what we confirm here before
     // the root that protects it is visible (DESIGN §4).
     PAGABLE_TRY_ASSIGN(Stmt q, writer.db().prepare("SELECT children FROM blobs WHERE " + blob_key_is()));
@@ -613,7 +632,20 @@ Result<RootRecord> SqliteStore::commit_root(RootRecord root)
     if (root.schema_key) {
       PAGABLE_TRY(confirm_reachable(*root.schema_key, children_of));
     }
+    // Numbered in the transaction that makes it visible: two commits of one name get two.
+    if (numbering == Numbering::kept) {
+      PAGABLE_TRY(claim_version(writer.db(), root.name, root.version));
+    } else {
+      PAGABLE_TRY_ASSIGN(root.version, next_version(writer.db(), root.name));
+    }
+    const std::uint64_t before = root.bytes_added.value_or(0);
+    root.bytes_added = before;
     PAGABLE_TRY(write_root(writer.db(), root));
+    // The row's own pages count too; the figure is written in place, the size of the row
+    // staying what it was measured with (an integer of the same width, or one byte more).
+    PAGABLE_TRY_ASSIGN(const std::uint64_t own, writer.bytes_taken_in_transaction());
+    root.bytes_added = before + own;
+    PAGABLE_TRY(set_bytes_added(writer.db(), root.name, root.version, *root.bytes_added));
     m_counters.bytes_written.fetch_add(root.name.size() + 2 * Key::k_size + root.stats_json.size() + 16,
                                        std::memory_order_relaxed);
     return writer.commit();
@@ -624,7 +656,30 @@ Result<RootRecord> SqliteStore::commit_root(RootRecord root)
 Result<std::vector<RootRecord>> SqliteStore::list_roots() const
 {
   auto reader = m_readers->acquire();
-  return read_roots(reader->db);
+  // One snapshot: the table's layout, then its rows (a writer may move an older archive's
+  // roots into format 5's table between two statements).
+  PAGABLE_TRY(reader->db.exec("BEGIN"));
+  auto out = read_roots(reader->db);
+  (void)reader->db.exec("COMMIT");
+  return out;
+}
+
+Result<std::vector<RootRecord>> SqliteStore::list_versions(std::string_view name) const
+{
+  auto reader = m_readers->acquire();
+  PAGABLE_TRY(reader->db.exec("BEGIN"));
+  auto out = read_roots(reader->db, name);
+  (void)reader->db.exec("COMMIT");
+  return out;
+}
+
+Result<std::optional<RootRecord>> SqliteStore::get_root(std::string_view name) const
+{
+  PAGABLE_TRY_ASSIGN(auto versions, list_versions(name));
+  if (versions.empty()) {
+    return std::optional<RootRecord>();
+  }
+  return std::optional<RootRecord>(std::move(versions.back()));
 }
 
 Result<std::size_t> SqliteStore::remove_root(std::string_view name)
@@ -633,6 +688,18 @@ Result<std::size_t> SqliteStore::remove_root(std::string_view name)
   PAGABLE_TRY(run_on_writer([&](PackWriter& writer) -> Result<void> {
     PAGABLE_TRY(writer.begin());
     PAGABLE_TRY_ASSIGN(removed, delete_roots(writer.db(), name));
+    return writer.commit();
+  }));
+  return removed;
+}
+
+Result<std::size_t> SqliteStore::remove_versions(std::string_view name,
+                                                 std::span<const std::uint64_t> versions)
+{
+  std::size_t removed = 0;
+  PAGABLE_TRY(run_on_writer([&](PackWriter& writer) -> Result<void> {
+    PAGABLE_TRY(writer.begin());
+    PAGABLE_TRY_ASSIGN(removed, delete_roots(writer.db(), name, versions));
     return writer.commit();
   }));
   return removed;
@@ -704,9 +771,10 @@ Result<StoreStats> SqliteStore::stats() const
   PAGABLE_TRY_ASSIGN(Stmt p, reader->db.prepare("SELECT coalesce(sum(length(data)), 0) FROM packs"));
   PAGABLE_TRY(p.step("measuring packs"));
   s.bytes_stored = static_cast<std::uint64_t>(p.column_int(0));
-  PAGABLE_TRY_ASSIGN(Stmt r, reader->db.prepare("SELECT count(*) FROM roots"));
+  PAGABLE_TRY_ASSIGN(Stmt r, reader->db.prepare("SELECT count(*), count(DISTINCT name) FROM roots"));
   PAGABLE_TRY(r.step("counting roots"));
   s.roots = static_cast<std::uint64_t>(r.column_int(0));
+  s.names = static_cast<std::uint64_t>(r.column_int(1));
   s.file_bytes = util::file_size(m_path) + util::file_size(m_path + "-wal");
   PAGABLE_TRY_ASSIGN(Stmt f, reader->db.prepare("SELECT (SELECT freelist_count FROM pragma_freelist_count) * "
                                                 "(SELECT page_size FROM pragma_page_size)"));
@@ -745,7 +813,9 @@ StoreCounters SqliteStore::counters() const
   c.blobs_written = m_counters.written.load();
   c.blobs_deduped = m_counters.deduped.load();
   c.blobs_delta = m_counters.delta_blobs.load();
+  c.blobs_replaced = m_counters.replaced.load();
   c.bytes_written = m_counters.bytes_written.load();
+  c.bytes_taken = m_counters.bytes_taken.load();
   c.gets = m_gets.load();
   c.packs_decoded = m_packs.packs_decoded();
   c.pack_bytes_decoded = m_packs.bytes_decoded();

@@ -333,6 +333,12 @@ private:
   schema::NodeValidator& m_v;
 };
 
+// "api#3": a version as problems name it.
+std::string version_label(const store::StoredRoot& r)
+{
+  return r.name + "#" + std::to_string(r.version);
+}
+
 // deep: validates each root that has a stored schema against it.
 Result<void> check_schemas(const store::BlobStore& store, const std::vector<store::StoredRoot>& roots,
                            ProblemSet& problems, VerifyReport& report)
@@ -351,8 +357,8 @@ Result<void> check_schemas(const store::BlobStore& store, const std::vector<stor
       it = schemas.emplace(*root.schema_key, stored_schema::get(store, *root.schema_key)).first;
     }
     if (!it->second) {
-      problems.add(Problem{ProblemKind::schema_violation, root.schema_key, {root.name},
-                           "root \"" + root.name + "\": its stored schema cannot be used: " +
+      problems.add(Problem{ProblemKind::schema_violation, root.schema_key, {version_label(root)},
+                           "root \"" + version_label(root) + "\": its stored schema cannot be used: " +
                                it->second.error().message(),
                            {}, {}});
       continue;
@@ -360,8 +366,8 @@ Result<void> check_schemas(const store::BlobStore& store, const std::vector<stor
     // A root that cannot be read is not schema-checked, and says so: the full level names
     // damaged blobs, but not every reason (I/O, --subset leaving its damage out of view).
     const auto unchecked = [&](const std::string& why) {
-      problems.add(Problem{ProblemKind::schema_violation, std::nullopt, {root.name},
-                           "root \"" + root.name + "\": not checked against its schema: " + why,
+      problems.add(Problem{ProblemKind::schema_violation, std::nullopt, {version_label(root)},
+                           "root \"" + version_label(root) + "\": not checked against its schema: " + why,
                            {}, {}});
     };
     // The document is validated as it is walked, node by node, never held whole (but for the
@@ -376,13 +382,13 @@ Result<void> check_schemas(const store::BlobStore& store, const std::vector<stor
     ++report.roots_schema_checked;
     const schema::ValidationReport& result = validator->report();
     for (const auto& e : result.errors) {
-      problems.add(Problem{ProblemKind::schema_violation, std::nullopt, {root.name},
-                           "root \"" + root.name + "\": " + e.to_string(), e.instance_location,
+      problems.add(Problem{ProblemKind::schema_violation, std::nullopt, {version_label(root)},
+                           "root \"" + version_label(root) + "\": " + e.to_string(), e.instance_location,
                            e.schema_location});
     }
     if (result.truncated) {
-      problems.add(Problem{ProblemKind::schema_violation, std::nullopt, {root.name},
-                           "root \"" + root.name + "\": more schema errors than listed", {}, {}});
+      problems.add(Problem{ProblemKind::schema_violation, std::nullopt, {version_label(root)},
+                           "root \"" + version_label(root) + "\": more schema errors than listed", {}, {}});
     }
   }
   return {};
@@ -468,14 +474,23 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
     if (options.level >= VerifyLevel::connectivity && layout_sound) {
       PAGABLE_TRY_ASSIGN(roots, session->roots());
       if (!options.roots.empty()) {
+        // A name is every version of it; NAME#N the one version.
         std::vector<store::StoredRoot> chosen;
         for (const std::string& name : options.roots) {
-          const auto it = std::find_if(roots.begin(), roots.end(),
-                                       [&](const store::StoredRoot& r) { return r.name == name; });
-          if (it == roots.end()) {
+          bool found = false;
+          for (const auto& r : roots) {
+            if (r.name == name || version_label(r) == name) {
+              found = true;
+              if (std::none_of(chosen.begin(), chosen.end(), [&](const store::StoredRoot& c) {
+                    return c.name == r.name && c.version == r.version;
+                  })) {
+                chosen.push_back(r);
+              }
+            }
+          }
+          if (!found) {
             return make_error(Errc::not_found, "no root named \"" + name + "\"");
           }
-          chosen.push_back(*it);
         }
         roots = std::move(chosen);
       }
@@ -483,7 +498,7 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
       for (const auto& root : roots) {
         if (!root.problem.empty()) {
           problems.add(ProblemKind::bad_root, root.key,
-                       "root \"" + root.name + "\": " + root.problem);
+                       "root \"" + version_label(root) + "\": " + root.problem);
         }
         const auto walk_from = [&](const Key& start, const std::string& what) -> Result<void> {
           store::WalkCallbacks cb;
@@ -511,10 +526,10 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
           return store::mark_reachable(*session, start, reached, cb);
         };
         if (root.key) {
-          PAGABLE_TRY(walk_from(*root.key, "the top-level blob of root \"" + root.name + "\""));
+          PAGABLE_TRY(walk_from(*root.key, "the top-level blob of root \"" + version_label(root) + "\""));
         }
         if (root.schema_key) {
-          PAGABLE_TRY(walk_from(*root.schema_key, "the schema blob of root \"" + root.name + "\""));
+          PAGABLE_TRY(walk_from(*root.schema_key, "the schema blob of root \"" + version_label(root) + "\""));
         }
       }
     }
@@ -645,7 +660,7 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
         (void)store::mark_reachable(*session, *root.schema_key, seen, cb);
       }
       for (const std::size_t i : hit) {
-        found[i].roots.push_back(root.name);
+        found[i].roots.push_back(version_label(root));
       }
     }
     for (auto& p : found) {

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT OR Apache-2.0
 """Writes the input of a golden archive (see README.md here): `make_input.py` writes
-format-0.json, `make_input.py 1` format-1.json, `make_input.py 3` format-3.json.
+format-0.json, `make_input.py 1` format-1.json, `make_input.py 3` format-3.json, and
+`make_input.py 5` format-5.json: format 3's input as a next run would change it (the second
+version of format-5.pagable).
 
 Deterministic: a build graph large enough to be chunked at the default node boundaries, with
 the values the canonical encoding must keep exactly (big integers, 1.0, -0.0, non-ASCII
@@ -35,4 +37,10 @@ if version >= 1:
 if version >= 3:
     doc["log"] = [f"run {i:05d}: step {i * 104729 % 1000003:07d} finished in {i % 613} ms"
                   for i in range(6000)]
+if version >= 5:
+    # A next run: one string edited, one log line inserted, one output removed, a member added.
+    doc["targets"]["//src/module0600:lib"]["kind"] = "rust_binary"
+    doc["log"].insert(3000, "run 99999: step 0000000 finished in 0 ms (inserted)")
+    del doc["outputs"]["out-02100"]
+    doc["run"] = {"number": 2}
 json.dump(doc, sys.stdout, ensure_ascii=False, separators=(",", ":"))

@@ -127,11 +127,16 @@ TEST_CASE("archive: packs racing a gc on the same file commit whole roots or fai
   });
   int committed = 0;
   for (int round = 0; round < 12; ++round) {
-    // Each round replaces the last document: its old nodes become garbage the gc races for,
-    // and the new one reuses most of them.
+    // Each round's version replaces the last one (removed once it committed): the old
+    // version's nodes become garbage the gc races for, and the new one reuses most of them.
     auto r = pack_text(*packer, "doc", texts[static_cast<std::size_t>(round)]);
     if (r) {
       ++committed;
+      std::vector<std::uint64_t> older;
+      for (std::uint64_t v = 1; v < r->root.version; ++v) {
+        older.push_back(v);
+      }
+      REQUIRE(packer->store().remove_versions("doc", older));
       CHECK(nlohmann::json::parse(hydrate_text(*packer, r->root.key)) ==
             nlohmann::json::parse(texts[static_cast<std::size_t>(round)]));
     } else {
@@ -239,6 +244,91 @@ TEST_CASE("archive: roots are found by name, then by a unique key prefix", "[arc
   CHECK(a->find_root(one.root.key.to_hex().substr(0, 10)));
 }
 
+TEST_CASE("archive: each pack of a name adds a version, numbered, delta-compressed against the "
+          "newest, with what it added",
+          "[archive][versions]")
+{
+  test::TempDir dir;
+  const std::string path = dir.file("v.pagable");
+  auto a = open_rw(path);
+  // What a version added is the pages its transactions took: with no other writer, exactly
+  // what the file's pages in use grew by (a small enough version may take no new page).
+  const auto used_bytes = [&] {
+    return test::archive::sql_int(path, "SELECT ((SELECT page_count FROM pragma_page_count) - "
+                                        "(SELECT freelist_count FROM pragma_freelist_count)) * "
+                                        "(SELECT page_size FROM pragma_page_size)");
+  };
+  REQUIRE(pack_text(*a, "first", "{}")); // the archive's tables exist before "doc" is measured
+  std::vector<PackReport> packs;
+  for (int v = 0; v < 4; ++v) {
+    const auto used_before = used_bytes();
+    auto r = pack_text(*a, "doc", document(120, 110 - v, "v" + std::to_string(v)));
+    REQUIRE(r);
+    CHECK(r->root.version == static_cast<std::uint64_t>(v + 1));
+    CHECK(r->bytes_added == r->root.bytes_added.value());
+    CHECK(static_cast<std::int64_t>(r->bytes_added) == used_bytes() - used_before);
+    if (v > 0) {
+      CHECK(r->update_of == packs.back().root.key);
+      CHECK(r->delta_nodes > 0);
+    }
+    packs.push_back(*r);
+  }
+  const auto versions = a->list_versions("doc").value();
+  REQUIRE(versions.size() == 4);
+  CHECK(a->find_root("doc").value().version == 4);
+  CHECK(a->find_root("doc#2").value().key == packs[1].root.key);
+  CHECK(a->find_root("doc~3").value().key == packs[0].root.key);
+  CHECK(a->find_root(packs[2].root.key.to_hex().substr(0, 10)).value().version == 3);
+  // The stats record what each version stored, for log.
+  const auto stats = nlohmann::json::parse(versions[3].stats_json);
+  CHECK(stats["new_nodes"] == packs[3].new_nodes);
+  CHECK(stats["delta_nodes"] == packs[3].delta_nodes);
+  // Names selectors or unpack could not take are refused before anything is read.
+  for (const char* bad : {"a#1", "../up", "x@y", ""}) {
+    INFO(bad);
+    auto r = pack_text(*a, bad, "{}");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code() == Errc::invalid_argument);
+  }
+}
+
+TEST_CASE("archive: forget removes the versions a policy drops, and gc then keeps the delta bases the "
+          "versions kept decode from",
+          "[archive][versions]")
+{
+  test::TempDir dir;
+  auto a = open_rw(dir.file("f.pagable"));
+  std::vector<std::string> texts;
+  for (int v = 0; v < 6; ++v) {
+    texts.push_back(document(150, 140 - 3 * v, "r" + std::to_string(v)));
+    auto r = pack_text(*a, "doc", texts.back());
+    REQUIRE(r);
+    if (v > 0) {
+      CHECK(r->delta_nodes > 0); // its new nodes are deltas against the version before
+    }
+  }
+  REQUIRE(pack_text(*a, "other", document(10, 10, "")));
+  KeepPolicy policy;
+  policy.last = 1;
+  const std::vector<std::string> names = {"doc"};
+  const auto dry = a->forget(names, policy, DryRun::yes).value();
+  REQUIRE(dry.names.size() == 1);
+  CHECK(dry.names[0].removed == 0);
+  CHECK(a->list_versions("doc").value().size() == 6);
+  const auto done = a->forget(names, policy, DryRun::no).value();
+  CHECK(done.names[0].removed == 5);
+  CHECK(a->list_versions("other").value().size() == 1);
+  auto plan = gc::plan(a->store()).value();
+  REQUIRE(gc::execute(a->store(), plan));
+  CHECK(verify::run(a->store()).value().ok());
+  CHECK(nlohmann::json::parse(hydrate_text(*a, a->find_root("doc").value().key)) ==
+        nlohmann::json::parse(texts.back()));
+  // An empty policy and an unknown name are refused, nothing removed.
+  CHECK(a->forget(names, KeepPolicy{}, DryRun::no).error().code() == Errc::invalid_argument);
+  const std::vector<std::string> unknown = {"nope"};
+  CHECK(a->forget(unknown, policy, DryRun::no).error().code() == Errc::not_found);
+}
+
 namespace {
 
 // Writes what a walk reports as a line of events.
@@ -332,16 +422,25 @@ TEST_CASE("archive: remove takes out named roots, or all but the newest few", "[
   RemoveRequest keep;
   keep.keep_last = 1;
   keep.prefix = "run-";
-  CHECK(a->plan_remove(keep).value() == std::vector<std::string>{"run-1", "run-2"});
+  CHECK(a->plan_remove(keep).value().names == std::vector<std::string>{"run-1", "run-2"});
   RemoveRequest named;
   named.names = {"other", "nobody"};
   const auto missing = a->plan_remove(named);
   REQUIRE_FALSE(missing);
   CHECK(missing.error().code() == Errc::not_found);
   CHECK(a->list_roots().value().size() == 4); // nothing removed by a plan
-  CHECK(a->remove(a->plan_remove(keep).value()).value() == std::vector<std::string>{"run-1", "run-2"});
+  CHECK(a->remove(a->plan_remove(keep).value()).value().removed ==
+        std::vector<std::string>{"run-1", "run-2"});
   const auto stats = a->stat().value();
   CHECK(stats.store.roots == 2);
+  CHECK(stats.store.names == 2);
+  CHECK(stats.newest.has_value());
+  std::uint64_t added = 0; // documents this small may take no new page: the sum, not "> 0"
+  const auto left = a->list_roots().value();
+  for (const auto& r : left) {
+    added += r.bytes_added.value_or(0);
+  }
+  CHECK(stats.bytes_added_total == added);
   CHECK(stats.reclaimable.blobs_removed > 0); // the two documents' blobs, for gc
   REQUIRE(stats.boundaries.has_value());
   CHECK(stats.boundaries->node_bytes == pack::BoundarySettings{}.node_bytes);

@@ -172,11 +172,25 @@ TEST_CASE("sqlite_store reports a byte flipped in stored data as corrupt, naming
     sqlite3_close(db);
   }
   sql(path, damage);
-  auto s = store::open_sqlite_store(path).value();
+  auto s = open_rw(path);
   auto got = s->get(k);
   REQUIRE_FALSE(got);
   CHECK(got.error().code() == Errc::corrupt);
   CHECK_THAT(got.error().message(), Catch::Contains(k.to_hex()));
+  // A plain put trusts the index and mends nothing; a replacing one (pack --repair) does.
+  REQUIRE(s->put(blob_of(payload)));
+  REQUIRE(s->flush());
+  CHECK_FALSE(s->get(k));
+  store::PutHints replace;
+  replace.replace = true;
+  REQUIRE(s->put(blob_of(payload), replace));
+  REQUIRE(s->flush());
+  const auto mended = s->get(k);
+  REQUIRE(mended);
+  REQUIRE(mended->has_value());
+  CHECK((*mended)->data == blob_of(payload).data);
+  CHECK(s->counters().blobs_replaced == 1);
+  CHECK(test::archive::sql_int(path, "SELECT count(*) FROM blobs") == 1); // the bad row went
 }
 
 TEST_CASE("sqlite_store refuses a frame that claims an absurd size", "[store][sqlite][corruption]")
@@ -726,4 +740,130 @@ TEST_CASE("is_archive_file: an archive, one still in its WAL, and never a pipe o
   CHECK_FALSE(store::is_archive_file(other));
   sqlite3_close(odb);
   sqlite3_close(db);
+}
+
+namespace {
+
+// Gives `path` the one-version-a-name roots table of formats 0 to 4, with `rows` (name, hex
+// key) in it, and marks it format 4.
+void make_format_4(const std::string& path, const std::vector<std::pair<std::string, Key>>& rows)
+{
+  sql(path, "DROP TABLE roots");
+  sql(path, "DROP TABLE names");
+  sql(path, "CREATE TABLE roots(name TEXT PRIMARY KEY, key BLOB NOT NULL, schema_key BLOB, "
+            "created_ms INTEGER NOT NULL, labels TEXT NOT NULL, stats TEXT NOT NULL) WITHOUT ROWID");
+  for (const auto& [name, key] : rows) {
+    sql(path, "INSERT INTO roots VALUES ('" + name + "', x'" + key.to_hex() + "', NULL, 1000, "
+              "'{\"l\":\"v\"}', '{}')");
+  }
+  sql(path, "UPDATE meta SET value = '4' WHERE name = 'format_version'");
+  sql(path, "PRAGMA user_version = 4");
+}
+
+} // namespace
+
+TEST_CASE("sqlite_store reads a format 4 root table as one version a name and upgrades it on the "
+          "first root it writes, atomically",
+          "[store][sqlite][format]")
+{
+  test::TempDir dir;
+  const auto path = dir.file("old.pagable");
+  Key top;
+  Key other;
+  {
+    auto s = open_rw(path);
+    top = s->put(blob_of("top")).value();
+    other = s->put(blob_of("other")).value();
+    REQUIRE(s->flush());
+  }
+  make_format_4(path, {{"api", top}, {"web", other}});
+  {
+    SqliteOptions ro;
+    ro.mode = OpenMode::read_only;
+    auto s = store::open_sqlite_store(path, ro).value();
+    const auto roots = s->list_roots().value();
+    REQUIRE(roots.size() == 2);
+    CHECK(roots[0].version == 1);
+    CHECK_FALSE(roots[0].bytes_added.has_value());
+    CHECK(s->get_root("api").value()->key == top);
+    CHECK(s->list_versions("web").value().size() == 1);
+    CHECK(s->stats().value().format_version == 4);
+  }
+  const auto versioned = [&] {
+    return test::archive::sql_int(path, "SELECT count(*) FROM pragma_table_info('roots') WHERE name = 'version'") == 1;
+  };
+  {
+    // A root that cannot commit changes nothing: the upgrade is in its transaction.
+    auto s = open_rw(path);
+    const Key missing = blob_of("missing").key();
+    CHECK_FALSE(s->commit_root(store::RootRecord{"api", missing, std::nullopt, 0, {}, "{}"}));
+  }
+  CHECK_FALSE(versioned());
+  CHECK(test::archive::sql_int(path, "PRAGMA user_version") == 4);
+  {
+    auto s = open_rw(path);
+    const auto second = s->commit_root(store::RootRecord{"api", other, std::nullopt, 0, {}, "{}"}).value();
+    CHECK(second.version == 2);
+    const auto versions = s->list_versions("api").value();
+    REQUIRE(versions.size() == 2);
+    CHECK(versions[0].key == top);
+    CHECK(versions[0].labels.at("l") == "v");
+    CHECK(versions[1].key == other);
+    CHECK(s->stats().value().format_version == 5);
+  }
+  CHECK(versioned());
+  CHECK(test::archive::sql_int(path, "SELECT last_version FROM names WHERE name = 'api'") == 2);
+  // A blob stored into an old archive moves its roots too, in the transaction that marks it.
+  const auto other_path = dir.file("old2.pagable");
+  {
+    auto s = open_rw(other_path);
+    top = s->put(blob_of("top")).value();
+    REQUIRE(s->flush());
+  }
+  make_format_4(other_path, {{"api", top}});
+  open_rw(other_path)->put(blob_of("new")).value();
+  CHECK(test::archive::sql_int(other_path, "PRAGMA user_version") == 5);
+  CHECK(test::archive::sql_int(other_path, "SELECT count(*) FROM pragma_table_info('roots') WHERE name = 'version'") == 1);
+  CHECK(test::archive::sql_int(other_path, "SELECT version FROM roots WHERE name = 'api'") == 1);
+}
+
+TEST_CASE("sqlite_store creates archives with SQLite's incremental vacuum (format 5)",
+          "[store][sqlite][format]")
+{
+  test::TempDir dir;
+  const auto fresh = dir.file("fresh.pagable");
+  open_rw(fresh)->put(blob_of("x")).value();
+  CHECK(test::archive::sql_int(fresh, "PRAGMA auto_vacuum") == 2);
+}
+
+TEST_CASE("sqlite_store: what a version added is the pages its transactions took", "[store][sqlite]")
+{
+  test::TempDir dir;
+  const auto path = dir.file("a.pagable");
+  const auto used_bytes = [&] {
+    return test::archive::sql_int(path, "SELECT (SELECT page_count FROM pragma_page_count) - "
+                                        "(SELECT freelist_count FROM pragma_freelist_count)") *
+           test::archive::sql_int(path, "PRAGMA page_size");
+  };
+  open_rw(path)->put(blob_of("start")).value();
+  const auto before = used_bytes();
+  store::RootRecord committed;
+  {
+    auto s = open_rw(path);
+    const auto c0 = s->counters().bytes_taken;
+    std::vector<Key> children;
+    for (int i = 0; i < 200; ++i) {
+      children.push_back(s->put(blob_of("leaf " + std::to_string(i) + std::string(3000, 'x'))).value());
+    }
+    const Key top = s->put(blob_of("top", children)).value();
+    REQUIRE(s->flush());
+    store::RootRecord r{"doc", top, std::nullopt, 0, {}, "{}"};
+    r.bytes_added = s->counters().bytes_taken - c0;
+    CHECK(*r.bytes_added > 0);
+    committed = s->commit_root(r).value();
+  }
+  REQUIRE(committed.bytes_added.has_value());
+  CHECK(static_cast<std::int64_t>(*committed.bytes_added) == used_bytes() - before);
+  auto s = open_rw(path);
+  CHECK(s->get_root("doc").value()->bytes_added == committed.bytes_added);
 }

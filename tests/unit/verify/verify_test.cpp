@@ -149,8 +149,8 @@ TEST_CASE("verify: --deep validates each root against its stored schema", "[veri
   std::set<std::pair<std::string, std::string>> where;
   for (const auto& p : r.problems) {
     CHECK(p.kind == ProblemKind::schema_violation);
-    CHECK(p.roots == std::vector<std::string>{"strict"});
-    CHECK_THAT(p.detail, Catch::StartsWith("root \"strict\": "));
+    CHECK(p.roots == std::vector<std::string>{"strict#1"});
+    CHECK_THAT(p.detail, Catch::StartsWith("root \"strict#1\": "));
     where.emplace(p.instance_location, p.schema_location);
   }
   CHECK(where == std::set<std::pair<std::string, std::string>>{
@@ -197,8 +197,8 @@ TEST_CASE("verify: --deep names roots whose schema or document cannot be used", 
     if (p.kind != ProblemKind::schema_violation) {
       continue;
     }
-    schema_named |= p.detail.starts_with("root \"bad-schema\": its stored schema cannot be used");
-    document_named |= p.detail.starts_with("root \"bad-document\": not checked against its schema");
+    schema_named |= p.detail.starts_with("root \"bad-schema#1\": its stored schema cannot be used");
+    document_named |= p.detail.starts_with("root \"bad-document#1\": not checked against its schema");
   }
   CHECK(schema_named);
   CHECK(document_named);
@@ -228,7 +228,7 @@ TEST_CASE("verify: a missing child is named with its key and exactly the roots t
     INFO(describe(r));
     const auto* p = find(r, ProblemKind::missing_blob, victim);
     REQUIRE(p != nullptr);
-    CHECK(p->roots == std::vector<std::string>{"A"});
+    CHECK(p->roots == std::vector<std::string>{"A#1"});
     CHECK(r.next_step != verify::NextStep::none);
   }
   SECTION("a missing shared blob affects both roots")
@@ -240,7 +240,7 @@ TEST_CASE("verify: a missing child is named with its key and exactly the roots t
     INFO(describe(r));
     const auto* p = find(r, ProblemKind::missing_blob, shared);
     REQUIRE(p != nullptr);
-    CHECK(p->roots == std::vector<std::string>{"A", "B"});
+    CHECK(p->roots == std::vector<std::string>{"A#1", "B#1"});
   }
 }
 
@@ -256,8 +256,8 @@ TEST_CASE("verify: a root pointing at a missing blob is reported against that ro
   REQUIRE(r.problems.size() == 1);
   const auto* p = find(r, ProblemKind::missing_blob, t.b.top);
   REQUIRE(p != nullptr);
-  CHECK(p->roots == std::vector<std::string>{"B"});
-  CHECK_THAT(p->detail, Catch::Contains("root \"B\""));
+  CHECK(p->roots == std::vector<std::string>{"B#1"});
+  CHECK_THAT(p->detail, Catch::Contains("root \"B#1\""));
 }
 
 TEST_CASE("verify: a blob whose stored bytes do not match its key is a hash mismatch", "[verify]")
@@ -286,7 +286,7 @@ TEST_CASE("verify: a blob whose stored bytes do not match its key is a hash mism
     for (const Key& k : {leaves[0], leaves[1]}) {
       const auto* p = find(r, ProblemKind::hash_mismatch, k);
       REQUIRE(p != nullptr);
-      CHECK(p->roots == std::vector<std::string>{"A"});
+      CHECK(p->roots == std::vector<std::string>{"A#1"});
     }
   }
   verify::VerifyOptions conn;
@@ -483,7 +483,7 @@ TEST_CASE("verify: a malformed child list is a bad index row blamed on its roots
   INFO(describe(r));
   REQUIRE(r.problems.size() == 1);
   CHECK(r.problems[0].kind == ProblemKind::bad_index_row);
-  CHECK(r.problems[0].roots == std::vector<std::string>{"A"});
+  CHECK(r.problems[0].roots == std::vector<std::string>{"A#1"});
   CHECK_THAT(r.problems[0].detail, Catch::Contains(t.a.top.to_hex()));
 }
 
@@ -502,7 +502,7 @@ TEST_CASE("verify: a key stored in two rows is a duplicate key, which gc cures",
   REQUIRE(r.problems.size() == 1);
   CHECK(r.problems[0].kind == ProblemKind::duplicate_key);
   CHECK(r.problems[0].key == t.a.top);
-  CHECK(r.problems[0].roots == std::vector<std::string>{"A"});
+  CHECK(r.problems[0].roots == std::vector<std::string>{"A#1"});
   CHECK_THAT(r.problems[0].detail, Catch::Contains("the same key"));
   CHECK(r.next_step == verify::NextStep::remove_duplicates);
   // Only keys the checked roots reach count, as everywhere in verify.
