@@ -471,6 +471,12 @@ Result<std::shared_ptr<const void>> decode_value(Pager::Core& core, const ValueO
                                                  const Key& key, std::size_t& resident)
 {
   PAGABLE_TRY_ASSIGN(auto stored, core.store.get(key));
+  if (!stored) {
+    // Paged out moments ago: the store's writer commits puts on its own thread, and a put
+    // is visible once a flush has returned. Make every earlier put visible, then read again.
+    PAGABLE_TRY(core.store.flush());
+    PAGABLE_TRY_ASSIGN(stored, core.store.get(key));
+  }
   PAGABLE_TRY_ASSIGN(auto blob, codec::checked_blob(key, std::move(stored)));
   NodeValueReader r(core, std::move(blob));
   auto value = ops.read(r, resident);
