@@ -290,12 +290,8 @@ Registry& Pager::types() noexcept
 std::shared_ptr<Cell> Pager::make_cell(const detail::ValueOps& ops, std::shared_ptr<const void> value,
                                        std::size_t resident_bytes)
 {
-  auto cell = detail::resident_cell(*m_core, ops, std::move(value), resident_bytes);
   bool over = false;
-  {
-    std::lock_guard lock(m_core->mutex);
-    over = m_core->stats.resident_bytes > m_core->options.budget_bytes;
-  }
+  auto cell = detail::resident_cell(*m_core, ops, std::move(value), resident_bytes, over);
   if (over) {
     (void)detail::enforce_budget(*m_core); // failures stay resident, in page_out_errors()
   }

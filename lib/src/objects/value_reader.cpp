@@ -205,7 +205,8 @@ public:
                                       std::size_t resident_bytes) override
   {
     // Counted against the budget with the value being read; its pin makes room afterwards.
-    return detail::resident_cell(m_core, ops, std::move(value), resident_bytes);
+    bool over_budget = false; // made room for by the pin of the value being read
+    return detail::resident_cell(m_core, ops, std::move(value), resident_bytes, over_budget);
   }
 
   Error mismatch(std::string_view what) const override
