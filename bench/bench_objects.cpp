@@ -12,7 +12,8 @@
 //       and, separately timed, pin every value (the full load).
 //   bench_objects pagable-paging ARCHIVE N V budget_mb
 //       a graph of N values made under the budget (10 times smaller than it, for the
-//       harness), then walked twice in random order: accounted peak and peak RSS.
+//       harness), then walked twice in random order: accounted peak, and peak RSS against
+//       the bound of budget + 64 MB (rss_limit_kb, rss_within_limit).
 //   bench_objects cereal-save FILE N V d | cereal-load FILE INDEX
 //   bench_objects boost-save FILE N V d  | boost-load FILE INDEX
 //       the same graph as std::shared_ptr nodes, saved with shared-pointer tracking in binary
@@ -266,14 +267,20 @@ int pagable_paging(const std::string& path, std::size_t n, std::size_t v, std::s
   }
   const double walked = since(t1);
   const auto stats = pager->stats();
+  // The bound on the process: the budget plus 64 MB (handles, the store's caches,
+  // the program itself).
+  const long rss_limit_kb = static_cast<long>(budget >> 10) + (64L << 10);
+  const long rss_kb = peak_rss_kb();
   std::printf("{\"mode\": \"pagable-paging\", \"n\": %zu, \"v\": %zu, \"budget_bytes\": %zu, "
               "\"graph_bytes\": %zu, \"make_seconds\": %.3f, \"walk_seconds\": %.3f, \"checked\": %llu, "
-              "\"peak_resident_bytes\": %llu, \"paged_out\": %llu, \"paged_in\": %llu, \"peak_rss_kb\": %ld}\n",
+              "\"peak_resident_bytes\": %llu, \"paged_out\": %llu, \"paged_in\": %llu, \"peak_rss_kb\": %ld, "
+              "\"rss_limit_kb\": %ld, \"rss_within_limit\": %s}\n",
               n, v, budget, n * pagable::objects::resident_size(SeedNode{seed_value(0, v), {}}), made,
               walked, static_cast<unsigned long long>(checked),
               static_cast<unsigned long long>(stats.peak_resident_bytes),
               static_cast<unsigned long long>(stats.paged_out),
-              static_cast<unsigned long long>(stats.paged_in), peak_rss_kb());
+              static_cast<unsigned long long>(stats.paged_in), rss_kb, rss_limit_kb,
+              rss_kb <= rss_limit_kb ? "true" : "false");
   return 0;
 }
 

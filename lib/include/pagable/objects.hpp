@@ -279,6 +279,7 @@ struct PagerStats {
   std::uint64_t page_out_batches = 0;    // page-outs the budget started
   std::uint64_t unpageable = 0;          // values whose page-out failed: resident for good
   std::uint64_t fingerprints_read = 0;   // stored nodes read to learn their fingerprints
+  std::uint64_t page_out_waits = 0;      // times a page-out worker waited for another's value
 };
 
 // What to commit a graph's root as.

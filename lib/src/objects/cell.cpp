@@ -75,6 +75,9 @@ Cell::~Cell()
 
 std::optional<Key> Cell::key() const
 {
+  if (m_key_published.load(std::memory_order_acquire)) {
+    return stored_key; // set once, before the flag: no lock needed
+  }
   std::lock_guard lock(m_core->mutex);
   return stored_key;
 }
@@ -180,7 +183,9 @@ Result<std::pair<Key, std::uint64_t>> Cell::stored_node()
 void note_stored(Cell& cell, const Key& key, std::uint64_t fp)
 {
   Pager::Core& core = cell.core();
-  cell.stored_key = key;
+  if (!cell.stored_key) {
+    cell.publish_key(key);
+  }
   cell.fingerprint = fp;
   cell.fingerprint_known = true;
   if (cell.state == Cell::State::unpageable) {
@@ -281,7 +286,7 @@ std::shared_ptr<Cell> cell_for_key(Pager::Core& core, const ValueOps& ops, const
   }
   cell = std::make_shared<Cell>(core.shared_from_this(), ops);
   cell->state = Cell::State::paged_out;
-  cell->stored_key = key;
+  cell->publish_key(key);
   cell->registered = true;
   slot = cell;
   ++core.stats.values;
@@ -289,7 +294,8 @@ std::shared_ptr<Cell> cell_for_key(Pager::Core& core, const ValueOps& ops, const
 }
 
 std::shared_ptr<Cell> resident_cell(Pager::Core& core, const ValueOps& ops,
-                                    std::shared_ptr<const void> value, std::size_t resident_bytes)
+                                    std::shared_ptr<const void> value, std::size_t resident_bytes,
+                                    bool& over_budget)
 {
   auto cell = std::make_shared<Cell>(core.shared_from_this(), ops);
   std::lock_guard lock(core.mutex);
@@ -298,6 +304,7 @@ std::shared_ptr<Cell> resident_cell(Pager::Core& core, const ValueOps& ops,
   ++core.stats.values;
   core.add_resident(resident_bytes);
   core.lru_push_front(*cell);
+  over_budget = core.stats.resident_bytes > core.options.budget_bytes;
   return cell;
 }
 

@@ -15,6 +15,7 @@
 #include "util/lru_map.hpp"
 #include "util/thread_pool.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -24,6 +25,7 @@
 #include <typeindex>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace pagable::objects {
 
@@ -38,11 +40,20 @@ struct IdentityKey {
 struct IdentityKeyHash {
   std::size_t operator()(const IdentityKey& k) const noexcept
   {
-    return std::hash<Key>{}(k.key) ^ k.type.hash_code();
+    // Keys are SHA-256 digests: the key alone spreads entries, and type_index::hash_code
+    // would hash the type's name on every lookup (one per value stored).
+    return std::hash<Key>{}(k.key);
   }
 };
 
 class Cell;
+
+// Serializes values (objects/value_writer.cpp): an encoder and the buffers it has grown.
+class ValueEncoder;
+struct ValueEncoderDelete {
+  void operator()(ValueEncoder* encoder) const noexcept;
+};
+using EncoderPtr = std::unique_ptr<ValueEncoder, ValueEncoderDelete>;
 
 } // namespace detail
 
@@ -69,6 +80,10 @@ struct Pager::Core : std::enable_shared_from_this<Pager::Core> {
   bool evicting = false;
   std::deque<Error> errors;
   util::LruMap<Key, std::uint64_t> fingerprints{k_fingerprint_cache_entries};
+  // Encoders between two values, one per worker serializing at once: building one per value
+  // (its open containers, their buffers) cost more than serializing a small value. Guarded
+  // by mutex.
+  std::vector<detail::EncoderPtr> idle_encoders;
 
   static constexpr std::size_t k_fingerprint_cache_entries = 65536;
   static constexpr std::size_t k_max_errors = 100;
@@ -112,7 +127,9 @@ public:
   // the fingerprint from the store when it is not known). Errc::internal when not stored.
   Result<std::pair<Key, std::uint64_t>> stored_node();
 
-  // All guarded by core().mutex:
+  // All guarded by core().mutex, except that stored_key, once set (publish_key()), never
+  // changes again and is read by key() without it: the page-out walker asks every node it
+  // meets for its key, several times a value.
   State state = State::resident;
   std::shared_ptr<const void> value;
   std::weak_ptr<const void> last;
@@ -127,9 +144,17 @@ public:
   Cell* lru_next = nullptr;
   bool in_lru = false;
 
+  // Sets stored_key, once. REQUIRES: core mutex held; stored_key not set yet.
+  void publish_key(const Key& key)
+  {
+    stored_key = key;
+    m_key_published.store(true, std::memory_order_release);
+  }
+
 private:
   std::shared_ptr<Pager::Core> m_core;
   const ValueOps& m_ops;
+  std::atomic<bool> m_key_published{false};
 };
 
 // Records that `cell` is stored under `key` with fingerprint `fp`, and makes it the object of
@@ -143,9 +168,10 @@ Result<std::uint64_t> stored_fingerprint(Pager::Core& core, const Key& key);
 // The cell of the stored value (identity, key): the live one, or a new paged-out one.
 std::shared_ptr<Cell> cell_for_key(Pager::Core& core, const ValueOps& ops, const Key& key);
 // A new resident cell holding `value` (counted against the budget; enforcing it is the
-// caller's).
+// caller's: `over_budget` says whether the resident bytes now exceed it).
 std::shared_ptr<Cell> resident_cell(Pager::Core& core, const ValueOps& ops,
-                                    std::shared_ptr<const void> value, std::size_t resident_bytes);
+                                    std::shared_ptr<const void> value, std::size_t resident_bytes,
+                                    bool& over_budget);
 
 // Decodes the value stored under `key` as `ops`' type; `resident` gets its size.
 Result<std::shared_ptr<const void>> decode_value(Pager::Core& core, const ValueOps& ops,

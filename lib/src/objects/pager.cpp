@@ -7,10 +7,10 @@
 
 #include "codec/navigate.hpp"
 #include "objects/cell.hpp"
+#include "objects/page_out_plan.hpp"
 
 #include <atomic>
 #include <chrono>
-#include <unordered_set>
 #include <utility>
 
 namespace pagable::objects {
@@ -19,22 +19,16 @@ using detail::Cell;
 
 namespace {
 
-// Runs fn(0) .. fn(n - 1) on the calling thread and the pager's pool, and returns when every
-// call has. fn must not throw.
-void run_parallel(Pager::Core& core, std::size_t n, const std::function<void(std::size_t)>& fn)
+// Runs work() on the calling thread and on up to `helpers` threads of the pager's pool, and
+// returns when every call has. work must not throw.
+void run_on_pool(Pager::Core& core, std::size_t helpers, const std::function<void()>& work)
 {
-  std::atomic<std::size_t> next{0};
-  const auto work = [&] {
-    for (std::size_t i; (i = next.fetch_add(1)) < n;) {
-      fn(i);
-    }
-  };
   util::ThreadPool* pool = nullptr;
   {
     std::lock_guard lock(core.mutex);
     pool = core.pool;
   }
-  std::size_t helpers = pool != nullptr ? std::min<std::size_t>(pool->size(), n > 0 ? n - 1 : 0) : 0;
+  helpers = pool != nullptr ? std::min<std::size_t>(pool->size(), helpers) : 0;
   std::mutex m;
   std::condition_variable done;
   std::size_t running = helpers;
@@ -52,42 +46,16 @@ void run_parallel(Pager::Core& core, std::size_t n, const std::function<void(std
   done.wait(lock, [&] { return running == 0; });
 }
 
-// Every cell reachable from `roots` that is not stored yet, children before parents: the
-// items of a parallel page-out, so that workers start at the leaves and a single root's
-// graph is spread over all of them. A cell whose children cannot be listed is kept as a leaf
-// (the walker reports its error).
-std::vector<std::shared_ptr<Cell>> unstored_post_order(const std::vector<std::shared_ptr<Cell>>& roots)
+// Runs fn(0) .. fn(n - 1) on the calling thread and the pager's pool, and returns when every
+// call has. fn must not throw.
+void run_parallel(Pager::Core& core, std::size_t n, const std::function<void(std::size_t)>& fn)
 {
-  std::vector<std::shared_ptr<Cell>> out;
-  std::unordered_set<const Cell*> seen;
-  struct Frame {
-    std::shared_ptr<Cell> cell;
-    std::vector<std::shared_ptr<pageout::Node>> children;
-    std::size_t next = 0;
-  };
-  std::vector<Frame> stack;
-  const auto enter = [&](std::shared_ptr<Cell> c) {
-    if (!c || c->key() || !seen.insert(c.get()).second) {
-      return;
+  std::atomic<std::size_t> next{0};
+  run_on_pool(core, n > 0 ? n - 1 : 0, [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < n;) {
+      fn(i);
     }
-    Frame f{std::move(c), {}, 0};
-    (void)f.cell->children(f.children);
-    stack.push_back(std::move(f));
-  };
-  for (const auto& root : roots) {
-    enter(root);
-    while (!stack.empty()) {
-      Frame& top = stack.back();
-      if (top.next < top.children.size()) {
-        auto child = std::static_pointer_cast<Cell>(top.children[top.next++]);
-        enter(std::move(child));
-        continue;
-      }
-      out.push_back(std::move(top.cell));
-      stack.pop_back();
-    }
-  }
-  return out;
+  });
 }
 
 // A victim of a page-out batch is settled once the walker is done with it: stored and
@@ -131,17 +99,20 @@ struct BatchResult {
 
 // Pages out everything `roots` reach that is not stored, in parallel, holding the archive's
 // write lock; settles victims as soon as their own page-out ends, so a batch frees memory as
-// it goes rather than at its end.
+// it goes rather than at its end. Workers take values whose children are stored
+// (PageOutPlan); what never gets there (a failure's ancestors, cycles) goes through the
+// walker last, which reports why.
 Result<BatchResult> page_out_graph(Pager::Core& core, const std::vector<std::shared_ptr<Cell>>& roots)
 {
   BatchResult batch;
   auto written = core.archive.write_exclusively([&]() -> Result<void> {
-    batch.items = unstored_post_order(roots);
-    batch.keys.resize(batch.items.size());
+    detail::PageOutPlan plan(roots);
+    const auto& items = plan.items();
+    batch.keys.resize(items.size());
     pageout::PageOutSession session;
     std::atomic<std::uint64_t> dropped{0};
-    run_parallel(core, batch.items.size(), [&](std::size_t i) {
-      const auto& cell = batch.items[i];
+    const auto page_out_item = [&](std::size_t i) {
+      const auto& cell = items[i];
       batch.keys[i] = session.page_out(cell);
       std::vector<std::shared_ptr<const void>> garbage;
       std::optional<Error> failure;
@@ -158,8 +129,18 @@ Result<BatchResult> page_out_graph(Pager::Core& core, const std::vector<std::sha
         }
       }
       // garbage (the values let go) is destroyed here, outside the lock
+      return batch.keys[i]->has_value();
+    };
+    const auto left = plan.run(page_out_item, [&](const std::function<void()>& work) {
+      run_on_pool(core, items.empty() ? 0 : items.size() - 1, work);
     });
+    run_parallel(core, left.size(), [&](std::size_t j) { (void)page_out_item(left[j]); });
     batch.paged_out = dropped.load();
+    {
+      std::lock_guard lock(core.mutex);
+      core.stats.page_out_waits += session.counters().waited;
+    }
+    batch.items = std::move(plan.items());
     return {};
   });
   PAGABLE_TRY(std::move(written));
@@ -290,12 +271,8 @@ Registry& Pager::types() noexcept
 std::shared_ptr<Cell> Pager::make_cell(const detail::ValueOps& ops, std::shared_ptr<const void> value,
                                        std::size_t resident_bytes)
 {
-  auto cell = detail::resident_cell(*m_core, ops, std::move(value), resident_bytes);
   bool over = false;
-  {
-    std::lock_guard lock(m_core->mutex);
-    over = m_core->stats.resident_bytes > m_core->options.budget_bytes;
-  }
+  auto cell = detail::resident_cell(*m_core, ops, std::move(value), resident_bytes, over);
   if (over) {
     (void)detail::enforce_budget(*m_core); // failures stay resident, in page_out_errors()
   }

@@ -205,7 +205,8 @@ public:
                                       std::size_t resident_bytes) override
   {
     // Counted against the budget with the value being read; its pin makes room afterwards.
-    return detail::resident_cell(m_core, ops, std::move(value), resident_bytes);
+    bool over_budget = false; // made room for by the pin of the value being read
+    return detail::resident_cell(m_core, ops, std::move(value), resident_bytes, over_budget);
   }
 
   Error mismatch(std::string_view what) const override
@@ -471,6 +472,12 @@ Result<std::shared_ptr<const void>> decode_value(Pager::Core& core, const ValueO
                                                  const Key& key, std::size_t& resident)
 {
   PAGABLE_TRY_ASSIGN(auto stored, core.store.get(key));
+  if (!stored) {
+    // Paged out moments ago: the store's writer commits puts on its own thread, and a put
+    // is visible once a flush has returned. Make every earlier put visible, then read again.
+    PAGABLE_TRY(core.store.flush());
+    PAGABLE_TRY_ASSIGN(stored, core.store.get(key));
+  }
   PAGABLE_TRY_ASSIGN(auto blob, codec::checked_blob(key, std::move(stored)));
   NodeValueReader r(core, std::move(blob));
   auto value = ops.read(r, resident);

@@ -7,6 +7,8 @@
 #include "pack/value_builder.hpp"
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <utility>
 
 namespace pagable::objects {
@@ -21,6 +23,18 @@ bool is_utf8(std::string_view s)
 {
   std::size_t i = 0;
   while (i < s.size()) {
+    // ASCII eight bytes at a time: most strings are, and each value's are checked once.
+    while (i + 8 <= s.size()) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, s.data() + i, 8);
+      if ((word & 0x8080808080808080ULL) != 0) {
+        break;
+      }
+      i += 8;
+    }
+    if (i == s.size()) {
+      break;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       ++i;
@@ -144,7 +158,7 @@ public:
     }
     PAGABLE_TRY_ASSIGN(const pack::Pending top, m_builder.finish());
     // One worker: the builder stored every node synchronously.
-    const Result<Key>& key = top.key.get();
+    const Result<Key> key = top.key();
     if (!key) {
       return key.error();
     }
@@ -283,14 +297,50 @@ Result<ByteString> decode_base64(std::string_view text)
 
 namespace detail {
 
+class ValueEncoder {
+public:
+  explicit ValueEncoder(Pager::Core& core) : m_options(one_worker()), m_writer(core, m_options) {}
+  NodeValueWriter& writer() noexcept { return m_writer; }
+
+private:
+  static pack::PackOptions one_worker()
+  {
+    pack::PackOptions options;
+    options.workers = 1; // this thread stores each node as it completes: keys at once
+    return options;
+  }
+  const pack::PackOptions m_options; // the node writer keeps a reference: declared first
+  NodeValueWriter m_writer;
+};
+
+void ValueEncoderDelete::operator()(ValueEncoder* encoder) const noexcept
+{
+  delete encoder;
+}
+
 Result<std::pair<Key, std::uint64_t>> encode_value(Pager::Core& core, const ValueOps& ops,
                                                    const void* value)
 {
-  pack::PackOptions options;
-  options.workers = 1; // this thread stores each node as it completes: keys at once
-  NodeValueWriter w(core, options);
-  ops.write(w, value);
-  return w.finish();
+  EncoderPtr encoder;
+  {
+    std::lock_guard lock(core.mutex);
+    if (!core.idle_encoders.empty()) {
+      encoder = std::move(core.idle_encoders.back());
+      core.idle_encoders.pop_back();
+    }
+  }
+  if (!encoder) {
+    encoder.reset(new ValueEncoder(core));
+  }
+  ops.write(encoder->writer(), value);
+  auto node = encoder->writer().finish();
+  if (node) {
+    // Only an encoder that finished cleanly is reused: a failed value may have left
+    // containers open in it.
+    std::lock_guard lock(core.mutex);
+    core.idle_encoders.push_back(std::move(encoder));
+  }
+  return node;
 }
 
 } // namespace detail

@@ -21,9 +21,7 @@ std::uint64_t node_fingerprint(std::size_t version, std::span<const std::uint8_t
 
 Pending known_node(const Key& key, std::uint64_t fp)
 {
-  std::promise<Result<Key>> promise;
-  promise.set_value(key);
-  return Pending{promise.get_future().share(), fp};
+  return Pending::ready(key, fp);
 }
 
 NodeWriter::NodeWriter(store::BlobStore& store, const PackOptions& options,
@@ -57,8 +55,19 @@ Result<Pending> NodeWriter::emit(Bytes data, std::vector<Pending> children, std:
 Pending NodeWriter::submit(Bytes data, std::vector<Pending> children, std::uint64_t fp,
                            std::vector<Key> bases, NodeRole role)
 {
+  if (m_executor->threads() == 0) {
+    // One worker: the caller stores the node now (its children are stored already), and its
+    // key needs no shared state.
+    auto key = store_node(std::move(data), children, bases, role);
+    if (key) {
+      return Pending::ready(*key, fp);
+    }
+    std::promise<Result<Key>> failed;
+    failed.set_value(std::move(key));
+    return Pending(failed.get_future().share(), fp);
+  }
   auto promise = std::make_shared<std::promise<Result<Key>>>();
-  Pending p{promise->get_future().share(), fp};
+  Pending p(promise->get_future().share(), fp);
   const std::size_t cost = data.size() + children.size() * Key::k_size + 64;
   // Children were submitted before their parent and the executor runs tasks in order, so
   // every key a task waits for belongs to a task that has already started: no deadlock.
@@ -93,9 +102,9 @@ Result<Key> NodeWriter::store_node(Bytes data, const std::vector<Pending>& child
     std::vector<Key> keys;
     keys.reserve(children.size());
     for (const Pending& c : children) {
-      const Result<Key>& k = c.key.get();
+      Result<Key> k = c.key();
       if (!k) {
-        return k.error();
+        return std::move(k).error();
       }
       keys.push_back(*k);
     }

@@ -23,15 +23,40 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
 namespace pagable::pack {
 
-// A node (or child) not stored yet: its key arrives when a worker has stored it.
-struct Pending {
-  std::shared_future<Result<Key>> key;
+// A node (or child): its fingerprint, known at once, and its key, which arrives when a worker
+// has stored the node -- or is known at once too (a node stored on the caller's thread, a
+// child stored already), and then costs no shared state: the objects module places one per
+// handle, hundreds of thousands per commit.
+class Pending {
+public:
+  Pending() = default;
+  Pending(std::shared_future<Result<Key>> key, std::uint64_t fingerprint)
+      : fp(fingerprint), m_future(std::move(key))
+  {
+  }
+  // A node whose key is known.
+  static Pending ready(const Key& key, std::uint64_t fingerprint)
+  {
+    Pending p;
+    p.fp = fingerprint;
+    p.m_key = key;
+    return p;
+  }
+  // The node's key once it is stored (waits for it), or the error that kept it from being
+  // stored.
+  Result<Key> key() const { return m_key ? Result<Key>(*m_key) : m_future.get(); }
+
   std::uint64_t fp = 0; // node_fingerprint of its content, known at once
+
+private:
+  std::shared_future<Result<Key>> m_future; // unset when m_key is set
+  std::optional<Key> m_key;
 };
 
 // A node that is stored already, as a child of nodes being written: its key, and its

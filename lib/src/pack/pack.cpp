@@ -358,7 +358,7 @@ Result<PackResult> Packer::finish(store::BlobStore& store)
   PAGABLE_TRY_ASSIGN(const Pending root,
                      m_builder.finish(m_align ? m_align->root_bases() : std::vector<Key>{}));
   m_writer.wait_idle();
-  const Result<Key>& key = root.key.get();
+  const Result<Key> key = root.key();
   if (!key) {
     return key.error();
   }

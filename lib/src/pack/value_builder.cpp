@@ -52,6 +52,14 @@ Result<void> ValueBuilder::attach(Value value)
 Result<void> ValueBuilder::node(Pending child)
 {
   begin_value();
+  if (!m_frames.empty()) {
+    // Straight into the open container (what attach() of a one-ref Value would append):
+    // the objects module places one per handle, and a Value would allocate for each.
+    ContainerBody& body = m_frames.back().body;
+    codec::put_tag(body.buf, Tag::ref);
+    body.children.push_back(std::move(child));
+    return end_value();
+  }
   Value ref;
   codec::put_tag(ref.bytes, Tag::ref);
   ref.children.push_back(std::move(child));

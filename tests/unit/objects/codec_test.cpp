@@ -168,6 +168,28 @@ TEST_CASE("a NaN, an infinity or text that is not UTF-8 is refused with where it
   CHECK(r.error().message().find("infinity") != std::string::npos);
 }
 
+TEST_CASE("text is checked as UTF-8 wherever it goes wrong, also after a long ASCII run",
+          "[objects][codec]")
+{
+  // The check takes ASCII eight bytes at a time: a bad byte at every offset of a word, and
+  // a multi-byte character cut short at the end, are still found.
+  Fixture fx;
+  for (std::size_t ascii = 0; ascii < 20; ++ascii) {
+    const std::string run(ascii, 'a');
+    Inner good{run + "h\xc3\xa9" + run + "\xe2\x82\xac" + run, 1};
+    INFO("after " << ascii << " ASCII bytes");
+    CHECK(fx.pager->store(fx.pager->make<Inner>(good)));
+    for (const std::string& bad : {std::string("\xff"), std::string("\xc3"), std::string("\xe2\x82"),
+                                  std::string("\xed\xa0\x80"), std::string("\xc0\xaf")}) {
+      for (const std::string& text : {run + bad, run + bad + run, bad + run}) {
+        const auto r = fx.pager->store(fx.pager->make<Inner>(Inner{text, 1}));
+        REQUIRE_FALSE(r);
+        CHECK_THAT(r.error().message(), Catch::Contains("not UTF-8"));
+      }
+    }
+  }
+}
+
 namespace {
 
 struct V1 {
