@@ -46,5 +46,7 @@ void add_verify_command(CLI::App& app, Context& ctx);
 void add_gc_command(CLI::App& app, Context& ctx);
 void add_rm_command(CLI::App& app, Context& ctx);
 void add_validate_command(CLI::App& app, Context& ctx);
+void add_push_command(CLI::App& app, Context& ctx);
+void add_pull_command(CLI::App& app, Context& ctx);
 
 } // namespace pagable::cli
