@@ -249,7 +249,7 @@ TEST_CASE("remote CLI: a blob served with wrong bytes is refused with exit 5 and
   CHECK(hydrated(b, "doc") == hydrated(a, "doc"));
 }
 
-TEST_CASE("remote CLI: a network failure exits 7 naming the host; a malformed remote exits 2; "
+TEST_CASE("remote CLI: a network failure exits 7 naming the host, a malformed remote exits 2, and "
           "PAGABLE_ARCHIVE stands in for the archive, never for the remote",
           "[cli][remote]")
 {

@@ -78,7 +78,7 @@ TEST_CASE("remote mapping: a name's versions are numbered by (time, key), whoeve
   CHECK(versions[3].version == 1);
 }
 
-TEST_CASE("remote mapping: index, record and manifest blobs round-trip; malformed ones are corrupt", "[remote]")
+TEST_CASE("remote mapping: index, record and manifest blobs round-trip, and malformed ones are corrupt", "[remote]")
 {
   store::PackImage image;
   image.data = Bytes{1, 2, 3, 4, 5, 6, 7, 8};

@@ -189,7 +189,7 @@ TEST_CASE("remote: a blob the source repository holds is mounted, not uploaded",
   CHECK(b->mount_blob(sha256_of(missing), "Not/A/Repo").error().code() == Errc::invalid_argument);
 }
 
-TEST_CASE("remote: 5xx answers are retried with backoff; an unreachable registry is a network error "
+TEST_CASE("remote: 5xx answers are retried with backoff, and an unreachable registry is a network error "
           "naming the host and what was being done",
           "[remote]")
 {
