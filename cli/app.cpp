@@ -4,6 +4,7 @@
 #include "exit_codes.hpp"
 #include "interrupt.hpp"
 
+#include <pagable/remote.hpp>
 #include <pagable/version.hpp>
 
 #include <algorithm>
@@ -23,8 +24,8 @@ std::unique_ptr<CLI::App> build_app(Context& ctx)
       "Splits JSON documents into nodes, stores each distinct node once (zstd-compressed) in\n"
       "one SQLite file, and loads documents back whole or part by part.\n\n"
       "Exit status: 0 ok, 1 bad input, 2 usage, 3 verify found problems, 4 archive busy,\n"
-      "5 archive unusable, 6 I/O error, 70 internal error, 130 interrupted (128 + n for signal\n"
-      "n). See pagable(1).",
+      "5 archive unusable, 6 I/O error, 7 network (remote unreachable or refused), 70 internal\n"
+      "error, 130 interrupted (128 + n for signal n). See pagable(1).",
       "pagable");
   app->set_version_flag("-V,--version", std::string("pagable ") + k_version +
                                             " (archive format " +
@@ -55,6 +56,8 @@ std::unique_ptr<CLI::App> build_app(Context& ctx)
   add_diff_command(*app, ctx);
   add_forget_command(*app, ctx);
   add_repair_command(*app, ctx);
+  add_push_command(*app, ctx);
+  add_pull_command(*app, ctx);
   return app;
 }
 
@@ -133,6 +136,18 @@ std::vector<std::string> with_default_archive(const CLI::App& app, std::vector<s
       continue;
     }
     break;
+  }
+  // A remote URL is never an archive: push and pull take the environment's archive before
+  // it; other commands do not take one in its place.
+  if (i < args.size() && remote::is_remote_url(args[i])) {
+    if (cmd->get_name() == "push" || cmd->get_name() == "pull") {
+      args.insert(args.begin() + static_cast<std::ptrdiff_t>(i), env);
+    }
+    return args;
+  }
+  if ((cmd->get_name() == "push" || cmd->get_name() == "pull") && i + 1 < args.size() &&
+      remote::is_remote_url(args[i + 1])) {
+    return args; // ARCHIVE REMOTE given (the archive pull creates need not exist yet)
   }
   if (i < args.size() && !store::is_archive_file(args[i]) && !args[i].ends_with(".pagable")) {
     args.insert(args.begin() + static_cast<std::ptrdiff_t>(i), env);

@@ -50,5 +50,7 @@ void add_log_command(CLI::App& app, Context& ctx);
 void add_diff_command(CLI::App& app, Context& ctx);
 void add_forget_command(CLI::App& app, Context& ctx);
 void add_repair_command(CLI::App& app, Context& ctx);
+void add_push_command(CLI::App& app, Context& ctx);
+void add_pull_command(CLI::App& app, Context& ctx);
 
 } // namespace pagable::cli

@@ -27,6 +27,7 @@ enum class Errc : std::uint8_t {
   cancelled = 8,        // stopped on request (signal)
   internal = 9,         // a broken invariant of ours: a bug
   another_failed = 10,  // parallel work stopped because another worker failed first
+  network = 11,         // a remote store could not be reached, or its registry refused
 };
 
 // Stable lower-case name of a code, as used in JSON reports ("corrupt", "io", ...).

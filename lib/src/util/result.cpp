@@ -19,6 +19,7 @@ std::string_view errc_name(Errc code) noexcept
   case Errc::cancelled: return "cancelled";
   case Errc::internal: return "internal";
   case Errc::another_failed: return "another_failed";
+  case Errc::network: return "network";
   }
   return "unknown";
 }
