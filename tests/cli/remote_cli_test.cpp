@@ -121,7 +121,16 @@ TEST_CASE("remote CLI: push then pull into an empty archive: every root hydrates
   const auto ls = test::report_of(run_pagable({"--json", "ls", b}), "ls");
   REQUIRE(ls["roots"].size() == 2);
   CHECK(ls["roots"][0]["labels"]["team"] == "x");
-  CHECK(ls["roots"] == test::report_of(run_pagable({"--json", "ls", a}), "ls")["roots"]);
+  // The same versions, but for what each cost: pulled packs are imported whole, so what a
+  // version added here is not what it added where it was packed.
+  const auto without_cost = [](nlohmann::json roots) {
+    for (auto& r : roots) {
+      r.erase("bytes_added");
+    }
+    return roots;
+  };
+  CHECK(without_cost(ls["roots"]) ==
+        without_cost(test::report_of(run_pagable({"--json", "ls", a}), "ls")["roots"]));
   // Pulling again fetches nothing.
   const auto repeat = test::report_of(run_pagable({"--json", "pull", b, url}), "pull");
   CHECK(repeat["pulled"].empty());

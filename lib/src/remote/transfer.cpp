@@ -257,8 +257,11 @@ Result<PullReport> pull(Registry& registry, store::BlobStore& archive, const Sel
         std::find(selection.names.begin(), selection.names.end(), root.name) == selection.names.end()) {
       continue;
     }
-    if (std::any_of(local.begin(), local.end(), [&](const auto& r) { return same_version(r, root); })) {
-      report.present.push_back(root);
+    // Already here: reported as this archive holds it (with its number here).
+    if (const auto here = std::find_if(local.begin(), local.end(),
+                                       [&](const auto& r) { return same_version(r, root); });
+        here != local.end()) {
+      report.present.push_back(*here);
       continue;
     }
     // Packs and their indexes, in the manifest's order (bases first).
