@@ -79,7 +79,7 @@ TEST_CASE("hydrate: many pointers into a large document read as each would alone
   test::TempDir dir;
   json d = json::object();
   for (int i = 0; i < 3000; ++i) {
-    d[test::cat("m", std::to_string(i))] = {{"id", i}, {"tags", {i % 7, "t" + std::to_string(i % 11)}}};
+    d[test::cat("m", std::to_string(i))] = {{"id", i}, {"tags", {i % 7, test::cat("t", std::to_string(i % 11))}}};
   }
   const auto archive = packed_archive(dir, d.dump());
   std::mt19937 rng(22);

@@ -251,7 +251,7 @@ std::vector<HttpResponse> HttpClient::perform(const std::vector<HttpRequest>& re
   std::vector<HttpResponse> out(requests.size());
   // Transfers live in a deque: their addresses are curl's private pointers.
   std::deque<Transfer> transfers;
-  std::vector<Transfer*> waiting;
+  std::deque<Transfer*> waiting; // a deque: gcc 12 -O3 misreads vector::insert at the front (-Wnull-dereference)
   for (std::size_t i = 0; i < requests.size(); ++i) {
     transfers.emplace_back().index = i;
     waiting.push_back(&transfers.back());
@@ -330,7 +330,7 @@ std::vector<HttpResponse> HttpClient::perform(const std::vector<HttpRequest>& re
             im.settings.backoff * (std::int64_t{1} << std::min(t->response.attempts - 1, 10u));
         const std::chrono::milliseconds wait = std::max(doubled, retry_after(t->response));
         t->not_before = std::chrono::steady_clock::now() + std::min<std::chrono::milliseconds>(wait, k_retry_cap);
-        waiting.insert(waiting.begin(), t);
+        waiting.push_front(t);
       } else {
         out[t->index] = std::move(t->response);
       }
