@@ -150,9 +150,6 @@ int run_hydrate(HydrateArgs args, const Context& ctx, const Output& out)
   if (many && args.types) {
     return out.error(make_error(Errc::invalid_argument, "--types takes one --at"));
   }
-  if (args.missing != "error" && args.missing != "null") {
-    return out.error(make_error(Errc::invalid_argument, "--missing is error or null, not \"" + args.missing + "\""));
-  }
   args.at = pointers->empty() ? std::string() : pointers->front();
   ArchiveOptions open_options;
   if ((!args.at.empty() || many) && !args.types) {
@@ -228,7 +225,8 @@ void add_hydrate_command(CLI::App& app, Context& ctx)
   cmd->add_option("--missing", args->missing,
                   "With several pointers, what a pointer with no value does: error (the default: "
                   "the others are written, then exit 2 naming it) or null (write null)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::IsMember({"error", "null"}));
   cmd->add_option("--indent", args->indent, "Spaces per level (default: compact, one line)");
   cmd->add_flag("--expand-refs", args->expand_refs,
                 "Replace {\"$ref\": \"#/...\"} by its target (cycles stay as $ref)");

@@ -2,6 +2,7 @@
 #include <pagable/hydrate.hpp>
 
 #include "codec/navigate.hpp"
+#include "util/pointer_text.hpp"
 
 #include <set>
 #include <unordered_map>
@@ -268,24 +269,12 @@ struct PathEntry {
 // (RFC 6901 §6), so that pack's $ref check reads it back.
 std::string fragment_of(const std::vector<PathEntry>& path)
 {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
   std::string out = "#";
   for (const PathEntry& e : path) {
     const std::string token =
         e.object ? codec::escape_pointer_token(e.name) : std::to_string(e.next == 0 ? 0 : e.next - 1);
     out += '/';
-    for (const char ch : token) {
-      const auto c = static_cast<unsigned char>(ch);
-      const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                         std::string_view("-._~!$&'()*+,;=:@/?").find(ch) != std::string_view::npos;
-      if (plain) {
-        out += ch;
-      } else {
-        out += '%';
-        out += k_hex[c >> 4];
-        out += k_hex[c & 15];
-      }
-    }
+    out += util::percent_encode(token, "!$&'()*+,;=:@/?");
   }
   return out;
 }

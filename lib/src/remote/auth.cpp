@@ -4,6 +4,7 @@
 // {"Username","Secret"} on standard output; "credentials not found" (any exit status with
 // that text) means none. The helper's stderr is not passed on: it may echo secrets.
 #include "remote/auth.hpp"
+#include "util/pointer_text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -30,23 +31,6 @@ std::string env(const char* name)
 {
   const char* v = std::getenv(name);
   return v == nullptr ? std::string() : std::string(v);
-}
-
-std::string percent_encode(std::string_view s)
-{
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += ch;
-    } else {
-      out += '%';
-      out += k_hex[c >> 4];
-      out += k_hex[c & 15];
-    }
-  }
-  return out;
 }
 
 // Runs `program get` with `input` on stdin; its stdout and exit status.
@@ -329,7 +313,7 @@ Result<std::string> fetch_token(HttpClient& http, const Challenge& challenge,
       // A challenge may ask for several scopes, space-separated: one parameter each.
       std::istringstream words(it->second);
       for (std::string word; words >> word;) {
-        url += sep + std::string(name) + "=" + percent_encode(word);
+        url += sep + std::string(name) + "=" + util::percent_encode(word);
         sep = '&';
       }
     }
@@ -343,10 +327,10 @@ Result<std::string> fetch_token(HttpClient& http, const Challenge& challenge,
   std::string form;
   if (credentials && credentials->username == "<token>") {
     req.method = "POST";
-    form = "grant_type=refresh_token&client_id=pagable&refresh_token=" + percent_encode(credentials->password);
+    form = "grant_type=refresh_token&client_id=pagable&refresh_token=" + util::percent_encode(credentials->password);
     for (const char* name : {"service", "scope"}) {
       if (const auto it = challenge.params.find(name); it != challenge.params.end()) {
-        form += "&" + std::string(name) + "=" + percent_encode(it->second);
+        form += "&" + std::string(name) + "=" + util::percent_encode(it->second);
       }
     }
     req.url = realm->second;

@@ -7,6 +7,7 @@
 // whole name. Version numbers on a remote count each name's versions by (time, key):
 // registries have no compare-and-swap, so two pushers never race for a number.
 #include "remote/mapping.hpp"
+#include "util/hex.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -71,11 +72,8 @@ std::optional<std::string> unescape_name(std::string_view tag)
     if (i + 2 >= tag.size()) {
       return std::nullopt;
     }
-    const auto hex = [](char c) -> int {
-      return c >= '0' && c <= '9' ? c - '0' : (c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1);
-    };
-    const int hi = hex(tag[i + 1]);
-    const int lo = hex(tag[i + 2]);
+    const int hi = util::hex_digit_value(tag[i + 1]);
+    const int lo = util::hex_digit_value(tag[i + 2]);
     if (hi < 0 || lo < 0) {
       return std::nullopt;
     }

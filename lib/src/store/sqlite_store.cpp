@@ -80,7 +80,6 @@ public:
   Result<RootRecord> import_root(RootRecord root) override;
   Result<std::vector<RootRecord>> list_roots() const override;
   Result<std::vector<RootRecord>> list_versions(std::string_view name) const override;
-  Result<std::optional<RootRecord>> get_root(std::string_view name) const override;
   Result<std::size_t> remove_root(std::string_view name) override;
   Result<std::size_t> remove_versions(std::string_view name,
                                       std::span<const std::uint64_t> versions) override;
@@ -671,15 +670,6 @@ Result<std::vector<RootRecord>> SqliteStore::list_versions(std::string_view name
   auto out = read_roots(reader->db, name);
   (void)reader->db.exec("COMMIT");
   return out;
-}
-
-Result<std::optional<RootRecord>> SqliteStore::get_root(std::string_view name) const
-{
-  PAGABLE_TRY_ASSIGN(auto versions, list_versions(name));
-  if (versions.empty()) {
-    return std::optional<RootRecord>();
-  }
-  return std::optional<RootRecord>(std::move(versions.back()));
 }
 
 Result<std::size_t> SqliteStore::remove_root(std::string_view name)

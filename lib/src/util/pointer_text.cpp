@@ -24,6 +24,27 @@ std::string percent_decode(std::string_view text)
   return out;
 }
 
+std::string percent_encode(std::string_view text, std::string_view also_plain)
+{
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       std::string_view("-._~").find(ch) != std::string_view::npos ||
+                       also_plain.find(ch) != std::string_view::npos;
+    if (plain) {
+      out += ch;
+    } else {
+      out += '%';
+      out += k_hex[c >> 4];
+      out += k_hex[c & 15];
+    }
+  }
+  return out;
+}
+
 std::string escape_pointer_token(std::string_view token)
 {
   std::string out;

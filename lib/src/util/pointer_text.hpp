@@ -14,6 +14,10 @@ namespace pagable::util {
 
 // Decodes %XX escapes (invalid escapes are kept as they are).
 std::string percent_decode(std::string_view text);
+// Encodes as %XX (upper-case hex) every byte but RFC 3986's unreserved characters (letters,
+// digits, "-._~") and those in `also_plain`: "" for a query value, a fragment's sub-delims
+// and ":@/?" for a JSON pointer in a URI fragment (RFC 6901 §6).
+std::string percent_encode(std::string_view text, std::string_view also_plain = "");
 
 // RFC 6901: "a/b~c" <-> "a~1b~0c".
 std::string escape_pointer_token(std::string_view token);

@@ -27,3 +27,17 @@ TEST_CASE("pointer_text: one parser for every JSON Pointer, strict or lenient ab
     CHECK(parse_pointer(test::cat("/", escape_pointer_token(token))).value() == V{token});
   }
 }
+
+TEST_CASE("pointer_text: percent-encoding keeps the unreserved and the characters asked for",
+          "[util]")
+{
+  using pagable::util::percent_decode;
+  using pagable::util::percent_encode;
+  CHECK(percent_encode("a-b._~Z9") == "a-b._~Z9");
+  CHECK(percent_encode("a b/c=d&e\xC3\xA9") == "a%20b%2Fc%3Dd%26e%C3%A9");
+  CHECK(percent_encode("/a b:c@d", ":@/") == "/a%20b:c@d");
+  CHECK(percent_encode("%") == "%25");
+  for (const std::string text : {"", "plain", "a b%c/d?e#f", "\x01\xFF"}) {
+    CHECK(percent_decode(percent_encode(text)) == text);
+  }
+}
