@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 
 namespace pagable::cli {
@@ -41,7 +42,15 @@ std::unique_ptr<CLI::App> build_app(Context& ctx)
                 "Show progress on stderr even when it is not a terminal");
   app->add_option("--lock-wait", ctx.lock_wait_seconds,
                   "Seconds to wait for the archive's write lock before giving up (exit 4)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Validator(
+          [](const std::string& text) {
+            // CLI::NonNegativeNumber's message printed the 309-digit largest double.
+            char* end = nullptr;
+            const double v = std::strtod(text.c_str(), &end);
+            return *end == '\0' && std::isfinite(v) && v >= 0 ? std::string()
+                                                               : "a number of seconds, 0 or more";
+          },
+          "SECONDS"))
       ->capture_default_str();
   add_ls_command(*app, ctx);
   add_stat_command(*app, ctx);
@@ -71,6 +80,10 @@ CLI::Option* add_archive_option(CLI::App& cmd, std::string& archive)
 Result<std::unique_ptr<Archive>> open_archive(const std::string& path, OpenMode mode,
                                               const Context& ctx, ArchiveOptions options)
 {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return make_error(Errc::unusable_archive, path + " is a directory, not a pagable archive");
+  }
   options.mode = mode;
   options.lock_wait = std::chrono::milliseconds(
       static_cast<std::int64_t>(std::llround(ctx.lock_wait_seconds * 1000.0)));

@@ -3,6 +3,7 @@
 // several --at (or --at-file), one value a line, read through one document and its cache.
 #include "app.hpp"
 #include "exit_codes.hpp"
+#include "mapped_reads.hpp"
 #include "reports.hpp"
 
 #include <cerrno>
@@ -141,6 +142,14 @@ int run_hydrate(HydrateArgs args, const Context& ctx, const Output& out)
   if (!pointers) {
     return out.error(std::move(pointers).error().with_context("--at-file"));
   }
+  for (const auto& p : *pointers) {
+    if (!p.empty() && p.front() != '/') {
+      // Said before anything is read, naming the pointer apart from the root's name.
+      return out.error(make_error(Errc::invalid_argument,
+                                  "--at " + p +
+                                      ": a JSON pointer is empty (the whole document) or starts with '/'"));
+    }
+  }
   const bool many = pointers->size() > 1 || !args.at_file.empty();
   if (many && args.indent >= 0) {
     return out.error(make_error(Errc::invalid_argument,
@@ -156,6 +165,7 @@ int run_hydrate(HydrateArgs args, const Context& ctx, const Output& out)
     // A short random read: mapping the file spares a pread per page (ArchiveOptions says what
     // it risks). A whole document is read through system calls, so that its RSS stays small.
     open_options.read_mmap_bytes = 256 * 1024 * 1024;
+    guard_mapped_reads(args.archive, out);
   }
   auto archive = open_archive(args.archive, OpenMode::read_only, ctx, open_options);
   if (!archive) {

@@ -10,6 +10,7 @@
 #include <pagable/schema.hpp>
 #include <pagable/selector.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -114,6 +115,10 @@ std::string progress_text(const std::string& file, const pack::PackProgress& p,
 
 int run_pack(const PackArgs& args, const Context& ctx, const Output& out)
 {
+  if (std::count(args.files.begin(), args.files.end(), "-") > 1) {
+    return out.error(
+        make_error(Errc::invalid_argument, "standard input ('-') can be read once; it was given twice"));
+  }
   if (args.files.size() > 1 && !args.name.empty()) {
     return out.error(make_error(Errc::invalid_argument, "--name names one file; several were given"));
   }

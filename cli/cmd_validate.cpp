@@ -41,7 +41,7 @@ int run_validate(const ValidateArgs& args, const Output& out)
     auto doc = pack::read_json_document(file);
     if (!doc) {
       if (doc.error().code() != Errc::invalid_input) {
-        return out.error(doc.error());
+        return out.error(std::move(doc).error().with_context(file));
       }
       report.valid = false;
       report.errors.push_back({"", "", "not valid JSON: " + doc.error().message()});

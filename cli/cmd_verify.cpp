@@ -3,6 +3,7 @@
 // list every problem with the roots it affects. Exit 0 clean, 3 problems, 5 unreadable.
 #include "app.hpp"
 #include "exit_codes.hpp"
+#include "mapped_reads.hpp"
 #include "reports.hpp"
 
 namespace pagable::cli {
@@ -34,6 +35,8 @@ int run_verify(const VerifyArgs& args, const Context& ctx, const Output& out)
     }
     options.subset = *subset;
   }
+  // The walk reads through a memory map (verify.cpp says why).
+  guard_mapped_reads(args.archive, out);
   auto archive = open_archive(args.archive, OpenMode::read_only, ctx);
   if (!archive) {
     if (archive.error().code() == Errc::corrupt) {

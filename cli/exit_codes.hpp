@@ -14,7 +14,7 @@ enum ExitCode : int {
   k_exit_problems = 3,       // verify found problems; repair lost versions
   k_exit_busy = 4,           // the write lock was not free within --lock-wait
   k_exit_unusable = 5,       // missing, not a pagable archive, newer format, corrupt
-  k_exit_io = 6,             // disk full, permission denied
+  k_exit_io = 6,             // disk full, out of memory, permission denied, SIGBUS under a map
   k_exit_network = 7,        // a remote store unreachable, or its registry refused
   k_exit_internal = 70,      // a bug in pagable (EX_SOFTWARE); please report it
   k_exit_interrupted = 130,  // SIGINT; 128 + n for other signals

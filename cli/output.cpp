@@ -57,7 +57,8 @@ void Output::stats(const nlohmann::json& figures) const
 void Output::report(const nlohmann::json& report) const
 {
   if (m_options.json) {
-    std::cout << report.dump(2) << '\n';
+    // A file name need not be UTF-8; JSON text must be (invalid bytes show as U+FFFD).
+    std::cout << report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   }
 }
 
@@ -84,14 +85,18 @@ int Output::error(const Error& error) const
     return k_exit_broken_pipe;
   }
   error_line(error);
-  const int code = exit_code_for(error.code());
   if (m_options.json) {
-    report({{"error",
-             {{"code", std::string(errc_name(error.code()))},
-              {"message", error.message()},
-              {"exit_code", code}}}});
+    report(error_report(error));
   }
-  return code;
+  return exit_code_for(error.code());
+}
+
+nlohmann::json error_report(const Error& error)
+{
+  return {{"error",
+           {{"code", std::string(errc_name(error.code()))},
+            {"message", error.message()},
+            {"exit_code", exit_code_for(error.code())}}}};
 }
 
 void Output::warn(const std::string& text) const

@@ -16,6 +16,8 @@ namespace pagable::cli {
 
 // Whether standard output is a pipe whose reader has closed it.
 bool stdout_reader_gone();
+// The report --json prints for an error that ends a command: {"error": {code, message, exit_code}}.
+nlohmann::json error_report(const Error& error);
 
 struct OutputOptions {
   bool json = false;

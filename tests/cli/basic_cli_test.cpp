@@ -12,6 +12,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
+#include <unistd.h>
+
 using test::run_pagable;
 using test::run_process;
 
@@ -117,4 +121,136 @@ TEST_CASE("cli: output that cannot be written exits 6, however small", "[cli]")
   }
   // The same commands into a working output succeed.
   CHECK(run_pagable({"--json", "ls", path}).exit_code == 0);
+}
+
+TEST_CASE("cli: messages a new user tripped on say what and where, once", "[cli]")
+{
+  // The newcomer trial (reference/newcomer-trial, item 21/22): a missing file was named twice,
+  // a directory gave an I/O error, a pointer without '/' ran into the root's name, a negative
+  // --lock-wait printed a 309-digit bound, and `pack A - -` failed on the second read.
+  test::TempDir dir;
+  const auto archive = dir.file("a.pagable");
+  const auto doc = dir.file("s.json");
+  test::write_file(doc, R"({"info":{"title":"t"}})");
+  REQUIRE(run_pagable({"pack", archive, doc, "--quiet"}).exit_code == 0);
+  const auto count = [](const std::string& text, const std::string& part) {
+    std::size_t n = 0;
+    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+
+  const auto missing = dir.file("missing.json");
+  auto r = run_pagable({"pack", archive, missing});
+  CHECK(r.exit_code == 2);
+  CHECK(count(r.err, "missing.json") == 1);
+  CHECK_THAT(r.err, Catch::Contains("missing.json: No such file or directory"));
+  test::write_file(dir.file("schema.json"), "{}");
+  r = run_pagable({"validate", "--schema", dir.file("schema.json"), missing});
+  CHECK(r.exit_code == 2);
+  CHECK(count(r.err, "missing.json") == 1);
+
+  r = run_pagable({"ls", dir.path()});
+  CHECK(r.exit_code == 5);
+  CHECK_THAT(r.err, Catch::Contains(dir.path() + " is a directory, not a pagable archive"));
+
+  r = run_pagable({"hydrate", archive, "s", "--at", "info"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--at info: a JSON pointer"));
+  CHECK(run_pagable({"hydrate", archive, "s", "--at", "/info/title"}).out == "\"t\"");
+
+  r = run_pagable({"--lock-wait", "-1", "ls", archive});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("a number of seconds, 0 or more"));
+  CHECK(r.err.size() < 200);
+  CHECK(run_pagable({"--lock-wait", "0.5", "ls", archive}).exit_code == 0);
+
+  const auto fresh = dir.file("fresh.pagable");
+  r = run_pagable({"pack", fresh, "-", "-"}, R"({"a":1})");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("standard input ('-') can be read once"));
+  CHECK_FALSE(std::filesystem::exists(fresh));
+}
+
+TEST_CASE("cli: a read-only archive reads, and a writer says so up front leaving no -wal or -shm", "[cli]")
+{
+  // Newcomer trial item 14: pack and gc on a read-only archive failed with "attempt to write a
+  // readonly database" naming no file, and left -wal and -shm beside it. As root (who may
+  // write anything) the commands run as nobody through setpriv.
+  test::TempDir dir;
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
+  const auto archive = dir.file("r.pagable");
+  const auto doc = dir.file("d.json");
+  test::write_file(doc, R"({"a":[1,2,3]})");
+  REQUIRE(run_pagable({"pack", archive, doc, "--quiet"}).exit_code == 0);
+  std::vector<std::string> as_user{PAGABLE_BINARY};
+  if (::geteuid() == 0) {
+    if (run_process({"/bin/sh", "-c", "command -v setpriv"}).exit_code != 0) {
+      PAGABLE_SKIP("running as root without setpriv: no unprivileged user to try as");
+    }
+    as_user = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PAGABLE_BINARY};
+  }
+  const auto run_as = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), as_user.begin(), as_user.end());
+    return run_process(args);
+  };
+  const auto leftovers = [&] {
+    return std::filesystem::exists(archive + "-wal") || std::filesystem::exists(archive + "-shm");
+  };
+  using std::filesystem::perms;
+  SECTION("the file is read-only")
+  {
+    std::filesystem::permissions(archive, perms::owner_read | perms::group_read | perms::others_read);
+    CHECK(run_as({"ls", archive}).exit_code == 0);
+    CHECK(run_as({"hydrate", archive, "d", "--at", "/a/1"}).out == "2");
+    for (const auto& cmd : {std::vector<std::string>{"pack", archive, doc, "--name", "e"},
+                            std::vector<std::string>{"gc", archive}}) {
+      const auto r = run_as(cmd);
+      INFO(cmd.front() << ": " << r.err);
+      CHECK(r.exit_code == 6);
+      CHECK_THAT(r.err, Catch::Contains(archive + " is read-only"));
+      CHECK_FALSE(leftovers());
+    }
+  }
+  SECTION("its directory is read-only")
+  {
+    std::filesystem::permissions(archive, perms::all);
+    std::filesystem::permissions(dir.path(), perms::owner_all | perms::group_read | perms::group_exec |
+                                                 perms::others_read | perms::others_exec);
+    CHECK(run_as({"verify", archive}).exit_code == 0);
+    const auto r = run_as({"pack", archive, doc, "--name", "e"});
+    CHECK(r.exit_code == 6);
+    CHECK_THAT(r.err, Catch::Contains("its directory " + dir.path() + " is read-only"));
+    CHECK_FALSE(leftovers());
+    std::filesystem::permissions(dir.path(), perms::all);
+  }
+}
+
+TEST_CASE("cli: a file whose name is not UTF-8 packs under a name that is", "[cli]")
+{
+  // pack exited 70 (internal error: "invalid UTF-8 byte") writing its report.
+  test::TempDir dir;
+  const auto archive = dir.file("a.pagable");
+  const auto file = dir.file("bad\xff" "name.json");
+  test::write_file(file, R"({"a":1})");
+  const auto r = run_pagable({"--json", "pack", archive, file});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.out)["documents"][0]["root"] == "bad_name");
+  const auto named = run_pagable({"pack", archive, file, "--name", "x\xff"});
+  CHECK(named.exit_code == 2);
+  CHECK_THAT(named.err, Catch::Contains("not UTF-8"));
+}
+
+TEST_CASE("cli: a label that is not UTF-8 is refused, not a crash", "[cli]")
+{
+  // pack aborted (exit 134: an exception escaped) storing the labels as JSON.
+  test::TempDir dir;
+  const auto archive = dir.file("a.pagable");
+  test::write_file(dir.file("d.json"), R"({"a":1})");
+  const auto r = run_pagable({"pack", archive, dir.file("d.json"), "--label", "k=v\xff"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("UTF-8"));
+  CHECK(run_pagable({"pack", archive, dir.file("d.json"), "--label", "k=v"}).exit_code == 0);
 }

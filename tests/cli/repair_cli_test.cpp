@@ -231,3 +231,28 @@ TEST_CASE("repair of a sound archive copies everything and exits 0", "[cli][repa
   CHECK(original["key"] == copied["key"]);
   CHECK(copied["new_nodes"] == 0);
 }
+
+TEST_CASE("pack --repair mends a damaged stored schema too", "[cli][repair]")
+{
+  // The schema bundle stored with a root was trusted by the index even under --repair, so a
+  // damaged copy stayed and verify kept failing.
+  test::TempDir dir;
+  const auto archive = dir.file("a.pagable");
+  const auto file = dir.file("d.json");
+  const auto schema = dir.file("s.json");
+  test::write_file(file, doc(10));
+  test::write_file(schema, R"({"type":"object","additionalProperties":{"type":"object"}})");
+  const auto packed = pack({archive, file, "--name", "d", "--schema", schema});
+  const Key schema_key = Key::parse(packed["documents"][0]["schema_key"].get<std::string>()).value();
+  // Its row now points one byte short: the copy no longer hashes to its key.
+  sql(archive, "UPDATE blobs SET size = size - 1 WHERE key = x'" + schema_key.to_hex() + "'");
+  REQUIRE(verify_exit(archive) == 3);
+  run_pagable({"pack", archive, file, "--name", "d", "--schema", schema});
+  CHECK(verify_exit(archive) == 3); // a plain pack trusts the index
+  const auto repaired = pack({archive, file, "--name", "d", "--schema", schema, "--repair"});
+  CHECK(repaired["documents"][0]["blobs_replaced"].get<std::uint64_t>() >= 1);
+  CHECK(verify_exit(archive) == 0);
+  const auto types = run_pagable({"hydrate", archive, "d", "--types"});
+  INFO(types.err);
+  CHECK(types.exit_code == 0);
+}

@@ -5,13 +5,14 @@
 
 #include <sqlite3.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace test::fault {
 namespace {
 
 struct State {
-  std::atomic<std::uint64_t> counts[3] = {0, 0, 0};
+  std::atomic<std::uint64_t> counts[4] = {0, 0, 0, 0};
   std::atomic<bool> armed{false};
   std::atomic<bool> fired{false};
   Op op = Op::write;
@@ -23,6 +24,7 @@ struct State {
 State g_state;
 sqlite3_vfs* g_real = nullptr;
 sqlite3_vfs g_vfs{};
+sqlite3_mem_methods g_real_mem{};
 
 struct ShimFile {
   sqlite3_file base;   // our methods
@@ -46,6 +48,30 @@ bool should_fail(Op op)
     return true;
   }
   return false;
+}
+
+// SQLite's allocator, counted: malloc and a realloc that grows can fail ("out of memory").
+void* m_malloc(int bytes)
+{
+  return should_fail(Op::alloc) ? nullptr : g_real_mem.xMalloc(bytes);
+}
+
+void* m_realloc(void* p, int bytes)
+{
+  if (bytes > g_real_mem.xSize(p) && should_fail(Op::alloc)) {
+    return nullptr;
+  }
+  return g_real_mem.xRealloc(p, bytes);
+}
+
+// Swaps SQLite's allocator (only allowed while SQLite is shut down).
+void configure_allocator(const sqlite3_mem_methods& methods)
+{
+  sqlite3_shutdown();
+  if (sqlite3_config(SQLITE_CONFIG_MALLOC, &methods) != SQLITE_OK) {
+    std::abort(); // a connection was open: the test is wrong
+  }
+  sqlite3_initialize();
 }
 
 int x_close(sqlite3_file* f)
@@ -283,6 +309,8 @@ std::string op_name(Op op)
     return "sync";
   case Op::read:
     return "read";
+  case Op::alloc:
+    return "allocation";
   }
   return "?";
 }
@@ -296,6 +324,8 @@ std::string failure_name(Failure failure)
     return "ENOSPC";
   case Failure::short_write:
     return "a short write";
+  case Failure::nomem:
+    return "out of memory";
   }
   return "?";
 }
@@ -303,6 +333,15 @@ std::string failure_name(Failure failure)
 FaultVfs::Scope::Scope()
 {
   sqlite3_initialize();
+  if (g_real_mem.xMalloc == nullptr) {
+    sqlite3_shutdown();
+    sqlite3_config(SQLITE_CONFIG_GETMALLOC, &g_real_mem);
+  }
+  sqlite3_mem_methods counted = g_real_mem;
+  counted.xMalloc = m_malloc;
+  counted.xRealloc = m_realloc;
+  // Before the VFS: initialising SQLite registers its own VFS as the default again.
+  configure_allocator(counted);
   if (g_real == nullptr) {
     g_real = sqlite3_vfs_find(nullptr);
     g_vfs.iVersion = 2;
@@ -332,6 +371,7 @@ FaultVfs::Scope::~Scope()
 {
   disarm();
   sqlite3_vfs_register(g_real, 1);
+  configure_allocator(g_real_mem);
 }
 
 void FaultVfs::arm(Op op, std::uint64_t nth, Failure failure, bool persistent)

@@ -8,14 +8,47 @@
 
 #include "archive/archive_impl.hpp"
 #include "store/sqlite_store.hpp"
+#include "util/utf8.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <set>
 
+#include <unistd.h>
+
 namespace pagable {
+namespace {
+
+// A writer on a file or directory it may not write failed late, inside SQLite ("attempt to
+// write a readonly database", naming no file) and left a -wal and -shm behind (the newcomer
+// trial's item 14). Said up front instead, before SQLite opens anything.
+Result<void> check_writable(const std::string& location)
+{
+  if (::access(location.c_str(), F_OK) != 0) {
+    return {}; // created by SQLite, whose error names the directory's problem
+  }
+  if (::access(location.c_str(), W_OK) != 0) {
+    return make_error(Errc::io, location + " is read-only (" + std::strerror(errno) +
+                                    "): ls, verify, hydrate and unpack read it; writing needs write access");
+  }
+  auto dir = std::filesystem::path(location).parent_path();
+  if (dir.empty()) {
+    dir = ".";
+  }
+  if (::access(dir.c_str(), W_OK) != 0) {
+    return make_error(Errc::io, location + ": its directory " + dir.string() + " is read-only (" +
+                                    std::strerror(errno) +
+                                    "), and a writer keeps its journal (-wal, -shm) there");
+  }
+  return {};
+}
+
+} // namespace
 
 Archive::Archive(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 Archive::~Archive() = default;
@@ -23,6 +56,9 @@ Archive::~Archive() = default;
 Result<std::unique_ptr<Archive>> Archive::open(const std::string& location,
                                                const ArchiveOptions& options)
 {
+  if (options.mode != OpenMode::read_only) {
+    PAGABLE_TRY(check_writable(location));
+  }
   store::SqliteOptions o;
   o.mode = options.mode;
   o.lock_wait = options.lock_wait;
@@ -176,7 +212,11 @@ Result<PackReport> pack_attempts(store::BlobStore& store, const pack::BoundarySe
     }
     if (request.schema && (!report.schema_key || attempt > 1)) {
       // Stored with the document, so taken back with it; after a retry it may be gone too.
-      PAGABLE_TRY_ASSIGN(report.schema_key, stored_schema::put(store, *request.schema));
+      PAGABLE_TRY_ASSIGN(report.schema_key,
+                         stored_schema::put(store, *request.schema,
+                                            options.reuse == pack::Reuse::after_reading
+                                                ? stored_schema::Reuse::after_reading
+                                                : stored_schema::Reuse::by_index));
     }
     // Everything the version wrote is committed before its root's transaction, so that the
     // counters tell what its blobs took (other writers of this store would blur it).
@@ -222,6 +262,13 @@ Result<PackReport> Archive::pack(const PackSource& source, const PackRequest& re
                                  std::stop_token stop, const PackEvents& events)
 {
   PAGABLE_TRY(check_root_name(request.name));
+  for (const auto& [k, v] : request.labels) {
+    // Stored as a JSON object of strings: a byte that is not UTF-8 aborted the commit.
+    if (!util::is_utf8(k) || !util::is_utf8(v)) {
+      return make_error(Errc::invalid_argument, "label \"" + util::utf8_repaired(k, '?', 80) +
+                                                    "\": a label's key and value are UTF-8 text");
+    }
+  }
   std::lock_guard lock(m_impl->pack_mutex);
   store::BlobStore& store = *m_impl->store;
   const auto t0 = std::chrono::steady_clock::now();

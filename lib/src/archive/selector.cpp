@@ -3,6 +3,8 @@
 
 #include <pagable/key.hpp>
 
+#include "util/utf8.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -310,9 +312,10 @@ Result<Selector> parse_selector(std::string_view text)
 Result<void> check_root_name(std::string_view name)
 {
   const auto refuse = [&](const std::string& why) {
-    std::string shown;
-    for (const char c : name.substr(0, 80)) {
-      shown += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
+    // Shown as text whatever the name holds: the message may go into a JSON report.
+    std::string shown = util::utf8_repaired(name.substr(0, 80), '?', 80);
+    for (char& c : shown) {
+      c = static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
     }
     return make_error(Errc::invalid_argument, "root name \"" + shown + "\" " + why);
   };
@@ -321,6 +324,10 @@ Result<void> check_root_name(std::string_view name)
   }
   if (name.size() > 255) {
     return refuse("is " + std::to_string(name.size()) + " bytes long; names are at most 255 bytes");
+  }
+  if (!util::is_utf8(name)) {
+    // JSON reports (--json ls, log, pack) hold names: they must be text.
+    return refuse("is not UTF-8 text (a file name's bytes? give --name)");
   }
   for (const char c : name) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
@@ -369,9 +376,8 @@ std::string default_root_name(std::string_view file)
       c = '_';
     }
   }
-  if (base.size() > 255) {
-    base.resize(255);
-  }
+  // A file name's bytes need not be UTF-8; a name must (at most 255 bytes, whole characters).
+  base = util::utf8_repaired(base, '_', 255);
   if (!check_root_name(base)) {
     base = "_"; // "", "." or ".."
   }

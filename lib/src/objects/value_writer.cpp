@@ -5,6 +5,7 @@
 #include "codec/node_codec.hpp"
 #include "objects/cell.hpp"
 #include "pack/value_builder.hpp"
+#include "util/utf8.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -16,61 +17,6 @@ namespace pagable::objects {
 namespace {
 
 constexpr char k_base64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-// RFC 3629: well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF), what
-// pack accepts in JSON text.
-bool is_utf8(std::string_view s)
-{
-  std::size_t i = 0;
-  while (i < s.size()) {
-    // ASCII eight bytes at a time: most strings are, and each value's are checked once.
-    while (i + 8 <= s.size()) {
-      std::uint64_t word = 0;
-      std::memcpy(&word, s.data() + i, 8);
-      if ((word & 0x8080808080808080ULL) != 0) {
-        break;
-      }
-      i += 8;
-    }
-    if (i == s.size()) {
-      break;
-    }
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t n = 0;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      lo = c == 0xE0 ? 0xA0 : 0x80;
-      hi = c == 0xED ? 0x9F : 0xBF;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      lo = c == 0xF0 ? 0x90 : 0x80;
-      hi = c == 0xF4 ? 0x8F : 0xBF;
-    } else {
-      return false;
-    }
-    for (std::size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) {
-        return false;
-      }
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      const unsigned char l = k == 1 ? lo : 0x80;
-      const unsigned char h = k == 1 ? hi : 0xBF;
-      if (b < l || b > h) {
-        return false;
-      }
-    }
-    i += n + 1;
-  }
-  return true;
-}
 
 // Deeper inline nesting is an error: codecs recurse on the C++ stack.
 constexpr std::size_t k_max_depth = 1000;
@@ -110,7 +56,7 @@ public:
   }
   void string(std::string_view v) override
   {
-    if (!is_utf8(v)) {
+    if (!util::is_utf8(v)) {
       fail(here("a string that is not UTF-8 cannot be written (hold bytes in a ByteString)"));
       return;
     }

@@ -234,14 +234,14 @@ Result<std::unique_ptr<std::istream>> open_input(const std::string& path)
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       const int e = errno;
-      return make_error(e == ENOENT ? Errc::not_found : Errc::io,
-                        path + ": " + std::strerror(e));
+      // The caller names the file (pack and validate put it before the message).
+      return make_error(e == ENOENT ? Errc::not_found : Errc::io, std::strerror(e));
     }
   }
   auto buf = std::make_unique<InputBuf>(fd, owned);
   try {
     if (!buf->start()) {
-      return make_error(Errc::io, path + ": " + std::strerror(errno));
+      return make_error(Errc::io, std::strerror(errno));
     }
   } catch (const std::exception& e) {
     return make_error(Errc::invalid_input, path + ": " + e.what());

@@ -19,6 +19,7 @@ Error error_from(sqlite3* db, int rc, std::string_view what)
   case SQLITE_CORRUPT:
     return make_error(Errc::corrupt, msg);
   case SQLITE_FULL:
+  case SQLITE_NOMEM: // SQLite could not allocate: a resource ran out, as a full disk
   case SQLITE_IOERR:
   case SQLITE_PERM:
   case SQLITE_READONLY:

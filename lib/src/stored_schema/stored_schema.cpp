@@ -61,11 +61,20 @@ nlohmann::json relocated(nlohmann::json bundle)
 
 } // namespace
 
-Result<Key> put(store::BlobStore& store, const schema::Schema& schema)
+Result<Key> put(store::BlobStore& store, const schema::Schema& schema, Reuse reuse)
 {
   const std::string text = relocated(schema.bundle()).dump();
   Blob blob{Bytes(text.begin(), text.end()), {}};
-  PAGABLE_TRY_ASSIGN(const Key key, store.put(std::move(blob)));
+  store::PutHints hints;
+  if (reuse == Reuse::after_reading) {
+    // As pack --repair does for each node (pack::NodeWriter): get re-hashes the stored copy.
+    auto stored = store.get(blob.key());
+    if (!stored && stored.error().code() != Errc::corrupt) {
+      return std::move(stored).error();
+    }
+    hints.replace = !stored;
+  }
+  PAGABLE_TRY_ASSIGN(const Key key, store.put(std::move(blob), hints));
   PAGABLE_TRY(store.flush());
   return key;
 }

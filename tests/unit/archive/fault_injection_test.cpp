@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // SQLite's I/O-error test applied to pagable (issue 20): for each operation of a pack, an
 // update, a gc and a gc --compact of a document of about 250 kB, the Nth write, sync or read
-// fails (EIO, ENOSPC that stays, a short write) through the fault VFS. After each, the
+// fails (EIO, ENOSPC that stays, a short write) through the fault VFS, or SQLite's Nth
+// allocation fails (out of memory). After each, the
 // operation has failed with a clear error or succeeded, the archive opens, verify is clean,
 // and every version that was there before hydrates identically. The default run takes the
 // first, middle and last N of each; the whole loop is [.faults] (ctest -L faults, with
@@ -220,7 +221,7 @@ void run_loop(Coverage coverage)
     Failure failure;
   };
   const Kind kinds[] = {{Op::write, Failure::eio}, {Op::write, Failure::enospc}, {Op::write, Failure::short_write},
-                        {Op::sync, Failure::eio}, {Op::read, Failure::eio}};
+                        {Op::sync, Failure::eio}, {Op::read, Failure::eio}, {Op::alloc, Failure::nomem}};
   for (const auto& operation : operations()) {
     for (const auto& k : kinds) {
       Tally tally;

@@ -95,6 +95,25 @@ TEST_CASE("check_root_name refuses what selectors or unpack cannot take", "[arch
   CHECK(default_root_name("a\x01" "b.json") == "a_b");
 }
 
+TEST_CASE("root names are UTF-8 text, and a file name's other bytes become '_'", "[archive][selector]")
+{
+  // A file named with a byte that is not UTF-8 became a root name that --json reports could
+  // not write: pack exited 70 ("invalid UTF-8 byte"), an internal error.
+  const auto r = check_root_name("bad\xff" "name");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == Errc::invalid_argument);
+  CHECK_THAT(r.error().message(), Catch::Contains("bad?name") && Catch::Contains("not UTF-8"));
+  CHECK_FALSE(check_root_name("\xc3"));         // a sequence cut short
+  CHECK_FALSE(check_root_name("\xed\xa0\x80")); // a surrogate
+  CHECK(default_root_name("dir/bad\xff" "name.json") == "bad_name");
+  // Cut to 255 bytes between characters, never inside one.
+  std::string long_name(254, 'n');
+  long_name += "\xc3\xa9.json"; // "é" would end at byte 256
+  const auto named = default_root_name(long_name);
+  CHECK(named == std::string(254, 'n'));
+  CHECK(check_root_name(named));
+}
+
 TEST_CASE("resolve_selector: every form, and the candidates when nothing or several match",
           "[archive][selector]")
 {
