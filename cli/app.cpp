@@ -18,7 +18,27 @@
 
 namespace pagable::cli {
 
-std::unique_ptr<CLI::App> build_app(Context& ctx)
+namespace {
+
+// Every command, in the order --help lists them.
+struct CommandEntry {
+  std::string_view name;
+  void (*add)(CLI::App&, Context&);
+};
+constexpr CommandEntry k_commands[] = {
+    {"ls", add_ls_command},         {"stat", add_stat_command},
+    {"verify", add_verify_command}, {"gc", add_gc_command},
+    {"rm", add_rm_command},         {"validate", add_validate_command},
+    {"pack", add_pack_command},     {"hydrate", add_hydrate_command},
+    {"unpack", add_unpack_command}, {"log", add_log_command},
+    {"diff", add_diff_command},     {"forget", add_forget_command},
+    {"repair", add_repair_command}, {"push", add_push_command},
+    {"pull", add_pull_command},
+};
+
+} // namespace
+
+std::unique_ptr<CLI::App> build_app(Context& ctx, std::string_view only)
 {
   auto app = std::make_unique<CLI::App>(
       "pagable: a content-addressed archive for typed JSON graphs.\n"
@@ -52,22 +72,34 @@ std::unique_ptr<CLI::App> build_app(Context& ctx)
           },
           "SECONDS"))
       ->capture_default_str();
-  add_ls_command(*app, ctx);
-  add_stat_command(*app, ctx);
-  add_verify_command(*app, ctx);
-  add_gc_command(*app, ctx);
-  add_rm_command(*app, ctx);
-  add_validate_command(*app, ctx);
-  add_pack_command(*app, ctx);
-  add_hydrate_command(*app, ctx);
-  add_unpack_command(*app, ctx);
-  add_log_command(*app, ctx);
-  add_diff_command(*app, ctx);
-  add_forget_command(*app, ctx);
-  add_repair_command(*app, ctx);
-  add_push_command(*app, ctx);
-  add_pull_command(*app, ctx);
+  const auto named = std::find_if(std::begin(k_commands), std::end(k_commands),
+                                  [&](const CommandEntry& c) { return c.name == only; });
+  if (named != std::end(k_commands)) {
+    named->add(*app, ctx);
+    return app;
+  }
+  for (const CommandEntry& c : k_commands) {
+    c.add(*app, ctx);
+  }
   return app;
+}
+
+std::string_view command_named(int argc, const char* const* argv)
+{
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view t = argv[i];
+    if (t == "-h" || t == "--help" || t == "-V" || t == "--version" || t == "--") {
+      return {};
+    }
+    if (t == "--lock-wait") {
+      ++i; // its value
+    } else if (t.size() < 2 || t[0] != '-') {
+      const bool known = std::any_of(std::begin(k_commands), std::end(k_commands),
+                                     [&](const CommandEntry& c) { return c.name == t; });
+      return known ? t : std::string_view();
+    }
+  }
+  return {};
 }
 
 CLI::Option* add_archive_option(CLI::App& cmd, std::string& archive)
@@ -173,7 +205,7 @@ std::vector<std::string> with_default_archive(const CLI::App& app, std::vector<s
 int run_cli(int argc, const char* const* argv)
 {
   Context ctx;
-  auto app = build_app(ctx);
+  auto app = build_app(ctx, command_named(argc, argv));
   const std::vector<std::string> args =
       with_default_archive(*app, std::vector<std::string>(argv, argv + argc));
   std::vector<const char*> argp;

@@ -61,9 +61,9 @@ struct PutHints {
   // version). The SQLite store may compress against them; an absent base is ignored.
   std::vector<Key> delta_bases;
   // The blob is read on the way to others (a chunk tree's index level, a routing table, a
-  // document's root made mostly of references) more than for its own content. The SQLite
-  // store packs such blobs apart from the rest, so that a lookup decompresses little besides
-  // the blobs it wants.
+  // document's root made mostly of references or following a megabyte of content) more than
+  // for its own content. The SQLite store packs such blobs apart from the rest, so that a
+  // lookup decompresses little besides the blobs it wants.
   bool index = false;
   // The caller read the stored copy back and found it damaged or unreadable (pack --repair):
   // this copy replaces it, and its index rows go in the transaction that writes this one.

@@ -48,6 +48,7 @@ Result<Pending> NodeWriter::emit(Bytes data, std::vector<Pending> children, std:
   }
   ++m_nodes;
   m_hinted += bases.empty() ? 0 : 1;
+  m_content_bytes += role == NodeRole::content ? data.size() : 0;
   const std::uint64_t fp = node_fingerprint(m_fingerprint_version, data, children);
   return submit(std::move(data), std::move(children), fp, std::move(bases), role);
 }

@@ -93,6 +93,8 @@ public:
 
   std::uint64_t nodes() const noexcept { return m_nodes; }   // nodes emitted
   std::uint64_t hinted() const noexcept { return m_hinted; } // of which given delta bases
+  // Bytes of data emitted as NodeRole::content so far.
+  std::uint64_t content_bytes() const noexcept { return m_content_bytes; }
 
 private:
   Pending submit(Bytes data, std::vector<Pending> children, std::uint64_t fp,
@@ -108,6 +110,7 @@ private:
   const std::size_t m_fingerprint_version;
   std::uint64_t m_nodes = 0;
   std::uint64_t m_hinted = 0;
+  std::uint64_t m_content_bytes = 0;
   // workers - 1 threads (none with one worker: the caller stores), bounded by in_flight_bytes.
   std::unique_ptr<util::BoundedExecutor> m_executor;
 };
