@@ -44,7 +44,6 @@ const std::map<std::string, std::vector<std::string>>& expected_tables()
       {"settings", {"name", "value"}},
       {"packs", {"id", "codec", "dict_id", "depth", "raw_size", "data"}},
       {"pack_bases", {"pack", "seq", "base_pack", "offset", "size"}},
-      {"dicts", {"id", "data"}},
       {"blobs", {"id", "key", "pack", "offset", "size", "children"}},
       {"roots", {"name", "key", "schema_key", "created_ms", "labels", "stats"}},
   };
@@ -262,16 +261,12 @@ public:
     }
     IndexEntry e;
     e.id = q.column_int(0);
-    const auto raw = q.column_blob(1);
-    if (raw.size() % Key::k_size != 0) {
-      e.malformed = true;
+    PAGABLE_TRY_ASSIGN(Stmt & key_of_id, m_stmts.get(m_db, m_stmts.key_of_id, k_key_of_id_sql));
+    auto children = decode_children(q.column_blob(1), "blob " + key.to_hex(), &key_of_id);
+    if (children) {
+      e.children = std::move(children).value();
     } else {
-      e.children.reserve(raw.size() / Key::k_size);
-      for (std::size_t i = 0; i < raw.size(); i += Key::k_size) {
-        Key::Digest d;
-        std::copy_n(raw.begin() + static_cast<std::ptrdiff_t>(i), Key::k_size, d.begin());
-        e.children.emplace_back(d);
-      }
+      e.malformed = true;
     }
     // Rows come in id order within the index; a second one is a repeated key.
     auto second = q.step("looking up a blob");
@@ -299,7 +294,8 @@ public:
       return std::optional<IndexNode>();
     }
     auto key = Key::from_bytes(q.column_blob(0));
-    auto children = decode_children(q.column_blob(1), "blob row " + std::to_string(id));
+    PAGABLE_TRY_ASSIGN(Stmt & key_of_id, m_stmts.get(m_db, m_stmts.key_of_id, k_key_of_id_sql));
+    auto children = decode_children(q.column_blob(1), "blob row " + std::to_string(id), &key_of_id);
     q.reset();
     if (!key) {
       return make_error(Errc::corrupt,
@@ -320,6 +316,8 @@ public:
     q.bind(1, after_id)
         .bind(2, up_to_id)
         .bind(3, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
+    PAGABLE_TRY_ASSIGN(Stmt & key_of_id, m_stmts.get(m_db, m_stmts.key_of_id, k_key_of_id_sql));
+    Bytes keys; // a list of row ids, as the child keys it names
     return q.each_row("reading the blob index", [&](const Stmt& row) {
       IndexRow r;
       r.id = row.column_int(0);
@@ -328,6 +326,13 @@ public:
       r.offset = row.column_int(3);
       r.size = row.column_int(4);
       r.children = row.column_blob(5);
+      // Callers read child keys; a list they cannot be read from stays as it is, malformed.
+      if (holds_row_ids(r.children)) {
+        if (auto children = decode_children(r.children, "blob row " + std::to_string(r.id), &key_of_id)) {
+          keys = encode_children(*children);
+          r.children = keys;
+        }
+      }
       return fn(r);
     });
   }
@@ -479,26 +484,29 @@ public:
 
 private:
   // An archive from before format 4 has a UNIQUE index on the whole key, which only a new
-  // table drops: its rows move, ids and all, into format 4's table, and the archive is marked
+  // table drops: its rows move, ids and all, into today's table, and the archive is marked
   // with today's format (its roots moved into format 5's tables) in the same transaction (an older pagable would store a key twice in it). Nothing else
   // changes, so the VACUUM that follows gives back the old index's pages.
   Result<void> rebuild_blob_table()
   {
-    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT count(*) FROM pragma_index_list('blobs') "
-                                            "WHERE name = 'blobs_key_prefix'"));
+    // Format 6's table also never reuses a row id (AUTOINCREMENT), which child lists need
+    // before they name children by id: an older table is rebuilt for that too.
+    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT (SELECT count(*) FROM pragma_index_list('blobs') "
+                                            "WHERE name = 'blobs_key_prefix'), (SELECT sql LIKE "
+                                            "'%AUTOINCREMENT%' FROM sqlite_schema WHERE name = 'blobs')"));
     PAGABLE_TRY(q.step("reading the blob table's indexes"));
-    if (q.column_int(0) != 0) {
+    if (q.column_int(0) != 0 && q.column_int(1) != 0) {
       return {};
     }
     q = Stmt();
     m_stmts = Cache(); // statements on the old table would keep it locked
     PAGABLE_TRY(begin_write());
     auto rebuilt = [&]() -> Result<void> {
-      PAGABLE_TRY(m_db.exec(blobs_table_sql("blobs_format_4")));
-      PAGABLE_TRY(m_db.exec("INSERT INTO blobs_format_4(id, key, pack, offset, size, children) "
+      PAGABLE_TRY(m_db.exec(blobs_table_sql("blobs_format_6")));
+      PAGABLE_TRY(m_db.exec("INSERT INTO blobs_format_6(id, key, pack, offset, size, children) "
                             "SELECT id, key, pack, offset, size, children FROM blobs"));
       PAGABLE_TRY(m_db.exec("DROP TABLE blobs"));
-      PAGABLE_TRY(m_db.exec("ALTER TABLE blobs_format_4 RENAME TO blobs"));
+      PAGABLE_TRY(m_db.exec("ALTER TABLE blobs_format_6 RENAME TO blobs"));
       PAGABLE_TRY(m_db.exec(k_blobs_index_sql));
       // Marked with today's format, so its roots take today's tables too.
       PAGABLE_TRY(upgrade_roots_table(m_db));
@@ -508,14 +516,14 @@ private:
     }();
     if (!rebuilt) {
       rollback();
-      return std::move(rebuilt).error().with_context("rebuilding the blob table in format 4");
+      return std::move(rebuilt).error().with_context("rebuilding the blob table in format 6");
     }
     return commit();
   }
 
   // Statements used per row, prepared once.
   struct Cache {
-    Stmt blob_id, node, pack, del, lookup;
+    Stmt blob_id, node, pack, del, lookup, key_of_id;
     Result<std::reference_wrapper<Stmt>> get(Db& db, Stmt& slot, const std::string& text)
     {
       if (!slot.prepared()) {

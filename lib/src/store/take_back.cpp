@@ -25,6 +25,7 @@ Result<DiscardFigures> take_back(sql::Db& db, std::span<const std::pair<std::int
   std::unordered_set<std::int64_t> reached;
   {
     PAGABLE_TRY_ASSIGN(Stmt q, db.prepare("SELECT id, children FROM blobs WHERE " + blob_key_is()));
+    PAGABLE_TRY_ASSIGN(Stmt key_of_id, db.prepare(k_key_of_id_sql));
     std::vector<Key> stack = roots_changed_since(then, now);
     while (!stack.empty()) {
       const Key k = stack.back();
@@ -35,7 +36,7 @@ Result<DiscardFigures> take_back(sql::Db& db, std::span<const std::pair<std::int
       if (!row || !reached.insert(q.column_int(0)).second) {
         continue;
       }
-      PAGABLE_TRY_ASSIGN(const auto children, decode_children(q.column_blob(1), "blob " + k.to_hex()));
+      PAGABLE_TRY_ASSIGN(const auto children, decode_children(q.column_blob(1), "blob " + k.to_hex(), &key_of_id));
       stack.insert(stack.end(), children.begin(), children.end());
     }
     q.reset();

@@ -809,7 +809,7 @@ TEST_CASE("sqlite_store reads a format 4 root table as one version a name and up
     CHECK(versions[0].key == top);
     CHECK(versions[0].labels.at("l") == "v");
     CHECK(versions[1].key == other);
-    CHECK(s->stats().value().format_version == 5);
+    CHECK(s->stats().value().format_version == pagable::k_format_version);
   }
   CHECK(versioned());
   CHECK(test::archive::sql_int(path, "SELECT last_version FROM names WHERE name = 'api'") == 2);
@@ -822,7 +822,7 @@ TEST_CASE("sqlite_store reads a format 4 root table as one version a name and up
   }
   make_format_4(other_path, {{"api", top}});
   open_rw(other_path)->put(blob_of("new")).value();
-  CHECK(test::archive::sql_int(other_path, "PRAGMA user_version") == 5);
+  CHECK(test::archive::sql_int(other_path, "PRAGMA user_version") == pagable::k_format_version);
   CHECK(test::archive::sql_int(other_path, "SELECT count(*) FROM pragma_table_info('roots') WHERE name = 'version'") == 1);
   CHECK(test::archive::sql_int(other_path, "SELECT version FROM roots WHERE name = 'api'") == 1);
 }
