@@ -38,6 +38,16 @@ Bytes encode_children(std::span<const Key> children);
 Result<Bytes> encode_child_refs(std::span<const Key> children,
                                 const std::function<Result<std::optional<std::int64_t>>(const Key&)>& id_of);
 
+// One child as a list names it: by row id (id >= 1), or by key (id 0).
+struct ChildRef {
+  std::int64_t id = 0;
+  Key key; // when id is 0
+};
+
+// Splits a stored child list of either encoding without resolving row ids (gc and verify
+// walk them by id). Errc::corrupt, naming `owner`, when the list is malformed.
+Result<std::vector<ChildRef>> decode_child_refs(std::span<const std::uint8_t> raw, std::string_view owner);
+
 // Whether a stored list names children by row id (and so needs a KeyOfId statement to read).
 bool holds_row_ids(std::span<const std::uint8_t> raw) noexcept;
 
@@ -47,5 +57,10 @@ bool holds_row_ids(std::span<const std::uint8_t> raw) noexcept;
 // that has no row.
 Result<std::vector<Key>> decode_children(std::span<const std::uint8_t> raw, std::string_view owner,
                                          sql::Stmt* key_of_id = nullptr);
+
+// Confirms that every blob `root` reaches has a row, walking the child lists: children named
+// by row id are read by id (a rowid lookup), others through the key index. Errc::not_found
+// naming the first one missing (by key, or by row id and the blob that names it).
+Result<void> confirm_rows_reachable(sql::Db& db, const Key& root);
 
 } // namespace pagable::store

@@ -261,13 +261,8 @@ public:
     }
     IndexEntry e;
     e.id = q.column_int(0);
-    PAGABLE_TRY_ASSIGN(Stmt & key_of_id, m_stmts.get(m_db, m_stmts.key_of_id, k_key_of_id_sql));
-    auto children = decode_children(q.column_blob(1), "blob " + key.to_hex(), &key_of_id);
-    if (children) {
-      e.children = std::move(children).value();
-    } else {
-      e.malformed = true;
-    }
+    e.key = key;
+    read_child_refs(q.column_blob(1), e);
     // Rows come in id order within the index; a second one is a repeated key.
     auto second = q.step("looking up a blob");
     if (second && *second) {
@@ -278,6 +273,39 @@ public:
       return std::move(second).error();
     }
     return std::optional<IndexEntry>(std::move(e));
+  }
+
+  Result<std::optional<IndexEntry>> lookup_id(std::int64_t id) override
+  {
+    PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.by_id, "SELECT key, children FROM blobs WHERE id = ?1"));
+    q.bind(1, id);
+    auto row = q.step("reading the blob index");
+    if (!row || !*row) {
+      q.reset();
+      if (!row) {
+        return std::move(row).error();
+      }
+      return std::optional<IndexEntry>();
+    }
+    auto key = Key::from_bytes(q.column_blob(0));
+    if (!key) {
+      q.reset();
+      return make_error(Errc::corrupt, "blob row " + std::to_string(id) + ": its key is not 32 bytes");
+    }
+    IndexEntry e;
+    e.id = id;
+    e.key = *key;
+    read_child_refs(q.column_blob(1), e);
+    q.reset();
+    return std::optional<IndexEntry>(std::move(e));
+  }
+
+  Result<Bytes> child_keys_of(std::span<const std::uint8_t> raw, std::int64_t id) override
+  {
+    PAGABLE_TRY_ASSIGN(Stmt & key_of_id, m_stmts.get(m_db, m_stmts.key_of_id, k_key_of_id_sql));
+    PAGABLE_TRY_ASSIGN(const auto children,
+                       decode_children(raw, "blob row " + std::to_string(id), &key_of_id));
+    return encode_children(children);
   }
 
   Result<std::optional<IndexNode>> node(std::int64_t id) override
@@ -316,8 +344,6 @@ public:
     q.bind(1, after_id)
         .bind(2, up_to_id)
         .bind(3, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
-    PAGABLE_TRY_ASSIGN(Stmt & key_of_id, m_stmts.get(m_db, m_stmts.key_of_id, k_key_of_id_sql));
-    Bytes keys; // a list of row ids, as the child keys it names
     return q.each_row("reading the blob index", [&](const Stmt& row) {
       IndexRow r;
       r.id = row.column_int(0);
@@ -326,13 +352,6 @@ public:
       r.offset = row.column_int(3);
       r.size = row.column_int(4);
       r.children = row.column_blob(5);
-      // Callers read child keys; a list they cannot be read from stays as it is, malformed.
-      if (holds_row_ids(r.children)) {
-        if (auto children = decode_children(r.children, "blob row " + std::to_string(r.id), &key_of_id)) {
-          keys = encode_children(*children);
-          r.children = keys;
-        }
-      }
       return fn(r);
     });
   }
@@ -483,6 +502,17 @@ public:
   }
 
 private:
+  // A stored child list into `e`, or why it cannot be read.
+  static void read_child_refs(std::span<const std::uint8_t> raw, IndexEntry& e)
+  {
+    auto refs = decode_child_refs(raw, "blob " + e.key.to_hex());
+    if (refs) {
+      e.children = std::move(refs).value();
+    } else {
+      e.malformed = refs.error().message();
+    }
+  }
+
   // An archive from before format 4 has a UNIQUE index on the whole key, which only a new
   // table drops: its rows move, ids and all, into today's table, and the archive is marked
   // with today's format (its roots moved into format 5's tables) in the same transaction (an older pagable would store a key twice in it). Nothing else
@@ -523,7 +553,7 @@ private:
 
   // Statements used per row, prepared once.
   struct Cache {
-    Stmt blob_id, node, pack, del, lookup, key_of_id;
+    Stmt blob_id, node, pack, del, lookup, key_of_id, by_id;
     Result<std::reference_wrapper<Stmt>> get(Db& db, Stmt& slot, const std::string& text)
     {
       if (!slot.prepared()) {

@@ -626,12 +626,9 @@ Result<RootRecord> SqliteStore::commit_numbered(RootRecord root, Numbering numbe
     PAGABLE_TRY(writer.mark_current_format());
     // Inside the write transaction: a concurrent gc cannot remove what we confirm here before
     // the root that protects it is visible (DESIGN §4).
-    PAGABLE_TRY_ASSIGN(Stmt q, writer.db().prepare("SELECT children FROM blobs WHERE " + blob_key_is()));
-    PAGABLE_TRY_ASSIGN(Stmt key_of_id, writer.db().prepare(k_key_of_id_sql));
-    const auto children_of = [&](const Key& k) { return read_children(q, key_of_id, k); };
-    PAGABLE_TRY(confirm_reachable(root.key, children_of));
+    PAGABLE_TRY(confirm_rows_reachable(writer.db(), root.key));
     if (root.schema_key) {
-      PAGABLE_TRY(confirm_reachable(*root.schema_key, children_of));
+      PAGABLE_TRY(confirm_rows_reachable(writer.db(), *root.schema_key));
     }
     // Numbered in the transaction that makes it visible: two commits of one name get two.
     if (numbering == Numbering::kept) {

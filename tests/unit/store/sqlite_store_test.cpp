@@ -638,9 +638,15 @@ TEST_CASE("sqlite_store's take-back spares another writer's rows that reuse its 
 {
   // A gc removes this store's rows (no root reached them); SQLite then gives their ids to
   // the next rows inserted, another writer's. Taking back by row id alone deleted those, and
-  // the other writer's root could not commit.
+  // the other writer's root could not commit. Format 6's blob table never gives an id twice
+  // (AUTOINCREMENT): this is an archive from before it, whose table still does.
   test::TempDir dir;
   const auto path = dir.file("a.pagable");
+  open_rw(path).reset();
+  sql(path, "DROP TABLE blobs");
+  sql(path, "CREATE TABLE blobs(id INTEGER PRIMARY KEY, key BLOB NOT NULL, pack INTEGER NOT NULL, "
+            "offset INTEGER NOT NULL, size INTEGER NOT NULL, children BLOB)");
+  sql(path, "CREATE INDEX blobs_key_prefix ON blobs(substr(key, 1, 8))");
   auto s = open_rw(path);
   test::archive::commit(*s, "before", s->put(blob_of("before the mark")).value());
   const auto mark = s->mark_writes().value();
