@@ -310,29 +310,29 @@ public:
 
   Result<std::optional<IndexNode>> node(std::int64_t id) override
   {
-    PAGABLE_TRY_ASSIGN(
-        Stmt & q, m_stmts.get(m_db, m_stmts.node, "SELECT key, children FROM blobs WHERE id = ?1"));
-    q.bind(1, id);
-    auto row = q.step("reading the blob index");
-    if (!row || !*row) {
-      q.reset();
-      if (!row) {
-        return std::move(row).error();
-      }
+    PAGABLE_TRY_ASSIGN(auto entry, lookup_id(id));
+    if (!entry) {
       return std::optional<IndexNode>();
     }
-    auto key = Key::from_bytes(q.column_blob(0));
-    PAGABLE_TRY_ASSIGN(Stmt & key_of_id, m_stmts.get(m_db, m_stmts.key_of_id, k_key_of_id_sql));
-    auto children = decode_children(q.column_blob(1), "blob row " + std::to_string(id), &key_of_id);
-    q.reset();
-    if (!key) {
-      return make_error(Errc::corrupt,
-                        "blob row " + std::to_string(id) + ": its key is not 32 bytes");
+    if (!entry->malformed.empty()) {
+      return make_error(Errc::corrupt, entry->malformed);
     }
-    if (!children) {
-      return std::move(children).error();
+    IndexNode n{entry->key, {}};
+    n.children.reserve(entry->children.size());
+    for (const ChildRef& c : entry->children) {
+      if (c.id == 0) {
+        n.children.push_back(c.key);
+        continue;
+      }
+      PAGABLE_TRY_ASSIGN(const auto child, lookup_id(c.id));
+      if (!child) {
+        return make_error(Errc::corrupt, "blob row " + std::to_string(id) +
+                                             ": its child list names blob row " +
+                                             std::to_string(c.id) + ", which is not in the store");
+      }
+      n.children.push_back(child->key);
     }
-    return std::optional<IndexNode>(IndexNode{*key, std::move(children).value()});
+    return std::optional<IndexNode>(std::move(n));
   }
 
   Result<void> for_each_blob(std::int64_t after_id, std::int64_t up_to_id, std::size_t limit,
@@ -553,7 +553,7 @@ private:
 
   // Statements used per row, prepared once.
   struct Cache {
-    Stmt blob_id, node, pack, del, lookup, key_of_id, by_id;
+    Stmt blob_id, pack, del, lookup, key_of_id, by_id;
     Result<std::reference_wrapper<Stmt>> get(Db& db, Stmt& slot, const std::string& text)
     {
       if (!slot.prepared()) {
@@ -563,7 +563,7 @@ private:
     }
     void clear_cursors()
     {
-      for (Stmt* st : {&blob_id, &node, &pack, &del, &lookup}) {
+      for (Stmt* st : {&blob_id, &pack, &del, &lookup, &key_of_id, &by_id}) {
         if (st->prepared()) {
           st->reset();
         }
