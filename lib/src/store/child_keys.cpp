@@ -171,11 +171,13 @@ Result<void> confirm_rows_reachable(sql::Db& db, const Key& root)
     Key parent; // for messages
   };
   std::unordered_set<std::int64_t> seen;
+  std::unordered_set<Key> seen_keys; // children named by key, each looked up once
   std::vector<Edge> stack{Edge{ChildRef{0, root}, root}};
   while (!stack.empty()) {
     const Edge edge = stack.back();
     stack.pop_back();
-    if (edge.child.id != 0 && seen.count(edge.child.id) != 0) {
+    if (edge.child.id != 0 ? seen.count(edge.child.id) != 0
+                           : !seen_keys.insert(edge.child.key).second) {
       continue;
     }
     sql::Stmt& q = edge.child.id != 0 ? by_id : by_key;
