@@ -70,7 +70,9 @@ TEST_CASE("child refs: row ids and keys of rowless children round-trip, never 32
     CHECK(raw.size() % Key::k_size != 0);
     CHECK(store::holds_row_ids(raw));
     padded = padded || raw.back() == 0;
-    CHECK(raw.size() < children.size() * Key::k_size);
+    if (n > 1) { // one child without a row costs its key and 3 bytes more
+      CHECK(raw.size() < children.size() * Key::k_size);
+    }
     CHECK(store::decode_children(raw, "blob x", &key_of_id).value() == children);
   }
   CHECK(padded);

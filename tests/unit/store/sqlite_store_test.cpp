@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include <pagable/store.hpp>
+#include <pagable/version.hpp>
 
 #include "store/sqlite_store.hpp"
 
