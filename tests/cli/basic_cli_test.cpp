@@ -51,7 +51,7 @@ TEST_CASE("cli: --version names the archive format", "[cli]")
 {
   const auto r = run_pagable({"--version"});
   CHECK(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::StartsWith("pagable 0.1.0") && Catch::Contains("archive format 5; reads 0 to 5"));
+  CHECK_THAT(r.out, Catch::StartsWith("pagable 0.1.0") && Catch::Contains("archive format 6; reads 0 to 6"));
 }
 
 TEST_CASE("cli: usage errors exit 2", "[cli]")

@@ -343,7 +343,7 @@ TEST_CASE("golden: the format 5 archive reads, verifies, hydrates both versions 
   const std::string v2 = "293879d341e1fa156433445c601d167018af0157b294334cef2d309a6ed36b5c";
   // ls shows the name's newest version; packing its input again gives the same key.
   const auto copy = check_golden(dir, "format-5", v2);
-  CHECK(format_of(copy) == 5);
+  CHECK(format_of(copy) == pagable::k_format_version);
   CHECK(test::archive::sql_int(copy, "PRAGMA auto_vacuum") == 2);
   const auto log = test::report_of(run_pagable({"--json", "log", copy, "golden"}), "log");
   REQUIRE(log["versions"].size() == 2);
@@ -358,4 +358,94 @@ TEST_CASE("golden: the format 5 archive reads, verifies, hydrates both versions 
                            .patch(nlohmann::json::parse(patch.out));
   CHECK(applied == nlohmann::json::parse(test::read_file(k_golden_dir + "/format-5.json")));
   CHECK(nlohmann::json::parse(patch.out).size() == 4);
+}
+
+namespace {
+
+// Child lists of blob rows above `after`: how many there are, and how many are key lists
+// (a multiple of 32 bytes) rather than format 6's row ids.
+std::pair<std::int64_t, std::int64_t> child_lists_after(const std::string& archive, std::int64_t after)
+{
+  const std::string rows = " FROM blobs WHERE children IS NOT NULL AND id > " + std::to_string(after);
+  return {test::archive::sql_int(archive, "SELECT count(*)" + rows),
+          test::archive::sql_int(archive, "SELECT count(*)" + rows + " AND length(children) % 32 = 0")};
+}
+
+bool never_reuses_row_ids(const std::string& archive)
+{
+  return test::archive::sql_int(archive, "SELECT sql LIKE '%AUTOINCREMENT%' FROM sqlite_schema "
+                                         "WHERE name = 'blobs'") == 1;
+}
+
+} // namespace
+
+TEST_CASE("golden: the format 6 archive names children by row id, reads, verifies and diffs",
+          "[cli][golden][versions]")
+{
+  test::TempDir dir;
+  // Format 5's inputs and keys: only the child lists' encoding changed.
+  const std::string v1 = "2f581da2269e3de14acec9a3bed9ffb37970dbb014b3279d74981e35c7eff281";
+  const std::string v2 = "293879d341e1fa156433445c601d167018af0157b294334cef2d309a6ed36b5c";
+  const auto untouched = dir.file("untouched6.pagable");
+  test::write_file(untouched, test::read_file(k_golden_dir + "/format-6.pagable"));
+  CHECK(format_of(untouched) == 6);
+  CHECK(never_reuses_row_ids(untouched));
+  const auto [lists, key_lists] = child_lists_after(untouched, 0);
+  CHECK(lists > 10);
+  CHECK(key_lists == 0);
+  CHECK(test::archive::sql_int(untouched, "SELECT count(*) FROM sqlite_schema WHERE name = 'dicts'") == 0);
+  const auto copy = check_golden(dir, "format-6", v2, "format-5");
+  const auto log = test::report_of(run_pagable({"--json", "log", copy, "golden"}), "log");
+  REQUIRE(log["versions"].size() == 2);
+  CHECK(log["versions"][1]["key"] == v1);
+  const auto first = run_pagable({"hydrate", copy, "golden#1"});
+  REQUIRE(first.exit_code == 0);
+  CHECK(nlohmann::ordered_json::parse(first.out) == parse_file(k_golden_dir + "/format-3.json"));
+  const auto patch = run_pagable({"diff", copy, "golden#1", "golden#2", "--format", "json-patch"});
+  CHECK(patch.exit_code == 1);
+  CHECK(nlohmann::json::parse(patch.out).size() == 4);
+  // gc walks the ids: removing version 1 keeps everything version 2 reaches.
+  REQUIRE(run_pagable({"rm", copy, "golden#1"}).exit_code == 0);
+  REQUIRE(run_pagable({"gc", copy}).exit_code == 0);
+  CHECK(run_pagable({"verify", copy}).exit_code == 0);
+  const auto second = run_pagable({"hydrate", copy, "golden"});
+  REQUIRE(second.exit_code == 0);
+  CHECK(nlohmann::ordered_json::parse(second.out) == parse_file(k_golden_dir + "/format-5.json"));
+}
+
+TEST_CASE("golden: an older archive keeps key lists when written by format 6, and takes row ids "
+          "after gc --compact",
+          "[cli][golden]")
+{
+  test::TempDir dir;
+  const auto archive = dir.file("format-5.pagable");
+  test::write_file(archive, test::read_file(k_golden_dir + "/format-5.pagable"));
+  // Its row ids may have been given twice (no AUTOINCREMENT): the new rows name children by key.
+  const auto before = test::archive::sql_int(archive, "SELECT max(id) FROM blobs");
+  REQUIRE(run_pagable({"pack", archive, k_golden_dir + "/format-1.json", "--name", "one"}).exit_code == 0);
+  CHECK(format_of(archive) == pagable::k_format_version);
+  CHECK_FALSE(never_reuses_row_ids(archive));
+  const auto [lists, key_lists] = child_lists_after(archive, before);
+  CHECK(lists > 0);
+  CHECK(key_lists == lists);
+  CHECK(run_pagable({"verify", archive}).exit_code == 0);
+  // gc --compact gives it format 6's blob table, rows and ids unchanged; what is packed
+  // afterwards names children by row id, and both encodings read.
+  const auto ids = test::archive::sql_int(archive, "SELECT sum(id) FROM blobs");
+  REQUIRE(run_pagable({"gc", archive, "--compact"}).exit_code == 0);
+  CHECK(never_reuses_row_ids(archive));
+  CHECK(key_index_of(archive) == "prefix");
+  CHECK(test::archive::sql_int(archive, "SELECT sum(id) FROM blobs") == ids);
+  const auto compacted = test::archive::sql_int(archive, "SELECT max(id) FROM blobs");
+  REQUIRE(run_pagable({"pack", archive, k_golden_dir + "/format-0.json", "--name", "zero"}).exit_code == 0);
+  const auto [new_lists, new_key_lists] = child_lists_after(archive, compacted);
+  CHECK(new_lists > 0);
+  CHECK(new_key_lists == 0);
+  CHECK(run_pagable({"verify", archive}).exit_code == 0);
+  for (const auto& [name, input] : {std::pair<std::string, std::string>{"zero", "format-0"},
+                                    {"one", "format-1"}, {"golden", "format-5"}}) {
+    const auto back = run_pagable({"hydrate", archive, name});
+    REQUIRE(back.exit_code == 0);
+    CHECK(nlohmann::ordered_json::parse(back.out) == parse_file(k_golden_dir + "/" + input + ".json"));
+  }
 }

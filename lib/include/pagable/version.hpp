@@ -15,7 +15,7 @@ inline constexpr const char* k_version = "0.1.0";
 // vacuum. An older archive is read as it is (one version per root) and marked with today's
 // format, its root table moved into format 5's, by the first transaction that writes a blob
 // or a root into it.
-inline constexpr std::int64_t k_format_version = 5;
+inline constexpr std::int64_t k_format_version = 6;
 inline constexpr std::int64_t k_oldest_format_read = 0;
 
 } // namespace pagable

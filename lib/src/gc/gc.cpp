@@ -12,6 +12,7 @@
 #include "store/maintenance.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 #include <tuple>
@@ -24,6 +25,7 @@ struct PlanState {
   std::unique_ptr<store::MaintenanceSession> session;
   store::IdBitmap marked;
   std::int64_t max_id = 0;
+  std::int64_t newer_seen = 0; // rows above max_id already marked from (mark_newer_rows)
   // Roots already marked: (name, key, schema key).
   std::set<std::tuple<std::string, Key, std::optional<Key>>> known_roots;
   // Packs to remove or rewrite, with the stored bytes each is expected to give back and the
@@ -65,6 +67,28 @@ Result<std::uint64_t> mark_roots(detail::PlanState& state)
     state.known_roots.insert(std::move(id));
   }
   return static_cast<std::uint64_t>(roots.size());
+}
+
+// Rows written since the plan (ids above max_id: format 6 never gives an id twice) belong to
+// documents being packed, whose roots are not committed yet. What they name is kept: from
+// format 6 a child list names rows by id, so a child removed under such a row would leave it
+// naming a row that is gone for good (a child named by key is simply stored again).
+Result<void> mark_newer_rows(detail::PlanState& state)
+{
+  std::vector<Key> newer;
+  PAGABLE_TRY(state.session->for_each_blob(
+      std::max(state.max_id, state.newer_seen), std::numeric_limits<std::int64_t>::max(), 0,
+      [&](const store::IndexRow& row) -> Result<void> {
+        state.newer_seen = row.id;
+        if (auto k = Key::from_bytes(row.key)) {
+          newer.push_back(*k);
+        }
+        return {};
+      }));
+  for (const Key& k : newer) {
+    PAGABLE_TRY(store::mark_reachable(*state.session, k, state.marked));
+  }
+  return {};
 }
 
 std::uint64_t index_row_bytes(std::size_t children_bytes)
@@ -168,6 +192,7 @@ Result<GcFigures> execute(const store::BlobStore&, GcPlan& plan, const GcOptions
     PAGABLE_TRY(s.begin_write());
     auto step = [&]() -> Result<bool> {
       PAGABLE_TRY(mark_roots(state));
+      PAGABLE_TRY(mark_newer_rows(state));
       std::vector<std::pair<std::int64_t, std::uint64_t>> doomed; // id, index bytes
       std::int64_t last = cursor;
       PAGABLE_TRY(s.for_each_blob(

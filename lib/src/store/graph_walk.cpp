@@ -32,18 +32,40 @@ bool IdBitmap::set(std::int64_t id)
 Result<void> mark_reachable(MaintenanceSession& session, const Key& start, IdBitmap& marked,
                             const WalkCallbacks& callbacks)
 {
-  // Pending edges (key, row id of the parent that named it; 0 for the start): one index
-  // lookup per edge, no recursion, 40 bytes per pending edge.
+  // Pending edges (the child as its parent names it, row id of that parent; 0 for the
+  // start): one lookup per edge, no recursion, 48 bytes per pending edge. A child named by
+  // row id is found by id, and one already marked is passed over without a lookup.
   struct Edge {
-    Key key;
+    ChildRef child;
     std::int64_t parent = 0;
   };
-  std::vector<Edge> stack{Edge{start, 0}};
+  std::vector<Edge> stack{Edge{ChildRef{0, start}, 0}};
   while (!stack.empty()) {
     const Edge edge = stack.back();
     stack.pop_back();
-    PAGABLE_TRY_ASSIGN(auto entry, session.lookup(edge.key));
+    if (edge.child.id != 0 && marked.test(edge.child.id)) {
+      continue;
+    }
+    std::optional<IndexEntry> entry;
+    if (edge.child.id != 0) {
+      PAGABLE_TRY_ASSIGN(entry, session.lookup_id(edge.child.id));
+    } else {
+      PAGABLE_TRY_ASSIGN(entry, session.lookup(edge.child.key));
+    }
     if (!entry) {
+      if (edge.child.id != 0) {
+        if (callbacks.on_bad_row) {
+          // Not node(): it resolves every id of the parent's list, this one too.
+          PAGABLE_TRY_ASSIGN(const auto parent, session.lookup_id(edge.parent));
+          callbacks.on_bad_row(edge.parent,
+                               make_error(Errc::not_found,
+                                          "blob " + (parent ? parent->key.to_hex() : std::string("?")) +
+                                              ": its child list names blob row " +
+                                              std::to_string(edge.child.id) +
+                                              ", which is not in the store"));
+        }
+        continue;
+      }
       if (callbacks.on_missing) {
         std::optional<Key> parent;
         if (edge.parent != 0) {
@@ -52,7 +74,7 @@ Result<void> mark_reachable(MaintenanceSession& session, const Key& start, IdBit
             parent = node->key;
           }
         }
-        callbacks.on_missing(edge.key, parent);
+        callbacks.on_missing(edge.child.key, parent);
       }
       continue;
     }
@@ -60,17 +82,14 @@ Result<void> mark_reachable(MaintenanceSession& session, const Key& start, IdBit
       continue; // seen already
     }
     if (callbacks.on_blob) {
-      callbacks.on_blob(entry->id, edge.key);
+      callbacks.on_blob(entry->id, entry->key);
     }
     if (entry->repeated_in != 0 && callbacks.on_repeated) {
-      callbacks.on_repeated(entry->id, entry->repeated_in, edge.key);
+      callbacks.on_repeated(entry->id, entry->repeated_in, entry->key);
     }
-    if (entry->malformed) {
+    if (!entry->malformed.empty()) {
       if (callbacks.on_bad_row) {
-        callbacks.on_bad_row(entry->id,
-                             make_error(Errc::corrupt, "blob " + edge.key.to_hex() +
-                                                           ": its child key list is not a whole "
-                                                           "number of 32-byte keys"));
+        callbacks.on_bad_row(entry->id, make_error(Errc::corrupt, entry->malformed));
       }
       continue;
     }

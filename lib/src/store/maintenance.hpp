@@ -14,6 +14,8 @@
 #include <pagable/result.hpp>
 #include <pagable/store.hpp>
 
+#include "store/child_keys.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -44,7 +46,7 @@ struct IndexRow {
   std::int64_t pack = 0;
   std::int64_t offset = 0;
   std::int64_t size = 0;
-  std::span<const std::uint8_t> children; // concatenated 32-byte keys (empty: none)
+  std::span<const std::uint8_t> children; // as stored: keys or row ids (store/child_keys.hpp)
 };
 
 // A pack row with its stored (compressed) bytes.
@@ -71,11 +73,13 @@ struct IndexNode {
   std::vector<Key> children;
 };
 
-// A blob's row id and child keys, found by key (no data).
+// A blob's row id, key and children as its list names them (row ids from format 6), found
+// by key or by id (no data).
 struct IndexEntry {
   std::int64_t id = 0;
-  std::vector<Key> children;
-  bool malformed = false; // the stored child list is not a whole number of keys
+  Key key;
+  std::vector<ChildRef> children;
+  std::string malformed; // why the stored child list cannot be read ("" when it can)
   // Another row holding the same key (0: none, as in a sound archive; from format 4 the
   // writer keeps keys unique, no UNIQUE constraint does). `id` is the smallest.
   std::int64_t repeated_in = 0;
@@ -138,9 +142,15 @@ public:
   // The row id and child keys stored under `key` in one lookup; nullopt when absent. A key
   // held by several rows is found in the one with the smallest id.
   virtual Result<std::optional<IndexEntry>> lookup(const Key& key) = 0;
+  // The same for row `id` (a rowid lookup: no key index); nullopt when there is no such row.
+  // `repeated_in` is not looked for. Errc::corrupt when the row's key is not 32 bytes.
+  virtual Result<std::optional<IndexEntry>> lookup_id(std::int64_t id) = 0;
   // The key and child keys of row `id`; nullopt if there is no such row; Errc::corrupt when
   // the row's key or child list is malformed.
   virtual Result<std::optional<IndexNode>> node(std::int64_t id) = 0;
+  // A stored child list (IndexRow::children of row `id`) as concatenated 32-byte keys, row
+  // ids resolved; Errc::corrupt when it cannot be read.
+  virtual Result<Bytes> child_keys_of(std::span<const std::uint8_t> raw, std::int64_t id) = 0;
   // Calls fn for every blob row with after_id < id <= up_to_id, in id order, at most `limit`
   // rows (0 = no limit). Stops at fn's first error.
   virtual Result<void> for_each_blob(std::int64_t after_id, std::int64_t up_to_id,
@@ -188,7 +198,9 @@ private:
 struct WalkCallbacks {
   // A stored blob reached for the first time (its bit was clear). Optional.
   std::function<void(std::int64_t id, const Key& key)> on_blob;
-  // A key reached that is not stored; `parent` is nullopt for the walk's start. Optional.
+  // A key reached that is not stored; `parent` is nullopt for the walk's start. Optional. A
+  // child named by a row id that has no row is not this (its key went with the row) but a
+  // bad row: its parent's (on_bad_row, Errc::not_found).
   std::function<void(const Key& missing, const std::optional<Key>& parent)> on_missing;
   // A reached row whose key or child list is malformed (Errc::corrupt). Optional.
   std::function<void(std::int64_t id, const Error& error)> on_bad_row;
@@ -199,7 +211,8 @@ struct WalkCallbacks {
 // Marks in `marked` every blob reachable from `start` whose bit is still clear, following the
 // stored child keys of the index: no blob data is read and nothing recurses (an explicit
 // stack of pending edges, 40 bytes each, so user graphs of any depth are fine; its peak is
-// the widest fan-out along the way). One index lookup per edge. Runs inside the session's current
+// the widest fan-out along the way). One lookup per edge: by row id for children named by id
+// (format 6), through the key index otherwise. Runs inside the session's current
 // transaction. Errors other than malformed rows stop the walk.
 Result<void> mark_reachable(MaintenanceSession& session, const Key& start, IdBitmap& marked,
                             const WalkCallbacks& callbacks = {});

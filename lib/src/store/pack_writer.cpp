@@ -36,7 +36,16 @@ Result<void> PackWriter::open(std::string path, Db db, std::int64_t format)
                                                 "(SELECT freelist_count FROM pragma_freelist_count)"));
   // No UNIQUE constraint on key since format 4: write_blob looks the key up first, inside
   // the write transaction, so that no other writer can store it in between.
-  PAGABLE_TRY_ASSIGN(m_has_blob, m_db.prepare("SELECT 1 FROM blobs WHERE " + blob_key_is()));
+  PAGABLE_TRY_ASSIGN(m_has_blob, m_db.prepare("SELECT id FROM blobs WHERE " + blob_key_is()));
+  PAGABLE_TRY_ASSIGN(m_move_row, m_db.prepare("UPDATE blobs SET id = ?1 WHERE id = ?2"));
+  // Child lists name rows by id only where ids are never reused (format 6's AUTOINCREMENT
+  // blob table): elsewhere a removed row's id could come back naming another blob.
+  PAGABLE_TRY_ASSIGN(Stmt refs, m_db.prepare("SELECT sql LIKE '%AUTOINCREMENT%' FROM sqlite_schema "
+                                             "WHERE type = 'table' AND name = 'blobs'"));
+  PAGABLE_TRY(refs.first_row("reading the blob table's definition", [&](const Stmt& row) -> Result<void> {
+    m_child_refs = row.column_int(0) != 0 ? ChildRefs::row_ids : ChildRefs::keys;
+    return {};
+  }));
   PAGABLE_TRY_ASSIGN(m_drop_rows, m_db.prepare("DELETE FROM blobs WHERE " + blob_key_is()));
   PAGABLE_TRY_ASSIGN(m_insert_blob, m_db.prepare("INSERT INTO blobs(key, pack, offset, size, children)"
                                                  " VALUES (?1, ?2, ?3, ?4, ?5)"));
@@ -62,6 +71,7 @@ void PackWriter::close()
   }
   rollback();
   m_has_blob = Stmt();
+  m_move_row = Stmt();
   m_drop_rows = Stmt();
   m_used_pages = Stmt();
   m_insert_blob = Stmt();
@@ -81,6 +91,7 @@ void PackWriter::rollback() noexcept
     m_in_txn = false;
   }
   m_format_upgrade_in_txn = false; // rolled back with the rest
+  m_row_ids.clear();
   m_data_pack.clear();
   m_index_pack.clear();
   m_delta_pack.clear();
@@ -89,14 +100,36 @@ void PackWriter::rollback() noexcept
 
 Result<bool> PackWriter::is_stored(const Key& key)
 {
+  PAGABLE_TRY_ASSIGN(const std::optional<std::int64_t> id, row_id_of(key));
+  return id.has_value();
+}
+
+Result<std::optional<std::int64_t>> PackWriter::row_id_of(const Key& key)
+{
+  if (const auto it = m_row_ids.find(key); it != m_row_ids.end()) {
+    return std::optional<std::int64_t>(it->second);
+  }
+  std::optional<std::int64_t> id;
   m_has_blob.bind(1, key.bytes());
-  return m_has_blob.first_row("looking up a blob", [](const Stmt&) -> Result<void> { return {}; });
+  PAGABLE_TRY(m_has_blob.first_row("looking up a blob", [&](const Stmt& row) -> Result<void> {
+    id = row.column_int(0);
+    return {};
+  }));
+  if (id && m_child_refs == ChildRefs::row_ids) {
+    m_row_ids.emplace(key, *id); // its parent, written next, names it by this id
+  }
+  return id;
 }
 
 Result<void> PackWriter::insert_row(const Key& key, std::int64_t pack, std::int64_t offset,
                                     std::int64_t size, std::span<const Key> children, Logged logged)
 {
-  const Bytes encoded = encode_children(children);
+  Bytes encoded;
+  if (m_child_refs == ChildRefs::row_ids) {
+    PAGABLE_TRY_ASSIGN(encoded, encode_child_refs(children, [&](const Key& k) { return row_id_of(k); }));
+  } else {
+    encoded = encode_children(children);
+  }
   m_insert_blob.bind(1, key.bytes()).bind(2, pack).bind(3, offset).bind(4, size);
   if (encoded.empty()) {
     m_insert_blob.bind_null(5);
@@ -104,14 +137,18 @@ Result<void> PackWriter::insert_row(const Key& key, std::int64_t pack, std::int6
     m_insert_blob.bind(5, encoded);
   }
   PAGABLE_TRY(m_insert_blob.run("indexing a blob"));
+  const std::int64_t row_id = sqlite3_last_insert_rowid(m_db.handle());
+  if (m_child_refs == ChildRefs::row_ids) {
+    m_row_ids.insert_or_assign(key, row_id);
+  }
   if (logged == Logged::yes) {
-    log_row(sqlite3_last_insert_rowid(m_db.handle()));
+    log_row(row_id);
   }
   m_counters.written.fetch_add(1, std::memory_order_relaxed);
   if ((++m_index_rows & 0x3fff) == 0) {
     PAGABLE_TRY(size_page_cache());
   }
-  // What the index row costs: key, child keys and the row's integers.
+  // What the index row costs: key, child list and the row's integers.
   m_counters.bytes_written.fetch_add(Key::k_size + encoded.size() + 16, std::memory_order_relaxed);
   return {};
 }
@@ -364,7 +401,11 @@ Result<void> PackWriter::write_blob(const QueuedBlob& item)
 Result<void> PackWriter::replace_blob(const QueuedBlob& item)
 {
   // Every row of the key goes: format 4 allows several, and a reader takes whichever it
-  // finds first. The damaged bytes stay in their pack until gc rewrites it.
+  // finds first. The damaged bytes stay in their pack until gc rewrites it. The new row
+  // takes the first old row's id, which parents' child lists may name (format 6).
+  m_row_ids.erase(item.key);
+  PAGABLE_TRY_ASSIGN(const std::optional<std::int64_t> old_id, row_id_of(item.key));
+  m_row_ids.erase(item.key);
   m_drop_rows.bind(1, item.key.bytes());
   PAGABLE_TRY(m_drop_rows.run("dropping a damaged blob's rows"));
   OpenPack& pack = m_repair_pack;
@@ -374,6 +415,14 @@ Result<void> PackWriter::replace_blob(const QueuedBlob& item)
   PAGABLE_TRY(insert_row(item.key, pack.id, static_cast<std::int64_t>(pack.buf.size()),
                          static_cast<std::int64_t>(item.blob.data.size()), item.blob.children,
                          Logged::no));
+  if (old_id) {
+    PAGABLE_TRY(m_move_row.bind(1, *old_id)
+                    .bind(2, sqlite3_last_insert_rowid(m_db.handle()))
+                    .run("giving a repaired blob its row id back"));
+    if (m_child_refs == ChildRefs::row_ids) {
+      m_row_ids.insert_or_assign(item.key, *old_id);
+    }
+  }
   pack.buf.insert(pack.buf.end(), item.blob.data.begin(), item.blob.data.end());
   ++pack.blobs;
   m_counters.replaced.fetch_add(1, std::memory_order_relaxed);
@@ -494,6 +543,8 @@ Result<void> PackWriter::commit()
   PAGABLE_TRY(finish_packs());
   PAGABLE_TRY_ASSIGN(const std::uint64_t taken, bytes_taken_in_transaction());
   PAGABLE_TRY(m_db.exec("COMMIT"));
+  // Ids learnt in a transaction hold only inside it: a gc may remove rows between two.
+  m_row_ids.clear();
   m_counters.bytes_taken.fetch_add(taken, std::memory_order_relaxed);
   m_in_txn = false;
   if (m_format_upgrade_in_txn) {

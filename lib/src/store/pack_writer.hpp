@@ -11,6 +11,7 @@
 #include <pagable/key.hpp>
 #include <pagable/result.hpp>
 
+#include "store/child_keys.hpp"
 #include "store/pack_reader.hpp"
 #include "store/sqlite_db.hpp"
 #include "store/sqlite_store.hpp"
@@ -19,6 +20,7 @@
 #include <chrono>
 #include <compare>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -110,6 +112,12 @@ public:
   std::int64_t take_pack_id() noexcept { return m_next_pack_id++; }
   // Returns true iff a blob row holds `key`.
   Result<bool> is_stored(const Key& key);
+  // The id of `key`'s (first) row, nullopt when it has none; remembered for the transaction
+  // when this archive's child lists name rows by id.
+  Result<std::optional<std::int64_t>> row_id_of(const Key& key);
+  // How this writer stores child lists (store/child_keys.hpp): row ids in an archive whose
+  // blob ids are never reused, keys in an older one.
+  ChildRefs child_refs() const noexcept { return m_child_refs; }
   // Whether a row goes in the write log, for take-back (discard_writes_since).
   enum class Logged : std::uint8_t { yes, no };
   // Inserts the index row of a blob at [offset, offset + size) of pack `pack`; logs it
@@ -156,7 +164,7 @@ private:
 
   std::string m_path;
   sql::Db m_db;
-  sql::Stmt m_has_blob, m_drop_rows, m_used_pages, m_insert_blob, m_insert_pack, m_insert_base, m_find_base, m_pack_bases;
+  sql::Stmt m_has_blob, m_move_row, m_drop_rows, m_used_pages, m_insert_blob, m_insert_pack, m_insert_base, m_find_base, m_pack_bases;
   bool m_in_txn = false;
   bool m_format_upgrade = false;        // the archive says an older format
   bool m_format_upgrade_in_txn = false; // the open transaction marks it with today's
@@ -172,6 +180,8 @@ private:
   OpenPack m_delta_pack; // blobs with delta bases: one, or a few small ones
   OpenPack m_repair_pack; // fresh copies of damaged blobs: never taken back
   std::unordered_set<Key> m_replaced; // keys replaced by this writer: once is enough
+  ChildRefs m_child_refs = ChildRefs::keys;
+  std::unordered_map<Key, std::int64_t> m_row_ids; // rows seen in the open transaction
   WriteLog m_log;
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include "store/reader_pool.hpp"
 
+#include "store/child_keys.hpp"
 #include "store/sqlite_schema.hpp"
 
 namespace pagable::store {
@@ -19,6 +20,7 @@ Result<std::unique_ptr<ReadConnection>> ReaderPool::connect() const
                                                   "blobs WHERE " + blob_key_is()));
     PAGABLE_TRY_ASSIGN(r->get_children,
                        r->db.prepare("SELECT children FROM blobs WHERE " + blob_key_is()));
+    PAGABLE_TRY_ASSIGN(r->key_of_id, r->db.prepare(k_key_of_id_sql));
     return {};
   }();
   if (!prepared) {

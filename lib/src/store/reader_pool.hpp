@@ -22,6 +22,7 @@ struct ReadConnection {
   sql::Db db;
   sql::Stmt get_blob;     // key -> pack, offset, size, children
   sql::Stmt get_children; // key -> children
+  sql::Stmt key_of_id;    // row id -> key, for child lists that name rows (format 6)
 };
 
 struct ReaderPoolConfig {

@@ -44,7 +44,6 @@ const std::map<std::string, std::vector<std::string>>& expected_tables()
       {"settings", {"name", "value"}},
       {"packs", {"id", "codec", "dict_id", "depth", "raw_size", "data"}},
       {"pack_bases", {"pack", "seq", "base_pack", "offset", "size"}},
-      {"dicts", {"id", "data"}},
       {"blobs", {"id", "key", "pack", "offset", "size", "children"}},
       {"roots", {"name", "key", "schema_key", "created_ms", "labels", "stats"}},
   };
@@ -262,17 +261,8 @@ public:
     }
     IndexEntry e;
     e.id = q.column_int(0);
-    const auto raw = q.column_blob(1);
-    if (raw.size() % Key::k_size != 0) {
-      e.malformed = true;
-    } else {
-      e.children.reserve(raw.size() / Key::k_size);
-      for (std::size_t i = 0; i < raw.size(); i += Key::k_size) {
-        Key::Digest d;
-        std::copy_n(raw.begin() + static_cast<std::ptrdiff_t>(i), Key::k_size, d.begin());
-        e.children.emplace_back(d);
-      }
-    }
+    e.key = key;
+    read_child_refs(q.column_blob(1), e);
     // Rows come in id order within the index; a second one is a repeated key.
     auto second = q.step("looking up a blob");
     if (second && *second) {
@@ -285,10 +275,9 @@ public:
     return std::optional<IndexEntry>(std::move(e));
   }
 
-  Result<std::optional<IndexNode>> node(std::int64_t id) override
+  Result<std::optional<IndexEntry>> lookup_id(std::int64_t id) override
   {
-    PAGABLE_TRY_ASSIGN(
-        Stmt & q, m_stmts.get(m_db, m_stmts.node, "SELECT key, children FROM blobs WHERE id = ?1"));
+    PAGABLE_TRY_ASSIGN(Stmt & q, m_stmts.get(m_db, m_stmts.by_id, "SELECT key, children FROM blobs WHERE id = ?1"));
     q.bind(1, id);
     auto row = q.step("reading the blob index");
     if (!row || !*row) {
@@ -296,19 +285,54 @@ public:
       if (!row) {
         return std::move(row).error();
       }
-      return std::optional<IndexNode>();
+      return std::optional<IndexEntry>();
     }
     auto key = Key::from_bytes(q.column_blob(0));
-    auto children = decode_children(q.column_blob(1), "blob row " + std::to_string(id));
-    q.reset();
     if (!key) {
-      return make_error(Errc::corrupt,
-                        "blob row " + std::to_string(id) + ": its key is not 32 bytes");
+      q.reset();
+      return make_error(Errc::corrupt, "blob row " + std::to_string(id) + ": its key is not 32 bytes");
     }
-    if (!children) {
-      return std::move(children).error();
+    IndexEntry e;
+    e.id = id;
+    e.key = *key;
+    read_child_refs(q.column_blob(1), e);
+    q.reset();
+    return std::optional<IndexEntry>(std::move(e));
+  }
+
+  Result<Bytes> child_keys_of(std::span<const std::uint8_t> raw, std::int64_t id) override
+  {
+    PAGABLE_TRY_ASSIGN(Stmt & key_of_id, m_stmts.get(m_db, m_stmts.key_of_id, k_key_of_id_sql));
+    PAGABLE_TRY_ASSIGN(const auto children,
+                       decode_children(raw, "blob row " + std::to_string(id), &key_of_id));
+    return encode_children(children);
+  }
+
+  Result<std::optional<IndexNode>> node(std::int64_t id) override
+  {
+    PAGABLE_TRY_ASSIGN(auto entry, lookup_id(id));
+    if (!entry) {
+      return std::optional<IndexNode>();
     }
-    return std::optional<IndexNode>(IndexNode{*key, std::move(children).value()});
+    if (!entry->malformed.empty()) {
+      return make_error(Errc::corrupt, entry->malformed);
+    }
+    IndexNode n{entry->key, {}};
+    n.children.reserve(entry->children.size());
+    for (const ChildRef& c : entry->children) {
+      if (c.id == 0) {
+        n.children.push_back(c.key);
+        continue;
+      }
+      PAGABLE_TRY_ASSIGN(const auto child, lookup_id(c.id));
+      if (!child) {
+        return make_error(Errc::corrupt, "blob row " + std::to_string(id) +
+                                             ": its child list names blob row " +
+                                             std::to_string(c.id) + ", which is not in the store");
+      }
+      n.children.push_back(child->key);
+    }
+    return std::optional<IndexNode>(std::move(n));
   }
 
   Result<void> for_each_blob(std::int64_t after_id, std::int64_t up_to_id, std::size_t limit,
@@ -478,27 +502,41 @@ public:
   }
 
 private:
+  // A stored child list into `e`, or why it cannot be read.
+  static void read_child_refs(std::span<const std::uint8_t> raw, IndexEntry& e)
+  {
+    auto refs = decode_child_refs(raw, "blob " + e.key.to_hex());
+    if (refs) {
+      e.children = std::move(refs).value();
+    } else {
+      e.malformed = refs.error().message();
+    }
+  }
+
   // An archive from before format 4 has a UNIQUE index on the whole key, which only a new
-  // table drops: its rows move, ids and all, into format 4's table, and the archive is marked
+  // table drops: its rows move, ids and all, into today's table, and the archive is marked
   // with today's format (its roots moved into format 5's tables) in the same transaction (an older pagable would store a key twice in it). Nothing else
   // changes, so the VACUUM that follows gives back the old index's pages.
   Result<void> rebuild_blob_table()
   {
-    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT count(*) FROM pragma_index_list('blobs') "
-                                            "WHERE name = 'blobs_key_prefix'"));
+    // Format 6's table also never reuses a row id (AUTOINCREMENT), which child lists need
+    // before they name children by id: an older table is rebuilt for that too.
+    PAGABLE_TRY_ASSIGN(Stmt q, m_db.prepare("SELECT (SELECT count(*) FROM pragma_index_list('blobs') "
+                                            "WHERE name = 'blobs_key_prefix'), (SELECT sql LIKE "
+                                            "'%AUTOINCREMENT%' FROM sqlite_schema WHERE name = 'blobs')"));
     PAGABLE_TRY(q.step("reading the blob table's indexes"));
-    if (q.column_int(0) != 0) {
+    if (q.column_int(0) != 0 && q.column_int(1) != 0) {
       return {};
     }
     q = Stmt();
     m_stmts = Cache(); // statements on the old table would keep it locked
     PAGABLE_TRY(begin_write());
     auto rebuilt = [&]() -> Result<void> {
-      PAGABLE_TRY(m_db.exec(blobs_table_sql("blobs_format_4")));
-      PAGABLE_TRY(m_db.exec("INSERT INTO blobs_format_4(id, key, pack, offset, size, children) "
+      PAGABLE_TRY(m_db.exec(blobs_table_sql("blobs_format_6")));
+      PAGABLE_TRY(m_db.exec("INSERT INTO blobs_format_6(id, key, pack, offset, size, children) "
                             "SELECT id, key, pack, offset, size, children FROM blobs"));
       PAGABLE_TRY(m_db.exec("DROP TABLE blobs"));
-      PAGABLE_TRY(m_db.exec("ALTER TABLE blobs_format_4 RENAME TO blobs"));
+      PAGABLE_TRY(m_db.exec("ALTER TABLE blobs_format_6 RENAME TO blobs"));
       PAGABLE_TRY(m_db.exec(k_blobs_index_sql));
       // Marked with today's format, so its roots take today's tables too.
       PAGABLE_TRY(upgrade_roots_table(m_db));
@@ -508,14 +546,14 @@ private:
     }();
     if (!rebuilt) {
       rollback();
-      return std::move(rebuilt).error().with_context("rebuilding the blob table in format 4");
+      return std::move(rebuilt).error().with_context("rebuilding the blob table in format 6");
     }
     return commit();
   }
 
   // Statements used per row, prepared once.
   struct Cache {
-    Stmt blob_id, node, pack, del, lookup;
+    Stmt blob_id, pack, del, lookup, key_of_id, by_id;
     Result<std::reference_wrapper<Stmt>> get(Db& db, Stmt& slot, const std::string& text)
     {
       if (!slot.prepared()) {
@@ -525,7 +563,7 @@ private:
     }
     void clear_cursors()
     {
-      for (Stmt* st : {&blob_id, &node, &pack, &del, &lookup}) {
+      for (Stmt* st : {&blob_id, &pack, &del, &lookup, &key_of_id, &by_id}) {
         if (st->prepared()) {
           st->reset();
         }

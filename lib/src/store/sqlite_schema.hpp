@@ -20,11 +20,11 @@ inline constexpr std::int64_t k_max_delta_depth = 4;
 // The delta prefix of a pack is at most this many times the pack target size.
 inline constexpr std::size_t k_max_prefix_factor = 8;
 
-static_assert(k_format_version == 5, "k_create_schema_sql writes user_version = 5");
+static_assert(k_format_version == 6, "k_create_schema_sql writes user_version = 6");
 
 inline constexpr const char* k_create_schema_sql = R"sql(
 PRAGMA application_id = 1885823596;
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;
 CREATE TABLE meta(
   name  TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -49,10 +49,6 @@ CREATE TABLE pack_bases(
   size      INTEGER NOT NULL,
   PRIMARY KEY (pack, seq)
 ) WITHOUT ROWID;
-CREATE TABLE dicts(
-  id   INTEGER PRIMARY KEY,
-  data BLOB NOT NULL
-);
 )sql";
 
 // The root catalogue of format 5 (FORMAT.md "Roots"): every version of every name, and each
@@ -82,13 +78,15 @@ CREATE TABLE names(
 ) WITHOUT ROWID;
 )sql";
 
-// The blob table of format 4 under `name`, and its key index. A new archive gets it from
-// k_create_schema_sql's caller; `gc --compact` rebuilds an older archive's table into it.
+// The blob table of format 6 under `name`, and its key index (format 4's). A new archive gets
+// it from k_create_schema_sql's caller; `gc --compact` rebuilds an older archive's table into
+// it. AUTOINCREMENT (format 6): a row id is never given twice, so child lists may name
+// children by row id (store/child_keys.hpp).
 inline std::string blobs_table_sql(std::string_view name = "blobs")
 {
   const std::string n(name);
   return "CREATE TABLE " + n + R"sql((
-  id       INTEGER PRIMARY KEY,
+  id       INTEGER PRIMARY KEY AUTOINCREMENT,
   key      BLOB NOT NULL,
   pack     INTEGER NOT NULL,
   offset   INTEGER NOT NULL,

@@ -116,7 +116,7 @@ private:
   void fail_writer(Error e);
   Result<void> writer_error() const;
   // The child list of `key` from a blob row read with `q` (bound and reset here).
-  static Result<std::optional<std::vector<Key>>> read_children(Stmt& q, const Key& key);
+  static Result<std::optional<std::vector<Key>>> read_children(Stmt& q, Stmt& key_of_id, const Key& key);
   void close();
 
   const std::string m_path;
@@ -232,12 +232,12 @@ void SqliteStore::close()
 
 // --- reading ---
 
-Result<std::optional<std::vector<Key>>> SqliteStore::read_children(Stmt& q, const Key& key)
+Result<std::optional<std::vector<Key>>> SqliteStore::read_children(Stmt& q, Stmt& key_of_id, const Key& key)
 {
   q.bind(1, key.bytes());
   std::optional<std::vector<Key>> children;
   PAGABLE_TRY(q.first_row("looking up a blob", [&](const Stmt& row) -> Result<void> {
-    PAGABLE_TRY_ASSIGN(children, decode_children(row.column_blob(0), "blob " + key.to_hex()));
+    PAGABLE_TRY_ASSIGN(children, decode_children(row.column_blob(0), "blob " + key.to_hex(), &key_of_id));
     return {};
   }));
   return children;
@@ -255,7 +255,8 @@ Result<std::optional<Blob>> SqliteStore::get(const Key& key) const
     pack_id = row.column_int(0);
     offset = row.column_int(1);
     size = row.column_int(2);
-    PAGABLE_TRY_ASSIGN(children, decode_children(row.column_blob(3), "blob " + key.to_hex()));
+    PAGABLE_TRY_ASSIGN(children, decode_children(row.column_blob(3), "blob " + key.to_hex(),
+                                                 &reader->key_of_id));
     return {};
   }));
   if (!found) {
@@ -300,7 +301,7 @@ Result<bool> SqliteStore::contains(const Key& key) const
 Result<std::optional<std::vector<Key>>> SqliteStore::children_of(const Key& key) const
 {
   auto reader = m_readers->acquire();
-  return read_children(reader->get_children, key);
+  return read_children(reader->get_children, reader->key_of_id, key);
 }
 
 Result<std::vector<Key>> SqliteStore::find_keys_with_prefix(std::string_view hex_prefix,
@@ -625,11 +626,9 @@ Result<RootRecord> SqliteStore::commit_numbered(RootRecord root, Numbering numbe
     PAGABLE_TRY(writer.mark_current_format());
     // Inside the write transaction: a concurrent gc cannot remove what we confirm here before
     // the root that protects it is visible (DESIGN §4).
-    PAGABLE_TRY_ASSIGN(Stmt q, writer.db().prepare("SELECT children FROM blobs WHERE " + blob_key_is()));
-    const auto children_of = [&](const Key& k) { return read_children(q, k); };
-    PAGABLE_TRY(confirm_reachable(root.key, children_of));
+    PAGABLE_TRY(confirm_rows_reachable(writer.db(), root.key));
     if (root.schema_key) {
-      PAGABLE_TRY(confirm_reachable(*root.schema_key, children_of));
+      PAGABLE_TRY(confirm_rows_reachable(writer.db(), *root.schema_key));
     }
     // Numbered in the transaction that makes it visible: two commits of one name get two.
     if (numbering == Numbering::kept) {

@@ -92,6 +92,7 @@ Result<std::optional<std::int64_t>> PackDigests::find(Db& db, const PackDigest& 
 Result<std::vector<PackDigest>> packs_reached(Db& db, PackDigests& digests, std::span<const Key> roots)
 {
   PAGABLE_TRY_ASSIGN(Stmt row_of, db.prepare("SELECT pack, children FROM blobs WHERE " + blob_key_is()));
+  PAGABLE_TRY_ASSIGN(Stmt key_of_id, db.prepare(k_key_of_id_sql));
   std::set<std::int64_t> packs;
   std::unordered_set<Key> seen(roots.begin(), roots.end());
   std::vector<Key> stack(roots.begin(), roots.end());
@@ -103,7 +104,7 @@ Result<std::vector<PackDigest>> packs_reached(Db& db, PackDigests& digests, std:
                        row_of.first_row("walking a root's blobs", [&](const Stmt& row) -> Result<void> {
                          packs.insert(row.column_int(0));
                          PAGABLE_TRY_ASSIGN(const auto children,
-                                            decode_children(row.column_blob(1), "blob " + key.to_hex()));
+                                            decode_children(row.column_blob(1), "blob " + key.to_hex(), &key_of_id));
                          for (const Key& c : children) {
                            if (seen.insert(c).second) {
                              stack.push_back(c);
@@ -184,13 +185,14 @@ Result<std::optional<PackImage>> export_pack(Db& db, PackDigests& digests, const
   // store, which moves many packs, wants one pass for all of them).
   PAGABLE_TRY_ASSIGN(Stmt rows, db.prepare("SELECT key, offset, size, children FROM blobs "
                                            "WHERE pack = ?1 ORDER BY offset"));
+  PAGABLE_TRY_ASSIGN(Stmt key_of_id, db.prepare(k_key_of_id_sql));
   rows.bind(1, *id);
   PAGABLE_TRY(rows.each_row("listing a pack's blobs", [&](const Stmt& row) -> Result<void> {
     PackEntry e;
     PAGABLE_TRY_ASSIGN(e.key, Key::from_bytes(row.column_blob(0)));
     e.offset = static_cast<std::uint64_t>(row.column_int(1));
     e.size = static_cast<std::uint64_t>(row.column_int(2));
-    PAGABLE_TRY_ASSIGN(e.children, decode_children(row.column_blob(3), "blob " + e.key.to_hex()));
+    PAGABLE_TRY_ASSIGN(e.children, decode_children(row.column_blob(3), "blob " + e.key.to_hex(), &key_of_id));
     image.entries.push_back(std::move(e));
     return {};
   }));

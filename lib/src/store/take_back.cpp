@@ -6,6 +6,7 @@
 #include "store/sqlite_catalog.hpp"
 #include "store/sqlite_schema.hpp"
 
+#include <algorithm>
 #include <unordered_set>
 
 namespace pagable::store {
@@ -25,7 +26,28 @@ Result<DiscardFigures> take_back(sql::Db& db, std::span<const std::pair<std::int
   std::unordered_set<std::int64_t> reached;
   {
     PAGABLE_TRY_ASSIGN(Stmt q, db.prepare("SELECT id, children FROM blobs WHERE " + blob_key_is()));
+    PAGABLE_TRY_ASSIGN(Stmt key_of_id, db.prepare(k_key_of_id_sql));
     std::vector<Key> stack = roots_changed_since(then, now);
+    // So do other writers' rows written since our first, of documents not committed yet:
+    // from format 6 their child lists may name our rows by id, which would then name nothing
+    // for good (a child named by key is simply stored again by its writer).
+    if (!rows.empty()) {
+      std::int64_t first = rows.front().first;
+      for (const auto& range : rows) {
+        first = std::min(first, range.first);
+      }
+      const std::unordered_set<std::int64_t> our_packs(packs.begin(), packs.end());
+      PAGABLE_TRY_ASSIGN(Stmt newer, db.prepare("SELECT key, pack FROM blobs WHERE id >= ?1"));
+      newer.bind(1, first);
+      PAGABLE_TRY(newer.each_row("finding other writers' rows", [&](const Stmt& row) -> Result<void> {
+        if (our_packs.count(row.column_int(1)) == 0) {
+          if (auto k = Key::from_bytes(row.column_blob(0))) {
+            stack.push_back(*k);
+          }
+        }
+        return {};
+      }));
+    }
     while (!stack.empty()) {
       const Key k = stack.back();
       stack.pop_back();
@@ -35,7 +57,7 @@ Result<DiscardFigures> take_back(sql::Db& db, std::span<const std::pair<std::int
       if (!row || !reached.insert(q.column_int(0)).second) {
         continue;
       }
-      PAGABLE_TRY_ASSIGN(const auto children, decode_children(q.column_blob(1), "blob " + k.to_hex()));
+      PAGABLE_TRY_ASSIGN(const auto children, decode_children(q.column_blob(1), "blob " + k.to_hex(), &key_of_id));
       stack.insert(stack.end(), children.begin(), children.end());
     }
     q.reset();

@@ -585,7 +585,17 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
             if (!options.subset.contains(*key)) {
               return {};
             }
-            if (row.children.size() % Key::k_size != 0) {
+            std::span<const std::uint8_t> children = row.children;
+            Bytes resolved; // a list of row ids, as the keys it names (format 6)
+            if (store::holds_row_ids(children)) {
+              auto keys = session->child_keys_of(children, row.id);
+              if (!keys) {
+                return {}; // reported by the walk as bad_index_row
+              }
+              resolved = std::move(keys).value();
+              children = resolved;
+            }
+            if (children.size() % Key::k_size != 0) {
               return {}; // reported by the walk as bad_index_row
             }
             CheckJob::Entry e;
@@ -598,9 +608,8 @@ Result<VerifyReport> run(const store::BlobStore& store, const VerifyOptions& opt
               job.pack.id = row.pack;
             }
             e.children_at = job.children_raw.size();
-            e.children = row.children.size() / Key::k_size;
-            job.children_raw.insert(job.children_raw.end(), row.children.begin(),
-                                    row.children.end());
+            e.children = children.size() / Key::k_size;
+            job.children_raw.insert(job.children_raw.end(), children.begin(), children.end());
             job.entries.push_back(std::move(e));
             return {};
           }));
