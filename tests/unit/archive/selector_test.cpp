@@ -153,7 +153,9 @@ TEST_CASE("select_versions: a name every version of it, another selector one, ea
   };
   const auto names = [&](std::vector<std::string> selectors) {
     std::vector<std::string> out;
-    for (const auto& r : select_versions(roots, selectors).value()) {
+    const auto selected = select_versions(roots, selectors);
+    REQUIRE(selected);
+    for (const auto& r : *selected) {
       out.push_back(r.name + "#" + std::to_string(r.version));
     }
     return out;
