@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// pagable ls ARCHIVE [--all] [--prefix P] [--label K=V]: names with their newest version and
-// how many versions they hold, oldest first; every version with --all.
+// pagable ls ARCHIVE|REMOTE [--all] [--prefix P] [--label K=V]: names with their newest version
+// and how many versions they hold, oldest first; every version with --all. A remote is listed
+// from its tags and the records of the versions shown (pagable/remote.hpp RemoteCatalog).
 #include "app.hpp"
 #include "exit_codes.hpp"
+#include "remote_options.hpp"
 #include "reports.hpp"
 
 namespace pagable::cli {
@@ -13,7 +15,21 @@ struct LsArgs {
   bool all = false;
   std::string prefix;
   std::vector<std::string> labels;
+  RemoteConnection connection;
 };
+
+Result<std::vector<Listed>> list_remote(const LsArgs& args, const ListRequest& request)
+{
+  PAGABLE_TRY_ASSIGN(auto registry, open_remote(args.archive, args.connection));
+  PAGABLE_TRY_ASSIGN(auto catalog, remote::RemoteCatalog::read(*registry));
+  return catalog.list(request);
+}
+
+Result<std::vector<Listed>> list_archive(const LsArgs& args, const ListRequest& request, const Context& ctx)
+{
+  PAGABLE_TRY_ASSIGN(const auto archive, open_archive(args.archive, OpenMode::read_only, ctx));
+  return archive->list(request);
+}
 
 int run_ls(const LsArgs& args, const Context& ctx, const Output& out)
 {
@@ -27,11 +43,8 @@ int run_ls(const LsArgs& args, const Context& ctx, const Output& out)
     }
     request.labels[l.substr(0, eq)] = l.substr(eq + 1);
   }
-  auto archive = open_archive(args.archive, OpenMode::read_only, ctx);
-  if (!archive) {
-    return out.error(archive.error());
-  }
-  auto listed = (*archive)->list(request);
+  const bool is_remote = remote::is_remote_url(args.archive);
+  auto listed = is_remote ? list_remote(args, request) : list_archive(args, request, ctx);
   if (!listed) {
     return out.error(listed.error());
   }
@@ -50,7 +63,12 @@ int run_ls(const LsArgs& args, const Context& ctx, const Output& out)
     out.line(format_time(r.created_unix_ms) + "  " + r.key.short_hex() + "  " +
              printable(version_name(r)) + extra + labels);
   }
-  out.report({{"archive", args.archive}, {"all", args.all}, {"roots", list}});
+  nlohmann::json report{{"archive", args.archive}, {"all", args.all}, {"roots", list}};
+  if (is_remote) {
+    report["remote"] = remote::parse_location(args.archive).value().display();
+    report["archive"] = report["remote"]; // the URL without user-info
+  }
+  out.report(report);
   return k_exit_ok;
 }
 
@@ -62,12 +80,14 @@ void add_ls_command(CLI::App& app, Context& ctx)
   auto* cmd = app.add_subcommand(
       "ls", "List names with their newest version (NAME#N) and how many versions they hold, "
             "oldest first: time, key, name, labels");
-  add_archive_option(*cmd, args->archive);
+  add_archive_option(*cmd, args->archive)
+      ->description("The archive file, or a remote: oci://HOST[:PORT]/REPOSITORY (default: $PAGABLE_ARCHIVE)");
   cmd->add_flag("-a,--all", args->all, "List every version, with what each added");
   cmd->add_option("--prefix", args->prefix, "Only names that start with P");
   cmd->add_option("--label", args->labels,
                   "Only versions with label KEY=VALUE (repeatable: all of them); without --all, "
                   "the newest version is the one that must have them");
+  add_connection_options(*cmd, args->connection, TransferOptions::none);
   cmd->callback([args, &ctx] {
     ctx.run = [args, &ctx](const Output& out) { return run_ls(*args, ctx, out); };
   });

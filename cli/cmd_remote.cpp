@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// pagable push ARCHIVE REMOTE [NAME...] and pagable pull ARCHIVE REMOTE [NAME...]: versions
+// pagable push ARCHIVE REMOTE [SELECTOR...] and pagable pull ARCHIVE REMOTE [SELECTOR...]: versions
 // to and from an OCI registry (pagable/remote.hpp; docs/FORMAT.md "Remote stores").
 #include "app.hpp"
 #include "exit_codes.hpp"
+#include "remote_options.hpp"
 #include "reports.hpp"
 
 #include <pagable/remote.hpp>
@@ -13,19 +14,9 @@ namespace {
 struct RemoteArgs {
   std::string archive;
   std::string remote;
-  std::vector<std::string> names;
-  std::string ca_cert;
-  unsigned parallel = 4;
+  std::vector<std::string> selectors;
+  RemoteConnection connection;
 };
-
-Result<std::unique_ptr<remote::Registry>> open_remote(const RemoteArgs& args)
-{
-  PAGABLE_TRY_ASSIGN(const auto where, remote::parse_location(args.remote));
-  remote::RemoteOptions options;
-  options.ca_cert = args.ca_cert;
-  options.parallel = args.parallel;
-  return remote::Registry::open(where, options);
-}
 
 nlohmann::json roots_json(const std::vector<store::RootRecord>& roots)
 {
@@ -48,7 +39,7 @@ std::function<void(std::string_view, std::uint64_t, std::uint64_t)> progress_of(
 
 int run_push(const RemoteArgs& args, const Context& ctx, const Output& out)
 {
-  auto registry = open_remote(args);
+  auto registry = open_remote(args.remote, args.connection);
   if (!registry) {
     return out.error(registry.error());
   }
@@ -58,7 +49,7 @@ int run_push(const RemoteArgs& args, const Context& ctx, const Output& out)
   }
   remote::TransferEvents events;
   events.progress = progress_of(out);
-  auto report = remote::push((*archive)->store(), **registry, remote::Selection{args.names}, events);
+  auto report = remote::push((*archive)->store(), **registry, remote::Selection{args.selectors}, events);
   out.end_progress();
   if (!report) {
     return out.error(std::move(report).error().with_context("push to " + (*registry)->location().display()));
@@ -88,7 +79,7 @@ int run_push(const RemoteArgs& args, const Context& ctx, const Output& out)
 
 int run_pull(const RemoteArgs& args, const Context& ctx, const Output& out)
 {
-  auto registry = open_remote(args);
+  auto registry = open_remote(args.remote, args.connection);
   if (!registry) {
     return out.error(registry.error());
   }
@@ -101,7 +92,7 @@ int run_pull(const RemoteArgs& args, const Context& ctx, const Output& out)
   std::optional<Result<remote::PullReport>> report;
   // Held like a pack: no take-back of this process's packs may remove what pull stores.
   const auto held = (*archive)->write_exclusively([&]() -> Result<void> {
-    report.emplace(remote::pull(**registry, (*archive)->store(), remote::Selection{args.names}, events));
+    report.emplace(remote::pull(**registry, (*archive)->store(), remote::Selection{args.selectors}, events));
     return {};
   });
   out.end_progress();
@@ -141,12 +132,10 @@ void add_remote_options(CLI::App& cmd, RemoteArgs& args)
                  "The remote: oci://HOST[:PORT]/REPOSITORY (HTTPS), or oci+http://… (plain HTTP, for "
                  "loopback and tests)")
       ->required();
-  cmd.add_option("names", args.names, "Names whose versions move (default: every name)");
-  cmd.add_option("--ca-cert", args.ca_cert, "Trust the CA certificates in this PEM file (a private registry)")
-      ->check(CLI::ExistingFile);
-  cmd.add_option("--parallel", args.parallel, "Transfers in flight at once")
-      ->check(CLI::Range(1u, 64u))
-      ->capture_default_str();
+  cmd.add_option("selectors", args.selectors,
+                 "What moves: a name (every version of it), or NAME#N, NAME~K, NAME@TIME or a key prefix "
+                 "(that one version; on the remote, numbered by time and key); default: every version");
+  add_connection_options(cmd, args.connection, TransferOptions::parallel);
 }
 
 } // namespace

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // pagable verify ARCHIVE [ROOT...]: check the archive at one of the levels of DESIGN §5 and
-// list every problem with the roots it affects. Exit 0 clean, 3 problems, 5 unreadable.
+// list every problem with the roots it affects. Exit 0 clean, 3 problems, 5 unreadable. A
+// remote (oci://...) is checked by remote::verify: its versions' blobs there and sound.
 #include "app.hpp"
 #include "exit_codes.hpp"
 #include "mapped_reads.hpp"
+#include "remote_options.hpp"
 #include "reports.hpp"
 
 namespace pagable::cli {
@@ -17,7 +19,22 @@ struct VerifyArgs {
   bool deep = false;
   std::string subset;
   unsigned jobs = 0;
+  RemoteConnection connection;
 };
+
+constexpr const char* k_remote_next_step =
+    "the registry lost or spoilt blobs of these versions: delete their tags at the registry, then "
+    "push them again from an archive that holds them";
+
+Result<verify::VerifyReport> verify_remote(const VerifyArgs& args, verify::VerifyLevel level)
+{
+  if (!args.subset.empty()) {
+    return make_error(Errc::invalid_argument, "--subset is for an archive file, not a remote");
+  }
+  PAGABLE_TRY_ASSIGN(auto registry, open_remote(args.archive, args.connection));
+  PAGABLE_TRY_ASSIGN(auto catalog, remote::RemoteCatalog::read(*registry));
+  return remote::verify(catalog, args.roots, level);
+}
 
 int run_verify(const VerifyArgs& args, const Context& ctx, const Output& out)
 {
@@ -35,21 +52,26 @@ int run_verify(const VerifyArgs& args, const Context& ctx, const Output& out)
     }
     options.subset = *subset;
   }
-  // The walk reads through a memory map (verify.cpp says why).
-  guard_mapped_reads(args.archive, out);
-  auto archive = open_archive(args.archive, OpenMode::read_only, ctx);
-  if (!archive) {
-    if (archive.error().code() == Errc::corrupt) {
-      // SQLite cannot even read the schema (a truncated file, say): exit 5, with the way out.
-      return out.error(
-          make_error(Errc::corrupt, archive.error().message() +
-                                        "; the file is damaged beyond reading: restore it from a "
-                                        "backup, or salvage what is readable with `sqlite3 " +
-                                        args.archive + " .recover`"));
+  const bool is_remote = remote::is_remote_url(args.archive);
+  std::unique_ptr<Archive> opened;
+  if (!is_remote) {
+    // The walk reads through a memory map (verify.cpp says why).
+    guard_mapped_reads(args.archive, out);
+    auto archive = open_archive(args.archive, OpenMode::read_only, ctx);
+    if (!archive) {
+      if (archive.error().code() == Errc::corrupt) {
+        // SQLite cannot even read the schema (a truncated file, say): exit 5, with the way out.
+        return out.error(
+            make_error(Errc::corrupt, archive.error().message() +
+                                          "; the file is damaged beyond reading: restore it from a "
+                                          "backup, or salvage what is readable with `sqlite3 " +
+                                          args.archive + " .recover`"));
+      }
+      return out.error(archive.error());
     }
-    return out.error(archive.error());
+    opened = std::move(archive).value();
   }
-  auto result = (*archive)->verify(options);
+  auto result = is_remote ? verify_remote(args, options.level) : opened->verify(options);
   if (!result) {
     return out.error(result.error());
   }
@@ -77,10 +99,16 @@ int run_verify(const VerifyArgs& args, const Context& ctx, const Output& out)
              std::to_string(r.roots_without_schema) + " roots have no schema (not schema-checked)");
   }
   if (!r.ok()) {
-    out.line("next step: " + next_step_text(r.next_step, args.archive));
+    out.line("next step: " + (is_remote ? std::string(k_remote_next_step)
+                                        : next_step_text(r.next_step, args.archive)));
   }
   nlohmann::json report = to_json(r, args.archive);
   report["archive"] = args.archive;
+  if (is_remote) {
+    report["remote"] = remote::parse_location(args.archive).value().display();
+    report["archive"] = report["remote"];
+    report["suggestion"] = r.ok() ? "" : k_remote_next_step;
+  }
   out.report(report);
   return r.ok() ? k_exit_ok : k_exit_problems;
 }
@@ -93,8 +121,11 @@ void add_verify_command(CLI::App& app, Context& ctx)
   auto* cmd = app.add_subcommand(
       "verify", "Check the archive and list every problem with the roots it affects "
                 "(exit 0 clean, 3 problems found, 5 unreadable)");
-  add_archive_option(*cmd, args->archive);
-  cmd->add_option("roots", args->roots, "Check only what these roots reach (default: every root)");
+  add_archive_option(*cmd, args->archive)
+      ->description("The archive file, or a remote: oci://HOST[:PORT]/REPOSITORY (default: $PAGABLE_ARCHIVE)");
+  cmd->add_option("roots", args->roots,
+                  "Check only what these roots reach (default: every root); selectors, on a remote "
+                  "by its numbering");
   auto* quick = cmd->add_flag("--quick", args->quick,
                               "Only SQLite's quick check, pagable's tables, key index, metadata "
                               "and format");
@@ -113,6 +144,7 @@ void add_verify_command(CLI::App& app, Context& ctx)
   cmd->add_option("-j,--jobs", args->jobs,
                   "Worker threads that decompress and re-hash (default: one per core)")
       ->check(CLI::Range(1u, 1024u));
+  add_connection_options(*cmd, args->connection, TransferOptions::none);
   cmd->callback([args, &ctx] {
     ctx.run = [args, &ctx](const Output& out) { return run_verify(*args, ctx, out); };
   });

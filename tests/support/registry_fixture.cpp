@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -262,6 +263,16 @@ int run_quietly(const std::vector<std::string>& argv, std::string* out)
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+bool port_answers(int port)
+{
+  const int fd = connect_to(port);
+  if (fd < 0) {
+    return false;
+  }
+  ::close(fd);
+  return true;
+}
+
 bool have_program(const std::string& name)
 {
   return run_quietly({"sh", "-c", "command -v " + name}) == 0;
@@ -305,12 +316,7 @@ std::unique_ptr<TestRegistry> TestRegistry::start(const std::string& dir, const 
 
 bool TestRegistry::launch(std::string& why)
 {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
   const std::string log = m_dir + "/registry.log";
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   const std::string bin = registry_binary();
   std::vector<std::string> argv{bin, "serve", m_config_file};
   std::vector<char*> args;
@@ -318,12 +324,26 @@ bool TestRegistry::launch(std::string& why)
     args.push_back(a.data());
   }
   args.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, bin.c_str(), &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    why = "cannot run " + bin;
+  // fork and exec rather than posix_spawn: the child asks the kernel for SIGKILL when this
+  // thread ends (PR_SET_PDEATHSIG), so a test that crashes or is killed leaves no registry
+  // running. Only async-signal-safe calls between fork and exec; everything is built above.
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    why = "cannot fork to run " + bin;
     return false;
+  }
+  if (pid == 0) {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) {
+      ::_exit(127); // the parent is gone already
+    }
+    const int in = ::open("/dev/null", O_RDONLY);
+    const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (in < 0 || out < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) {
+      ::_exit(127);
+    }
+    ::execv(bin.c_str(), args.data());
+    ::_exit(127);
   }
   m_pid = pid;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

@@ -7,6 +7,9 @@
 // material made with openssl, an htpasswd file, and an HTTP proxy that counts what passes
 // and can flip a byte of the blobs it serves.
 //
+// A registry is killed when the thread that started it ends (PR_SET_PDEATHSIG), so a test
+// that crashes leaves none running: start and restart it from the test's own thread.
+//
 // Without the binary a test says skipped (PAGABLE_REQUIRE_REGISTRY); with CI=true it fails.
 
 #include "support/temp_dir.hpp"
@@ -31,6 +34,8 @@ std::string registry_binary();
 int free_port();
 // Runs a program to completion; its exit status (stdout to `out` when given).
 int run_quietly(const std::vector<std::string>& argv, std::string* out = nullptr);
+// Whether something accepts TCP connections on 127.0.0.1:port.
+bool port_answers(int port);
 // Whether a program is on PATH.
 bool have_program(const std::string& name);
 

@@ -21,10 +21,12 @@
 // Thread-safety: a Registry may be used from one thread at a time; it runs its own
 // transfers in parallel (RemoteOptions::parallel).
 
+#include <pagable/archive.hpp>
 #include <pagable/blob.hpp>
 #include <pagable/key.hpp>
 #include <pagable/result.hpp>
 #include <pagable/store.hpp>
+#include <pagable/verify.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -32,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -149,10 +152,70 @@ struct RemoteVersion {
 // that are not version tags are skipped.
 std::vector<RemoteVersion> versions_in(const std::vector<std::string>& tags);
 
-// Which versions push and pull move: every version of the named names (all names when
-// empty).
+// ---------------------------------------------------------------------------------------------
+// A remote's versions as the local commands see an archive's: ls, log and selectors (NAME,
+// NAME#N, NAME~K, NAME@TIME, a key prefix: pagable/selector.hpp, resolved by the same code,
+// over the remote's numbering by (time, key)).
+
+// The versions of a remote, from one listing of its tags; a version's root record (its
+// manifest and config: two requests) is read only when needed, once.
+class RemoteCatalog {
+public:
+  // Lists the tags. Network errors as Registry's.
+  static Result<RemoteCatalog> read(Registry& registry);
+
+  Registry& registry() const noexcept { return *m_registry; }
+  // Every version tag, by (name, time, key), numbered (versions_in).
+  const std::vector<RemoteVersion>& versions() const noexcept { return m_versions; }
+
+  // The root record `v` holds, numbered as the remote numbers it; nullopt when the version
+  // was deleted since the listing. Errc::corrupt when its manifest or record is malformed
+  // or names another version than its tag.
+  Result<std::optional<store::RootRecord>> root(const RemoteVersion& v);
+  // The manifest read for `v` by root() (reads it when not yet).
+  Result<std::optional<Manifest>> manifest(const RemoteVersion& v);
+  // The config blob read for `v` by root().
+  Result<Bytes> record_blob(const RemoteVersion& v);
+
+  // As Archive::list: each name's newest version (every version with AllVersions::yes) with
+  // its name's count, oldest first, filtered by name prefix and labels.
+  Result<std::vector<Listed>> list(const ListRequest& request);
+  // As Archive::history: a name's versions newest first (up to the selected one for another
+  // selector); "" every version.
+  Result<std::vector<store::RootRecord>> history(std::string_view selector);
+  // As Archive::find_root.
+  Result<store::RootRecord> find(std::string_view selector);
+  // select_versions over the remote: a name every version of it, another selector one
+  // version; no selectors: every version, oldest first across names (by time, then key).
+  Result<std::vector<store::RootRecord>> select(std::span<const std::string> selectors);
+  // The listed version holding `root` (same tag); nullptr when none.
+  const RemoteVersion* version_of(const store::RootRecord& root) const;
+
+private:
+  struct Read {
+    std::optional<Manifest> manifest;
+    Bytes record;
+    std::optional<store::RootRecord> root;
+  };
+  RemoteCatalog(Registry& registry, std::vector<RemoteVersion> versions)
+      : m_registry(&registry), m_versions(std::move(versions))
+  {
+  }
+  Result<const Read*> read_version(const RemoteVersion& v);
+  // The records of the versions `selector` may name: its name's (whole, or before #~@) and,
+  // for hex digits, those whose tag's key prefix agrees.
+  Result<std::vector<store::RootRecord>> candidates(std::string_view selector);
+  Result<std::vector<store::RootRecord>> roots_of(const std::vector<const RemoteVersion*>& versions);
+
+  Registry* m_registry;
+  std::vector<RemoteVersion> m_versions;
+  std::map<std::string, Read> m_read; // by tag
+};
+
+// Which versions push and pull move, as selectors (pagable/selector.hpp): a name every
+// version of it, another selector one version; none: every version.
 struct Selection {
-  std::vector<std::string> names;
+  std::vector<std::string> selectors;
 };
 
 struct PushReport {
@@ -182,13 +245,25 @@ struct TransferEvents {
 
 // Uploads the selected versions of `archive` and what they reach that the registry lacks:
 // packs and indexes first, the manifest under its version tag last, so that a version is
-// visible only once everything it reaches is there. Errc::not_found naming a selector that
-// selects nothing.
+// visible only once everything it reaches is there. A selector that selects nothing fails as
+// resolve_selector does, before anything moves.
 Result<PushReport> push(const store::BlobStore& archive, Registry& registry, const Selection& selection,
                         const TransferEvents& events = {});
 // Downloads the selected versions and what they reach that `archive` lacks, checking every
 // digest and key before storing anything, then commits each version's root record.
 Result<PullReport> pull(Registry& registry, store::BlobStore& archive, const Selection& selection,
                         const TransferEvents& events = {});
+
+// Checks the versions `selectors` name on the remote (every version without selectors), as
+// verify checks an archive: each version's manifest and root record read and match its tag
+// (else ProblemKind::bad_root); every blob its manifest lists is there with its size, one
+// HEAD each (missing_blob, a blob deleted at the registry; hash_mismatch for another size);
+// at VerifyLevel::full and deep every blob is also downloaded and re-hashed (hash_mismatch),
+// and each index must decode and describe the pack beside it (undecodable_blob). quick is
+// connectivity. Problems name the versions as "NAME#N" (the remote's numbers) and the blob
+// by its digest. Damage is data; the Result fails for the network, and for a selector that
+// names nothing.
+Result<verify::VerifyReport> verify(RemoteCatalog& catalog, std::span<const std::string> selectors,
+                                    verify::VerifyLevel level);
 
 } // namespace pagable::remote

@@ -26,6 +26,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pagable {
 
@@ -77,5 +78,12 @@ std::string default_root_name(std::string_view file);
 // a malformed selector or a key prefix that matches several documents (naming them).
 Result<store::RootRecord> resolve_selector(std::span<const store::RootRecord> roots,
                                            std::string_view text);
+
+// The versions `selectors` name among `roots`, each once, in the selectors' order: a name
+// every version of it (by number), another selector the one version resolve_selector gives
+// (its errors, at the first selector that fails). No selectors: every version, as given.
+// What push and pull move; Archive::select with AllVersions::yes reads so too.
+Result<std::vector<store::RootRecord>> select_versions(std::span<const store::RootRecord> roots,
+                                                       std::span<const std::string> selectors);
 
 } // namespace pagable

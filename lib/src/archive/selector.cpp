@@ -451,4 +451,35 @@ Result<store::RootRecord> resolve_selector(std::span<const store::RootRecord> ro
                                          "starts so (" + candidate_names(names, wanted) + ")");
 }
 
+Result<std::vector<store::RootRecord>> select_versions(std::span<const store::RootRecord> roots,
+                                                       std::span<const std::string> selectors)
+{
+  if (selectors.empty()) {
+    return std::vector<store::RootRecord>(roots.begin(), roots.end());
+  }
+  std::vector<store::RootRecord> out;
+  std::set<std::pair<std::string, std::uint64_t>> taken;
+  const auto take = [&](const store::RootRecord& r) {
+    if (taken.emplace(r.name, r.version).second) {
+      out.push_back(r);
+    }
+  };
+  for (const auto& sel : selectors) {
+    std::vector<store::RootRecord> named;
+    for (const auto& r : roots) {
+      if (r.name == sel) {
+        named.push_back(r);
+      }
+    }
+    if (!named.empty()) {
+      std::sort(named.begin(), named.end(), [](const auto& a, const auto& b) { return a.version < b.version; });
+      std::for_each(named.begin(), named.end(), take);
+      continue;
+    }
+    PAGABLE_TRY_ASSIGN(const auto one, resolve_selector(roots, sel));
+    take(one);
+  }
+  return out;
+}
+
 } // namespace pagable

@@ -18,6 +18,7 @@
 #include "remote/mapping.hpp"
 
 #include <pagable/remote.hpp>
+#include <pagable/selector.hpp>
 
 #include <chrono>
 #include <set>
@@ -33,25 +34,6 @@ using Clock = std::chrono::steady_clock;
 double since(Clock::time_point start)
 {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::vector<store::RootRecord> select(const std::vector<store::RootRecord>& roots, const Selection& selection,
-                                      Result<void>& missing)
-{
-  std::vector<store::RootRecord> out;
-  for (const auto& name : selection.names) {
-    if (std::none_of(roots.begin(), roots.end(), [&](const auto& r) { return r.name == name; })) {
-      missing = make_error(Errc::not_found, "no root named \"" + name + "\"");
-      return out;
-    }
-  }
-  for (const auto& r : roots) {
-    if (selection.names.empty() ||
-        std::find(selection.names.begin(), selection.names.end(), r.name) != selection.names.end()) {
-      out.push_back(r);
-    }
-  }
-  return out;
 }
 
 bool same_version(const store::RootRecord& a, const store::RootRecord& b)
@@ -153,9 +135,7 @@ Result<PushReport> push(const store::BlobStore& archive, Registry& registry, con
   const auto start = Clock::now();
   PushReport report;
   PAGABLE_TRY_ASSIGN(const auto roots, archive.list_roots());
-  Result<void> missing;
-  const auto chosen = select(roots, selection, missing);
-  PAGABLE_TRY(missing);
+  PAGABLE_TRY_ASSIGN(const auto chosen, select_versions(roots, selection.selectors));
   PAGABLE_TRY_ASSIGN(const auto tags, registry.list_tags());
   const std::set<std::string> have(tags.begin(), tags.end());
   PackSender sender(archive, registry, report);
@@ -223,40 +203,18 @@ Result<PullReport> pull(Registry& registry, store::BlobStore& archive, const Sel
 {
   const auto start = Clock::now();
   PullReport report;
-  PAGABLE_TRY_ASSIGN(const auto tags, registry.list_tags());
-  auto versions = versions_in(tags);
-  // Oldest first across names, as the archive lists its roots.
-  std::stable_sort(versions.begin(), versions.end(), [](const RemoteVersion& a, const RemoteVersion& b) {
-    return std::tie(a.created_unix_ms, a.key_prefix) < std::tie(b.created_unix_ms, b.key_prefix);
-  });
-  for (const auto& name : selection.names) {
-    if (std::none_of(versions.begin(), versions.end(),
-                     [&](const RemoteVersion& v) { return v.name == name || v.name.empty(); })) {
-      return make_error(Errc::not_found, registry.location().display() + " has no version named \"" + name + "\"");
-    }
-  }
+  PAGABLE_TRY_ASSIGN(auto catalog, RemoteCatalog::read(registry));
+  PAGABLE_TRY_ASSIGN(const auto chosen, catalog.select(selection.selectors));
   PAGABLE_TRY_ASSIGN(const auto local, archive.list_roots());
   std::uint64_t step = 0;
-  for (const auto& v : versions) {
+  for (const auto& listed : chosen) {
     ++step;
-    if (!selection.names.empty() && !v.name.empty() &&
-        std::find(selection.names.begin(), selection.names.end(), v.name) == selection.names.end()) {
-      continue;
-    }
-    PAGABLE_TRY_ASSIGN(const auto got, registry.get_manifest(v.tag));
-    if (!got) {
-      continue; // removed since the listing
-    }
+    const RemoteVersion& v = *catalog.version_of(listed);
+    PAGABLE_TRY_ASSIGN(const auto got, catalog.manifest(v));
+    PAGABLE_TRY_ASSIGN(const auto record, catalog.record_blob(v));
     PAGABLE_TRY_ASSIGN(auto manifest, in_context(decode_manifest(got->bytes), "version " + v.tag));
-    PAGABLE_TRY_ASSIGN(const auto config, registry.get_blobs({manifest.config.digest}));
-    PAGABLE_TRY_ASSIGN(auto root, in_context(decode_root(config.front()), "version " + v.tag));
-    if (version_tag(root) != v.tag) {
-      return make_error(Errc::corrupt, "version " + v.tag + " holds the root record of " + version_tag(root));
-    }
-    if (!selection.names.empty() &&
-        std::find(selection.names.begin(), selection.names.end(), root.name) == selection.names.end()) {
-      continue;
-    }
+    store::RootRecord root = listed;
+    root.version = 0; // numbered here by commit_root
     // Already here: reported as this archive holds it (with its number here).
     if (const auto here = std::find_if(local.begin(), local.end(),
                                        [&](const auto& r) { return same_version(r, root); });
@@ -347,11 +305,11 @@ Result<PullReport> pull(Registry& registry, store::BlobStore& archive, const Sel
     for (const auto& blob : index_blobs) {
       report.bytes_downloaded += blob.size();
     }
-    report.bytes_downloaded += config.front().size() + got->bytes.size();
+    report.bytes_downloaded += record.size() + got->bytes.size();
     PAGABLE_TRY_ASSIGN(auto committed, archive.commit_root(root));
     report.pulled.push_back(std::move(committed));
     if (events.progress) {
-      events.progress("versions", step, versions.size());
+      events.progress("versions", step, chosen.size());
     }
   }
   report.transfer = registry.counters();

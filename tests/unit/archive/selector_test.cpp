@@ -159,3 +159,32 @@ TEST_CASE("resolve_selector: every form, and the candidates when nothing or seve
   fails("api#x", Errc::invalid_argument, "version number");
   fails("ffff", Errc::not_found, "no root named");
 }
+
+TEST_CASE("select_versions: a name every version of it, another selector one, each once, in the "
+          "selectors' order",
+          "[archive][selector]")
+{
+  const std::int64_t t0 = parse_time("2026-12-01T00:00:00Z").value();
+  const std::vector<store::RootRecord> roots = {
+      version("api", 2, "bb22", t0 + 1000),
+      version("web", 1, "aa12", t0 + 500),
+      version("api", 1, "aa11", t0),
+  };
+  const auto names = [&](std::vector<std::string> selectors) {
+    std::vector<std::string> out;
+    const auto selected = select_versions(roots, selectors);
+    REQUIRE(selected);
+    for (const auto& r : *selected) {
+      out.push_back(r.name + "#" + std::to_string(r.version));
+    }
+    return out;
+  };
+  CHECK(names({}) == std::vector<std::string>{"api#2", "web#1", "api#1"}); // as given
+  CHECK(names({"api"}) == std::vector<std::string>{"api#1", "api#2"});     // by number
+  CHECK(names({"web", "api#2"}) == std::vector<std::string>{"web#1", "api#2"});
+  CHECK(names({"api~1", "api", "aa12"}) == std::vector<std::string>{"api#1", "api#2", "web#1"});
+  const std::vector<std::string> missing{"web", "api#3"};
+  const auto r = select_versions(roots, missing);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == Errc::not_found);
+}

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#pragma once
+// What every command that reads or writes a remote (oci://, oci+http://) shares: the
+// connection options and opening the registry, so that push, pull, ls and log take the
+// same ones. A remote operand is never replaced by $PAGABLE_ARCHIVE (the archive positional
+// falls back to it only when absent).
+
+#include <pagable/remote.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+namespace pagable::cli {
+
+struct RemoteConnection {
+  std::string ca_cert;
+  unsigned parallel = 4;
+};
+
+// --ca-cert FILE, and --parallel N unless `transfers` is TransferOptions::none.
+enum class TransferOptions : std::uint8_t { none, parallel };
+void add_connection_options(CLI::App& cmd, RemoteConnection& connection, TransferOptions transfers);
+
+// The registry at `url` with `connection`'s options (Errc::invalid_argument for a bad URL).
+Result<std::unique_ptr<remote::Registry>> open_remote(const std::string& url, const RemoteConnection& connection);
+
+} // namespace pagable::cli
