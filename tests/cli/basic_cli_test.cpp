@@ -186,10 +186,12 @@ TEST_CASE("cli: a read-only archive reads, and a writer says so up front leaving
   REQUIRE(run_pagable({"pack", archive, doc, "--quiet"}).exit_code == 0);
   std::vector<std::string> as_user{PAGABLE_BINARY};
   if (::geteuid() == 0) {
-    if (run_process({"/bin/sh", "-c", "command -v setpriv"}).exit_code != 0) {
+    auto setpriv = run_process({"/bin/sh", "-c", "command -v setpriv"});
+    if (setpriv.exit_code != 0) {
       PAGABLE_SKIP("running as root without setpriv: no unprivileged user to try as");
     }
-    as_user = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PAGABLE_BINARY};
+    setpriv.out.erase(setpriv.out.find_last_not_of('\n') + 1);
+    as_user = {setpriv.out, "--reuid=65534", "--regid=65534", "--clear-groups", PAGABLE_BINARY};
   }
   const auto run_as = [&](std::vector<std::string> args) {
     args.insert(args.begin(), as_user.begin(), as_user.end());

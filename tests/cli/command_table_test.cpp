@@ -75,7 +75,7 @@ TEST_CASE("cli: the command a command line names", "[cli]")
   CHECK(named({"pagable"}).empty());
 }
 
-TEST_CASE("cli: help lists every command; a command's help and a typo behave as before",
+TEST_CASE("cli: help lists every command, and a command's help and a typo behave as before",
           "[cli]")
 {
   const auto help = run_pagable({"--help"});

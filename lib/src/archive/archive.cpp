@@ -171,7 +171,8 @@ store::RootRecord root_for(const PackRequest& request, const pack::PackResult& r
                                    {"source", request.source},
                                    {"new_nodes", written.new_nodes},
                                    {"delta_nodes", written.delta_nodes}}
-                        .dump();
+                        // The source is a file name, whose bytes need not be UTF-8 (U+FFFD then).
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return root;
 }
 
