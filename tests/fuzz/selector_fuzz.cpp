@@ -93,7 +93,8 @@ void check_pointer(const std::string& text)
   }
   std::string joined;
   for (const auto& t : *tokens) {
-    joined += "/" + util::escape_pointer_token(t);
+    joined += '/'; // one append at a time: g++ 12 -O3 misreads "/" + string (-Wrestrict)
+    joined += util::escape_pointer_token(t);
   }
   auto again = util::parse_pointer(joined);
   if (!again || *again != *tokens) {

@@ -116,8 +116,11 @@ Result<verify::VerifyReport> verify(RemoteCatalog& catalog, std::span<const std:
       continue; // deleted since the listing
     }
     ++report.roots_checked;
-    PAGABLE_TRY_ASSIGN(const auto got, catalog.manifest(*v));
-    PAGABLE_TRY_ASSIGN(const auto manifest, decode_manifest(got->bytes)); // read() decoded it once
+    PAGABLE_TRY_ASSIGN(const std::optional<Manifest> got, catalog.manifest(*v));
+    if (!got.has_value()) {
+      continue; // deleted since the listing
+    }
+    PAGABLE_TRY_ASSIGN(const auto manifest, decode_manifest(got.value().bytes)); // read() decoded it once
     const std::string named = version_name(**root);
     for (std::size_t i = 0; i < manifest.layers.size(); ++i) {
       const auto& d = manifest.layers[i];
