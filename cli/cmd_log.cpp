@@ -49,8 +49,7 @@ int run_log(const LogArgs& args, const Context& ctx, const Output& out)
                         {"selector", args.selector.empty() ? nlohmann::json(nullptr) : nlohmann::json(args.selector)},
                         {"versions", list}};
   if (remote::is_remote_url(args.archive)) {
-    report["remote"] = remote::parse_location(args.archive).value().display();
-    report["archive"] = report["remote"]; // the URL without user-info
+    name_remote(report, args.archive);
   }
   out.report(report);
   return k_exit_ok;

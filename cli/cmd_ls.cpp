@@ -65,8 +65,7 @@ int run_ls(const LsArgs& args, const Context& ctx, const Output& out)
   }
   nlohmann::json report{{"archive", args.archive}, {"all", args.all}, {"roots", list}};
   if (is_remote) {
-    report["remote"] = remote::parse_location(args.archive).value().display();
-    report["archive"] = report["remote"]; // the URL without user-info
+    name_remote(report, args.archive);
   }
   out.report(report);
   return k_exit_ok;

@@ -105,8 +105,7 @@ int run_verify(const VerifyArgs& args, const Context& ctx, const Output& out)
   nlohmann::json report = to_json(r, args.archive);
   report["archive"] = args.archive;
   if (is_remote) {
-    report["remote"] = remote::parse_location(args.archive).value().display();
-    report["archive"] = report["remote"];
+    name_remote(report, args.archive);
     report["suggestion"] = r.ok() ? "" : k_remote_next_step;
   }
   out.report(report);

@@ -24,4 +24,11 @@ Result<std::unique_ptr<remote::Registry>> open_remote(const std::string& url, co
   return remote::Registry::open(where, options);
 }
 
+void name_remote(nlohmann::json& report, const std::string& url)
+{
+  auto location = remote::parse_location(url);
+  report["remote"] = location ? location->display() : std::string("?");
+  report["archive"] = report["remote"];
+}
+
 } // namespace pagable::cli

@@ -8,6 +8,7 @@
 #include <pagable/remote.hpp>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <string>
@@ -22,6 +23,10 @@ struct RemoteConnection {
 // --ca-cert FILE, and --parallel N unless `transfers` is TransferOptions::none.
 enum class TransferOptions : std::uint8_t { none, parallel };
 void add_connection_options(CLI::App& cmd, RemoteConnection& connection, TransferOptions transfers);
+
+// In a --json report about the remote at `url`: `remote` and `archive` hold the URL without
+// its user-info (a credential is never printed).
+void name_remote(nlohmann::json& report, const std::string& url);
 
 // The registry at `url` with `connection`'s options (Errc::invalid_argument for a bad URL).
 Result<std::unique_ptr<remote::Registry>> open_remote(const std::string& url, const RemoteConnection& connection);

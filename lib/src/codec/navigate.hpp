@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pagable::codec {
@@ -35,6 +36,23 @@ using BlobLoader = std::function<Result<std::shared_ptr<const Blob>>(const Key&)
 // once check_node finds it well-formed, so that navigation never meets a malformed node.
 // Errc::corrupt naming `key` when it is absent (a node's child must be stored) or malformed.
 Result<std::shared_ptr<const Blob>> checked_blob(const Key& key, std::optional<Blob> blob);
+
+// The blob under `key` through `cache` (an ArcCache): on a miss read from `store` (a
+// store::BlobReader), checked by checked_blob and counted in `stats` (blobs_read, bytes_read);
+// it costs the cache its data, its child keys and a little bookkeeping. What hydrate's and
+// diff's loaders share.
+template <typename Cache, typename Store, typename Stats>
+Result<std::shared_ptr<const Blob>> cached_blob(Cache& cache, const Store& store, const Key& key, Stats& stats)
+{
+  return cache.template get<Blob>(key, [&]() -> Result<std::pair<std::shared_ptr<const Blob>, std::size_t>> {
+    PAGABLE_TRY_ASSIGN(auto stored, store.get(key));
+    PAGABLE_TRY_ASSIGN(auto blob, checked_blob(key, std::move(stored)));
+    ++stats.blobs_read;
+    stats.bytes_read += blob->data.size();
+    const std::size_t cost = blob->data.size() + blob->children.size() * Key::k_size + 64;
+    return std::make_pair(std::move(blob), cost);
+  });
+}
 
 // A value's position: inside `blob`, starting at byte `pos`, whose first ref (if any) is
 // child number `next_child`.

@@ -39,14 +39,7 @@ bool same_value(const Element& a, const Element& b)
 
 Result<std::shared_ptr<const Blob>> Reader::load(const Key& key)
 {
-  return m_cache.get<Blob>(key, [&]() -> Result<std::pair<std::shared_ptr<const Blob>, std::size_t>> {
-    PAGABLE_TRY_ASSIGN(auto stored, m_store.get(key));
-    PAGABLE_TRY_ASSIGN(auto blob, codec::checked_blob(key, std::move(stored)));
-    ++m_stats.blobs_read;
-    m_stats.bytes_read += blob->data.size();
-    const std::size_t cost = blob->data.size() + blob->children.size() * Key::k_size + 64;
-    return std::make_pair(std::move(blob), cost);
-  });
+  return codec::cached_blob(m_cache, m_store, key, m_stats);
 }
 
 codec::BlobLoader Reader::loader()

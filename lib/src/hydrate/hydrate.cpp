@@ -207,14 +207,7 @@ struct Document::Impl {
 
   Result<std::shared_ptr<const Blob>> load(const Key& key)
   {
-    return cache.get<Blob>(key, [&]() -> Result<std::pair<std::shared_ptr<const Blob>, std::size_t>> {
-      PAGABLE_TRY_ASSIGN(auto stored, store.get(key));
-      PAGABLE_TRY_ASSIGN(auto blob, codec::checked_blob(key, std::move(stored)));
-      ++stats.blobs_read;
-      stats.bytes_read += blob->data.size();
-      const std::size_t cost = blob->data.size() + blob->children.size() * Key::k_size + 64;
-      return std::make_pair(std::move(blob), cost);
-    });
+    return codec::cached_blob(cache, store, key, stats);
   }
 
   codec::BlobLoader loader()
