@@ -3,8 +3,11 @@
 
 #include "store/sqlite_schema.hpp"
 
+#include <array>
+#include <memory>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 namespace pagable::store {
 namespace {
@@ -162,6 +165,59 @@ Result<std::vector<Key>> decode_children(std::span<const std::uint8_t> raw, std:
   return out;
 }
 
+namespace {
+
+// A set of row ids, as bits in blocks of 32,768 ids made when first needed: ids are dense
+// (given in order), so the walk of a root that reaches every row of an archive sets one bit
+// a row instead of allocating a hash node for each.
+class RowIdSet {
+public:
+  // Returns true iff `id` was not in the set.
+  bool insert(std::int64_t id)
+  {
+    if (id < 0 || static_cast<std::uint64_t>(id) >= k_bitmap_ids) {
+      return m_far.insert(id).second;
+    }
+    const auto block = static_cast<std::size_t>(id >> k_block_bits);
+    if (block >= m_blocks.size()) {
+      m_blocks.resize(block + 1);
+    }
+    auto& bits = m_blocks[block];
+    if (!bits) {
+      bits = std::make_unique<std::array<std::uint64_t, k_block_words>>();
+      bits->fill(0);
+    }
+    const auto at = static_cast<std::size_t>(id) & ((std::size_t{1} << k_block_bits) - 1);
+    const std::uint64_t mask = std::uint64_t{1} << (at % 64);
+    if (((*bits)[at / 64] & mask) != 0) {
+      return false;
+    }
+    (*bits)[at / 64] |= mask;
+    return true;
+  }
+  bool contains(std::int64_t id) const
+  {
+    if (id < 0 || static_cast<std::uint64_t>(id) >= k_bitmap_ids) {
+      return m_far.count(id) != 0;
+    }
+    const auto block = static_cast<std::size_t>(id >> k_block_bits);
+    if (block >= m_blocks.size() || !m_blocks[block]) {
+      return false;
+    }
+    const auto at = static_cast<std::size_t>(id) & ((std::size_t{1} << k_block_bits) - 1);
+    return ((*m_blocks[block])[at / 64] >> (at % 64) & 1) != 0;
+  }
+
+private:
+  static constexpr int k_block_bits = 15;
+  static constexpr std::size_t k_block_words = (std::size_t{1} << k_block_bits) / 64;
+  static constexpr std::uint64_t k_bitmap_ids = std::uint64_t{1} << 32; // beyond: hashed
+  std::vector<std::unique_ptr<std::array<std::uint64_t, k_block_words>>> m_blocks;
+  std::unordered_set<std::int64_t> m_far;
+};
+
+} // namespace
+
 Result<void> confirm_rows_reachable(sql::Db& db, const Key& root)
 {
   PAGABLE_TRY_ASSIGN(sql::Stmt by_key, db.prepare("SELECT id, children FROM blobs WHERE " + blob_key_is()));
@@ -170,13 +226,13 @@ Result<void> confirm_rows_reachable(sql::Db& db, const Key& root)
     ChildRef child;
     Key parent; // for messages
   };
-  std::unordered_set<std::int64_t> seen;
+  RowIdSet seen;
   std::unordered_set<Key> seen_keys; // children named by key, each looked up once
   std::vector<Edge> stack{Edge{ChildRef{0, root}, root}};
   while (!stack.empty()) {
     const Edge edge = stack.back();
     stack.pop_back();
-    if (edge.child.id != 0 ? seen.count(edge.child.id) != 0
+    if (edge.child.id != 0 ? seen.contains(edge.child.id)
                            : !seen_keys.insert(edge.child.key).second) {
       continue;
     }
@@ -192,7 +248,7 @@ Result<void> confirm_rows_reachable(sql::Db& db, const Key& root)
     std::vector<ChildRef> children;
     PAGABLE_TRY_ASSIGN(const bool found, q.first_row("confirming a root's blobs", [&](const sql::Stmt& row) -> Result<void> {
       id = row.column_int(0);
-      if (seen.count(id) == 0) {
+      if (!seen.contains(id)) {
         const std::string owner = edge.child.id != 0 ? "blob row " + std::to_string(id)
                                                       : "blob " + edge.child.key.to_hex();
         PAGABLE_TRY_ASSIGN(children, decode_child_refs(row.column_blob(1), owner));
@@ -208,7 +264,7 @@ Result<void> confirm_rows_reachable(sql::Db& db, const Key& root)
                             : "blob " + edge.child.key.to_hex() + " reached by root " +
                                   root.short_hex() + " is not in the store");
     }
-    if (!seen.insert(id).second) {
+    if (!seen.insert(id)) {
       continue;
     }
     // A child named by id has no key at hand: its parent's names the edge in messages.

@@ -27,11 +27,15 @@ EncodedPack encode_pack(std::span<const std::uint8_t> raw, int level,
 {
   thread_local std::unique_ptr<ZSTD_CCtx, CctxDeleter> cctx(ZSTD_createCCtx());
   EncodedPack out;
-  out.data.assign(raw.begin(), raw.end()); // raw unless compression pays
   if (raw.empty() || !cctx) {
+    out.data.assign(raw.begin(), raw.end());
     return out;
   }
-  Bytes buf(ZSTD_compressBound(raw.size()));
+  // Frames are written straight into out.data, and the raw bytes are copied only when no
+  // frame is smaller (every 2 MiB pack was copied before it was compressed).
+  const std::size_t bound = ZSTD_compressBound(raw.size());
+  std::size_t best = raw.size(); // a frame must be smaller than the raw bytes to be kept
+  Bytes spare;
   const auto attempt = [&](bool with_prefix, PackCodec codec) {
     ZSTD_CCtx_reset(cctx.get(), ZSTD_reset_session_and_parameters);
     ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level);
@@ -45,15 +49,26 @@ EncodedPack encode_pack(std::span<const std::uint8_t> raw, int level,
       ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_windowLog, log);
       ZSTD_CCtx_refPrefix(cctx.get(), prefix.data(), prefix.size());
     }
+    Bytes& buf = out.codec == PackCodec::raw ? out.data : spare; // never the kept frame
+    buf.resize(bound);
     const std::size_t n = ZSTD_compress2(cctx.get(), buf.data(), buf.size(), raw.data(), raw.size());
-    if (!ZSTD_isError(n) && n < out.data.size()) {
+    if (!ZSTD_isError(n) && n < best) {
+      best = n;
+      buf.resize(n);
+      if (&buf != &out.data) {
+        std::swap(out.data, spare);
+      }
       out.codec = codec;
-      out.data.assign(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
     }
   };
   attempt(false, PackCodec::zstd);
   if (!prefix.empty()) {
     attempt(true, PackCodec::zstd_prefix);
+  }
+  if (out.codec == PackCodec::raw) {
+    out.data.assign(raw.begin(), raw.end());
+  } else {
+    out.data.shrink_to_fit();
   }
   return out;
 }

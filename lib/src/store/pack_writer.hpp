@@ -3,8 +3,11 @@
 // The SQLite store's write connection and what it does inside its transactions: new blobs
 // are appended to open packs (one for content, one for index blobs, one for blobs with delta
 // bases), each pack compressed when full and written with the blobs' index rows, deltas kept
-// short (docs/FORMAT.md "Packs", "Delta packs"). It logs the rows and packs it inserts, so
-// that what one writer wrote since a mark can be taken back (store/take_back.hpp).
+// short (docs/FORMAT.md "Packs", "Delta packs"). A full pack without delta bases is compressed
+// on a thread of its own while the writer goes on indexing the next blobs; its row is
+// inserted before the transaction commits (at most k_max_compressing packs wait at once). It
+// logs the rows and packs it inserts, so that what one writer wrote since a mark can be taken
+// back (store/take_back.hpp).
 // Thread-safety: owned by the store's writer thread; only the counters are read elsewhere.
 
 #include <pagable/blob.hpp>
@@ -12,14 +15,20 @@
 #include <pagable/result.hpp>
 
 #include "store/child_keys.hpp"
+#include "store/pack_codec.hpp"
 #include "store/pack_reader.hpp"
 #include "store/sqlite_db.hpp"
 #include "store/sqlite_store.hpp"
+#include "util/thread_pool.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <compare>
 #include <cstdint>
+#include <deque>
+#include <future>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -30,6 +39,49 @@
 #include <vector>
 
 namespace pagable::store {
+
+// The row ids of keys seen in the open transaction, as far as a fixed table of recent ones
+// holds them (a key's slot is chosen by its first word; a later key may take it). A parent's
+// children are mostly the blobs written just before it, and a key that fell out is looked up
+// again. (A map of every row of the transaction allocated and freed a node a row.)
+class RecentRowIds {
+public:
+  std::optional<std::int64_t> find(const Key& key) const noexcept
+  {
+    const Slot& s = m_slots[slot(key)];
+    if (s.generation == m_generation && s.key == key) {
+      return s.id;
+    }
+    return std::nullopt;
+  }
+  void put(const Key& key, std::int64_t id) noexcept { m_slots[slot(key)] = Slot{key, id, m_generation}; }
+  void erase(const Key& key) noexcept
+  {
+    Slot& s = m_slots[slot(key)];
+    if (s.key == key) {
+      s.generation = 0;
+    }
+  }
+  // Forgets every key at once.
+  void clear() noexcept
+  {
+    if (++m_generation == 0) { // wrapped: old slots could match again
+      std::fill(m_slots.begin(), m_slots.end(), Slot{});
+      m_generation = 1;
+    }
+  }
+
+private:
+  static constexpr std::size_t k_slots = std::size_t{1} << 15;
+  struct Slot {
+    Key key;
+    std::int64_t id = 0;
+    std::uint32_t generation = 0; // 0: empty
+  };
+  static std::size_t slot(const Key& key) noexcept { return std::hash<Key>{}(key) & (k_slots - 1); }
+  std::vector<Slot> m_slots = std::vector<Slot>(k_slots);
+  std::uint32_t m_generation = 1;
+};
 
 // A blob waiting for the writer.
 struct QueuedBlob {
@@ -150,6 +202,18 @@ private:
   // removed while it holds the write lock.
   Result<const std::vector<PackSlice>*> lineage(std::int64_t pack);
   Result<void> finish_pack(OpenPack& pack);
+  // A full plain pack being compressed on m_compressor; its row is inserted by
+  // insert_compressed, in the transaction that holds its blobs' rows.
+  struct Compressing {
+    std::int64_t id = 0;
+    std::uint64_t raw_size = 0;
+    Logged logged = Logged::yes;
+    std::future<EncodedPack> encoded;
+  };
+  // Packs compressing at once: each holds its raw bytes (up to a pack target) until done.
+  static constexpr std::size_t k_max_compressing = 2;
+  // Inserts the rows of compressing packs (waiting for them) until at most `keep` are left.
+  Result<void> insert_compressed(std::size_t keep);
   // Stores a fresh copy of a blob whose stored copy is damaged (QueuedBlob::replace): drops
   // the key's rows and writes the blob into m_repair_pack, neither logged for take-back.
   Result<void> replace_blob(const QueuedBlob& item);
@@ -179,9 +243,11 @@ private:
   OpenPack m_index_pack;
   OpenPack m_delta_pack; // blobs with delta bases: one, or a few small ones
   OpenPack m_repair_pack; // fresh copies of damaged blobs: never taken back
+  std::deque<Compressing> m_compressing; // oldest first
+  std::unique_ptr<util::ThreadPool> m_compressor; // one thread, started by open()
   std::unordered_set<Key> m_replaced; // keys replaced by this writer: once is enough
   ChildRefs m_child_refs = ChildRefs::keys;
-  std::unordered_map<Key, std::int64_t> m_row_ids; // rows seen in the open transaction
+  RecentRowIds m_row_ids; // rows seen in the open transaction
   WriteLog m_log;
 };
 

@@ -6,8 +6,10 @@
 // Threads. Callers (any number of threads) hash blobs and queue them: put() blocks when the
 // queue holds write_queue_bytes (back-pressure). One writer thread owns the only write
 // connection: it takes everything queued, appends new blobs to the packs being filled
-// (pack_writer), compresses full packs, and commits at least twice a second, on flush(), and
-// when its producers go quiet for a second -- so SQLite's write lock is held only briefly.
+// (pack_writer), hands full packs to a thread that compresses them while it indexes the next
+// blobs (their rows go in before the commit), and commits at least twice a second, on
+// flush(), and when its producers go quiet for a second -- so SQLite's write lock is held
+// only briefly.
 // The first write error sticks: every later put and flush returns it. Root commits, removals,
 // settings and pack imports run as tasks on the writer thread, each in its own BEGIN
 // IMMEDIATE transaction. Reads go through a pool of connections (reader_pool) and a shared
