@@ -8,6 +8,8 @@
 
 #include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <string>
 
 namespace pagable::store {
@@ -18,6 +20,54 @@ struct CctxDeleter {
 };
 struct DctxDeleter {
   void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
+};
+
+// Decompression contexts of streams that ended, for the next pack a reader opens: making a
+// context for each took 8% of a walk that pages values in at random, each from a pack the
+// cache no longer holds (bench_objects pagable-paging). Never destroyed, so that a decoder
+// outliving static destruction still has somewhere to put its context back.
+class DctxPool {
+public:
+  ZSTD_DCtx* take()
+  {
+    {
+      std::lock_guard lock(m_mutex);
+      if (!m_free.empty()) {
+        ZSTD_DCtx* c = m_free.back();
+        m_free.pop_back();
+        return c;
+      }
+    }
+    return ZSTD_createDCtx();
+  }
+  void give(ZSTD_DCtx* c)
+  {
+    if (c == nullptr) {
+      return;
+    }
+    std::unique_lock lock(m_mutex);
+    if (m_free.size() < k_max_free) {
+      m_free.push_back(c);
+      return;
+    }
+    lock.unlock();
+    ZSTD_freeDCtx(c);
+  }
+
+private:
+  static constexpr std::size_t k_max_free = 16; // each up to a few hundred kB
+  std::mutex m_mutex;
+  std::vector<ZSTD_DCtx*> m_free;
+};
+
+DctxPool& dctx_pool()
+{
+  static DctxPool* pool = new DctxPool;
+  return *pool;
+}
+
+struct PooledDctx {
+  void operator()(ZSTD_DCtx* c) const { dctx_pool().give(c); }
 };
 
 } // namespace
@@ -166,7 +216,7 @@ Result<Bytes> decode_pack(PackCodec codec, std::span<const std::uint8_t> data,
 }
 
 struct PackDecoder::Stream {
-  std::unique_ptr<ZSTD_DCtx, DctxDeleter> dctx;
+  std::unique_ptr<ZSTD_DCtx, PooledDctx> dctx; // reset by prepare_dctx before each frame
   Bytes data;               // the compressed frame
   std::size_t in_pos = 0;   // how much of it zstd has consumed
   std::size_t next_in = 64; // zstd's hint: the input its next step wants (a block)
@@ -198,7 +248,7 @@ Result<std::shared_ptr<PackDecoder>> PackDecoder::open(PackCodec codec,
     return d;
   }
   auto stream = std::make_unique<Stream>();
-  stream->dctx.reset(ZSTD_createDCtx());
+  stream->dctx.reset(dctx_pool().take());
   stream->data.assign(data.begin(), data.end());
   if (codec == PackCodec::zstd_prefix) {
     stream->prefix = std::move(prefix);
