@@ -43,20 +43,33 @@ namespace pagable::store {
 // The row ids of keys seen in the open transaction, as far as a fixed table of recent ones
 // holds them (a key's slot is chosen by its first word; a later key may take it). A parent's
 // children are mostly the blobs written just before it, and a key that fell out is looked up
-// again. (A map of every row of the transaction allocated and freed a node a row.)
+// again. (A map of every row of the transaction allocated and freed a node a row.) The table
+// is made by the first put, so that a store that only reads pays nothing for it.
 class RecentRowIds {
 public:
   std::optional<std::int64_t> find(const Key& key) const noexcept
   {
+    if (m_slots.empty()) {
+      return std::nullopt;
+    }
     const Slot& s = m_slots[slot(key)];
     if (s.generation == m_generation && s.key == key) {
       return s.id;
     }
     return std::nullopt;
   }
-  void put(const Key& key, std::int64_t id) noexcept { m_slots[slot(key)] = Slot{key, id, m_generation}; }
+  void put(const Key& key, std::int64_t id)
+  {
+    if (m_slots.empty()) {
+      m_slots.resize(k_slots);
+    }
+    m_slots[slot(key)] = Slot{key, id, m_generation};
+  }
   void erase(const Key& key) noexcept
   {
+    if (m_slots.empty()) {
+      return;
+    }
     Slot& s = m_slots[slot(key)];
     if (s.key == key) {
       s.generation = 0;
@@ -72,14 +85,14 @@ public:
   }
 
 private:
-  static constexpr std::size_t k_slots = std::size_t{1} << 15;
+  static constexpr std::size_t k_slots = std::size_t{1} << 12; // 192 KiB
   struct Slot {
     Key key;
     std::int64_t id = 0;
     std::uint32_t generation = 0; // 0: empty
   };
   static std::size_t slot(const Key& key) noexcept { return std::hash<Key>{}(key) & (k_slots - 1); }
-  std::vector<Slot> m_slots = std::vector<Slot>(k_slots);
+  std::vector<Slot> m_slots;
   std::uint32_t m_generation = 1;
 };
 

@@ -936,7 +936,7 @@ TEST_CASE("sqlite_store names children by row id when they were written further 
   test::TempDir dir;
   const auto path = dir.file("a.pagable");
   auto s = open_rw(path);
-  // More blobs in one transaction than the table has slots (32,768), so that early keys'
+  // More blobs in one transaction than the table has slots (4,096), so that early keys'
   // slots are taken by later ones; then parents of the earliest and the latest.
   std::vector<Key> leaves;
   for (std::size_t i = 0; i < 40000; ++i) {
