@@ -3,6 +3,7 @@
 // keep (restic's semantics, pagable/retention.hpp), each name in one transaction.
 #include "app.hpp"
 #include "exit_codes.hpp"
+#include "keep_options.hpp"
 #include "reports.hpp"
 
 #include <pagable/retention.hpp>
@@ -13,34 +14,21 @@ namespace {
 struct ForgetArgs {
   std::string archive;
   std::vector<std::string> names;
-  KeepPolicy policy; // the --keep-N rules; --keep-within and --keep-label are parsed into it
-  std::string within;
-  std::vector<std::string> labels;
+  KeepArgs keep;
   bool dry_run = false;
 };
 
 int run_forget(const ForgetArgs& args, const Context& ctx, const Output& out)
 {
-  KeepPolicy policy = args.policy;
-  if (!args.within.empty()) {
-    auto span = parse_span(args.within);
-    if (!span) {
-      return out.error(std::move(span).error().with_context("--keep-within"));
-    }
-    policy.within = *span;
-  }
-  for (const auto& l : args.labels) {
-    const auto eq = l.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return out.error(make_error(Errc::invalid_argument, "--keep-label wants KEY=VALUE, got \"" + l + "\""));
-    }
-    policy.labels.push_back({{l.substr(0, eq), l.substr(eq + 1)}});
+  auto policy = keep_policy(args.keep);
+  if (!policy) {
+    return out.error(policy.error());
   }
   auto archive = open_archive(args.archive, args.dry_run ? OpenMode::read_only : OpenMode::read_write, ctx);
   if (!archive) {
     return out.error(archive.error());
   }
-  auto report = (*archive)->forget(args.names, policy, args.dry_run ? DryRun::yes : DryRun::no);
+  auto report = (*archive)->forget(args.names, *policy, args.dry_run ? DryRun::yes : DryRun::no);
   if (!report) {
     return out.error(report.error());
   }
@@ -79,15 +67,7 @@ void add_forget_command(CLI::App& app, Context& ctx)
                 "forget semantics; their blobs stay until gc)");
   add_archive_option(*cmd, args->archive);
   cmd->add_option("names", args->names, "Names to apply the policy to (default: every name)");
-  cmd->add_option("--keep-last", args->policy.last, "Keep the N newest versions");
-  cmd->add_option("--keep-hourly", args->policy.hourly, "Keep the newest version of each of the last N hours that have one");
-  cmd->add_option("--keep-daily", args->policy.daily, "... of each of the last N days (UTC) that have one");
-  cmd->add_option("--keep-weekly", args->policy.weekly, "... of each of the last N ISO weeks that have one");
-  cmd->add_option("--keep-monthly", args->policy.monthly, "... of each of the last N months that have one");
-  cmd->add_option("--keep-yearly", args->policy.yearly, "... of each of the last N years that have one");
-  cmd->add_option("--keep-within", args->within,
-                  "Keep every version newer than DURATION (e.g. 1y5m7d2h) before the newest one");
-  cmd->add_option("--keep-label", args->labels, "Keep every version with label KEY=VALUE (repeatable)");
+  add_keep_options(*cmd, args->keep);
   cmd->add_flag("--dry-run,-n", args->dry_run, "Only say what would be removed");
   cmd->callback([args, &ctx] {
     ctx.run = [args, &ctx](const Output& out) { return run_forget(*args, ctx, out); };

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// pagable hydrate ARCHIVE ROOT: write one root (or the value at --at) to stdout as JSON; with
-// several --at (or --at-file), one value a line, read through one document and its cache.
+// pagable hydrate ARCHIVE|REMOTE ROOT: write one root (or the value at --at) to stdout as JSON;
+// with several --at (or --at-file), one value a line, read through one document and its
+// cache. A remote is read through the local cache archive (pagable/remote.hpp CachedReader).
 #include "app.hpp"
 #include "exit_codes.hpp"
 #include "mapped_reads.hpp"
+#include "remote_options.hpp"
 #include "reports.hpp"
+
+#include <pagable/remote.hpp>
 
 #include <cerrno>
 #include <chrono>
@@ -28,6 +32,9 @@ struct HydrateArgs {
   std::uint64_t max_output_bytes = std::uint64_t{4} << 30;
   bool stats = false;
   bool types = false;
+  RemoteConnection connection;   // a remote's --ca-cert, --parallel
+  std::string cache_dir;         // --cache (default: default_cache_dir())
+  std::uint64_t cache_max_bytes = remote::CacheOptions{}.max_bytes;
 };
 
 // --types: "POINTER<TAB>TYPE" per value that has a stable type name (plus "<TAB>VARIANT"
@@ -135,6 +142,118 @@ int write_values(hydrate::Document& doc, const store::RootRecord& root,
   return k_exit_ok;
 }
 
+// What a run read, for --stats and errors: a local archive's store, or a remote's cache.
+struct ReadFrom {
+  const store::BlobStore* archive = nullptr;
+  remote::CachedReader* remote = nullptr; // finished (evicting) once the value is written
+};
+
+// Writes the value(s) `pointers` name from `doc` (the part of hydrate a local archive and a
+// remote share).
+int write_document(hydrate::Document& doc, const store::RootRecord& root, const std::vector<std::string>& pointers,
+                   const HydrateArgs& args, const ReadFrom& from, const Output& out,
+                   std::chrono::steady_clock::time_point t0)
+{
+  hydrate::WriteOptions options;
+  options.indent = args.indent;
+  options.expand_refs = args.expand_refs ? hydrate::ExpandRefs::yes : hydrate::ExpandRefs::no;
+  options.shared = args.share_refs ? hydrate::SharedNodes::refs : hydrate::SharedNodes::tree;
+  options.max_output_bytes = args.max_output_bytes;
+  // A fetch that failed is the error to report, whatever the document made of it (a routing
+  // blob it could not read is a detour, not damage).
+  const auto fetch_failed = [&]() -> std::optional<Error> {
+    return from.remote != nullptr ? from.remote->fetch_error() : std::nullopt;
+  };
+  if (pointers.size() > 1 || !args.at_file.empty()) {
+    const int code = write_values(doc, root, pointers, args, options, out);
+    if (auto e = fetch_failed()) {
+      return out.error(std::move(*e).with_context(root.name));
+    }
+    warn_detours(doc, out);
+    if (from.remote != nullptr && code == k_exit_ok) {
+      if (auto finished = from.remote->finish(); !finished) {
+        return out.error(finished.error());
+      }
+    }
+    return code;
+  }
+  auto written = doc.write_json(out.document(), args.at, options);
+  if (auto e = fetch_failed()) {
+    return out.error(std::move(*e).with_context(root.name + args.at));
+  }
+  warn_detours(doc, out);
+  if (!written) {
+    return out.error(std::move(written).error().with_context(root.name + args.at));
+  }
+  if (from.remote != nullptr) {
+    if (auto finished = from.remote->finish(); !finished) {
+      return out.error(finished.error());
+    }
+  }
+  if (args.stats) {
+    const auto s = doc.stats();
+    nlohmann::json stats = {
+        {"root", root.name},
+        {"key", root.key.to_hex()},
+        {"pointer", args.at},
+        {"blobs_read", s.blobs_read},
+        {"bytes_read", s.bytes_read},
+        {"cache_hits", s.cache_hits},
+        {"re_decodes", s.re_decodes},
+        {"bytes_out", s.bytes_out}};
+    if (from.archive != nullptr) {
+      stats["packs_decoded"] = from.archive->counters().packs_decoded;
+      stats["pack_bytes_decoded"] = from.archive->counters().pack_bytes_decoded;
+    }
+    if (from.remote != nullptr) {
+      const auto f = from.remote->figures();
+      stats["remote"] = {{"version_packs", f.version_packs},     {"version_bytes", f.version_bytes},
+                         {"indexes_fetched", f.indexes_fetched}, {"index_bytes", f.index_bytes},
+                         {"packs_fetched", f.packs_fetched},     {"pack_bytes", f.pack_bytes},
+                         {"fetch_rounds", f.fetch_rounds},       {"packs_read", f.packs_read},
+                         {"packs_evicted", f.packs_evicted},     {"bytes_evicted", f.bytes_evicted},
+                         {"cached_bytes", f.cached_bytes}};
+    }
+    stats["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out.stats(stats);
+  }
+  return k_exit_ok;
+}
+
+// hydrate REMOTE SELECTOR: the version's blobs read through the cache, which keeps what was
+// fetched (and evicts beyond its bound) once the value is written.
+int run_remote_hydrate(const HydrateArgs& args, const std::vector<std::string>& pointers, const Output& out,
+                       std::chrono::steady_clock::time_point t0)
+{
+  if (args.types) {
+    return out.error(make_error(Errc::invalid_argument,
+                                "--types reads a local archive: pull the version first (pagable pull)"));
+  }
+  auto opened = open_catalog(args.archive, args.connection);
+  if (!opened) {
+    return out.error(opened.error());
+  }
+  remote::RemoteCatalog* catalog = &*opened->catalog;
+  auto root = catalog->find(args.root);
+  if (!root) {
+    return out.error(root.error());
+  }
+  remote::CacheOptions cache;
+  cache.dir = args.cache_dir.empty() ? default_cache_dir() : args.cache_dir;
+  cache.max_bytes = args.cache_max_bytes;
+  if (cache.dir.empty()) {
+    return out.error(make_error(Errc::invalid_argument,
+                                "no cache directory: set --cache, XDG_CACHE_HOME or HOME"));
+  }
+  auto reader = remote::CachedReader::open(*catalog, *root, cache);
+  if (!reader) {
+    return out.error(reader.error());
+  }
+  hydrate::Document doc(**reader, root->key);
+  const int code = write_document(doc, *root, pointers, args, ReadFrom{nullptr, reader->get()}, out, t0);
+  return code;
+}
+
 int run_hydrate(HydrateArgs args, const Context& ctx, const Output& out)
 {
   const auto t0 = std::chrono::steady_clock::now();
@@ -160,6 +279,9 @@ int run_hydrate(HydrateArgs args, const Context& ctx, const Output& out)
     return out.error(make_error(Errc::invalid_argument, "--types takes one --at"));
   }
   args.at = pointers->empty() ? std::string() : pointers->front();
+  if (remote::is_remote_url(args.archive)) {
+    return run_remote_hydrate(args, *pointers, out, t0);
+  }
   ArchiveOptions open_options;
   if ((!args.at.empty() || many) && !args.types) {
     // A short random read: mapping the file spares a pread per page (ArchiveOptions says what
@@ -179,38 +301,7 @@ int run_hydrate(HydrateArgs args, const Context& ctx, const Output& out)
     return write_types(**archive, *root, args, out);
   }
   const auto doc = (*archive)->document(root->key);
-  hydrate::WriteOptions options;
-  options.indent = args.indent;
-  options.expand_refs = args.expand_refs ? hydrate::ExpandRefs::yes : hydrate::ExpandRefs::no;
-  options.shared = args.share_refs ? hydrate::SharedNodes::refs : hydrate::SharedNodes::tree;
-  options.max_output_bytes = args.max_output_bytes;
-  if (many) {
-    const int code = write_values(*doc, *root, *pointers, args, options, out);
-    warn_detours(*doc, out);
-    return code;
-  }
-  auto written = doc->write_json(out.document(), args.at, options);
-  warn_detours(*doc, out);
-  if (!written) {
-    return out.error(std::move(written).error().with_context(root->name + args.at));
-  }
-  if (args.stats) {
-    const auto s = doc->stats();
-    const nlohmann::json stats = {
-        {"root", root->name},
-        {"key", root->key.to_hex()},
-        {"pointer", args.at},
-        {"blobs_read", s.blobs_read},
-        {"bytes_read", s.bytes_read},
-        {"cache_hits", s.cache_hits},
-        {"re_decodes", s.re_decodes},
-        {"bytes_out", s.bytes_out},
-        {"packs_decoded", (*archive)->store().counters().packs_decoded},
-        {"pack_bytes_decoded", (*archive)->store().counters().pack_bytes_decoded},
-        {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
-    out.stats(stats);
-  }
-  return k_exit_ok;
+  return write_document(*doc, *root, *pointers, args, ReadFrom{&(*archive)->store(), nullptr}, out, t0);
 }
 
 } // namespace
@@ -221,7 +312,9 @@ void add_hydrate_command(CLI::App& app, Context& ctx)
   auto* cmd = app.add_subcommand(
       "hydrate", "Write a root (or the value at --at) to stdout as JSON, reading only the "
                  "blobs it needs");
-  add_archive_option(*cmd, args->archive);
+  add_archive_option(*cmd, args->archive)
+      ->description("The archive file, or a remote: oci://HOST[:PORT]/REPOSITORY, read through the local "
+                    "cache (default: $PAGABLE_ARCHIVE)");
   cmd->add_option("root", args->root,
                   "The version to write: NAME (its newest), NAME#N, NAME~K, NAME@TIME or a key "
                   "prefix (see pagable(1), SELECTORS)")
@@ -252,6 +345,15 @@ void add_hydrate_command(CLI::App& app, Context& ctx)
   cmd->add_flag("--types", args->types,
                 "Instead of the JSON, list POINTER<TAB>TYPE for every value (under --at) that has a "
                 "stable type name in the root's stored schema (with --json: one report)");
+  cmd->add_option("--cache", args->cache_dir,
+                  "With a remote: the cache directory, one archive per registry repository inside "
+                  "(default: $XDG_CACHE_HOME/pagable, else ~/.cache/pagable)");
+  cmd->add_option("--cache-max-bytes", args->cache_max_bytes,
+                  "With a remote: the packs the cache keeps, in stored bytes; the least recently used "
+                  "are evicted beyond")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  add_connection_options(*cmd, args->connection, TransferOptions::parallel);
   cmd->add_flag("--stats", args->stats,
                 "Print blobs_read, packs_decoded and other counters as JSON on stderr");
   cmd->callback([args, &ctx] {

@@ -14,6 +14,7 @@ int exit_code_for(Errc code) noexcept
   case Errc::unusable_archive: return k_exit_unusable;
   case Errc::io: return k_exit_io;
   case Errc::network: return k_exit_network;
+  case Errc::unsupported: return k_exit_unsupported;
   case Errc::cancelled: return k_exit_interrupted;
   case Errc::another_failed:
   case Errc::internal: return k_exit_internal;

@@ -16,6 +16,7 @@ enum ExitCode : int {
   k_exit_unusable = 5,       // missing, not a pagable archive, newer format, corrupt
   k_exit_io = 6,             // disk full, out of memory, permission denied, SIGBUS under a map
   k_exit_network = 7,        // a remote store unreachable, or its registry refused
+  k_exit_unsupported = 8,    // the registry does not allow it (gc REMOTE: deleting manifests)
   k_exit_internal = 70,      // a bug in pagable (EX_SOFTWARE); please report it
   k_exit_interrupted = 130,  // SIGINT; 128 + n for other signals
   k_exit_broken_pipe = 141,  // 128 + SIGPIPE: standard output's reader went away (quietly)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include "remote_options.hpp"
 
+#include <cstdlib>
+
 namespace pagable::cli {
 
 void add_connection_options(CLI::App& cmd, RemoteConnection& connection, TransferOptions transfers)
@@ -15,6 +17,17 @@ void add_connection_options(CLI::App& cmd, RemoteConnection& connection, Transfe
   }
 }
 
+std::string default_cache_dir()
+{
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && xdg[0] == '/') {
+    return std::string(xdg) + "/pagable"; // the XDG spec ignores a relative path
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && home[0] != '\0') {
+    return std::string(home) + "/.cache/pagable";
+  }
+  return "";
+}
+
 Result<std::unique_ptr<remote::Registry>> open_remote(const std::string& url, const RemoteConnection& connection)
 {
   PAGABLE_TRY_ASSIGN(const auto where, remote::parse_location(url));
@@ -22,6 +35,15 @@ Result<std::unique_ptr<remote::Registry>> open_remote(const std::string& url, co
   options.ca_cert = connection.ca_cert;
   options.parallel = connection.parallel;
   return remote::Registry::open(where, options);
+}
+
+Result<OpenedRemote> open_catalog(const std::string& url, const RemoteConnection& connection)
+{
+  OpenedRemote opened;
+  PAGABLE_TRY_ASSIGN(opened.registry, open_remote(url, connection));
+  PAGABLE_TRY_ASSIGN(auto catalog, remote::RemoteCatalog::read(*opened.registry));
+  opened.catalog.emplace(std::move(catalog));
+  return opened;
 }
 
 void name_remote(nlohmann::json& report, const std::string& url)

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace pagable::cli {
@@ -28,7 +29,18 @@ void add_connection_options(CLI::App& cmd, RemoteConnection& connection, Transfe
 // its user-info (a credential is never printed).
 void name_remote(nlohmann::json& report, const std::string& url);
 
+// The hydrate cache's default directory: $XDG_CACHE_HOME/pagable, else $HOME/.cache/pagable
+// ("" when neither is set).
+std::string default_cache_dir();
+
 // The registry at `url` with `connection`'s options (Errc::invalid_argument for a bad URL).
 Result<std::unique_ptr<remote::Registry>> open_remote(const std::string& url, const RemoteConnection& connection);
+
+// A remote's registry with its catalog (its tags, listed once).
+struct OpenedRemote {
+  std::unique_ptr<remote::Registry> registry;
+  std::optional<remote::RemoteCatalog> catalog; // reads through *registry
+};
+Result<OpenedRemote> open_catalog(const std::string& url, const RemoteConnection& connection);
 
 } // namespace pagable::cli

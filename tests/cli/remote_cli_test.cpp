@@ -5,6 +5,7 @@
 #include <pagable/remote.hpp>
 
 #include "support/registry_fixture.hpp"
+#include "support/remote_helpers.hpp"
 #include "support/run_pagable.hpp"
 #include "support/temp_dir.hpp"
 
@@ -13,29 +14,10 @@
 #include <algorithm>
 #include <thread>
 
+using test::remote_versions;
 using test::run_pagable;
 
 namespace {
-
-// A document of `items` members of ~2 KB each, member i's text seeded by `seed` (members
-// below `changed_from` use seed 0, so two documents share them).
-std::string document(int items, int changed_from, int seed)
-{
-  std::string doc = "{";
-  std::uint32_t x = 12345;
-  for (int i = 0; i < items; ++i) {
-    const int s = i < changed_from ? 0 : seed;
-    x = static_cast<std::uint32_t>(i * 7919 + s * 104729 + 1);
-    std::string text;
-    for (int k = 0; k < 2000; ++k) {
-      x = x * 1664525u + 1013904223u;
-      text += static_cast<char>('a' + (x >> 27) % 26);
-    }
-    doc += std::string(i ? "," : "") + "\"m" + std::to_string(i) + "\":{\"text\":\"" + text +
-           "\",\"i\":" + std::to_string(i) + "}";
-  }
-  return doc + "}";
-}
 
 std::string hydrated(const std::string& archive, const std::string& root)
 {
@@ -65,18 +47,6 @@ std::unique_ptr<test::CountingProxy> proxy_for(const test::TestRegistry& registr
   return proxy;
 }
 
-std::vector<pagable::remote::RemoteVersion> remote_versions(const std::string& url)
-{
-  auto where = pagable::remote::parse_location(url);
-  REQUIRE(where);
-  auto registry = pagable::remote::Registry::open(*where);
-  REQUIRE(registry);
-  auto tags = (*registry)->list_tags();
-  INFO((tags ? std::string() : tags.error().message()));
-  REQUIRE(tags);
-  return pagable::remote::versions_in(*tags);
-}
-
 } // namespace
 
 TEST_CASE("remote CLI: push then pull into an empty archive: every root hydrates identically, verify clean",
@@ -85,9 +55,9 @@ TEST_CASE("remote CLI: push then pull into an empty archive: every root hydrates
   test::TempDir dir;
   PAGABLE_REQUIRE_REGISTRY(reg, dir.path(), {});
   const std::string a = dir.file("a.pagable");
-  test::write_file(dir.file("one.json"), document(600, 0, 1));
+  test::write_file(dir.file("one.json"), test::member_document(600, 0, 1));
   REQUIRE(run_pagable({"pack", a, dir.file("one.json"), "--name", "one", "--label", "team=x"}).exit_code == 0);
-  pack_into(dir, a, "two", document(300, 0, 2));
+  pack_into(dir, a, "two", test::member_document(300, 0, 2));
   const std::string url = reg->url("ci/archive");
 
   const auto pushed = run_pagable({"--json", "push", a, url});
@@ -151,8 +121,8 @@ TEST_CASE("remote CLI: a push of an update uploads only the new packs (counted a
   auto proxy = proxy_for(*reg);
   const std::string a = dir.file("a.pagable");
   const std::string url = proxy->url("ci/update");
-  test::write_file(dir.file("v1.json"), document(1500, 1500, 1)); // every member seeded 0
-  test::write_file(dir.file("v2.json"), document(1500, 1480, 2)); // the last 20 members changed
+  test::write_file(dir.file("v1.json"), test::member_document(1500, 1500, 1)); // every member seeded 0
+  test::write_file(dir.file("v2.json"), test::member_document(1500, 1480, 2)); // the last 20 members changed
   REQUIRE(run_pagable({"pack", a, dir.file("v1.json"), "--name", "doc"}).exit_code == 0);
   const auto first = test::report_of(run_pagable({"--json", "push", a, url}), "push");
   const auto at_first = proxy->figures();
@@ -180,7 +150,7 @@ TEST_CASE("remote CLI: two pushers of one name at once both keep their versions"
   PAGABLE_REQUIRE_REGISTRY(reg, dir.path(), {});
   const std::string url = reg->url("ci/race");
   for (const char* n : {"x", "y"}) {
-    test::write_file(dir.file(std::string(n) + ".json"), document(200, 100, n[0]));
+    test::write_file(dir.file(std::string(n) + ".json"), test::member_document(200, 100, n[0]));
     REQUIRE(run_pagable({"pack", dir.file(std::string(n) + ".pagable"), dir.file(std::string(n) + ".json"),
                          "--name", "shared"})
                 .exit_code == 0);
@@ -210,7 +180,7 @@ TEST_CASE("remote CLI: the registry killed mid-push leaves no visible version, a
   PAGABLE_REQUIRE_REGISTRY(reg, dir.path(), {});
   auto proxy = proxy_for(*reg);
   const std::string a = dir.file("a.pagable");
-  pack_into(dir, a, "doc", document(1500, 0, 3));
+  pack_into(dir, a, "doc", test::member_document(1500, 0, 3));
   std::atomic<int> uploads{0};
   test::TestRegistry* registry = reg.get();
   proxy->on_request([&](const std::string& method, const std::string& path) {
@@ -242,7 +212,7 @@ TEST_CASE("remote CLI: a blob served with wrong bytes is refused with exit 5 and
   PAGABLE_REQUIRE_REGISTRY(reg, dir.path(), {});
   auto proxy = proxy_for(*reg);
   const std::string a = dir.file("a.pagable");
-  pack_into(dir, a, "doc", document(300, 0, 4));
+  pack_into(dir, a, "doc", test::member_document(300, 0, 4));
   REQUIRE(run_pagable({"push", a, reg->url("ci/flip")}).exit_code == 0);
   proxy->flip_blob_bytes(true);
   const std::string b = dir.file("b.pagable");
@@ -264,7 +234,7 @@ TEST_CASE("remote CLI: a network failure exits 7 naming the host, a malformed re
 {
   test::TempDir dir;
   const std::string a = dir.file("a.pagable");
-  pack_into(dir, a, "doc", document(5, 0, 5));
+  pack_into(dir, a, "doc", test::member_document(5, 0, 5));
   const int port = test::free_port(); // nothing listens there
   const auto down = run_pagable({"push", a, "oci+http://user:pw-secret@127.0.0.1:" + std::to_string(port) + "/r"});
   CHECK(down.exit_code == 7);

@@ -127,6 +127,10 @@ public:
   {
     return m_inner->import_pack(p);
   }
+  pagable::Result<std::uint64_t> drop_pack(const pagable::store::PackDigest& d) override
+  {
+    return m_inner->drop_pack(d);
+  }
   pagable::Result<pagable::store::StoreStats> stats() const override { return m_inner->stats(); }
   pagable::store::StoreCounters counters() const override { return m_inner->counters(); }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 #include "support/registry_fixture.hpp"
 
+#include <algorithm>
+
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -294,7 +296,7 @@ std::unique_ptr<TestRegistry> TestRegistry::start(const std::string& dir, const 
   r->m_port = config.port != 0 ? config.port : free_port();
   std::ostringstream yml;
   yml << "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-      << "storage:\n  filesystem:\n    rootdirectory: " << r->m_storage << "\n  delete:\n    enabled: true\n"
+      << "storage:\n  filesystem:\n    rootdirectory: " << r->m_storage << "\n  delete:\n    enabled: " << (config.refuse_delete ? "false" : "true") << "\n"
       << "  maintenance:\n    uploadpurging:\n      enabled: false\n"
       << "http:\n  addr: 127.0.0.1:" << r->m_port << "\n";
   if (!config.tls_cert.empty()) {
@@ -657,7 +659,15 @@ void CountingProxy::handle(int client)
     return;
   }
   const bool blob_get = method == "GET" && path.find("/blobs/sha256:") != std::string::npos;
-  if (blob_get && m_flip.load() && !rbody.empty() && rhead.rfind("HTTP/1.1 200", 0) == 0) {
+  bool chosen = true;
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_flip_only.empty()) {
+      chosen = std::any_of(m_flip_only.begin(), m_flip_only.end(),
+                           [&](const std::string& d) { return path.find(d) != std::string::npos; });
+    }
+  }
+  if (blob_get && m_flip.load() && chosen && !rbody.empty() && rhead.rfind("HTTP/1.1 200", 0) == 0) {
     rbody.back() = static_cast<char>(rbody.back() ^ 0x01);
   }
   {

@@ -46,6 +46,7 @@ struct RegistryConfig {
   std::string token_realm;   // bearer tokens from this realm, signed by token_cert's key
   std::string token_cert;
   int port = 0;              // 0: a free one
+  bool refuse_delete = false; // storage.delete.enabled: false (DELETE answers 405 UNSUPPORTED)
 };
 
 class TestRegistry {
@@ -120,6 +121,12 @@ public:
   std::string host() const { return "127.0.0.1:" + std::to_string(m_port); }
   std::string url(const std::string& repo) const { return "oci+http://" + host() + "/" + repo; }
   void flip_blob_bytes(bool on) { m_flip = on; }
+  // Flips only the blobs whose digest ("sha256:…") is one of these (none: every blob).
+  void flip_only(std::vector<std::string> digests)
+  {
+    std::lock_guard lock(m_mutex);
+    m_flip_only = std::move(digests);
+  }
   // Answers the next `n` requests with 503 itself (the registry never sees them).
   void fail_next(int n) { m_fail = n; }
   // Called (on the proxy's thread) with each request's method and path before it is passed on.
@@ -148,6 +155,7 @@ private:
   std::atomic<int> m_fail{0};
   mutable std::mutex m_mutex;
   Figures m_figures;
+  std::vector<std::string> m_flip_only; // guarded by m_mutex
   std::function<void(const std::string&, const std::string&)> m_hook;
   std::thread m_thread;
 };

@@ -505,6 +505,37 @@ void run_transfer_conformance(const StoreFactory& make_source, const StoreFactor
     CHECK(order[0] == base.digest);
     CHECK(order[1] == delta.digest);
   }
+  SECTION("dropping a base pack drops the packs that decode from it, and both may come back")
+  {
+    std::string text_a(20000, 'a');
+    for (std::size_t i = 0; i < text_a.size(); i += 89) {
+      text_a[i] = static_cast<char>('c' + i % 17);
+    }
+    std::string text_b = text_a;
+    text_b[7000] = 'Q';
+    const Blob a = make_blob(text_a);
+    const Blob b = make_blob(text_b);
+    const Blob other = make_blob("an unrelated blob");
+    const auto base = image_of({a}, {}, {});
+    const auto delta = image_of({b}, a.data, {PackBase{base.digest, 0, a.data.size()}});
+    const auto apart = image_of({other}, {}, {});
+    auto to = make_target();
+    REQUIRE(to->import_pack(base));
+    REQUIRE(to->import_pack(delta));
+    REQUIRE(to->import_pack(apart));
+    CHECK(to->drop_pack(PackDigest{make_blob("no such pack").key()}).value() == 0);
+    CHECK(to->drop_pack(base.digest).value() == base.data.size() + delta.data.size());
+    CHECK_FALSE(to->contains(a.key()).value());
+    CHECK_FALSE(to->contains(b.key()).value());
+    CHECK_FALSE(to->get(b.key()).value().has_value());
+    CHECK_FALSE(to->export_pack(delta.digest).value().has_value());
+    CHECK(*to->get(other.key()).value() == other); // another pack stays
+    REQUIRE(to->import_pack(base));
+    const auto back = to->import_pack(delta).value();
+    CHECK(back.pack_added);
+    CHECK(back.blobs_indexed == 1);
+    CHECK(*to->get(b.key()).value() == b);
+  }
   SECTION("a damaged image is refused whole: wrong bytes, a wrong key, an entry outside the pack")
   {
     const Blob x = make_blob("payload x");

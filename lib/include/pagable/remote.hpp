@@ -25,6 +25,7 @@
 #include <pagable/blob.hpp>
 #include <pagable/key.hpp>
 #include <pagable/result.hpp>
+#include <pagable/retention.hpp>
 #include <pagable/store.hpp>
 #include <pagable/verify.hpp>
 
@@ -129,6 +130,11 @@ public:
   // Every tag of the repository (all pages), in the registry's order; none for a
   // repository that does not exist yet.
   virtual Result<std::vector<std::string>> list_tags() = 0;
+  // Deletes the manifest with that digest ("sha256:…"), and with it every tag naming it (the
+  // distribution spec's DELETE; its blobs stay until the registry's own garbage collection).
+  // Returns false when there was none. Errc::unsupported when the registry refuses deletes
+  // (405, UNSUPPORTED: Distribution without storage.delete.enabled, GHCR, Docker Hub).
+  virtual Result<bool> delete_manifest(std::string_view digest) = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -253,6 +259,114 @@ Result<PushReport> push(const store::BlobStore& archive, Registry& registry, con
 // digest and key before storing anything, then commits each version's root record.
 Result<PullReport> pull(Registry& registry, store::BlobStore& archive, const Selection& selection,
                         const TransferEvents& events = {});
+
+// ---------------------------------------------------------------------------------------------
+// Reading a remote version lazily through a local cache (pagable hydrate REMOTE).
+//
+// The cache is a directory holding one pagable archive per registry repository
+// (cache_archive_path), whose packs are the remote's, stored verbatim: a pack is fetched
+// when a read misses a blob it holds, checked (its digest on arrival, every blob against
+// its key by import_pack, before anything is stored), imported, then read. A cached pack is
+// never fetched again. Beside each archive, a directory of one small file per cached pack
+// (its stored size and delta bases) whose modification time is its last use: finish()
+// evicts whole packs, least recently used first, until the cached packs take at most
+// CacheOptions::max_bytes (a delta pack goes with its base). Processes may share a cache:
+// the archive is SQLite's (one writer at a time, waiting for the lock; readers never
+// block), a pack another process evicts while this one reads is fetched again, and the use
+// files are only hints (a lost one costs a fetch, never a wrong answer).
+
+struct CacheOptions {
+  std::string dir; // the cache directory (pagable(1): --cache, else $XDG_CACHE_HOME/pagable)
+  // The stored bytes of packs kept (least recently used evicted beyond): 1 GiB.
+  std::uint64_t max_bytes = std::uint64_t{1} << 30;
+};
+
+// What a CachedReader did.
+struct CacheFigures {
+  std::uint64_t version_packs = 0;   // packs the version's manifest lists
+  std::uint64_t version_bytes = 0;   // their stored bytes (what pulling it whole would move)
+  std::uint64_t indexes_fetched = 0; // index blobs downloaded (all of the version's, one round)
+  std::uint64_t index_bytes = 0;
+  std::uint64_t packs_fetched = 0;   // packs downloaded (delta bases included)
+  std::uint64_t pack_bytes = 0;
+  std::uint64_t fetch_rounds = 0;    // parallel downloads after the manifest: indexes, then each miss
+  std::uint64_t packs_read = 0;      // distinct packs the reads used (cached or fetched)
+  std::uint64_t packs_evicted = 0;
+  std::uint64_t bytes_evicted = 0;
+  std::uint64_t cached_bytes = 0;    // the cache's packs after finish()
+};
+
+// The archive of `where`'s repository in the cache directory `dir`:
+// DIR/HOST[_PORT]/REPOSITORY.pagable.
+std::string cache_archive_path(const std::string& dir, const Location& where);
+
+// The blobs of one remote version, read through the cache (a store::BlobReader, so that a
+// hydrate::Document reads a remote version as it reads an archive's). Keys the version does
+// not reach read as absent. A read that had to fetch and failed returns the error (network,
+// corrupt: nothing of a wrong pack is cached); a pack the registry answers 404 for makes it
+// read the version's manifest again and retry once (a concurrent gc REMOTE, or a registry
+// whose storage lags).
+// Thread-safety: reads may come from many threads; fetches run one at a time.
+class CachedReader final : public store::BlobReader {
+public:
+  // Opens (creating) the cache archive for `catalog`'s registry, reads the manifest of the
+  // version holding `root` and downloads its index blobs in one parallel round.
+  // REQUIRES: the catalog's registry outlives the reader.
+  static Result<std::unique_ptr<CachedReader>> open(RemoteCatalog& catalog, const store::RootRecord& root,
+                                                    const CacheOptions& options);
+  ~CachedReader() override;
+  CachedReader(const CachedReader&) = delete;
+  CachedReader& operator=(const CachedReader&) = delete;
+
+  Result<std::optional<Blob>> get(const Key& key) const override;
+  Result<bool> contains(const Key& key) const override;
+  Result<std::optional<std::vector<Key>>> children_of(const Key& key) const override;
+  Result<std::vector<Key>> find_keys_with_prefix(std::string_view hex_prefix, std::size_t limit) const override;
+  Result<void> for_each_key(const std::function<Result<void>(const Key&)>& fn) const override;
+
+  // The first fetch error a read met, if any (a Document may report it as its own).
+  std::optional<Error> fetch_error() const;
+  // Marks the packs read as just used, then evicts least recently used packs beyond
+  // CacheOptions::max_bytes. Call once reading is done.
+  Result<void> finish();
+  CacheFigures figures() const;
+
+private:
+  struct Impl;
+  explicit CachedReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+// ---------------------------------------------------------------------------------------------
+// gc REMOTE: retention applied to a remote's versions (pagable/retention.hpp, the policy
+// forget applies), deleting the manifests of the versions it does not keep once they are
+// older than a grace period. Blobs are never deleted: the registry's own garbage collector
+// reclaims those no manifest references (Distribution: `registry garbage-collect`).
+
+struct RemoteGcOptions {
+  KeepPolicy policy;                         // must not be empty (Errc::invalid_argument)
+  std::vector<std::string> names;            // names to apply it to; empty: every name
+  // A version retention drops is deleted only when created more than this long before now
+  // (git's gc.pruneExpire): a runner that just pushed it, or reads it, keeps it meanwhile.
+  std::chrono::milliseconds grace{24LL * 3600 * 1000};
+  DryRun dry_run = DryRun::no;
+  std::int64_t now_unix_ms = 0;              // 0: the clock's
+};
+
+struct RemoteGcName {
+  std::string name;
+  std::vector<RetentionDecision> decisions;  // newest first; keep says whether it stays
+  std::vector<store::RootRecord> in_grace;   // dropped by retention, kept for the grace period
+  std::vector<store::RootRecord> deleted;    // manifests deleted (or that would be, dry run)
+};
+
+struct RemoteGcReport {
+  std::vector<RemoteGcName> names;
+  std::uint64_t manifests_deleted = 0;
+  TransferCounters transfer;
+};
+
+Result<RemoteGcReport> gc(RemoteCatalog& catalog, const RemoteGcOptions& options);
 
 // Checks the versions `selectors` name on the remote (every version without selectors), as
 // verify checks an archive: each version's manifest and root record read and match its tag

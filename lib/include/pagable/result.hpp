@@ -28,6 +28,7 @@ enum class Errc : std::uint8_t {
   internal = 9,         // a broken invariant of ours: a bug
   another_failed = 10,  // parallel work stopped because another worker failed first
   network = 11,         // a remote store could not be reached, or its registry refused
+  unsupported = 12,     // a remote store does not offer what was asked (a registry that refuses DELETE)
 };
 
 // Stable lower-case name of a code, as used in JSON reports ("corrupt", "io", ...).

@@ -267,6 +267,12 @@ public:
   // and hashes to its key (Errc::corrupt otherwise; nothing is stored). Entries whose key is
   // stored already are not indexed again. Durable when it returns.
   virtual Result<ImportFigures> import_pack(const PackImage& image) = 0;
+  // Removes the pack with that digest, with every pack that decodes from it (a delta pack
+  // cannot outlive its base), their blobs' index rows and base rows, in one transaction: a
+  // cache's eviction of whole packs (the remote store's hydrate cache), whose packs may be
+  // imported again later. Does not check that no root reaches them: a cache has no roots.
+  // Returns the stored bytes of the packs removed (0 when the store holds no such pack).
+  virtual Result<std::uint64_t> drop_pack(const PackDigest& digest) = 0;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -252,6 +252,26 @@ public:
     return std::optional<Manifest>(std::move(m));
   }
 
+  Result<bool> delete_manifest(std::string_view digest) override
+  {
+    PAGABLE_TRY_ASSIGN(auto responses, run({request("DELETE", repo_url("/manifests/" + std::string(digest)))}));
+    const auto& r = responses.front();
+    if (r.status == 202 || r.status == 200 || r.status == 204) {
+      return true;
+    }
+    if (r.status == 404 && registry_error(r).find("UNSUPPORTED") == std::string::npos) {
+      return false;
+    }
+    if (r.status == 405 || registry_error(r).find("UNSUPPORTED") != std::string::npos) {
+      return make_error(Errc::unsupported,
+                        m_where.host + " does not allow deleting manifests (HTTP " + std::to_string(r.status) +
+                            (registry_error(r).empty() ? "" : ", " + registry_error(r)) +
+                            "): nothing was deleted by this request; on Distribution set storage.delete.enabled, "
+                            "GHCR and Docker Hub delete through their own web API");
+    }
+    return failure(r, "deleting manifest " + std::string(digest));
+  }
+
   Result<std::vector<std::string>> list_tags() override
   {
     std::vector<std::string> tags;

@@ -15,6 +15,7 @@
 // it and the archive does not hold that very pack. Each pack is checked against its digest
 // on arrival and each blob against its key by import_pack, before anything is stored; the
 // root record is committed last (commit_root confirms everything it reaches is there).
+#include "remote/fetch.hpp"
 #include "remote/mapping.hpp"
 
 #include <pagable/remote.hpp>
@@ -222,29 +223,10 @@ Result<PullReport> pull(Registry& registry, store::BlobStore& archive, const Sel
       report.present.push_back(*here);
       continue;
     }
-    // Packs and their indexes, in the manifest's order (bases first).
-    std::vector<Key> pack_digests;
-    std::vector<Key> index_digests;
-    for (std::size_t i = 0; i + 1 < manifest.layers.size(); i += 2) {
-      if (manifest.layers[i].media_type != k_pack_type || manifest.layers[i + 1].media_type != k_index_type) {
-        return make_error(Errc::corrupt, "version " + v.tag + ": layer " + std::to_string(i) +
-                                             " is not a pack followed by its index");
-      }
-      pack_digests.push_back(manifest.layers[i].digest);
-      index_digests.push_back(manifest.layers[i + 1].digest);
-    }
-    PAGABLE_TRY_ASSIGN(const auto index_blobs, registry.get_blobs(index_digests));
-    std::vector<PackIndex> indexes;
-    std::map<Key, std::size_t> by_pack;
-    for (std::size_t i = 0; i < index_blobs.size(); ++i) {
-      PAGABLE_TRY_ASSIGN(auto ix, in_context(decode_index(index_blobs[i]), "version " + v.tag));
-      if (ix.pack.sha256 != pack_digests[i]) {
-        return make_error(Errc::corrupt, "version " + v.tag + ": index " + digest_text(index_digests[i]) +
-                                             " describes another pack than the one beside it");
-      }
-      by_pack[ix.pack.sha256] = i;
-      indexes.push_back(std::move(ix));
-    }
+    PAGABLE_TRY_ASSIGN(const auto fetched, fetch_version_packs(registry, manifest, v.tag));
+    const auto& pack_digests = fetched.pack_digests;
+    const auto& indexes = fetched.indexes;
+    const auto& by_pack = fetched.by_pack;
     // Which packs to fetch: those holding a blob the archive lacks, then (last to first,
     // so that a base's own bases follow) every base a fetched pack decodes from that the
     // archive does not hold as that very pack.
@@ -286,26 +268,15 @@ Result<PullReport> pull(Registry& registry, store::BlobStore& archive, const Sel
       }
       PAGABLE_TRY_ASSIGN(auto datas, in_context(registry.get_blobs(ask), "version " + v.tag));
       for (std::size_t k = 0; k < datas.size(); ++k) {
-        const PackIndex& ix = indexes[fetch[b + k]];
-        store::PackImage image;
-        image.digest = ix.pack;
-        image.codec = ix.codec;
-        image.raw_size = ix.raw_size;
-        image.bases = ix.bases;
-        image.entries = ix.entries;
         report.bytes_downloaded += datas[k].size();
-        image.data = std::move(datas[k]);
-        PAGABLE_TRY(in_context(archive.import_pack(image), "pack " + digest_text(ix.pack.sha256) + " of " + v.tag));
+        PAGABLE_TRY(in_context(import_fetched(archive, indexes[fetch[b + k]], std::move(datas[k])), v.tag));
         ++report.packs_downloaded;
       }
       if (events.progress) {
         events.progress("packs of " + root.name, std::min(fetch.size(), b + k_batch), fetch.size());
       }
     }
-    for (const auto& blob : index_blobs) {
-      report.bytes_downloaded += blob.size();
-    }
-    report.bytes_downloaded += record.size() + got->bytes.size();
+    report.bytes_downloaded += fetched.index_bytes + record.size() + got->bytes.size();
     PAGABLE_TRY_ASSIGN(auto committed, archive.commit_root(root));
     report.pulled.push_back(std::move(committed));
     if (events.progress) {

@@ -387,6 +387,38 @@ public:
     return f;
   }
 
+  Result<std::uint64_t> drop_pack(const PackDigest& digest) override
+  {
+    std::unique_lock lock(m_mutex);
+    if (m_packs.count(digest) == 0) {
+      return std::uint64_t{0};
+    }
+    // The pack and, transitively, the packs that decode from it.
+    std::set<PackDigest> doomed{digest};
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (const auto& [d, p] : m_packs) {
+        const bool based = std::any_of(p.image.bases.begin(), p.image.bases.end(),
+                                       [&](const PackBase& b) { return doomed.count(b.pack) != 0; });
+        grew = (based && doomed.insert(d).second) || grew;
+      }
+    }
+    std::uint64_t freed = 0;
+    for (const PackDigest& d : doomed) {
+      freed += m_packs.at(d).image.data.size();
+      m_packs.erase(d);
+    }
+    for (auto it = m_places.begin(); it != m_places.end();) {
+      if (doomed.count(it->second.pack) != 0) {
+        m_blobs.erase(it->first);
+        it = m_places.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return freed;
+  }
+
   Result<StoreStats> stats() const override
   {
     std::shared_lock lock(m_mutex);

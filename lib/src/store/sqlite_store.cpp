@@ -94,6 +94,7 @@ public:
   Result<std::vector<PackDigest>> packs_reached(std::span<const Key> roots) const override;
   Result<std::optional<PackImage>> export_pack(const PackDigest& digest) const override;
   Result<ImportFigures> import_pack(const PackImage& image) override;
+  Result<std::uint64_t> drop_pack(const PackDigest& digest) override;
   // --- the rest ---
   Result<StoreStats> stats() const override;
   StoreCounters counters() const override;
@@ -746,6 +747,17 @@ Result<ImportFigures> SqliteStore::import_pack(const PackImage& image)
     return writer.commit();
   }));
   return figures;
+}
+
+Result<std::uint64_t> SqliteStore::drop_pack(const PackDigest& digest)
+{
+  PAGABLE_TRY(flush());
+  std::uint64_t freed = 0;
+  PAGABLE_TRY(run_on_writer([&](PackWriter& writer) -> Result<void> {
+    PAGABLE_TRY_ASSIGN(freed, store::drop_pack(writer, m_digests, digest));
+    return writer.commit();
+  }));
+  return freed;
 }
 
 // --- the rest ---

@@ -263,4 +263,45 @@ Result<ImportFigures> import_pack(PackWriter& writer, const PackReader& reader, 
   return figures;
 }
 
+Result<std::uint64_t> drop_pack(PackWriter& writer, PackDigests& digests, const PackDigest& digest)
+{
+  PAGABLE_TRY(writer.begin());
+  Db& db = writer.db();
+  PAGABLE_TRY_ASSIGN(const auto id, digests.find(db, digest));
+  if (!id) {
+    return std::uint64_t{0};
+  }
+  // The pack and, transitively, every pack that decodes from it.
+  PAGABLE_TRY_ASSIGN(Stmt based_on, db.prepare("SELECT pack FROM pack_bases WHERE base_pack = ?1"));
+  std::set<std::int64_t> doomed{*id};
+  std::vector<std::int64_t> stack{*id};
+  while (!stack.empty()) {
+    const std::int64_t p = stack.back();
+    stack.pop_back();
+    based_on.bind(1, p);
+    PAGABLE_TRY(based_on.each_row("finding the packs based on a pack", [&](const Stmt& row) -> Result<void> {
+      if (doomed.insert(row.column_int(0)).second) {
+        stack.push_back(row.column_int(0));
+      }
+      return {};
+    }));
+  }
+  PAGABLE_TRY_ASSIGN(Stmt size_of, db.prepare("SELECT length(data) FROM packs WHERE id = ?1"));
+  PAGABLE_TRY_ASSIGN(Stmt del_blobs, db.prepare("DELETE FROM blobs WHERE pack = ?1"));
+  PAGABLE_TRY_ASSIGN(Stmt del_bases, db.prepare("DELETE FROM pack_bases WHERE pack = ?1"));
+  PAGABLE_TRY_ASSIGN(Stmt del_pack, db.prepare("DELETE FROM packs WHERE id = ?1"));
+  std::uint64_t freed = 0;
+  for (const std::int64_t p : doomed) {
+    size_of.bind(1, p);
+    PAGABLE_TRY(size_of.first_row("measuring a pack", [&](const Stmt& row) -> Result<void> {
+      freed += static_cast<std::uint64_t>(std::max<std::int64_t>(0, row.column_int(0)));
+      return {};
+    }));
+    PAGABLE_TRY(del_blobs.bind(1, p).run("removing a pack's blobs"));
+    PAGABLE_TRY(del_bases.bind(1, p).run("removing a pack's delta bases"));
+    PAGABLE_TRY(del_pack.bind(1, p).run("removing a pack"));
+  }
+  return freed;
+}
+
 } // namespace pagable::store

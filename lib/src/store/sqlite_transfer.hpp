@@ -47,5 +47,7 @@ Result<std::optional<PackImage>> export_pack(sql::Db& db, PackDigests& digests,
 // the writer's transaction (the caller commits).
 Result<ImportFigures> import_pack(PackWriter& writer, const PackReader& reader,
                                   PackDigests& digests, const PackImage& image);
+// PackTransfer::drop_pack, on the writer's connection, in the writer's transaction.
+Result<std::uint64_t> drop_pack(PackWriter& writer, PackDigests& digests, const PackDigest& digest);
 
 } // namespace pagable::store

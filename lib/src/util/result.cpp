@@ -20,6 +20,7 @@ std::string_view errc_name(Errc code) noexcept
   case Errc::internal: return "internal";
   case Errc::another_failed: return "another_failed";
   case Errc::network: return "network";
+  case Errc::unsupported: return "unsupported";
   }
   return "unknown";
 }
