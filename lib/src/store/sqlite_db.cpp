@@ -237,4 +237,11 @@ void Db::rollback_if_open() noexcept
   }
 }
 
+void Db::end_read() noexcept
+{
+  if (!exec("COMMIT")) {
+    rollback_if_open();
+  }
+}
+
 } // namespace pagable::store::sql

@@ -83,6 +83,9 @@ public:
   // of memory (sqlite3_exec prepares it): it is tried again a few times, so that the next
   // BEGIN does not meet "cannot start a transaction within a transaction".
   void rollback_if_open() noexcept;
+  // Ends a read snapshot (BEGIN ... reads): COMMIT, else rollback_if_open, so that a pooled
+  // reader never goes back to its pool inside a transaction.
+  void end_read() noexcept;
   sqlite3* handle() const noexcept { return m_db; }
   std::int64_t changes() const noexcept { return sqlite3_changes64(m_db); }
 

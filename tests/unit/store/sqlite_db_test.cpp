@@ -81,5 +81,15 @@ TEST_CASE("sqlite_db: rollback_if_open ends a transaction even when a ROLLBACK r
     auto count = db.prepare("SELECT count(*) FROM t").value();
     REQUIRE(count.step("counting").value());
     CHECK(count.column_int(0) == 0); // the insert was rolled back
+    count.reset();
+    // A read snapshot whose COMMIT runs out of memory ends all the same (a pooled reader left
+    // inside one failed its next BEGIN).
+    REQUIRE(db.exec("BEGIN"));
+    REQUIRE(count.step("counting").value());
+    count.reset();
+    FaultVfs::arm(Op::alloc, 1, Failure::nomem, false);
+    db.end_read();
+    FaultVfs::disarm();
+    CHECK_FALSE(db.in_transaction());
   }
 }
