@@ -8,6 +8,8 @@
 
 #include <pagable/diff.hpp>
 
+#include <chrono>
+
 namespace pagable::cli {
 namespace {
 
@@ -42,6 +44,7 @@ int run_diff(const DiffArgs& args, const Context& ctx, const Output& out)
   if (args.format != "human" && args.format != "json-patch" && args.format != "merge-patch") {
     return trouble(out, make_error(Errc::invalid_argument, "--format is human, json-patch or merge-patch"));
   }
+  const auto t0 = std::chrono::steady_clock::now();
   auto archive = open_archive(args.archive, OpenMode::read_only, ctx);
   if (!archive) {
     return trouble(out, archive.error());
@@ -62,7 +65,9 @@ int run_diff(const DiffArgs& args, const Context& ctx, const Output& out)
                                        " (use --format json-patch)"));
   }
   if (out.json()) {
-    out.report(to_json(*report, args.archive, args.at));
+    nlohmann::json j = to_json(*report, args.archive, args.at);
+    j["stats"]["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out.report(j);
     return code;
   }
   if (args.format == "json-patch") {

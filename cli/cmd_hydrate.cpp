@@ -4,11 +4,15 @@
 // cache. A remote is read through the local cache archive (pagable/remote.hpp CachedReader).
 #include "app.hpp"
 #include "exit_codes.hpp"
+#include "interrupt.hpp"
 #include "mapped_reads.hpp"
+#include "output_file.hpp"
 #include "remote_options.hpp"
 #include "reports.hpp"
 
 #include <pagable/remote.hpp>
+
+#include <fcntl.h>
 
 #include <cerrno>
 #include <chrono>
@@ -32,10 +36,85 @@ struct HydrateArgs {
   std::uint64_t max_output_bytes = std::uint64_t{4} << 30;
   bool stats = false;
   bool types = false;
+  bool raw = false;
+  std::string output;            // --output: written beside, renamed into place when complete
   RemoteConnection connection;   // a remote's --ca-cert, --parallel
   std::string cache_dir;         // --cache (default: default_cache_dir())
   std::uint64_t cache_max_bytes = remote::CacheOptions{}.max_bytes;
 };
+
+// Finds whether the value at a pointer is a string, and which, reading no further than its
+// first node: anything else stops the walk at its first event.
+class StringProbe final : public hydrate::ValueVisitor {
+public:
+  std::optional<std::string> value;
+
+  Result<void> null_value() override { return other(); }
+  Result<void> boolean(bool) override { return other(); }
+  Result<void> integer(std::int64_t) override { return other(); }
+  Result<void> big_integer(std::string_view) override { return other(); }
+  Result<void> number(double) override { return other(); }
+  Result<void> string(std::string_view s) override
+  {
+    value = std::string(s);
+    return {};
+  }
+  Result<void> begin_object() override { return other(); }
+  Result<void> member(std::string_view) override { return other(); }
+  Result<void> end_object() override { return other(); }
+  Result<void> begin_array() override { return other(); }
+  Result<void> end_array() override { return other(); }
+
+  // The walk's error stands for "not a string" when the probe itself stopped it.
+  bool stopped_it() const noexcept { return m_stopped; }
+
+private:
+  Result<void> other()
+  {
+    m_stopped = true;
+    return make_error(Errc::invalid_argument, "not a string");
+  }
+  bool m_stopped = false;
+};
+
+// Writes the value at `pointer`: as JSON, or with --raw a string as its bare text (as
+// `jq -r`), each followed by a newline.
+Result<void> write_value(hydrate::Document& doc, std::ostream& os, const std::string& pointer,
+                         const hydrate::WriteOptions& options, const HydrateArgs& args)
+{
+  if (args.raw) {
+    StringProbe probe;
+    auto walked = doc.walk(pointer, probe);
+    if (!walked && !probe.stopped_it()) {
+      return walked;
+    }
+    if (probe.value) {
+      os << *probe.value << '\n';
+      return os ? Result<void>{} : make_error(Errc::io, "writing the output failed");
+    }
+  }
+  PAGABLE_TRY(doc.write_json(os, pointer, options));
+  if (args.raw) {
+    os << '\n';
+  }
+  return {};
+}
+
+// Opens --output's file: its directory, then the file beside its final name.
+Result<ReplacingFile> open_output(const std::string& path)
+{
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (leaf.empty() || leaf == "." || leaf == "..") {
+    return make_error(Errc::invalid_argument, "--output " + path + ": not a file name");
+  }
+  const Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.get() < 0) {
+    return io_error(dir, errno);
+  }
+  return ReplacingFile::create(dir_fd, leaf, path);
+}
 
 // --types: "POINTER<TAB>TYPE" per value that has a stable type name (plus "<TAB>VARIANT"
 // when a discriminator picked it), or one JSON report with --json.
@@ -108,14 +187,13 @@ Result<std::vector<std::string>> pointers_of(const HydrateArgs& args)
 // Several pointers: each value on a line of its own (JSON Lines, compact), in the given
 // order. A pointer with no value fails the command after the others are written (exit 2,
 // naming each), or writes null with --missing null; any other error stops at once.
-int write_values(hydrate::Document& doc, const store::RootRecord& root,
-                 const std::vector<std::string>& pointers, const HydrateArgs& args,
-                 const hydrate::WriteOptions& options, const Output& out)
+Result<void> write_values(hydrate::Document& doc, std::ostream& os, const store::RootRecord& root,
+                          const std::vector<std::string>& pointers, const HydrateArgs& args,
+                          const hydrate::WriteOptions& options)
 {
-  std::ostream& os = out.document();
   std::vector<std::string> unresolved;
   for (const auto& p : pointers) {
-    auto written = doc.write_json(os, p, options);
+    auto written = write_value(doc, os, p, options, args);
     if (!written && written.error().code() == Errc::not_found) {
       if (args.missing == "null") {
         os << "null";
@@ -124,7 +202,9 @@ int write_values(hydrate::Document& doc, const store::RootRecord& root,
         continue;
       }
     } else if (!written) {
-      return out.error(std::move(written).error().with_context(root.name + p));
+      return std::move(written).error().with_context(root.name + p);
+    } else if (args.raw) {
+      continue; // write_value ended the line
     }
     os << '\n';
   }
@@ -134,12 +214,12 @@ int write_values(hydrate::Document& doc, const store::RootRecord& root,
     for (const auto& p : unresolved) {
       names += (names.empty() ? "\"" : ", \"") + p + "\"";
     }
-    return out.error(make_error(Errc::not_found,
-                                root.name + ": " + std::to_string(unresolved.size()) + " of " +
-                                    std::to_string(pointers.size()) + " pointers have no value: " + names +
-                                    " (the others were written; --missing null writes null for them)"));
+    return make_error(Errc::not_found,
+                      root.name + ": " + std::to_string(unresolved.size()) + " of " +
+                          std::to_string(pointers.size()) + " pointers have no value: " + names +
+                          " (the others were written; --missing null writes null for them)");
   }
-  return k_exit_ok;
+  return {};
 }
 
 // What a run read, for --stats and errors: a local archive's store, or a remote's cache.
@@ -164,31 +244,41 @@ int write_document(hydrate::Document& doc, const store::RootRecord& root, const 
   const auto fetch_failed = [&]() -> std::optional<Error> {
     return from.remote != nullptr ? from.remote->fetch_error() : std::nullopt;
   };
-  if (pointers.size() > 1 || !args.at_file.empty()) {
-    const int code = write_values(doc, root, pointers, args, options, out);
-    if (auto e = fetch_failed()) {
-      return out.error(std::move(*e).with_context(root.name));
+  const bool many = pointers.size() > 1 || !args.at_file.empty();
+  std::optional<ReplacingFile> file;
+  if (!args.output.empty()) {
+    catch_interrupts(); // a signal stops the write, and the partial file goes
+    auto opened = open_output(args.output);
+    if (!opened) {
+      return out.error(opened.error());
     }
-    warn_detours(doc, out);
-    if (from.remote != nullptr && code == k_exit_ok) {
-      if (auto finished = from.remote->finish(); !finished) {
-        return out.error(finished.error());
-      }
-    }
-    return code;
+    file.emplace(std::move(*opened));
   }
-  auto written = doc.write_json(out.document(), args.at, options);
+  std::ostream& os = file ? file->stream() : out.document();
+  Result<void> written = many ? write_values(doc, os, root, pointers, args, options)
+                              : write_value(doc, os, args.at, options, args);
+  if (!written && !many) {
+    written = std::move(written).error().with_context(root.name + args.at);
+  }
   if (auto e = fetch_failed()) {
-    return out.error(std::move(*e).with_context(root.name + args.at));
+    written = std::move(*e).with_context(root.name + (many ? std::string() : args.at));
   }
   warn_detours(doc, out);
-  if (!written) {
-    return out.error(std::move(written).error().with_context(root.name + args.at));
+  // A pointer with no value among several fails the command, but what was written stays.
+  const bool keep = written || (many && written.error().code() == Errc::not_found);
+  if (file) {
+    auto committed = file->commit(keep ? Result<void>{} : written);
+    if (!committed) {
+      return out.error(committed.error());
+    }
   }
-  if (from.remote != nullptr) {
+  if (from.remote != nullptr && keep) {
     if (auto finished = from.remote->finish(); !finished) {
       return out.error(finished.error());
     }
+  }
+  if (!written) {
+    return out.error(written.error());
   }
   if (args.stats) {
     const auto s = doc.stats();
@@ -278,6 +368,10 @@ int run_hydrate(HydrateArgs args, const Context& ctx, const Output& out)
   if (many && args.types) {
     return out.error(make_error(Errc::invalid_argument, "--types takes one --at"));
   }
+  if (args.types && (args.raw || !args.output.empty())) {
+    return out.error(make_error(Errc::invalid_argument,
+                                "--types lists to standard output: no --raw or --output with it"));
+  }
   args.at = pointers->empty() ? std::string() : pointers->front();
   if (remote::is_remote_url(args.archive)) {
     return run_remote_hydrate(args, *pointers, out, t0);
@@ -330,7 +424,8 @@ void add_hydrate_command(CLI::App& app, Context& ctx)
                   "the others are written, then exit 2 naming it) or null (write null)")
       ->capture_default_str()
       ->check(CLI::IsMember({"error", "null"}));
-  cmd->add_option("--indent", args->indent, "Spaces per level (default: compact, one line)");
+  cmd->add_option("--indent", args->indent, "Spaces per level, 0 to 16 (default: compact, one line)")
+      ->check(CLI::Range(0, 16));
   cmd->add_flag("--expand-refs", args->expand_refs,
                 "Replace {\"$ref\": \"#/...\"} by its target (cycles stay as $ref)");
   auto* share = cmd->add_flag("--share-refs", args->share_refs,
@@ -345,6 +440,12 @@ void add_hydrate_command(CLI::App& app, Context& ctx)
   cmd->add_flag("--types", args->types,
                 "Instead of the JSON, list POINTER<TAB>TYPE for every value (under --at) that has a "
                 "stable type name in the root's stored schema (with --json: one report)");
+  cmd->add_flag("--raw", args->raw,
+                "Write a string value as its bare text, not as JSON (as jq -r), and end each value "
+                "with a newline");
+  cmd->add_option("-o,--output", args->output,
+                  "Write to FILE instead of standard output: written beside it and renamed into place "
+                  "once complete, so a failed or interrupted hydrate leaves no partial file");
   cmd->add_option("--cache", args->cache_dir,
                   "With a remote: the cache directory, one archive per registry repository inside "
                   "(default: $XDG_CACHE_HOME/pagable, else ~/.cache/pagable)");

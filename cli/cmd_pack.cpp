@@ -315,7 +315,8 @@ void add_pack_command(CLI::App& app, Context& ctx)
                   "archive already has another value");
   cmd->add_option("-j,--jobs", args->jobs,
                   "Page-out threads: the one that parses and encodes, and N-1 that hash and store "
-                  "(default: the number of cores)");
+                  "(default: the number of cores)")
+      ->check(CLI::Range(1u, 1024u));
   cmd->add_option("--max-depth", args->max_depth, "Deepest nesting accepted")->capture_default_str();
   cmd->add_option("--max-string-bytes", args->max_string_bytes, "Longest string accepted")
       ->capture_default_str();

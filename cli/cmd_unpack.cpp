@@ -5,6 +5,7 @@
 #include "app.hpp"
 #include "exit_codes.hpp"
 #include "interrupt.hpp"
+#include "output_file.hpp"
 
 #include <pagable/hydrate.hpp>
 
@@ -17,7 +18,6 @@
 #include <filesystem>
 #include <map>
 #include <ostream>
-#include <streambuf>
 #include <utility>
 #include <vector>
 
@@ -50,82 +50,6 @@ bool is_safe_name(const std::string& name)
   }
   return true;
 }
-
-// A file descriptor, closed when it goes.
-class Fd {
-public:
-  explicit Fd(int fd = -1) noexcept : m_fd(fd) {}
-  Fd(Fd&& o) noexcept : m_fd(std::exchange(o.m_fd, -1)) {}
-  Fd& operator=(Fd&& o) noexcept
-  {
-    std::swap(m_fd, o.m_fd);
-    return *this;
-  }
-  ~Fd()
-  {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  int get() const noexcept { return m_fd; }
-
-private:
-  int m_fd;
-};
-
-Error io_error(const std::string& what, int err)
-{
-  return make_error(Errc::io, what + ": " + std::strerror(err));
-}
-
-// An output stream buffer over a file descriptor that gives up once Ctrl-C arrived, so that a
-// long write stops at once and its file can be removed.
-class FdOutBuf : public std::streambuf {
-public:
-  explicit FdOutBuf(int fd) : m_fd(fd), m_buf(256 * 1024) { setp(m_buf.data(), m_buf.data() + m_buf.size()); }
-  int error() const noexcept { return m_errno; }
-
-protected:
-  int_type overflow(int_type c) override
-  {
-    if (!drain()) {
-      return traits_type::eof();
-    }
-    if (!traits_type::eq_int_type(c, traits_type::eof())) {
-      *pptr() = traits_type::to_char_type(c);
-      pbump(1);
-    }
-    return traits_type::not_eof(c);
-  }
-  int sync() override { return drain() ? 0 : -1; }
-
-private:
-  bool drain()
-  {
-    const char* p = pbase();
-    while (p < pptr()) {
-      if (interrupted()) {
-        m_errno = EINTR;
-        return false;
-      }
-      const ssize_t n = ::write(m_fd, p, static_cast<std::size_t>(pptr() - p));
-      if (n < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        m_errno = errno;
-        return false;
-      }
-      p += n;
-    }
-    setp(m_buf.data(), m_buf.data() + m_buf.size());
-    return true;
-  }
-
-  int m_fd;
-  std::vector<char> m_buf;
-  int m_errno = 0;
-};
 
 // The directory that will hold `name`'s file (name is safe: is_safe_name), opened below
 // `top` one component at a time, created where missing, never through a symbolic link: a
@@ -166,44 +90,11 @@ Result<std::uint64_t> write_root(const Archive& archive, const store::RootRecord
   const std::string file = base + ".json";
   PAGABLE_TRY_ASSIGN(const Fd dir, open_parent(top, top_name, file));
   const std::string leaf = file.substr(file.find_last_of('/') + 1);
-  const std::string tmp = leaf + ".tmp";
-  const std::string shown = top_name + "/" + file;
-  // A fresh file: a leftover .tmp is removed first, so that one planted as a hard link to a
-  // file elsewhere is not written through (O_EXCL refuses whatever is still there).
-  ::unlinkat(dir.get(), tmp.c_str(), 0);
-  Fd out(::openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
-  if (out.get() < 0) {
-    return io_error(shown + ".tmp", errno);
-  }
-  FdOutBuf buf(out.get());
-  std::ostream os(&buf);
+  PAGABLE_TRY_ASSIGN(ReplacingFile out, ReplacingFile::create(dir, leaf, top_name + "/" + file));
   const auto doc = archive.document(root.key);
   hydrate::WriteOptions options;
   options.indent = indent;
-  auto written = doc->write_json(os, "", options);
-  os.flush();
-  struct stat st {};
-  const bool ok = written && os && ::fstat(out.get(), &st) == 0;
-  const int err = buf.error() != 0 ? buf.error() : errno;
-  out = Fd();
-  if (!ok) {
-    ::unlinkat(dir.get(), tmp.c_str(), 0);
-    if (interrupted()) {
-      return make_error(Errc::cancelled, "interrupted; " + shown + " was not written");
-    }
-    // The archive's own error as it said it, unless the output failed first: errno may be
-    // long stale by now.
-    if (!written && (buf.error() == 0 || written.error().code() != Errc::io)) {
-      return std::move(written).error();
-    }
-    return io_error(shown, err);
-  }
-  if (::renameat(dir.get(), tmp.c_str(), dir.get(), leaf.c_str()) != 0) {
-    const int e = errno;
-    ::unlinkat(dir.get(), tmp.c_str(), 0);
-    return io_error(shown, e);
-  }
-  return static_cast<std::uint64_t>(st.st_size);
+  return out.commit(doc->write_json(out.stream(), "", options));
 }
 
 // An error that says a root's data is damaged (a blob missing or failing its checks), not
@@ -292,7 +183,8 @@ void add_unpack_command(CLI::App& app, Context& ctx)
   cmd->add_flag("--all-versions", args->all_versions,
                 "Write every version (of the names given, or of every name) as NAME#N.json");
   cmd->add_option("-C,--directory", args->directory, "Write into this directory")->capture_default_str();
-  cmd->add_option("--indent", args->indent, "Spaces per level (default: compact)");
+  cmd->add_option("--indent", args->indent, "Spaces per level, 0 to 16 (default: compact)")
+      ->check(CLI::Range(0, 16));
   cmd->callback([args, &ctx] {
     ctx.run = [args, &ctx](const Output& out) { return run_unpack(*args, ctx, out); };
   });

@@ -726,6 +726,25 @@ TEST_CASE("unpack: Ctrl-C stops with exit 130 and leaves no partial file", "[cli
   CHECK(std::filesystem::is_empty(out));
 }
 
+TEST_CASE("hydrate --output: SIGTERM stops with exit 143 and leaves the file as it was", "[cli][pack]")
+{
+  test::TempDir dir;
+  const auto archive = dir.file("a.pagable");
+  write_big_array(dir.file("big.json"), 600000);
+  pack_json(archive, {dir.file("big.json"), "--name", "big"});
+  const auto file = dir.file("big-out.json");
+  test::write_file(file, "old");
+  const pid_t pid = spawn_pagable({"hydrate", archive, "big", "--indent", "4", "-o", file});
+  wait_for_file(file + ".tmp");
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 143);
+  CHECK(test::read_file(file) == "old");
+  CHECK_FALSE(std::filesystem::exists(file + ".tmp"));
+}
+
 TEST_CASE("pack: killed with SIGKILL part-way leaves every listed root hydratable", "[cli][pack]")
 {
   test::TempDir dir;

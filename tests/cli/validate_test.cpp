@@ -59,6 +59,7 @@ TEST_CASE("cli: validate exits 0 when every file is valid and 1 when any is not"
   const auto not_json = run_pagable({"validate", "--schema", f.schema, f.broken});
   CHECK(not_json.exit_code == 1);
   CHECK_THAT(not_json.out, Catch::Contains("not valid JSON"));
+  CHECK_THAT(not_json.out, !Catch::Contains("(schema )")); // no schema location to name
 }
 
 TEST_CASE("cli: validate usage errors and unusable schemas", "[cli][validate]")

@@ -250,6 +250,8 @@ TEST_CASE("cli diff: exit 0 equal, 1 different, 2 trouble, JSON Patch, merge pat
   CHECK(r["equal"] == false);
   CHECK(a.patch(r["patch"]) == b);
   CHECK(r["a"]["version"] == 1);
+  // The command's own clock, its start to the patch (bench/run's in-process diff cost).
+  CHECK(r["stats"]["seconds"].get<double>() > 0);
   const auto at = run_pagable({"diff", archive, "d#1", "d#2", "--at", "/s", "--format", "json-patch"});
   CHECK(json::parse(at.out) == json::parse(R"([{"op": "replace", "path": "", "value": "new"}])"));
   CHECK(run_pagable({"diff", archive, "d#1", "d#7"}).exit_code == 2);

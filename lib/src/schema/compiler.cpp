@@ -342,6 +342,16 @@ private:
       return it->second;
     }
     const auto ix = m_index.find(&s);
+    if (ix == m_index.end() && !s.is_object() && !s.is_boolean()) {
+      // Where a keyword wants a schema (a member of properties, patternProperties, ...), the
+      // index walked only objects and booleans: anything else is the schema's fault.
+      std::string shown = s.dump();
+      if (shown.size() > 60) {
+        shown = shown.substr(0, 57) + "...";
+      }
+      return make_error(Errc::invalid_input,
+                        "not a schema: " + shown + " where a keyword wants one (an object or a boolean)");
+    }
     if (ix == m_index.end()) {
       return make_error(Errc::internal, "schema compiler: subschema was not indexed");
     }

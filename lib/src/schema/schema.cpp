@@ -23,8 +23,9 @@ using nlohmann::json;
 
 std::string ValidationError::to_string() const
 {
+  // A document that is not JSON has no schema location: say nothing rather than "(schema )".
   return (instance_location.empty() ? std::string("(root)") : instance_location) + ": " + message +
-         " (schema " + schema_location + ")";
+         (schema_location.empty() ? std::string() : " (schema " + schema_location + ")");
 }
 
 namespace {

@@ -89,8 +89,8 @@ void PackWriter::close()
 
 void PackWriter::rollback() noexcept
 {
-  if (m_in_txn) {
-    (void)m_db.exec("ROLLBACK");
+  if (m_in_txn || m_db.in_transaction()) {
+    m_db.rollback_if_open();
     m_in_txn = false;
   }
   m_format_upgrade_in_txn = false; // rolled back with the rest
@@ -220,6 +220,9 @@ Result<void> PackWriter::begin()
   if (m_in_txn) {
     return {};
   }
+  // A transaction SQLite left open after a failed statement, which a rollback that itself
+  // failed (out of memory) could not end: it must not make this BEGIN fail.
+  m_db.rollback_if_open();
   auto begun = m_db.exec("BEGIN IMMEDIATE");
   if (!begun) {
     if (begun.error().code() == Errc::locked) {

@@ -3,6 +3,7 @@
 
 #include "store/child_keys.hpp"
 #include "store/sqlite_schema.hpp"
+#include "util/files.hpp"
 
 namespace pagable::store {
 
@@ -28,7 +29,13 @@ Result<std::unique_ptr<ReadConnection>> ReaderPool::connect() const
       return make_error(Errc::unusable_archive,
                         m_config.path + " is not a pagable archive (not an SQLite database)");
     }
-    // Preparing fails on a database without our tables: also not an archive of ours.
+    // Preparing fails on a database without our tables: also not an archive of ours. An empty
+    // file is one too (SQLite reads it as a database with no tables); pack makes it one.
+    if (prepared.error().code() == Errc::internal && util::file_exists(m_config.path) &&
+        util::file_size(m_config.path) == 0) {
+      return make_error(Errc::unusable_archive,
+                        m_config.path + " is an empty file, not a pagable archive (yet: pack writes one into it)");
+    }
     if (prepared.error().code() == Errc::internal) {
       return make_error(Errc::unusable_archive, m_config.path + " is not a pagable archive (" +
                                                     prepared.error().message() + ")");

@@ -34,7 +34,8 @@ Error error_from(sqlite3* db, int rc, std::string_view what)
 }
 
 Stmt::Stmt(Stmt&& other) noexcept
-    : m_db(std::exchange(other.m_db, nullptr)), m_stmt(std::exchange(other.m_stmt, nullptr))
+    : m_db(std::exchange(other.m_db, nullptr)), m_stmt(std::exchange(other.m_stmt, nullptr)),
+      m_bind_rc(std::exchange(other.m_bind_rc, SQLITE_OK))
 {
 }
 
@@ -44,6 +45,7 @@ Stmt& Stmt::operator=(Stmt&& other) noexcept
     sqlite3_finalize(m_stmt);
     m_db = std::exchange(other.m_db, nullptr);
     m_stmt = std::exchange(other.m_stmt, nullptr);
+    m_bind_rc = std::exchange(other.m_bind_rc, SQLITE_OK);
   }
   return *this;
 }
@@ -55,32 +57,41 @@ Stmt::~Stmt()
 
 Stmt& Stmt::bind(int index, std::int64_t value)
 {
-  sqlite3_bind_int64(m_stmt, index, value);
-  return *this;
+  return note_bind(sqlite3_bind_int64(m_stmt, index, value));
 }
 
 Stmt& Stmt::bind(int index, std::span<const std::uint8_t> blob)
 {
   static const std::uint8_t empty = 0;
-  sqlite3_bind_blob64(m_stmt, index, blob.empty() ? &empty : blob.data(), blob.size(),
-                      SQLITE_TRANSIENT);
-  return *this;
+  return note_bind(sqlite3_bind_blob64(m_stmt, index, blob.empty() ? &empty : blob.data(), blob.size(),
+                                       SQLITE_TRANSIENT));
 }
 
 Stmt& Stmt::bind(int index, std::string_view text)
 {
-  sqlite3_bind_text64(m_stmt, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-  return *this;
+  return note_bind(sqlite3_bind_text64(m_stmt, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
 }
 
 Stmt& Stmt::bind_null(int index)
 {
-  sqlite3_bind_null(m_stmt, index);
+  return note_bind(sqlite3_bind_null(m_stmt, index));
+}
+
+Stmt& Stmt::note_bind(int rc) noexcept
+{
+  if (rc != SQLITE_OK && m_bind_rc == SQLITE_OK) {
+    m_bind_rc = rc;
+  }
   return *this;
 }
 
 Result<bool> Stmt::step(std::string_view what)
 {
+  if (m_bind_rc != SQLITE_OK) {
+    Error e = error_from(nullptr, m_bind_rc, std::string(what) + " (binding a value)");
+    reset();
+    return e;
+  }
   const int rc = sqlite3_step(m_stmt);
   if (rc == SQLITE_ROW) {
     return true;
@@ -139,6 +150,7 @@ void Stmt::reset()
 {
   sqlite3_reset(m_stmt);
   sqlite3_clear_bindings(m_stmt);
+  m_bind_rc = SQLITE_OK;
 }
 
 std::int64_t Stmt::column_int(int col) const
@@ -216,6 +228,20 @@ Result<void> Db::exec(std::string_view sql)
     return error_from(m_db, rc, "running SQL");
   }
   return {};
+}
+
+void Db::rollback_if_open() noexcept
+{
+  for (int attempt = 0; attempt < 3 && in_transaction(); ++attempt) {
+    (void)exec("ROLLBACK");
+  }
+}
+
+void Db::end_read() noexcept
+{
+  if (!exec("COMMIT")) {
+    rollback_if_open();
+  }
 }
 
 } // namespace pagable::store::sql

@@ -33,6 +33,8 @@ public:
   Stmt& bind(int index, std::span<const std::uint8_t> blob); // empty span binds an empty blob
   Stmt& bind(int index, std::string_view text);
   Stmt& bind_null(int index);
+  // A bind that failed (out of memory copying the value: SQLITE_TRANSIENT) is reported by the
+  // next step(), which then does not run the statement: a NULL must never be stored instead.
 
   // Steps once: true when a row is available, false when done.
   Result<bool> step(std::string_view what);
@@ -53,8 +55,11 @@ public:
   std::string column_text(int col) const;
 
 private:
+  Stmt& note_bind(int rc) noexcept;
+
   sqlite3* m_db = nullptr;
   sqlite3_stmt* m_stmt = nullptr;
+  int m_bind_rc = SQLITE_OK; // the first failed bind since the last reset
 };
 
 class Db {
@@ -70,6 +75,17 @@ public:
   Result<Stmt> prepare(std::string_view sql);
   // Runs one or more statements without parameters.
   Result<void> exec(std::string_view sql);
+  // True while a transaction is open on this connection, whatever its owner believes: a
+  // statement that failed (out of memory, I/O) may or may not have ended it (SQLite's
+  // "Response To Errors Within A Transaction").
+  bool in_transaction() const noexcept { return m_db != nullptr && sqlite3_get_autocommit(m_db) == 0; }
+  // Ends the open transaction, if any, by rolling it back. ROLLBACK itself may fail for want
+  // of memory (sqlite3_exec prepares it): it is tried again a few times, so that the next
+  // BEGIN does not meet "cannot start a transaction within a transaction".
+  void rollback_if_open() noexcept;
+  // Ends a read snapshot (BEGIN ... reads): COMMIT, else rollback_if_open, so that a pooled
+  // reader never goes back to its pool inside a transaction.
+  void end_read() noexcept;
   sqlite3* handle() const noexcept { return m_db; }
   std::int64_t changes() const noexcept { return sqlite3_changes64(m_db); }
 

@@ -179,7 +179,7 @@ Result<WriteConnection> open_write_connection(const std::string& path, OpenMode 
     return {};
   }();
   if (!created) {
-    (void)db.exec("ROLLBACK");
+    db.rollback_if_open();
     return std::move(created).error();
   }
   PAGABLE_TRY(db.exec("COMMIT"));

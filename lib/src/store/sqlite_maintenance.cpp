@@ -63,6 +63,9 @@ public:
 
   Result<void> begin_read() override
   {
+    if (!m_in_txn) {
+      m_db.rollback_if_open(); // whatever a failed statement left open
+    }
     PAGABLE_TRY(m_db.exec("BEGIN"));
     m_in_txn = true;
     // The snapshot starts at the first read: take it now.
@@ -75,6 +78,9 @@ public:
   {
     if (!m_write) {
       return make_error(Errc::invalid_argument, m_config.path + " is open read-only");
+    }
+    if (!m_in_txn) {
+      m_db.rollback_if_open(); // whatever a failed statement left open
     }
     auto begun = m_db.exec("BEGIN IMMEDIATE");
     if (!begun) {
@@ -105,9 +111,9 @@ public:
 
   void rollback() noexcept override
   {
-    if (m_in_txn) {
+    if (m_in_txn || m_db.in_transaction()) {
       m_stmts.clear_cursors();
-      (void)m_db.exec("ROLLBACK");
+      m_db.rollback_if_open();
       m_in_txn = false;
     }
   }

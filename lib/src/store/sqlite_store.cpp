@@ -661,7 +661,7 @@ Result<std::vector<RootRecord>> SqliteStore::list_roots() const
   // roots into format 5's table between two statements).
   PAGABLE_TRY(reader->db.exec("BEGIN"));
   auto out = read_roots(reader->db);
-  (void)reader->db.exec("COMMIT");
+  reader->db.end_read();
   return out;
 }
 
@@ -670,7 +670,7 @@ Result<std::vector<RootRecord>> SqliteStore::list_versions(std::string_view name
   auto reader = m_readers->acquire();
   PAGABLE_TRY(reader->db.exec("BEGIN"));
   auto out = read_roots(reader->db, name);
-  (void)reader->db.exec("COMMIT");
+  reader->db.end_read();
   return out;
 }
 
@@ -725,7 +725,7 @@ Result<std::vector<PackDigest>> SqliteStore::packs_reached(std::span<const Key> 
   auto reader = m_readers->acquire();
   PAGABLE_TRY(reader->db.exec("BEGIN")); // one snapshot for the walk and the bases
   auto out = store::packs_reached(reader->db, m_digests, roots);
-  (void)reader->db.exec("COMMIT");
+  reader->db.end_read();
   return out;
 }
 
@@ -734,7 +734,7 @@ Result<std::optional<PackImage>> SqliteStore::export_pack(const PackDigest& dige
   auto reader = m_readers->acquire();
   PAGABLE_TRY(reader->db.exec("BEGIN"));
   auto out = store::export_pack(reader->db, m_digests, digest);
-  (void)reader->db.exec("COMMIT");
+  reader->db.end_read();
   return out;
 }
 

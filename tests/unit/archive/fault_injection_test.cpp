@@ -17,6 +17,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -222,11 +223,22 @@ void run_loop(Coverage coverage)
   };
   const Kind kinds[] = {{Op::write, Failure::eio}, {Op::write, Failure::enospc}, {Op::write, Failure::short_write},
                         {Op::sync, Failure::eio}, {Op::read, Failure::eio}, {Op::alloc, Failure::nomem}};
+  // PAGABLE_FAULTS_ONLY="pack:allocation" or "update:write/ENOSPC" (an operation, then a kind
+  // of operation, with or without its failure) narrows the full loop
+  // to one class, and PAGABLE_FAULTS_FROM=N starts it at N: a class rerun after a fix.
+  const char* only = std::getenv("PAGABLE_FAULTS_ONLY");
+  const char* from = std::getenv("PAGABLE_FAULTS_FROM");
   for (const auto& operation : operations()) {
     for (const auto& k : kinds) {
+      const std::string op_class = std::string(operation.name) + ":" + test::fault::op_name(k.op);
+      const std::string full_class = op_class + "/" + test::fault::failure_name(k.failure);
+      if (coverage == Coverage::every && only != nullptr && op_class != only && full_class != only) {
+        continue;
+      }
       Tally tally;
       if (coverage == Coverage::every) {
-        for (std::uint64_t n = 1; trial(dir, tmpl, before, operation, k.op, k.failure, n, tally); ++n) {
+        const std::uint64_t first = from != nullptr ? std::max<std::uint64_t>(std::strtoull(from, nullptr, 10), 1) : 1;
+        for (std::uint64_t n = first; trial(dir, tmpl, before, operation, k.op, k.failure, n, tally); ++n) {
         }
       } else {
         // The first, the middle and the last of them.

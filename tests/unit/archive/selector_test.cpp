@@ -48,6 +48,10 @@ TEST_CASE("parse_time: ISO-8601, UTC unless an offset says otherwise, the end of
   // What ls and log show reads back as the end of that second.
   CHECK(parse_time(format_time(day + 1234)).value() == day + 1999);
   CHECK(format_time(day + 1234) == "2026-12-07T00:00:01Z");
+  // Four digits of year, always (found by selector_fuzz: year 26 was written "26-10-30...").
+  const std::int64_t year26 = parse_time("0026-10-30").value();
+  CHECK(format_time(year26) == "0026-10-30T23:59:59Z");
+  CHECK(parse_time(format_time(year26)).value() == year26);
 }
 
 TEST_CASE("parse_selector: NAME, NAME#N, NAME~K, NAME@TIME", "[archive][selector]")

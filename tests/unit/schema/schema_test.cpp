@@ -201,6 +201,19 @@ TEST_CASE("hostile schemas end with an error, never a crash or a hang", "[schema
     CHECK_FALSE(s->validate(json{{std::string(40, 'x') + "!", 1}}).valid);
     CHECK(s->validate("aaa").valid);
   }
+  SECTION("a keyword's schema that is not one is a compile error, not an internal one")
+  {
+    // Found by schema_fuzz: a patternProperties member that is a string reached the compiler
+    // unindexed and failed as "internal" (exit 70).
+    for (const char* text : {R"({"patternProperties": {"type": "integer"}})", R"({"properties": {"a": 1}})",
+                             R"({"additionalProperties": "no"})", R"({"$defs": {"x": []}, "not": 3})"}) {
+      INFO(text);
+      auto s = compile_schema(json::parse(text), {});
+      REQUIRE_FALSE(s);
+      CHECK(s.error().code() == pagable::Errc::invalid_input);
+      CHECK_THAT(s.error().message(), Catch::Contains("not a schema"));
+    }
+  }
   SECTION("an invalid regex is a compile error")
   {
     auto s = compile_schema(json::parse(R"({"pattern": "(unclosed"})"), {});
