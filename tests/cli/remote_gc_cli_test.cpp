@@ -48,7 +48,7 @@ void push_history(const test::TempDir& dir, const std::string& url)
 
 } // namespace
 
-TEST_CASE("remote gc: retention deletes only manifests older than the grace period; --dry-run deletes nothing",
+TEST_CASE("remote gc: retention deletes only manifests older than the grace period, and --dry-run deletes nothing",
           "[cli][remote]")
 {
   test::TempDir dir;

@@ -57,7 +57,7 @@ std::uint64_t files_in(const std::string& dir)
 
 } // namespace
 
-TEST_CASE("remote hydrate: a cold cache fetches the indexes and only the packs on the pointer's path; "
+TEST_CASE("remote hydrate: a cold cache fetches the indexes and only the packs on the pointer's path, "
           "a warm one fetches no pack",
           "[cli][remote]")
 {
