@@ -7,6 +7,7 @@
 #include "support/remote_helpers.hpp"
 #include "support/run_pagable.hpp"
 #include "support/temp_dir.hpp"
+#include "support/text.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -35,8 +36,8 @@ void push_history(const test::TempDir& dir, const std::string& url)
   const std::string a = dir.file("a.pagable");
   int n = 0;
   for (const int hours : {240, 2, 1}) {
-    const std::string file = dir.file("v" + std::to_string(++n) + ".json");
-    test::write_file(file, "{\"version\":" + std::to_string(n) + ",\"items\":[1,2,3]}");
+    const std::string file = dir.file(test::cat("v", ++n, ".json"));
+    test::write_file(file, test::cat("{\"version\":", n, ",\"items\":[1,2,3]}"));
     const auto packed = run_pagable({"pack", a, file, "--name", "doc", "--time", hours_ago(hours)});
     INFO(packed.err);
     REQUIRE(packed.exit_code == 0);

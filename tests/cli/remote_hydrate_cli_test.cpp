@@ -7,6 +7,7 @@
 #include "support/remote_helpers.hpp"
 #include "support/run_pagable.hpp"
 #include "support/temp_dir.hpp"
+#include "support/text.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -139,7 +140,10 @@ TEST_CASE("remote hydrate: a pack served with wrong bytes exits 5 and leaves not
   CHECK(refused.exit_code == 5);
   CHECK(test::report_of(refused, "error")["error"]["code"] == "corrupt");
   CHECK(files_in(cache) == 0);
-  const auto stat = test::report_of(run_pagable({"--json", "stat", dir.file("cache") + "/" + pushed.proxy->host().replace(9, 1, "_") + "/ci/flip.pagable"}), "stat");
+  std::string host_dir = pushed.proxy->host(); // "127.0.0.1:PORT" -> "127.0.0.1_PORT"
+  host_dir[9] = '_';
+  const auto stat = test::report_of(
+      run_pagable({"--json", "stat", test::cat(dir.file("cache"), "/", host_dir, "/ci/flip.pagable")}), "stat");
   CHECK(stat["blobs"] == 0);
   pushed.proxy->flip_blob_bytes(false);
   const auto read = run_pagable({"hydrate", pushed.proxy->url("ci/flip"), "doc", "--at", "/m7/i", "--cache", cache});

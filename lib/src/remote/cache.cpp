@@ -294,7 +294,10 @@ Result<std::vector<Key>> CachedReader::find_keys_with_prefix(std::string_view he
 {
   if (hex_prefix.empty() || hex_prefix.size() > 64 ||
       !std::all_of(hex_prefix.begin(), hex_prefix.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; })) {
-    return make_error(Errc::invalid_argument, "\"" + std::string(hex_prefix) + "\" is not a hex key prefix");
+    std::string message(1, '"'); // appended: g++ 12 -O3 misreads "lit" + std::string (-Wrestrict)
+    message += hex_prefix;
+    message += "\" is not a hex key prefix";
+    return make_error(Errc::invalid_argument, message);
   }
   std::string prefix(hex_prefix);
   std::transform(prefix.begin(), prefix.end(), prefix.begin(), [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
