@@ -20,15 +20,33 @@ using test::fault::Failure;
 using test::fault::FaultVfs;
 using test::fault::Op;
 
+namespace {
+
+// A database of its own, opened through the fault VFS of the caller's FaultVfs::Scope.
+Db open_db(const test::TempDir& dir)
+{
+  return Db::open("file:" + dir.file("t.db"), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                  std::chrono::milliseconds(1000))
+      .value();
+}
+
+// The rows of table t.
+std::int64_t rows(Db& db)
+{
+  auto count = db.prepare("SELECT count(*) FROM t").value();
+  REQUIRE(count.step("counting").value());
+  return count.column_int(0);
+}
+
+} // namespace
+
 TEST_CASE("sqlite_db: a bind that fails for want of memory fails the step, storing nothing",
           "[store][faults]")
 {
   test::TempDir dir;
   FaultVfs::Scope scope;
   {
-    Db db = Db::open("file:" + dir.file("t.db"), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                     std::chrono::milliseconds(1000))
-                .value();
+    Db db = open_db(dir);
     REQUIRE(db.exec("CREATE TABLE t(k BLOB NOT NULL, v TEXT NOT NULL)"));
     auto ins = db.prepare("INSERT INTO t(k, v) VALUES (?1, ?2)").value();
     const std::vector<std::uint8_t> key(4096, 7); // copied (SQLITE_TRANSIENT): an allocation
@@ -40,14 +58,10 @@ TEST_CASE("sqlite_db: a bind that fails for want of memory fails the step, stori
     REQUIRE_FALSE(ran);
     CHECK(ran.error().code() == Errc::io); // out of memory, as the exit-code table says
     CHECK_THAT(ran.error().message(), Catch::Contains("out of memory"));
-    auto count = db.prepare("SELECT count(*) FROM t").value();
-    REQUIRE(count.step("counting").value());
-    CHECK(count.column_int(0) == 0);
-    count.reset();
+    CHECK(rows(db) == 0);
     // After the failure the statement binds and runs again as new.
     REQUIRE(ins.bind(1, key).bind(2, std::string_view("value")).run("inserting"));
-    REQUIRE(count.step("counting").value());
-    CHECK(count.column_int(0) == 1);
+    CHECK(rows(db) == 1);
   }
 }
 
@@ -57,9 +71,7 @@ TEST_CASE("sqlite_db: rollback_if_open ends a transaction even when a ROLLBACK r
   test::TempDir dir;
   FaultVfs::Scope scope;
   {
-    Db db = Db::open("file:" + dir.file("t.db"), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                     std::chrono::milliseconds(1000))
-                .value();
+    Db db = open_db(dir);
     REQUIRE(db.exec("CREATE TABLE t(x)"));
     REQUIRE(db.exec("BEGIN IMMEDIATE; INSERT INTO t VALUES (1)"));
     REQUIRE(db.in_transaction());
@@ -78,15 +90,12 @@ TEST_CASE("sqlite_db: rollback_if_open ends a transaction even when a ROLLBACK r
     CHECK_FALSE(db.in_transaction());
     REQUIRE(db.exec("BEGIN IMMEDIATE"));
     REQUIRE(db.exec("COMMIT"));
-    auto count = db.prepare("SELECT count(*) FROM t").value();
-    REQUIRE(count.step("counting").value());
-    CHECK(count.column_int(0) == 0); // the insert was rolled back
-    count.reset();
+    CHECK(rows(db) == 0); // the insert was rolled back
     // A read snapshot whose COMMIT runs out of memory ends all the same (a pooled reader left
     // inside one failed its next BEGIN).
     REQUIRE(db.exec("BEGIN"));
-    REQUIRE(count.step("counting").value());
-    count.reset();
+    CHECK(rows(db) == 0); // a read: the snapshot starts
+    REQUIRE(db.in_transaction());
     FaultVfs::arm(Op::alloc, 1, Failure::nomem, false);
     db.end_read();
     FaultVfs::disarm();
